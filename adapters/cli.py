@@ -1,0 +1,332 @@
+"""`threaddesk` — the command line and the composition root: config → store → core → adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import json
+import logging
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from adapters.console.config import ConsoleConfig
+from adapters.console.runner import make_platform, run_console
+from bot.bootstrap import build_desk, load_knowledge_base
+from bot.config import ConfigError, PlatformChannels, Settings, load_settings
+from bot.delivery import DeliveryWorker
+from bot.domain.ticket import Status, Ticket
+from bot.ports import SystemClock
+from bot.services.queries import describe_event
+from bot.store import tickets as store
+from bot.store.db import Database, SchemaTooNew
+from bot.store.tickets import TicketQuery
+
+ADAPTERS: dict[str, type[PlatformChannels]] = {"console": ConsoleConfig}
+
+app = typer.Typer(help="ThreadDesk — a support desk that lives in chat.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+tickets_app = typer.Typer(help="The queue in your terminal.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tickets_app, name="tickets")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", envvar="THREADDESK_CONFIG", help="TOML config (see config.example.toml)."),
+]
+DbOpt = Annotated[
+    Path | None, typer.Option("--db", envvar="THREADDESK_DB", help="SQLite file; overrides [store] path.")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log what the bot does to stderr.")]
+
+# markup off: ticket text is user input and may contain [brackets]
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, markup=False)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"error: {message}", style="red")
+    return typer.Exit(code)
+
+
+def _settings(config: Path | None, db: Path | None) -> Settings:
+    try:
+        return load_settings(config, ADAPTERS, db_override=db)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@contextlib.asynccontextmanager
+async def _database(settings: Settings) -> Any:
+    path = settings.resolve(settings.store.path)
+    try:
+        async with Database.open(path) as db:
+            yield db
+    except SchemaTooNew as exc:
+        raise _fail(str(exc)) from None
+
+
+async def _run_console(settings: Settings) -> None:
+    console_config = settings.adapters["console"]
+    assert isinstance(console_config, ConsoleConfig)
+    kb = load_knowledge_base(settings)
+    async with _database(settings) as db:
+        desk = build_desk(settings, db, kb=kb, clock=SystemClock())
+        platform = make_platform()
+        worker = DeliveryWorker(db, {platform.name: platform}, desk.ctx.clock)
+        await run_console(desk, worker, platform, console_config)
+
+
+@app.command()
+def run(config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False) -> None:
+    """Start the bot with the adapters enabled in the config (the console when no platform is enabled)."""
+    _logging(verbose)
+    settings = _settings(config, db)
+    enabled = [name for name, table in settings.adapters.items() if table.enabled and name != "console"]
+    if enabled:
+        raise _fail(f"adapters {', '.join(enabled)} are enabled but not part of this build")
+    asyncio.run(_run_console(settings))
+
+
+@app.command()
+def console(config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False) -> None:
+    """A local workspace in this terminal: play customer, agent and team lead. Pipe a script into it too."""
+    _logging(verbose)
+    asyncio.run(_run_console(_settings(config, db)))
+
+
+@db_app.command("migrate")
+def db_migrate(config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Create the database or bring its schema up to date."""
+    settings = _settings(config, db)
+
+    async def main() -> None:
+        async with Database.open(settings.resolve(settings.store.path), migrate=False) as database:
+            applied = await database.migrate()
+            version = await database.schema_version()
+        if applied:
+            out.print(f"Migrated {database.path} to schema version {version} (applied {applied}).")
+        else:
+            out.print(f"{database.path} is up to date (schema version {version}).")
+
+    try:
+        asyncio.run(main())
+    except SchemaTooNew as exc:
+        raise _fail(str(exc)) from None
+
+
+class StatusFilter(StrEnum):
+    ACTIVE = "active"
+    ALL = "all"
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+def _statuses(choice: StatusFilter) -> list[Status]:
+    if choice is StatusFilter.ALL:
+        return []
+    if choice is StatusFilter.ACTIVE:
+        return [s for s in Status if s.is_active]
+    return [Status(choice.value)]
+
+
+async def _query(settings: Settings, query: TicketQuery) -> list[Ticket]:
+    async with _database(settings) as database, database.reading() as conn:
+        return await store.list_tickets(conn, query)
+
+
+@tickets_app.command("list")
+def tickets_list(
+    status: Annotated[StatusFilter, typer.Option(help="Which tickets.")] = StatusFilter.ACTIVE,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """The queue, most urgent and oldest first."""
+    settings = _settings(config, db)
+    found = asyncio.run(_query(settings, TicketQuery(statuses=_statuses(status), limit=limit)))
+    now = SystemClock().now()
+    table = Table(title=f"Tickets ({status.value}) — {len(found)} shown")
+    for column in ("#", "Priority", "Status", "Subject", "Customer", "Assignee", "Age"):
+        table.add_column(column, overflow="fold")
+    for t in found:
+        assignee = t.assignee.display if t.assignee else "—"
+        table.add_row(
+            str(t.number),
+            t.priority.value,
+            t.status.label,
+            t.subject,
+            t.customer.display,
+            assignee,
+            t.age(now),
+        )
+    out.print(table)
+
+
+@tickets_app.command("show")
+def tickets_show(number: int, config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """One ticket with its history and every message (internal notes included)."""
+    settings = _settings(config, db)
+
+    async def load() -> tuple[Ticket | None, list[store.Event], list[store.LoggedMessage]]:
+        async with _database(settings) as database, database.reading() as conn:
+            ticket = await store.get_ticket(conn, number)
+            if ticket is None:
+                return None, [], []
+            return ticket, await store.events_for(conn, number), await store.messages_for(conn, number)
+
+    ticket, events, messages = asyncio.run(load())
+    if ticket is None:
+        raise _fail(f"there is no ticket #{number}", code=1)
+    t = ticket
+    out.print(f"{t.ref} · {t.subject}", style="bold")
+    summary = Table.grid(padding=(0, 2))
+    for name, value in _ticket_fields(t).items():
+        summary.add_row(name, value or "—")
+    out.print(summary)
+    history = Table(title="History")
+    for column in ("When (UTC)", "Who", "What"):
+        history.add_column(column, overflow="fold")
+    for e in events:
+        history.add_row(f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor.display, describe_event(e))
+    out.print(history)
+    log = Table(title="Messages")
+    for column in ("When (UTC)", "Who", "Visibility", "Delivery", "Text"):
+        log.add_column(column, overflow="fold")
+    for m in messages:
+        log.add_row(f"{m.at:%Y-%m-%d %H:%M:%S}", m.author.display, m.visibility, m.delivery, m.body)
+    out.print(log)
+
+
+def _ticket_fields(t: Ticket) -> dict[str, str | None]:
+    return {
+        "Status": t.status.label,
+        "Priority": t.priority.value,
+        "Category": t.category,
+        "Tags": ", ".join(t.tags),
+        "Customer": f"{t.customer.display} ({t.customer.key})",
+        "Assignee": t.assignee.display if t.assignee else None,
+        "Created": f"{t.created_at:%Y-%m-%d %H:%M:%S}",
+        "First response": f"{t.first_response_at:%Y-%m-%d %H:%M:%S}" if t.first_response_at else None,
+        "Resolved": f"{t.resolved_at:%Y-%m-%d %H:%M:%S}" if t.resolved_at else None,
+        "Closed": f"{t.closed_at:%Y-%m-%d %H:%M:%S}" if t.closed_at else None,
+        "Resolution": t.resolution_summary,
+    }
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+
+
+@app.command()
+def export(
+    format: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="csv: one row per ticket; json: with history.")
+    ],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Export every ticket (JSON includes each ticket's history and message log)."""
+    settings = _settings(config, db)
+
+    async def load() -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        async with _database(settings) as database, database.reading() as conn:
+            for t in await store.list_tickets(conn, TicketQuery(limit=10_000_000)):
+                row = _export_row(t)
+                if format is ExportFormat.JSON:
+                    row["history"] = [
+                        {"at": e.at.isoformat(), "actor": e.actor.key, "kind": e.kind, **e.detail}
+                        for e in await store.events_for(conn, t.number)
+                    ]
+                    row["messages"] = [
+                        {
+                            "at": m.at.isoformat(),
+                            "author": m.author.key,
+                            "author_name": m.author.display,
+                            "role": m.author_role,
+                            "visibility": m.visibility,
+                            "delivery": m.delivery,
+                            "body": m.body,
+                        }
+                        for m in await store.messages_for(conn, t.number)
+                    ]
+                rows.append(row)
+        return sorted(rows, key=lambda r: int(r["number"]))
+
+    rows = asyncio.run(load())
+    buffer = io.StringIO()
+    if format is ExportFormat.JSON:
+        json.dump(rows, buffer, ensure_ascii=False, indent=2)
+        buffer.write("\n")
+    else:
+        writer = csv.DictWriter(buffer, fieldnames=list(_export_row_fields()))
+        writer.writeheader()
+        writer.writerows(rows)
+    if output:
+        output.write_text(buffer.getvalue(), encoding="utf-8")
+        err.print(f"Wrote {len(rows)} ticket(s) to {output}.")
+    else:
+        sys.stdout.write(buffer.getvalue())
+
+
+def _export_row_fields() -> tuple[str, ...]:
+    return (
+        "number", "subject", "status", "priority", "category", "tags", "customer", "customer_name",
+        "assignee", "created_at", "updated_at", "first_response_at", "resolved_at", "closed_at",
+        "resolution_summary", "description",
+    )  # fmt: skip
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _export_row(t: Ticket) -> dict[str, Any]:
+    return {
+        "number": t.number,
+        "subject": t.subject,
+        "status": t.status.value,
+        "priority": t.priority.value,
+        "category": t.category,
+        "tags": " ".join(t.tags),
+        "customer": t.customer.key,
+        "customer_name": t.customer.display,
+        "assignee": t.assignee.key if t.assignee else None,
+        "created_at": _iso(t.created_at),
+        "updated_at": _iso(t.updated_at),
+        "first_response_at": _iso(t.first_response_at),
+        "resolved_at": _iso(t.resolved_at),
+        "closed_at": _iso(t.closed_at),
+        "resolution_summary": t.resolution_summary,
+        "description": t.description,
+    }
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

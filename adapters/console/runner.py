@@ -1,0 +1,57 @@
+"""Run the console: interactive with a TTY, or a script read line by line from a pipe."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from adapters.console.config import ConsoleConfig
+from adapters.console.platform import ConsolePlatform
+from adapters.console.session import ConsoleSession
+from bot.delivery import DeliveryWorker
+from bot.services.desk import Desk
+
+
+def make_platform() -> ConsolePlatform:
+    return ConsolePlatform(show=lambda post: None)  # the session installs the real printer
+
+
+async def run_console(
+    desk: Desk,
+    worker: DeliveryWorker,
+    platform: ConsolePlatform,
+    config: ConsoleConfig,
+    *,
+    stdin: TextIO | None = None,
+    out: Callable[[str], None] | None = None,
+) -> None:
+    stdin = stdin or sys.stdin
+    write = out or (lambda line: print(line, flush=True))
+    session = ConsoleSession(desk, worker, platform, config, write)
+    interactive = stdin.isatty()
+    write(
+        f"ThreadDesk console — you are {session.me.display} ({session.role.value}) in "
+        f"{session.label(session.place.channel, None)}."
+    )
+    write("Write a message to open a ticket. /as bob to switch person, /help for more, Ctrl-D to quit.")
+    await worker.drain()  # whatever an earlier run left undelivered goes out first
+    while True:
+        if interactive:
+            try:
+                line = await asyncio.to_thread(input, session.prompt)
+            except EOFError:
+                break
+        else:
+            raw = await asyncio.to_thread(stdin.readline)
+            if not raw:
+                break
+            line = raw.rstrip("\n")
+            if line.startswith("# "):  # a comment in a script
+                continue
+            if line.strip():
+                write(f"{session.prompt}{line}")
+        if not await session.handle(line):
+            break
+    write("Bye — everything is saved in the database.")

@@ -1,0 +1,176 @@
+"""Configuration: `config.example.toml` validated by pydantic models before anything starts.
+
+Core tables live here; each adapter owns the model of its own table (`[console]`, `[slack]`, …) and
+extends `PlatformChannels`. Secrets never live in the file: adapters read them from the environment.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.domain.ticket import Priority
+
+USER_KEY = re.compile(r"^[a-z][a-z0-9_-]*:[^\s:]+$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person editing the file."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(_Strict):
+    path: Path = Field(default=Path("threaddesk.db"), description="SQLite file; created when missing")
+
+
+class KbConfig(_Strict):
+    path: Path = Field(default=Path("kb/sample"), description="folder of Markdown articles")
+    suggestions: int = Field(default=3, ge=0, le=5)
+    min_score: float | None = Field(default=None, ge=0, le=100)
+
+
+class RolesConfig(_Strict):
+    agents: tuple[str, ...] = ()
+    leads: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()
+
+    @field_validator("agents", "leads", "admins")
+    @classmethod
+    def _user_keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if not USER_KEY.match(item):
+                raise ValueError(f"{item!r} is not 'platform:user-id' (e.g. 'console:bob', 'slack:U0123')")
+        return value
+
+
+class IntakeRule(_Strict):
+    match: str = Field(description="regular expression, case-insensitive, searched in the message")
+    priority: Priority | None = None
+    category: str | None = None
+
+    @field_validator("match")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+    def matches(self, text: str) -> bool:
+        return re.search(self.match, text, re.IGNORECASE) is not None
+
+
+class IntakeConfig(_Strict):
+    max_open_per_customer: int = Field(default=5, ge=0, description="0 means no limit")
+    default_priority: Priority = Priority.NORMAL
+    default_category: str = "general"
+    rules: tuple[IntakeRule, ...] = ()
+
+    def classify(self, text: str) -> tuple[Priority, str]:
+        """Highest priority among matching rules; category from the first matching rule that sets one."""
+        priority, category = self.default_priority, None
+        for rule in self.rules:
+            if not rule.matches(text):
+                continue
+            if rule.priority and rule.priority.rank > priority.rank:
+                priority = rule.priority
+            if category is None and rule.category:
+                category = rule.category
+        return priority, category or self.default_category
+
+
+class PlatformChannels(_Strict):
+    """What every adapter table has. Channel ids are the platform's own."""
+
+    enabled: bool = False
+    intake_channels: tuple[str, ...] = ()
+    queue_channel: str | None = None
+    leads_channel: str | None = None
+
+
+class Settings(_Strict):
+    store: StoreConfig = StoreConfig()
+    kb: KbConfig = KbConfig()
+    roles: RolesConfig = RolesConfig()
+    intake: IntakeConfig = IntakeConfig()
+    adapters: Mapping[str, PlatformChannels] = Field(default_factory=dict)
+    source: Path | None = None
+
+    def resolve(self, path: Path) -> Path:
+        """Relative paths in the file are relative to the file's folder."""
+        if path.is_absolute() or self.source is None:
+            return path
+        return self.source.parent / path
+
+
+def load_settings(
+    path: Path | None,
+    adapter_models: Mapping[str, type[PlatformChannels]],
+    *,
+    db_override: Path | None = None,
+) -> Settings:
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} does not exist (copy config.example.toml)") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return settings_from_dict(raw, adapter_models, source=path, db_override=db_override)
+
+
+def settings_from_dict(
+    raw: Mapping[str, Any],
+    adapter_models: Mapping[str, type[PlatformChannels]],
+    *,
+    source: Path | None = None,
+    db_override: Path | None = None,
+) -> Settings:
+    where = str(source) if source else "config"
+    core_keys = {"store", "kb", "roles", "intake"}
+    unknown = set(raw) - core_keys - set(adapter_models)
+    if unknown:
+        allowed = ", ".join(f"[{k}]" for k in sorted(core_keys | set(adapter_models)))
+        raise ConfigError(f"{where}: unknown table(s) {', '.join(sorted(unknown))}; allowed: {allowed}")
+    errors: list[str] = []
+    adapters: dict[str, PlatformChannels] = {}
+    for name, model in adapter_models.items():
+        try:
+            adapters[name] = model.model_validate(raw.get(name, {}))
+        except ValidationError as exc:
+            errors.extend(_describe(exc, prefix=name))
+    core: dict[str, Any] = {k: v for k, v in raw.items() if k in core_keys}
+    try:
+        settings = Settings.model_validate({**core, "adapters": adapters, "source": source})
+    except ValidationError as exc:
+        errors[:0] = _describe(exc)
+    if errors:
+        raise ConfigError(f"{where} has {len(errors)} problem(s):\n" + "\n".join(f"  {e}" for e in errors))
+    if db_override is not None:
+        # an override from the command line or environment is relative to where the user is, not the file
+        settings = settings.model_copy(update={"store": StoreConfig(path=db_override.absolute())})
+    return settings
+
+
+def _describe(exc: ValidationError, prefix: str = "") -> list[str]:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if p != "adapters")
+        key = f"{prefix}.{loc}" if prefix else loc
+        got = err.get("input")
+        shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{key}: {message}{shown}")
+    return lines

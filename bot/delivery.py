@@ -1,0 +1,145 @@
+"""The delivery worker: sends outbox rows through the platform ports, in order per thread.
+
+Retries honour a platform's `Retry-After`, otherwise back off exponentially; a row that keeps failing is
+marked `failed` (and its message-log entry too), so a transcript shows what did not arrive. Rows of a
+platform that is not running stay pending until it is. The worker resumes whatever is pending on start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+
+from bot.domain.refs import MessageRef
+from bot.outbound import DestinationKind
+from bot.ports import ChatPlatform, Clock, DeliveryRefused, RetryLater
+from bot.store import outbox, tickets
+from bot.store.db import Database
+from bot.store.outbox import OutboxRow
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        db: Database,
+        platforms: Mapping[str, ChatPlatform],
+        clock: Clock,
+        *,
+        max_attempts: int = 10,
+        base_backoff: float = 1.0,
+        max_backoff: float = 300.0,
+        concurrency: int = 16,
+    ) -> None:
+        self.db = db
+        self.platforms = dict(platforms)
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        db.after_commit(self._wake.set)
+
+    async def deliver_due(self) -> int:
+        """One pass: send the head row of every ordering key that is due. Returns rows attempted."""
+        async with self.db.reading() as conn:
+            rows = await outbox.due(conn, self.clock.now(), platforms=tuple(self.platforms))
+        if rows:
+            await asyncio.gather(*(self._deliver(row) for row in rows))
+        return len(rows)
+
+    async def drain(self, max_passes: int = 1000) -> None:
+        """Deliver until nothing is due right now (rows waiting for a retry later are left)."""
+        for _ in range(max_passes):
+            if not await self.deliver_due():
+                return
+
+    async def run(self) -> None:
+        """Forever: deliver what is due, then sleep until woken by a commit or the next retry is due."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("delivery pass failed; retrying shortly")
+            async with self.db.reading() as conn:
+                next_at = await outbox.next_attempt_at(conn, platforms=tuple(self.platforms))
+            timeout = None
+            if next_at is not None:
+                timeout = max(0.05, (next_at - self.clock.now()).total_seconds())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        async with self._slots:
+            try:
+                await self._send(row)
+            except RetryLater as exc:
+                await self._retry(row, str(exc), exc.retry_after)
+            except DeliveryRefused as exc:
+                await self._fail(row, str(exc))
+            except Exception as exc:  # a bug or an unexpected platform answer: keep the post, try later
+                log.exception("outbox row %d: unexpected delivery error", row.id)
+                await self._retry(row, f"{type(exc).__name__}: {exc}", None)
+
+    async def _send(self, row: OutboxRow) -> None:
+        dest = row.destination
+        platform = self.platforms[dest.platform]
+        nonce = f"td-{row.id}-{row.version}"
+        ticket = None
+        if dest.ticket is not None:
+            async with self.db.reading() as conn:
+                ticket = await tickets.get_ticket(conn, dest.ticket)
+        if dest.kind is DestinationKind.CUSTOMER:
+            assert ticket is not None
+            origin = ticket.origin
+            ref = await platform.post_message(origin.channel, row.message, thread=origin.thread or None, nonce=nonce)
+            async with self.db.transaction() as conn:
+                if not origin.thread:
+                    # a ticket opened by slash command: its first post becomes the customer thread
+                    await tickets.set_origin_thread(conn, ticket.number, ref.id)
+                await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+        elif dest.kind is DestinationKind.CARD:
+            assert ticket is not None
+            if ticket.card is not None:
+                await platform.update_message(ticket.card, row.message)
+                ref = ticket.card
+            else:
+                ref = await platform.post_message(dest.channel, row.message, nonce=nonce)
+            async with self.db.transaction() as conn:
+                if ticket.card is None:
+                    await tickets.save_card(conn, ticket.number, ref)
+                await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+        elif dest.kind is DestinationKind.CARD_THREAD:
+            assert ticket is not None
+            card: MessageRef | None = ticket.card
+            thread = card.id if card else None  # no card (it failed): post at top level, lose nothing
+            ref = await platform.post_message(
+                card.channel if card else dest.channel, row.message, thread=thread, nonce=nonce
+            )
+            async with self.db.transaction() as conn:
+                await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+        else:
+            ref = await platform.post_message(dest.channel, row.message, thread=dest.thread, nonce=nonce)
+            async with self.db.transaction() as conn:
+                await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+
+    async def _retry(self, row: OutboxRow, error: str, retry_after: float | None) -> None:
+        if row.attempts + 1 >= self.max_attempts:
+            await self._fail(row, f"gave up after {row.attempts + 1} attempts: {error}")
+            return
+        backoff = min(self.max_backoff, self.base_backoff * 2**row.attempts)
+        delay = max(backoff, retry_after or 0.0)
+        log.warning("outbox row %d: %s; retrying in %.1fs", row.id, error, delay)
+        async with self.db.transaction() as conn:
+            await outbox.mark_retry(conn, row, self.clock.now() + timedelta(seconds=delay), error)
+
+    async def _fail(self, row: OutboxRow, error: str) -> None:
+        log.error("outbox row %d to %s: not delivered: %s", row.id, row.destination.ordering_key, error)
+        async with self.db.transaction() as conn:
+            await outbox.mark_failed(conn, row, error)

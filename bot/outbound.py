@@ -1,0 +1,96 @@
+"""Platform-neutral outbound messages. Adapters render these as Block Kit, Discord embeds or console text."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ButtonStyle(StrEnum):
+    DEFAULT = "default"
+    PRIMARY = "primary"
+    DANGER = "danger"
+
+
+class Button(BaseModel):
+    """A button runs a command in the same language people type, as the person who pressed it.
+
+    With `prompt`, the platform first asks for text (a modal on Slack/Discord, the next line on the
+    console) and appends it to `command` — e.g. Reply, Resolve.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    command: str
+    style: ButtonStyle = ButtonStyle.DEFAULT
+    prompt: str | None = None
+
+
+class Choice(BaseModel):
+    """A menu (Slack static select, Discord select): each option is a command, like a button."""
+
+    model_config = ConfigDict(frozen=True)
+
+    placeholder: str
+    options: tuple[Button, ...]
+
+
+class Field(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    value: str
+
+
+class Message(BaseModel):
+    """What the bot says. `text` always carries the whole meaning (notifications, screen readers)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    title: str | None = None
+    fields: tuple[Field, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    choice: Choice | None = None
+    footer: str | None = None
+
+
+class DestinationKind(StrEnum):
+    CUSTOMER = "customer"  # the ticket's customer thread, looked up when the post is delivered
+    CARD = "card"  # the ticket's queue card: posted once, then edited in place
+    CARD_THREAD = "card_thread"  # the thread under the ticket's queue card (internal discussion)
+    CHANNEL = "channel"  # a top-level post (leads channel)
+    THREAD = "thread"  # a reply in a thread that belongs to no ticket (e.g. a refusal at intake)
+
+
+class Destination(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: DestinationKind
+    platform: str
+    channel: str = ""
+    thread: str | None = None
+    ticket: int | None = None
+
+    @property
+    def ordering_key(self) -> str:
+        """Posts with the same key are delivered strictly in order; different keys go in parallel."""
+        if self.kind is DestinationKind.CUSTOMER:
+            return f"customer:{self.platform}:{self.ticket}"
+        if self.kind in (DestinationKind.CARD, DestinationKind.CARD_THREAD):
+            return f"card:{self.platform}:{self.ticket}"
+        return f"{self.platform}:{self.channel}:{self.thread or ''}"
+
+    @classmethod
+    def customer(cls, platform: str, ticket: int) -> Destination:
+        return cls(kind=DestinationKind.CUSTOMER, platform=platform, ticket=ticket)
+
+    @classmethod
+    def card(cls, platform: str, channel: str, ticket: int) -> Destination:
+        return cls(kind=DestinationKind.CARD, platform=platform, channel=channel, ticket=ticket)
+
+    @classmethod
+    def card_thread(cls, platform: str, channel: str, ticket: int) -> Destination:
+        return cls(kind=DestinationKind.CARD_THREAD, platform=platform, channel=channel, ticket=ticket)

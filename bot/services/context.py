@@ -1,0 +1,57 @@
+"""Everything a use case needs, wired once by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.config import IntakeConfig, PlatformChannels, RolesConfig
+from bot.domain.refs import UserRef
+from bot.domain.roles import Role
+from bot.ports import Clock, KnowledgeBase, RoleSource
+from bot.store.db import Database
+
+
+class RoleDirectory:
+    """Roles from the `[roles]` lists, plus whatever a platform knows (user groups, guild roles)."""
+
+    def __init__(self, config: RolesConfig, sources: Sequence[RoleSource] = ()) -> None:
+        self._by_key: dict[str, Role] = {}
+        for role, keys in (
+            (Role.AGENT, config.agents),
+            (Role.LEAD, config.leads),
+            (Role.ADMIN, config.admins),
+        ):
+            for key in keys:
+                self._by_key[key] = role  # later lists win: an admin listed as agent too is an admin
+        self._sources = list(sources)
+
+    def add_source(self, source: RoleSource) -> None:
+        self._sources.append(source)
+
+    def role_of(self, user: UserRef) -> Role:
+        best = self._by_key.get(user.key, Role.CUSTOMER)
+        for source in self._sources:
+            found = source.role_of(user)
+            if found is not None and found.rank > best.rank:
+                best = found
+        return best
+
+    def staff(self, platform: str) -> list[str]:
+        """User ids of configured agents and above on `platform` (for `assign` by name)."""
+        prefix = platform + ":"
+        return [key.removeprefix(prefix) for key in self._by_key if key.startswith(prefix)]
+
+
+@dataclass
+class DeskContext:
+    db: Database
+    clock: Clock
+    roles: RoleDirectory
+    intake: IntakeConfig = field(default_factory=IntakeConfig)
+    routing: Mapping[str, PlatformChannels] = field(default_factory=dict)
+    kb: KnowledgeBase | None = None
+    suggestions: int = 3
+
+    def channels(self, platform: str) -> PlatformChannels:
+        return self.routing.get(platform) or PlatformChannels()

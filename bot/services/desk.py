@@ -1,0 +1,90 @@
+"""The desk: the one entry point adapters call. A slash command, an app command, a button and a console
+line all arrive here as text plus who and where, and leave as a `Reply` plus outbox posts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.domain import commands
+from bot.domain.errors import DeskError, PermissionDenied
+from bot.domain.inbound import IncomingMessage, Place
+from bot.domain.refs import UserRef
+from bot.domain.roles import Role
+from bot.domain.ticket import Ticket
+from bot.services import actions, intake, queries
+from bot.services.context import DeskContext
+from bot.services.replies import Reply
+from bot.services.request import Request
+from bot.store import tickets
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[DeskContext, Request], Awaitable[Reply]]
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("ticket", "new"): queries.new,
+    ("ticket", "show"): queries.show,
+    ("ticket", "list"): queries.list_,
+    ("ticket", "mine"): queries.mine,
+    ("ticket", "claim"): actions.claim,
+    ("ticket", "unclaim"): actions.unclaim,
+    ("ticket", "assign"): actions.assign,
+    ("ticket", "reply"): actions.reply,
+    ("ticket", "note"): actions.note,
+    ("ticket", "status"): actions.set_status,
+    ("ticket", "priority"): actions.set_priority,
+    ("ticket", "tag"): actions.tag,
+    ("ticket", "escalate"): actions.escalate,
+    ("ticket", "resolve"): actions.resolve,
+    ("ticket", "reopen"): actions.reopen,
+    ("ticket", "close"): actions.close,
+    ("ticket", "customer"): queries.customer,
+    ("ticket", "help"): queries.help_,
+    ("kb", "search"): queries.kb_search,
+    ("kb", "help"): queries.help_,
+}
+
+
+class Desk:
+    def __init__(self, ctx: DeskContext) -> None:
+        self.ctx = ctx
+
+    def role_of(self, user: UserRef) -> Role:
+        return self.ctx.roles.role_of(user)
+
+    async def receive(self, msg: IncomingMessage) -> Ticket | None:
+        """A chat message from anyone: opens or joins a ticket, or is ignored."""
+        return await intake.receive(self.ctx, msg)
+
+    async def run(self, actor: UserRef, text: str, place: Place | None = None) -> Reply:
+        """Run one command as `actor`. Never raises for anything a person typed: errors become replies."""
+        try:
+            command = commands.parse(text)
+            role = self.role_of(actor)
+            if not role.at_least(command.spec.role):
+                raise PermissionDenied(
+                    f"Only {command.spec.role.plural} can use `/{command.group} {command.name}`. "
+                    f"You are signed in as a {role.value}."
+                )
+            number = command.ticket
+            if number is None and command.spec.takes_ticket and place is not None and place.thread_ref:
+                number = await self._ticket_in(place)
+            request = Request(actor=actor, role=role, command=command, place=place, number=number)
+            return await HANDLERS[(command.group, command.name)](self.ctx, request)
+        except DeskError as exc:
+            return Reply.error(exc.message)
+        except Exception:
+            log.exception("command failed: %r by %s", text[:200], actor.key)
+            return Reply.error("Sorry — something went wrong on our side and nothing was changed. Please try again.")
+
+    async def _ticket_in(self, place: Place) -> int | None:
+        thread = place.thread_ref
+        assert thread is not None
+        async with self.ctx.db.reading() as conn:
+            found = await tickets.ticket_for_thread(conn, thread)
+        return found[0].number if found else None
+
+    async def ticket(self, number: int) -> Ticket | None:
+        async with self.ctx.db.reading() as conn:
+            return await tickets.get_ticket(conn, number)

@@ -1,0 +1,167 @@
+"""Customer messages: a new message in an intake place opens a ticket; a reply in its thread joins it."""
+
+from __future__ import annotations
+
+import logging
+
+import aiosqlite
+
+from bot.domain.inbound import IncomingMessage
+from bot.domain.refs import ThreadRef, UserRef
+from bot.domain.roles import Role
+from bot.domain.text import MAX_MESSAGE_CHARS, clean_text, subject_from
+from bot.domain.ticket import Status, Ticket
+from bot.outbound import Destination, DestinationKind
+from bot.services import notify
+from bot.services.context import DeskContext
+from bot.services.work import TicketWork, bot_user
+from bot.store import outbox, tickets
+from bot.store.tickets import TicketQuery
+
+log = logging.getLogger(__name__)
+
+
+def message_body(msg: IncomingMessage) -> str:
+    text = clean_text(msg.text)
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[:MAX_MESSAGE_CHARS] + f"\n… (cut at {MAX_MESSAGE_CHARS:,} characters)"
+    if msg.files:
+        text += "".join(f"\n[file] {link}" for link in msg.files)
+    return text.strip()
+
+
+def is_intake_place(ctx: DeskContext, msg: IncomingMessage) -> bool:
+    return msg.is_direct or msg.mentions_bot or msg.channel in ctx.channels(msg.platform).intake_channels
+
+
+async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
+    """Handle one chat message. Returns the ticket it opened or joined; None when it was not for us.
+
+    Idempotent on the platform message id: a re-delivered message changes nothing.
+    """
+    body = message_body(msg)
+    if not body:
+        return None
+    thread = msg.thread_ref
+    if thread is None and not is_intake_place(ctx, msg):
+        return None
+    async with ctx.db.transaction() as conn:
+        if not await tickets.claim_inbound(conn, msg.platform, msg.message_id, ctx.clock.now()):
+            log.info("ignoring re-delivered message %s:%s", msg.platform, msg.message_id)
+            return None
+        await tickets.remember_person(conn, msg.author, ctx.clock.now())
+        ticket: Ticket | None
+        if thread is not None:
+            found = await tickets.ticket_for_thread(conn, thread)
+            if found is None:
+                return None  # a thread that is not a ticket's: ordinary conversation
+            ticket, in_card_thread = found
+            await _join(ctx, conn, ticket, msg, body, in_card_thread)
+        else:
+            ticket = await open_ticket(ctx, conn, msg.author, msg.channel, msg.message_id, body)
+        if ticket is not None:
+            await tickets.link_inbound(conn, msg.platform, msg.message_id, ticket.number)
+        return ticket
+
+
+async def open_ticket(
+    ctx: DeskContext,
+    conn: aiosqlite.Connection,
+    customer: UserRef,
+    channel: str,
+    thread: str,
+    body: str,
+    *,
+    message_id: str | None = None,
+) -> Ticket | None:
+    """Open a ticket whose customer thread is `channel`/`thread` ("" = the bot's first post starts it)."""
+    now = ctx.clock.now()
+    limit = ctx.intake.max_open_per_customer
+    if limit and await tickets.count_active_for_customer(conn, customer) >= limit:
+        active = await tickets.list_tickets(
+            conn, TicketQuery(customer=customer, statuses=[s for s in Status if s.is_active], limit=limit)
+        )
+        refusal = notify.limit_reached([t.number for t in active], limit)
+        dest = Destination(
+            kind=DestinationKind.THREAD, platform=customer.platform, channel=channel, thread=thread or None
+        )
+        await outbox.enqueue(conn, dest, refusal, at=now)
+        return None
+    priority, category = ctx.intake.classify(body)
+    ticket = await tickets.insert_ticket(
+        conn,
+        subject=subject_from(body),
+        description=body,
+        customer=customer,
+        origin=ThreadRef(platform=customer.platform, channel=channel, thread=thread),
+        priority=priority,
+        category=category,
+        at=now,
+    )
+    work = TicketWork(ctx, conn, ticket, customer)
+    await work.event("opened", priority=priority.value, category=category)
+    await work.log(body, author=customer, role="customer", platform_message_id=message_id or thread or None)
+    suggestions = list(ctx.kb.suggest(body, ctx.suggestions)) if ctx.kb and ctx.suggestions else []
+    if suggestions:
+        await work.event("kb_suggested", by=bot_user(customer.platform), articles=[s.article.id for s in suggestions])
+    await work.to_customer(notify.acknowledgement(ticket, suggestions))
+    work.touch()
+    await work.finish()
+    return ticket
+
+
+async def _join(
+    ctx: DeskContext,
+    conn: aiosqlite.Connection,
+    ticket: Ticket,
+    msg: IncomingMessage,
+    body: str,
+    in_card_thread: bool,
+) -> None:
+    work = TicketWork(ctx, conn, ticket, msg.author)
+    role = ctx.roles.role_of(msg.author)
+    if in_card_thread:
+        # the card's thread is the agents' room: recorded, never shown to the customer
+        await work.log(
+            body,
+            author=msg.author,
+            role=_role_name(role),
+            visibility="internal",
+            platform_message_id=msg.message_id,
+        )
+        return
+    if role.at_least(Role.AGENT) and not msg.author.same(ticket.customer):
+        # an agent answering in the customer's own thread: the customer already sees it
+        await work.log(body, author=msg.author, role="agent", platform_message_id=msg.message_id)
+        await work.event("replied", visibility="public", via="thread")
+        await record_first_response(work)
+        return
+    await work.log(body, author=msg.author, role="customer", platform_message_id=msg.message_id)
+    await work.event("customer_message")
+    if ticket.status is Status.CLOSED:
+        await work.to_customer(notify.closed_thread(ticket))
+        await work.to_card_thread(notify.customer_wrote(ticket, msg.author, body))
+        return
+    if ticket.status in (Status.PENDING, Status.RESOLVED):
+        await work.event(
+            "status_changed", before=ticket.status.value, after=Status.OPEN.value, reason="customer replied"
+        )
+        ticket.status = Status.OPEN
+        work.touch()
+    await work.to_card_thread(notify.customer_wrote(ticket, msg.author, body))
+    await work.finish()
+
+
+async def record_first_response(work: TicketWork) -> None:
+    ticket = work.ticket
+    if ticket.first_response_at is None:
+        ticket.first_response_at = work.now
+        work.touch()
+    if ticket.status is Status.NEW:
+        ticket.status = Status.OPEN
+        work.touch()
+    await work.finish()
+
+
+def _role_name(role: Role) -> str:
+    return "customer" if role is Role.CUSTOMER else "agent"

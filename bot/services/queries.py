@@ -1,0 +1,192 @@
+"""Commands that only look: show, list, mine, customer, help, kb search — plus opening by command."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.commands import help_text
+from bot.domain.errors import CommandError, UnknownTicket
+from bot.domain.text import clean_text, shorten
+from bot.domain.ticket import Priority, Status, Ticket
+from bot.outbound import Field, Message
+from bot.services import intake, notify
+from bot.services.context import DeskContext
+from bot.services.replies import Reply
+from bot.services.request import Request
+from bot.store import tickets
+from bot.store.tickets import Event, LoggedMessage, TicketQuery
+
+ACTIVE = tuple(s for s in Status if s.is_active)
+
+
+def ticket_line(t: Ticket, now: datetime) -> str:
+    who = t.assignee.display if t.assignee else "unassigned"
+    return (
+        f"{t.ref} · {t.priority.value} · {t.status.label} · {shorten(notify.relay(t.subject), 60)} · "
+        f"{t.customer.display} · {who} · {t.age(now)}"
+    )
+
+
+def _listing(title: str, found: list[Ticket], now: datetime, empty: str) -> Reply:
+    if not found:
+        return Reply.done(empty)
+    lines = [title, *(ticket_line(t, now) for t in found)]
+    return Reply.done("\n".join(lines))
+
+
+async def new(ctx: DeskContext, req: Request) -> Reply:
+    body = clean_text(req.command.text)
+    place = req.place
+    if place is None:
+        raise CommandError("`/ticket new` needs a channel to answer in: run it in a DM with the bot or a channel.")
+    async with ctx.db.transaction() as conn:
+        await tickets.remember_person(conn, req.actor, ctx.clock.now())
+        # inside a thread the ticket lives in that thread; elsewhere the bot's acknowledgement starts one
+        ticket = await intake.open_ticket(ctx, conn, req.actor, place.channel, place.thread or "", body)
+    if ticket is None:
+        return Reply.error("You have reached the limit of open tickets; see the message in the channel.")
+    return Reply.done(f"Opened {ticket.ref}: {ticket.subject}", ticket.number)
+
+
+async def show(ctx: DeskContext, req: Request) -> Reply:
+    number = req.ticket_number
+    now = ctx.clock.now()
+    async with ctx.db.reading() as conn:
+        t = await tickets.get_ticket(conn, number)
+        if t is None or (not req.is_staff and not t.customer.same(req.actor)):
+            raise UnknownTicket(number)
+        events = await tickets.events_for(conn, number)
+        log = await tickets.messages_for(conn, number, public_only=not req.is_staff)
+    fields = [
+        Field(name="Status", value=t.status.label),
+        Field(name="Priority", value=t.priority.value),
+        Field(name="Customer", value=t.customer.display),
+        Field(name="Assignee", value=t.assignee.display if t.assignee else "unassigned"),
+        Field(name="Category", value=t.category),
+        Field(name="Opened", value=f"{t.created_at:%Y-%m-%d %H:%M} UTC ({_ago(t.age(now))})"),
+    ]
+    if t.tags:
+        fields.append(Field(name="Tags", value=", ".join(t.tags)))
+    if t.resolution_summary and t.status in (Status.RESOLVED, Status.CLOSED):
+        fields.append(Field(name="Resolution", value=notify.relay(t.resolution_summary)))
+    lines = [f"{t.ref} · {notify.relay(t.subject)}", *(f"{f.name}: {f.value}" for f in fields)]
+    lines.append("History:")
+    lines += [f"  {e.at:%m-%d %H:%M} {e.actor.display} {describe_event(e)}" for e in events]
+    lines.append("Messages:")
+    lines += [f"  {_message_line(m)}" for m in log]
+    return Reply(
+        message=Message(text="\n".join(lines), title=f"{t.ref} · {t.subject}", fields=tuple(fields)),
+        ticket=number,
+    )
+
+
+def _ago(age: str) -> str:
+    return age if age == "just now" else f"{age} ago"
+
+
+def _message_line(m: LoggedMessage) -> str:
+    marker = " [internal]" if m.visibility == "internal" else ""
+    state = "" if m.delivery in ("received", "delivered") else f" ({m.delivery})"
+    body = shorten(notify.relay(m.body), 300).replace("\n", "\n    ")
+    return f"{m.at:%m-%d %H:%M} {m.author.display}{marker}{state}: {body}"
+
+
+_EVENT_TEXT = {
+    "opened": "opened it",
+    "assigned": "assigned it to {after}",
+    "unassigned": "unassigned {before}",
+    "replied": "replied to the customer",
+    "noted": "added an internal note",
+    "customer_message": "wrote on it",
+    "priority_changed": "changed priority {before} → {after}",
+    "status_changed": "changed status {before} → {after}",
+    "tagged": "changed tags",
+    "escalated": "escalated it",
+    "resolved": "resolved it",
+    "reopened": "reopened it",
+    "kb_suggested": "suggested articles: {articles}",
+}
+
+
+def describe_event(event: Event) -> str:
+    template = _EVENT_TEXT.get(event.kind, event.kind.replace("_", " "))
+    detail = {k: (", ".join(v) if isinstance(v, list) else v) for k, v in event.detail.items()}
+    try:
+        text = template.format(**detail)
+    except (KeyError, IndexError):
+        text = template
+    reason = detail.get("reason") or detail.get("summary")
+    return f"{text} ({shorten(notify.relay(str(reason)), 80)})" if reason else text
+
+
+async def list_(ctx: DeskContext, req: Request) -> Reply:
+    filters = req.command.filters
+    statuses = [Status(f) for f in filters if f in Status._value2member_map_]
+    priorities = [Priority(f) for f in filters if f in Priority._value2member_map_]
+    if not statuses and "all" not in filters:
+        statuses = list(ACTIVE)
+    query = TicketQuery(
+        statuses=statuses,
+        priorities=priorities,
+        unassigned="unassigned" in filters,
+        customer=None if req.is_staff else req.actor,
+    )
+    async with ctx.db.reading() as conn:
+        found = await tickets.list_tickets(conn, query)
+    what = " ".join(filters) or "active"
+    title = f"Tickets ({what}), most urgent first:" if req.is_staff else "Your tickets:"
+    return _listing(title, found, ctx.clock.now(), f"No {what} tickets.")
+
+
+async def mine(ctx: DeskContext, req: Request) -> Reply:
+    if req.is_staff:
+        query = TicketQuery(assignee=req.actor, statuses=ACTIVE)
+        title, empty = (
+            "Assigned to you:",
+            "Nothing assigned to you. `/ticket list unassigned` shows what is waiting.",
+        )
+    else:
+        query = TicketQuery(customer=req.actor)
+        title, empty = "Your tickets:", "You have no tickets. Write to us and we'll open one."
+    async with ctx.db.reading() as conn:
+        found = await tickets.list_tickets(conn, query)
+    return _listing(title, found, ctx.clock.now(), empty)
+
+
+async def customer(ctx: DeskContext, req: Request) -> Reply:
+    token = req.command.user or ""
+    async with ctx.db.reading() as conn:
+        if token.lstrip("#").isdigit():
+            t = await tickets.get_ticket(conn, int(token.lstrip("#")))
+            if t is None:
+                raise UnknownTicket(int(token.lstrip("#")))
+            person = t.customer
+        else:
+            found = await tickets.find_person(conn, req.actor.platform, token)
+            if found is None:
+                raise CommandError(f"No customer “{token}” has written to us on {req.actor.platform}.")
+            person = found
+        history = await tickets.list_tickets(conn, TicketQuery(customer=person, limit=100))
+    now = ctx.clock.now()
+    active = [t for t in history if t.status.is_active]
+    past = [t for t in history if not t.status.is_active]
+    lines = [f"{person.display} ({person.key}): {len(active)} open, {len(past)} past ticket(s)."]
+    lines += ["Open:", *(f"  {ticket_line(t, now)}" for t in active)] if active else []
+    lines += ["Past:", *(f"  {ticket_line(t, now)}" for t in past)] if past else []
+    return Reply.done("\n".join(lines))
+
+
+async def help_(ctx: DeskContext, req: Request) -> Reply:
+    return Reply.done(help_text(req.command.group, req.command.text, req.role))
+
+
+async def kb_search(ctx: DeskContext, req: Request) -> Reply:
+    if ctx.kb is None:
+        return Reply.error("No knowledge base is configured (`[kb] path` in the config).")
+    hits = ctx.kb.suggest(clean_text(req.command.text), 5)
+    if not hits:
+        return Reply.done("No article matches that closely. Try other words, or open a ticket.")
+    lines = [f"Knowledge base results for “{shorten(req.command.text, 60)}”:"]
+    lines += [f"• {h.article.title} [{h.article.id}] ({h.score:.0f}) — {h.article.summary(120)}" for h in hits]
+    fields = tuple(Field(name=h.article.title, value=h.article.summary(200)) for h in hits)
+    return Reply(message=Message(text="\n".join(lines), fields=fields))

@@ -1,0 +1,52 @@
+"""A parsed command together with who ran it and where, and the ticket it is about."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bot.domain.commands import Command
+from bot.domain.errors import CommandError, UnknownTicket
+from bot.domain.inbound import Place
+from bot.domain.refs import UserRef
+from bot.domain.roles import Role
+from bot.services.context import DeskContext
+from bot.services.work import TicketWork
+from bot.store import tickets
+
+
+@dataclass(frozen=True)
+class Request:
+    actor: UserRef
+    role: Role
+    command: Command
+    place: Place | None = None
+    number: int | None = None  # the ticket: from the command, or from the thread it was run in
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role.at_least(Role.AGENT)
+
+    @property
+    def ticket_number(self) -> int:
+        if self.number is None:
+            spec = self.command.spec
+            raise CommandError(
+                f"Which ticket? Use `/{spec.group} {spec.name} 42 …`, or run it inside the ticket's thread."
+            )
+        return self.number
+
+
+@asynccontextmanager
+async def ticket_work(ctx: DeskContext, req: Request) -> AsyncIterator[TicketWork]:
+    """Load the request's ticket in a transaction; customers only ever reach their own tickets."""
+    number = req.ticket_number
+    async with ctx.db.transaction() as conn:
+        ticket = await tickets.get_ticket(conn, number)
+        if ticket is None or (not req.is_staff and not ticket.customer.same(req.actor)):
+            raise UnknownTicket(number)
+        await tickets.remember_person(conn, req.actor, ctx.clock.now())
+        work = TicketWork(ctx, conn, ticket, req.actor)
+        yield work
+        await work.finish()

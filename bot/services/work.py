@@ -1,0 +1,103 @@
+"""One change to one ticket: state, history, message log and the posts it causes — one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiosqlite
+
+from bot.domain.refs import UserRef
+from bot.domain.ticket import Ticket
+from bot.outbound import Destination, DestinationKind, Message
+from bot.services import notify
+from bot.services.context import DeskContext
+from bot.store import outbox, tickets
+
+
+def bot_user(platform: str) -> UserRef:
+    return UserRef(platform=platform, id="threaddesk", name="ThreadDesk")
+
+
+class TicketWork:
+    """Collects what a command does to a ticket. Nothing leaves the process until the transaction commits."""
+
+    def __init__(self, ctx: DeskContext, conn: aiosqlite.Connection, ticket: Ticket, actor: UserRef) -> None:
+        self.ctx = ctx
+        self.conn = conn
+        self.ticket = ticket
+        self.actor = actor
+        self.now = ctx.clock.now()
+        self._card_dirty = False
+
+    @property
+    def platform(self) -> str:
+        return self.ticket.customer.platform
+
+    async def event(self, kind: str, *, by: UserRef | None = None, **detail: Any) -> None:
+        actor = by or self.actor
+        await tickets.add_event(self.conn, self.ticket.number, self.now, actor, kind, **detail)
+
+    async def log(
+        self,
+        body: str,
+        *,
+        author: UserRef,
+        role: str,
+        visibility: str = "public",
+        delivery: str = "received",
+        platform_message_id: str | None = None,
+    ) -> int:
+        return await tickets.add_message(
+            self.conn,
+            self.ticket.number,
+            self.now,
+            author,
+            role=role,
+            visibility=visibility,
+            body=body,
+            delivery=delivery,
+            platform_message_id=platform_message_id,
+        )
+
+    async def to_customer(
+        self, message: Message, *, author: UserRef | None = None, role: str = "bot", body: str | None = None
+    ) -> None:
+        """Post into the customer's thread, logged (as `body`, or the post's text) with its delivery state."""
+        logged = await self.log(
+            body if body is not None else message.text,
+            author=author or bot_user(self.platform),
+            role=role,
+            delivery="queued",
+        )
+        dest = Destination.customer(self.platform, self.ticket.number)
+        await outbox.enqueue(self.conn, dest, message, at=self.now, ticket=self.ticket.number, log_message=logged)
+
+    async def to_card_thread(self, message: Message, *, log_message: int | None = None) -> None:
+        queue = self.ctx.channels(self.platform).queue_channel
+        if queue:
+            dest = Destination.card_thread(self.platform, queue, self.ticket.number)
+            await outbox.enqueue(
+                self.conn, dest, message, at=self.now, ticket=self.ticket.number, log_message=log_message
+            )
+
+    async def to_leads(self, message: Message) -> None:
+        leads = self.ctx.channels(self.platform).leads_channel
+        if leads:
+            dest = Destination(kind=DestinationKind.CHANNEL, platform=self.platform, channel=leads)
+            await outbox.enqueue(self.conn, dest, message, at=self.now, ticket=self.ticket.number)
+
+    def touch(self) -> None:
+        """Mark the ticket changed: saved and its queue card refreshed at the end."""
+        self._card_dirty = True
+
+    async def finish(self) -> None:
+        if not self._card_dirty:
+            return
+        self.ticket.updated_at = self.now
+        await tickets.save_ticket(self.conn, self.ticket)
+        queue = self.ctx.channels(self.platform).queue_channel
+        if queue:
+            dest = Destination.card(self.platform, queue, self.ticket.number)
+            await outbox.enqueue(
+                self.conn, dest, notify.card(self.ticket, self.now), at=self.now, ticket=self.ticket.number
+            )

@@ -1,0 +1,122 @@
+"""The embedded store: one aiosqlite connection, WAL, foreign keys, one transaction per command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+
+def to_db(moment: datetime) -> str:
+    """UTC ISO-8601 with a fixed width, so text order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_db(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def opt_from_db(value: str | None) -> datetime | None:
+    return from_db(value) if value is not None else None
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+class Database:
+    """Owns the connection. Use `async with Database.open(path) as db:` so it is always closed."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+        self._after_commit: list[Callable[[], None]] = []
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path | str, *, migrate: bool = True) -> AsyncIterator[Database]:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            db = cls(conn, path)
+            if migrate:
+                await db.migrate()
+            yield db
+        finally:
+            await conn.close()
+
+    async def schema_version(self) -> int:
+        async with self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied."""
+        current = await self.schema_version()
+        if current > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path} has schema version {current}, newer than this ThreadDesk ({SCHEMA_VERSION}). "
+                "Upgrade ThreadDesk or use another database."
+            )
+        applied: list[int] = []
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            async with self._lock:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in _statements(MIGRATIONS[version - 1]):
+                        await self.conn.execute(statement)
+                    await self.conn.execute(f"PRAGMA user_version = {version}")
+                    await self.conn.commit()
+                except BaseException:
+                    await self.conn.rollback()
+                    raise
+            log.info("database %s migrated to schema version %d", self.path, version)
+            applied.append(version)
+        return applied
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` after every committed transaction (wakes the delivery worker)."""
+        self._after_commit.append(callback)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One unit of work: commits on success, rolls back on any exception."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.rollback()
+                raise
+            await self.conn.commit()
+        for callback in self._after_commit:
+            callback()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Reads share the one connection, so they wait for a running transaction to finish."""
+        async with self._lock:
+            yield self.conn
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+__all__ = ["Database", "SchemaTooNew", "from_db", "opt_from_db", "to_db"]

@@ -1,0 +1,150 @@
+"""The outbox: posts written in the same transaction as the change that caused them.
+
+A delivery worker sends them after commit, in order per `ordering_key`. Queue-card posts are coalesced:
+while a card post is still waiting, a newer rendering of the card replaces its payload (and bumps
+`version`, so a delivery that raced with the change is not marked done and the newer card goes out too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.outbound import Destination, DestinationKind, Message
+from bot.store.db import from_db, to_db
+
+Conn = aiosqlite.Connection
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    destination: Destination
+    message: Message
+    ticket: int | None
+    log_message: int | None
+    version: int
+    attempts: int
+    created_at: datetime
+
+
+async def enqueue(
+    conn: Conn,
+    destination: Destination,
+    message: Message,
+    *,
+    at: datetime,
+    ticket: int | None = None,
+    log_message: int | None = None,
+) -> int:
+    payload = message.model_dump_json()
+    key = destination.ordering_key
+    if destination.kind is DestinationKind.CARD:
+        cur = await conn.execute(
+            "UPDATE outbox SET payload=?, version=version+1 WHERE ordering_key=? AND state='pending'"
+            " AND json_extract(destination, '$.kind')='card' RETURNING id",
+            (payload, key),
+        )
+        row = await cur.fetchone()
+        await cur.close()
+        if row:
+            return int(row[0])
+    cur = await conn.execute(
+        "INSERT INTO outbox (ordering_key, platform, destination, payload, ticket, message, next_attempt_at,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            key,
+            destination.platform,
+            destination.model_dump_json(),
+            payload,
+            ticket,
+            log_message,
+            to_db(at),
+            to_db(at),
+        ),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def _in(platforms: Sequence[str]) -> str:
+    return ",".join("?" * len(platforms))
+
+
+async def due(conn: Conn, now: datetime, *, platforms: Sequence[str], limit: int = 200) -> list[OutboxRow]:
+    """The oldest pending row of each ordering key, if it is due: later rows wait their turn."""
+    if not platforms:
+        return []
+    async with conn.execute(
+        f"""SELECT o.* FROM outbox o
+           JOIN (SELECT MIN(id) AS id FROM outbox WHERE state='pending' AND platform IN ({_in(platforms)})
+                 GROUP BY ordering_key) head
+             ON head.id = o.id
+           WHERE o.next_attempt_at <= ? ORDER BY o.id LIMIT ?""",
+        (*platforms, to_db(now), limit),
+    ) as cur:
+        rows = await cur.fetchall()
+    return [
+        OutboxRow(
+            id=r["id"],
+            destination=Destination.model_validate_json(r["destination"]),
+            message=Message.model_validate_json(r["payload"]),
+            ticket=r["ticket"],
+            log_message=r["message"],
+            version=r["version"],
+            attempts=r["attempts"],
+            created_at=from_db(r["created_at"]),
+        )
+        for r in rows
+    ]
+
+
+async def next_attempt_at(conn: Conn, *, platforms: Sequence[str]) -> datetime | None:
+    if not platforms:
+        return None
+    async with conn.execute(
+        f"SELECT MIN(next_attempt_at) FROM outbox WHERE state='pending' AND platform IN ({_in(platforms)})",
+        tuple(platforms),
+    ) as cur:
+        row = await cur.fetchone()
+    return from_db(row[0]) if row and row[0] else None
+
+
+async def pending_count(conn: Conn) -> int:
+    async with conn.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def mark_delivered(conn: Conn, row: OutboxRow, at: datetime, delivered_id: str) -> bool:
+    """False when the row changed while it was being sent (a newer card): it stays pending."""
+    cur = await conn.execute(
+        "UPDATE outbox SET state='delivered', delivered_at=?, delivered_id=?, attempts=attempts+1,"
+        " last_error=NULL WHERE id=? AND version=?",
+        (to_db(at), delivered_id, row.id, row.version),
+    )
+    done = cur.rowcount == 1
+    if done and row.log_message is not None:
+        await conn.execute(
+            "UPDATE ticket_messages SET delivery='delivered', platform_message_id=? WHERE id=?",
+            (delivered_id, row.log_message),
+        )
+    return done
+
+
+async def mark_retry(conn: Conn, row: OutboxRow, next_at: datetime, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE id=?",
+        (to_db(next_at), error, row.id),
+    )
+
+
+async def mark_failed(conn: Conn, row: OutboxRow, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET state='failed', attempts=attempts+1, last_error=? WHERE id=?", (error, row.id)
+    )
+    if row.log_message is not None:
+        await conn.execute("UPDATE ticket_messages SET delivery='failed' WHERE id=?", (row.log_message,))

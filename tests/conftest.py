@@ -1,0 +1,106 @@
+"""Shared fixtures: a real SQLite file per test, a fake clock, a recording platform, the sample KB."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kb.loader import load_directory
+from kb.matcher import Matcher
+
+from bot.bootstrap import build_desk
+from bot.config import PlatformChannels, Settings, settings_from_dict
+from bot.delivery import DeliveryWorker
+from bot.domain.inbound import IncomingMessage
+from bot.domain.refs import UserRef
+from bot.services.desk import Desk
+from bot.store.db import Database
+from tests.fakes.clock import FakeClock
+from tests.fakes.platform import RecordingPlatform
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_KB = ROOT / "kb" / "sample"
+
+ALICE = UserRef(platform="test", id="alice", name="Alice")
+CAROL = UserRef(platform="test", id="carol", name="Carol")
+BOB = UserRef(platform="test", id="bob", name="Bob")
+ERIN = UserRef(platform="test", id="erin", name="Erin")
+DANA = UserRef(platform="test", id="dana", name="Dana")
+
+BASE_CONFIG: dict[str, Any] = {
+    "roles": {"agents": ["test:bob", "test:erin"], "leads": ["test:dana"]},
+    "intake": {
+        "max_open_per_customer": 3,
+        "rules": [{"match": r"\b(outage|down)\b", "priority": "urgent", "category": "incident"}],
+    },
+    "test": {
+        "enabled": True,
+        "intake_channels": ["support"],
+        "queue_channel": "queue",
+        "leads_channel": "leads",
+    },
+}
+
+
+def make_settings(**overrides: Any) -> Settings:
+    raw = {**BASE_CONFIG, **overrides}
+    return settings_from_dict(raw, {"test": PlatformChannels})
+
+
+@pytest.fixture(scope="session")
+def sample_kb() -> Matcher:
+    return Matcher(load_directory(SAMPLE_KB).articles)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def platform() -> RecordingPlatform:
+    return RecordingPlatform()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "desk.db"
+
+
+@pytest.fixture
+async def db(db_path: Path) -> AsyncIterator[Database]:
+    async with Database.open(db_path) as database:
+        yield database
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def desk(settings: Settings, db: Database, sample_kb: Matcher, clock: FakeClock) -> Desk:
+    return build_desk(settings, db, kb=sample_kb, clock=clock)
+
+
+@pytest.fixture
+def worker(db: Database, platform: RecordingPlatform, clock: FakeClock) -> DeliveryWorker:
+    return DeliveryWorker(db, {platform.name: platform}, clock)
+
+
+_ids = iter(range(1, 10**9))
+
+
+def dm(author: UserRef, text: str, *, message_id: str | None = None, thread: str | None = None) -> IncomingMessage:
+    """A message `author` writes in their DM with the bot (in `thread` when given)."""
+    return IncomingMessage(
+        platform=author.platform,
+        message_id=message_id or f"m{next(_ids)}",
+        author=author,
+        channel=f"dm-{author.id}",
+        thread=thread,
+        text=text,
+        is_direct=True,
+    )

@@ -1,0 +1,118 @@
+"""The outbox: nothing is lost between commit and delivery, retries honour Retry-After, order per thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.bootstrap import build_desk
+from bot.config import Settings
+from bot.delivery import DeliveryWorker
+from bot.ports import DeliveryRefused, RetryLater
+from bot.services.desk import Desk
+from bot.store import outbox, tickets
+from bot.store.db import Database
+from tests.conftest import ALICE, BOB, dm
+from tests.fakes.clock import FakeClock
+from tests.fakes.platform import RecordingPlatform
+
+
+async def test_committed_but_undelivered_posts_go_out_after_a_restart_exactly_once(
+    db_path: Path, settings: Settings, clock: FakeClock
+) -> None:
+    async with Database.open(db_path) as db:  # first life: the process dies right after the commit
+        desk = build_desk(settings, db, clock=clock)
+        await desk.receive(dm(ALICE, "Card declined at checkout", message_id="root"))
+    platform = RecordingPlatform()
+    async with Database.open(db_path) as db:  # second life: the worker resumes on start
+        worker = DeliveryWorker(db, {"test": platform}, clock)
+        await worker.drain()
+        await worker.drain()
+    async with Database.open(db_path) as db:  # third life: nothing is sent twice
+        worker = DeliveryWorker(db, {"test": platform}, clock)
+        await worker.drain()
+        async with db.reading() as conn:
+            assert await outbox.pending_count(conn) == 0
+    assert [p.text.split(" —")[0] for p in platform.in_thread("dm-alice", "root")] == ["Thanks, Alice"]
+    assert len(platform.in_channel("queue")) == 1
+
+
+async def test_429_waits_for_retry_after_and_loses_nothing(
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, clock: FakeClock
+) -> None:
+    await desk.receive(dm(ALICE, "Where is my invoice", message_id="root"))
+    await desk.run(BOB, "/ticket claim 1")
+    await desk.run(BOB, "/ticket reply 1 Sent it to your email")
+    platform.fail_next(RetryLater("HTTP 429", retry_after=30), RetryLater("HTTP 429", retry_after=30))
+    await worker.drain()  # the ack (customer thread) and the card (queue) both hit the rate limit
+    assert platform.sent == []
+    clock.advance(seconds=29)
+    await worker.drain()
+    assert platform.sent == []
+    clock.advance(seconds=2)
+    await worker.drain()
+    texts = platform.texts("dm-alice", "root")
+    assert [t.split(" —")[0] for t in texts] == [
+        "Thanks, Alice",
+        "Bob is looking at this.",
+        "Bob: Sent it to your email",
+    ]
+
+
+async def test_5xx_backs_off_exponentially_then_gives_up_visibly(
+    desk: Desk, db: Database, platform: RecordingPlatform, clock: FakeClock
+) -> None:
+    worker = DeliveryWorker(db, {"test": platform}, clock, max_attempts=3, base_backoff=2)
+    await desk.receive(dm(ALICE, "Mobile app won't sync", message_id="root"))
+    async with db.reading() as conn:
+        await conn.execute("DELETE FROM outbox WHERE ordering_key LIKE 'card:%'")
+    platform.fail_next(*(RetryLater("HTTP 503") for _ in range(3)))
+    await worker.drain()
+    clock.advance(seconds=1.9)
+    await worker.drain()
+    assert platform.calls == 1  # still backing off (2 s)
+    clock.advance(seconds=0.2)
+    await worker.drain()
+    clock.advance(seconds=4.1)
+    await worker.drain()
+    assert platform.calls == 3
+    async with db.reading() as conn:
+        assert await outbox.pending_count(conn) == 0
+        [message] = [m for m in await tickets.messages_for(conn, 1) if m.author_role == "bot"]
+    assert message.delivery == "failed"  # the transcript shows what did not arrive
+    shown = await desk.run(BOB, "/ticket show 1")
+    assert "ThreadDesk (failed): Thanks, Alice" in shown.text
+
+
+async def test_refused_post_does_not_block_the_thread(
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform
+) -> None:
+    await desk.receive(dm(ALICE, "Delete my account", message_id="root"))
+    await desk.run(BOB, "/ticket reply 1 Done, it is deleted")
+    platform.fail_next(DeliveryRefused("channel_not_found"))
+    await worker.drain()
+    assert platform.texts("dm-alice", "root") == ["Bob: Done, it is deleted"]
+
+
+async def test_card_updates_coalesce_while_waiting(
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform
+) -> None:
+    await desk.receive(dm(ALICE, "SSO login loops", message_id="root"))
+    await desk.run(BOB, "/ticket claim 1")
+    await desk.run(BOB, "/ticket priority 1 urgent")
+    await desk.run(BOB, "/ticket tag 1 sso")
+    await worker.drain()
+    [card] = platform.in_channel("queue")
+    assert card.edits == []  # one post carrying the latest state, not four
+    fields = {f.name: f.value for f in card.current.fields}
+    assert (fields["Assignee"], fields["Priority"], fields["Tags"]) == ("Bob", "urgent", "sso")
+    await desk.run(BOB, "/ticket status 1 pending")
+    await worker.drain()
+    assert len(card.edits) == 1 and {f.name: f.value for f in card.current.fields}["Status"] == "pending"
+
+
+async def test_platform_not_running_keeps_posts_pending(desk: Desk, db: Database, clock: FakeClock) -> None:
+    await desk.receive(dm(ALICE, "Hello", message_id="root"))
+    other = RecordingPlatform(name="elsewhere")
+    await DeliveryWorker(db, {"elsewhere": other}, clock).drain()
+    async with db.reading() as conn:
+        assert await outbox.pending_count(conn) == 2

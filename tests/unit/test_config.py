@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters.cli import ADAPTERS
+from bot.config import ConfigError, load_settings
+from bot.domain.ticket import Priority
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_example_config_is_valid_and_resolves_paths_next_to_itself() -> None:
+    settings = load_settings(ROOT / "config.example.toml", ADAPTERS)
+    assert settings.resolve(settings.kb.path) == ROOT / "kb" / "sample"
+    assert "console:bob" in settings.roles.agents and "console:dana" in settings.roles.leads
+    assert settings.adapters["console"].queue_channel == "support-queue"
+    assert settings.intake.classify("Everything is down!!") == (Priority.URGENT, "incident")
+    assert settings.intake.classify("I need a refund") == (Priority.NORMAL, "billing")
+    assert settings.intake.classify("hello") == (Priority.NORMAL, "general")
+
+
+def test_db_override_wins(tmp_path: Path) -> None:
+    settings = load_settings(ROOT / "config.example.toml", ADAPTERS, db_override=tmp_path / "x.db")
+    assert settings.resolve(settings.store.path) == tmp_path / "x.db"
+
+
+def test_bad_values_are_reported_with_key_and_allowed_values(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        """
+[roles]
+agents = ["bob"]
+[intake]
+max_open_per_customer = -1
+[[intake.rules]]
+match = "(unclosed"
+priority = "hot"
+[console]
+queue_chanel = "q"
+[slak]
+enabled = true
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(bad, ADAPTERS)
+    assert "unknown table(s) slak; allowed: [console], [intake], [kb], [roles], [store]" in str(caught.value)
+    bad.write_text(bad.read_text().replace("[slak]\nenabled = true\n", ""), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(bad, ADAPTERS)
+    text = str(caught.value)
+    assert "roles.agents: 'bob' is not 'platform:user-id'" in text
+    assert "intake.max_open_per_customer: Input should be greater than or equal to 0 (got -1)" in text
+    assert "intake.rules.0.match: not a valid regular expression" in text
+    assert "intake.rules.0.priority: Input should be 'low', 'normal', 'high' or 'urgent' (got 'hot')" in text
+    assert "console.queue_chanel: unknown key" in text
+
+
+def test_missing_file_and_broken_toml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", ADAPTERS)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[store\npath=1", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(broken, ADAPTERS)
