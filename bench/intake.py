@@ -10,26 +10,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import aiosqlite
+from kb.loader import load_directory
+from kb.matcher import Matcher
+
+from bot.bootstrap import build_desk
+from bot.config import PlatformChannels, settings_from_dict
+from bot.delivery import DeliveryWorker
+from bot.domain.inbound import IncomingMessage
+from bot.domain.refs import MessageRef, UserRef
+from bot.outbound import Message
+from bot.store.db import Database
+from bot.store.schema import MIGRATIONS
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import aiosqlite  # noqa: E402
-from kb.loader import load_directory  # noqa: E402
-from kb.matcher import Matcher  # noqa: E402
-
-from bot.bootstrap import build_desk  # noqa: E402
-from bot.config import PlatformChannels, settings_from_dict  # noqa: E402
-from bot.delivery import DeliveryWorker  # noqa: E402
-from bot.domain.inbound import IncomingMessage  # noqa: E402
-from bot.domain.refs import MessageRef, UserRef  # noqa: E402
-from bot.outbound import Message  # noqa: E402
-from bot.store.db import Database  # noqa: E402
-from bot.store.schema import MIGRATIONS  # noqa: E402
 
 PHRASES = [
     "I can't log in to my account",
@@ -115,7 +113,7 @@ async def raw(n: int, folder: Path) -> tuple[float, float, float]:
         for i in range(n):
             t0 = time.perf_counter()
             await conn.execute("BEGIN IMMEDIATE")
-            await conn.execute("INSERT INTO inbound VALUES ('bench', ?, NULL, ?)", (f"m{i}", now))
+            await conn.execute("INSERT INTO inbound VALUES ('bench', ?, ?)", (f"m{i}", now))
             cur = await conn.execute(
                 "INSERT INTO tickets (subject, description, customer_platform, customer_id, customer_name,"
                 " origin_channel, origin_thread, priority, category, status, created_at, updated_at)"

@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from kb.loader import load_directory
-from kb.matcher import DEFAULT_MIN_SCORE, Matcher
-
 from bot.config import Settings
 from bot.ports import Clock, KnowledgeBase, RoleSource, SystemClock
 from bot.services.context import DeskContext, RoleDirectory
 from bot.services.desk import Desk
 from bot.store.db import Database
+from kb.loader import load_directory
+from kb.matcher import DEFAULT_MIN_SCORE, Matcher
 
 log = logging.getLogger(__name__)
 

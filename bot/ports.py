@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
-from kb.matcher import Suggestion
-
 from bot.domain.refs import MessageRef, UserRef
 from bot.domain.roles import Role
 from bot.outbound import Message
+from kb.matcher import Suggestion
 
 
 class DeliveryError(Exception):

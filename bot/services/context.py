@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import aiosqlite
+
 from bot.config import IntakeConfig, PlatformChannels, RolesConfig
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.ports import Clock, KnowledgeBase, RoleSource
+from bot.store import tickets
 from bot.store.db import Database
 
 
@@ -52,6 +55,16 @@ class DeskContext:
     routing: Mapping[str, PlatformChannels] = field(default_factory=dict)
     kb: KnowledgeBase | None = None
     suggestions: int = 3
+
+    _names: dict[str, str] = field(default_factory=dict)
+
+    async def remember(self, conn: aiosqlite.Connection, person: UserRef) -> None:
+        """Keep display names for `assign @name` and `/ticket customer`; written only when they change."""
+        if person.name and self._names.get(person.key) != person.name:
+            if len(self._names) > 50_000:
+                self._names.clear()
+            await tickets.remember_person(conn, person, self.clock.now())
+            self._names[person.key] = person.name
 
     def channels(self, platform: str) -> PlatformChannels:
         return self.routing.get(platform) or PlatformChannels()

@@ -14,7 +14,7 @@ from bot.domain.ticket import Status, Ticket
 from bot.outbound import Destination, DestinationKind
 from bot.services import notify
 from bot.services.context import DeskContext
-from bot.services.work import TicketWork, bot_user
+from bot.services.work import TicketWork
 from bot.store import outbox, tickets
 from bot.store.tickets import TicketQuery
 
@@ -49,7 +49,7 @@ async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
         if not await tickets.claim_inbound(conn, msg.platform, msg.message_id, ctx.clock.now()):
             log.info("ignoring re-delivered message %s:%s", msg.platform, msg.message_id)
             return None
-        await tickets.remember_person(conn, msg.author, ctx.clock.now())
+        await ctx.remember(conn, msg.author)
         ticket: Ticket | None
         if thread is not None:
             found = await tickets.ticket_for_thread(conn, thread)
@@ -59,8 +59,6 @@ async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
             await _join(ctx, conn, ticket, msg, body, in_card_thread)
         else:
             ticket = await open_ticket(ctx, conn, msg.author, msg.channel, msg.message_id, body)
-        if ticket is not None:
-            await tickets.link_inbound(conn, msg.platform, msg.message_id, ticket.number)
         return ticket
 
 
@@ -99,11 +97,11 @@ async def open_ticket(
         at=now,
     )
     work = TicketWork(ctx, conn, ticket, customer)
-    await work.event("opened", priority=priority.value, category=category)
-    await work.log(body, author=customer, role="customer", platform_message_id=message_id or thread or None)
+    work.is_new = True
     suggestions = list(ctx.kb.suggest(body, ctx.suggestions)) if ctx.kb and ctx.suggestions else []
-    if suggestions:
-        await work.event("kb_suggested", by=bot_user(customer.platform), articles=[s.article.id for s in suggestions])
+    articles = [s.article.id for s in suggestions]
+    await work.event("opened", priority=priority.value, category=category, suggested=articles)
+    await work.log(body, author=customer, role="customer", platform_message_id=message_id or thread or None)
     await work.to_customer(notify.acknowledgement(ticket, suggestions))
     work.touch()
     await work.finish()

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from kb.matcher import Suggestion
-
 from bot.domain.refs import UserRef
 from bot.domain.text import neutralise_mentions
 from bot.domain.ticket import Priority, Status, Ticket
 from bot.outbound import Button, ButtonStyle, Choice, Field, Message
+from kb.matcher import Suggestion
 
 #: Longest relayed text in one post; the full text is always in the ticket's history.
 RELAY_CHARS = 3_000

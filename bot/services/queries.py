@@ -40,7 +40,7 @@ async def new(ctx: DeskContext, req: Request) -> Reply:
     if place is None:
         raise CommandError("`/ticket new` needs a channel to answer in: run it in a DM with the bot or a channel.")
     async with ctx.db.transaction() as conn:
-        await tickets.remember_person(conn, req.actor, ctx.clock.now())
+        await ctx.remember(conn, req.actor)
         # inside a thread the ticket lives in that thread; elsewhere the bot's acknowledgement starts one
         ticket = await intake.open_ticket(ctx, conn, req.actor, place.channel, place.thread or "", body)
     if ticket is None:
@@ -104,7 +104,6 @@ _EVENT_TEXT = {
     "escalated": "escalated it",
     "resolved": "resolved it",
     "reopened": "reopened it",
-    "kb_suggested": "suggested articles: {articles}",
 }
 
 
@@ -115,6 +114,8 @@ def describe_event(event: Event) -> str:
         text = template.format(**detail)
     except (KeyError, IndexError):
         text = template
+    if event.kind == "opened" and detail.get("suggested"):
+        text += f" (suggested: {detail['suggested']})"
     reason = detail.get("reason") or detail.get("summary")
     return f"{text} ({shorten(notify.relay(str(reason)), 80)})" if reason else text
 

@@ -46,7 +46,7 @@ async def ticket_work(ctx: DeskContext, req: Request) -> AsyncIterator[TicketWor
         ticket = await tickets.get_ticket(conn, number)
         if ticket is None or (not req.is_staff and not ticket.customer.same(req.actor)):
             raise UnknownTicket(number)
-        await tickets.remember_person(conn, req.actor, ctx.clock.now())
+        await ctx.remember(conn, req.actor)
         work = TicketWork(ctx, conn, ticket, req.actor)
         yield work
         await work.finish()

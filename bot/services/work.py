@@ -28,6 +28,8 @@ class TicketWork:
         self.actor = actor
         self.now = ctx.clock.now()
         self._card_dirty = False
+        self._save = False
+        self.is_new = False
 
     @property
     def platform(self) -> str:
@@ -88,16 +90,19 @@ class TicketWork:
 
     def touch(self) -> None:
         """Mark the ticket changed: saved and its queue card refreshed at the end."""
-        self._card_dirty = True
+        self._card_dirty = self._save = True
 
     async def finish(self) -> None:
         if not self._card_dirty:
             return
-        self.ticket.updated_at = self.now
-        await tickets.save_ticket(self.conn, self.ticket)
+        if self._save and not self.is_new:
+            self.ticket.updated_at = self.now
+            await tickets.save_ticket(self.conn, self.ticket)
         queue = self.ctx.channels(self.platform).queue_channel
         if queue:
             dest = Destination.card(self.platform, queue, self.ticket.number)
+            card = notify.card(self.ticket, self.now)
+            # a new ticket has no card waiting to be coalesced with
             await outbox.enqueue(
-                self.conn, dest, notify.card(self.ticket, self.now), at=self.now, ticket=self.ticket.number
+                self.conn, dest, card, at=self.now, ticket=self.ticket.number, coalesce=not self.is_new
             )

@@ -14,7 +14,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.outbound import Destination, DestinationKind, Message
-from bot.store.db import from_db, to_db
+from bot.store.db import fetch_all, fetch_one, from_db, to_db
 
 Conn = aiosqlite.Connection
 
@@ -39,17 +39,17 @@ async def enqueue(
     at: datetime,
     ticket: int | None = None,
     log_message: int | None = None,
+    coalesce: bool = True,
 ) -> int:
     payload = message.model_dump_json()
     key = destination.ordering_key
-    if destination.kind is DestinationKind.CARD:
-        cur = await conn.execute(
+    if destination.kind is DestinationKind.CARD and coalesce:
+        row = await fetch_one(
+            conn,
             "UPDATE outbox SET payload=?, version=version+1 WHERE ordering_key=? AND state='pending'"
             " AND json_extract(destination, '$.kind')='card' RETURNING id",
             (payload, key),
         )
-        row = await cur.fetchone()
-        await cur.close()
         if row:
             return int(row[0])
     cur = await conn.execute(
@@ -78,15 +78,15 @@ async def due(conn: Conn, now: datetime, *, platforms: Sequence[str], limit: int
     """The oldest pending row of each ordering key, if it is due: later rows wait their turn."""
     if not platforms:
         return []
-    async with conn.execute(
+    rows = await fetch_all(
+        conn,
         f"""SELECT o.* FROM outbox o
            JOIN (SELECT MIN(id) AS id FROM outbox WHERE state='pending' AND platform IN ({_in(platforms)})
                  GROUP BY ordering_key) head
              ON head.id = o.id
            WHERE o.next_attempt_at <= ? ORDER BY o.id LIMIT ?""",
         (*platforms, to_db(now), limit),
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     return [
         OutboxRow(
             id=r["id"],
@@ -105,17 +105,16 @@ async def due(conn: Conn, now: datetime, *, platforms: Sequence[str], limit: int
 async def next_attempt_at(conn: Conn, *, platforms: Sequence[str]) -> datetime | None:
     if not platforms:
         return None
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         f"SELECT MIN(next_attempt_at) FROM outbox WHERE state='pending' AND platform IN ({_in(platforms)})",
         tuple(platforms),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return from_db(row[0]) if row and row[0] else None
 
 
 async def pending_count(conn: Conn) -> int:
-    async with conn.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'") as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT COUNT(*) FROM outbox WHERE state='pending'")
     return int(row[0]) if row else 0
 
 

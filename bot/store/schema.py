@@ -67,7 +67,6 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE inbound (
         platform    TEXT NOT NULL,
         message_id  TEXT NOT NULL,
-        ticket      INTEGER REFERENCES tickets (number),
         received_at TEXT NOT NULL,
         PRIMARY KEY (platform, message_id)
     ) WITHOUT ROWID;

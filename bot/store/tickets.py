@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +12,7 @@ import aiosqlite
 
 from bot.domain.refs import MessageRef, ThreadRef, UserRef
 from bot.domain.ticket import Priority, Status, Ticket
-from bot.store.db import from_db, opt_from_db, to_db
+from bot.store.db import fetch_all, fetch_one, from_db, opt_from_db, to_db
 
 Conn = aiosqlite.Connection
 
@@ -140,25 +140,24 @@ def _opt(moment: datetime | None) -> str | None:
 
 
 async def get_ticket(conn: Conn, number: int) -> Ticket | None:
-    async with conn.execute("SELECT * FROM tickets WHERE number=?", (number,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT * FROM tickets WHERE number=?", (number,))
     return _ticket(row) if row else None
 
 
 async def ticket_for_thread(conn: Conn, thread: ThreadRef) -> tuple[Ticket, bool] | None:
     """The ticket whose customer thread (False) or queue-card thread (True) this is."""
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         "SELECT * FROM tickets WHERE customer_platform=? AND origin_channel=? AND origin_thread=?",
         (thread.platform, thread.channel, thread.thread),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     if row:
         return _ticket(row), False
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         "SELECT * FROM tickets WHERE card_channel=? AND card_message=? AND customer_platform=?",
         (thread.channel, thread.thread, thread.platform),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return (_ticket(row), True) if row else None
 
 
@@ -198,17 +197,16 @@ async def list_tickets(conn: Conn, query: TicketQuery) -> list[Ticket]:
         " created_at, number LIMIT ?"
     )
     args.append(query.limit)
-    async with conn.execute(sql, args) as cur:
-        return [_ticket(row) for row in await cur.fetchall()]
+    return [_ticket(row) for row in await fetch_all(conn, sql, args)]
 
 
 async def count_active_for_customer(conn: Conn, customer: UserRef) -> int:
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         "SELECT COUNT(*) FROM tickets WHERE customer_platform=? AND customer_id=?"
         " AND status NOT IN ('resolved', 'closed')",
         (customer.platform, customer.id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return int(row[0]) if row else 0
 
 
@@ -233,8 +231,7 @@ async def add_event(conn: Conn, ticket: int, at: datetime, actor: UserRef, kind:
 
 
 async def events_for(conn: Conn, ticket: int) -> list[Event]:
-    async with conn.execute("SELECT * FROM ticket_events WHERE ticket=? ORDER BY id", (ticket,)) as cur:
-        rows = await cur.fetchall()
+    rows = await fetch_all(conn, "SELECT * FROM ticket_events WHERE ticket=? ORDER BY id", (ticket,))
     return [
         Event(
             ticket=r["ticket"],
@@ -298,8 +295,7 @@ async def messages_for(conn: Conn, ticket: int, *, public_only: bool = False) ->
     sql = "SELECT * FROM ticket_messages WHERE ticket=?"
     if public_only:
         sql += " AND visibility='public'"
-    async with conn.execute(sql + " ORDER BY id", (ticket,)) as cur:
-        rows = await cur.fetchall()
+    rows = await fetch_all(conn, sql + " ORDER BY id", (ticket,))
     return [
         LoggedMessage(
             id=r["id"],
@@ -327,10 +323,6 @@ async def claim_inbound(conn: Conn, platform: str, message_id: str, at: datetime
     return cur.rowcount == 1
 
 
-async def link_inbound(conn: Conn, platform: str, message_id: str, ticket: int) -> None:
-    await conn.execute("UPDATE inbound SET ticket=? WHERE platform=? AND message_id=?", (ticket, platform, message_id))
-
-
 async def remember_person(conn: Conn, user: UserRef, at: datetime) -> None:
     if not user.name:
         return
@@ -343,19 +335,10 @@ async def remember_person(conn: Conn, user: UserRef, at: datetime) -> None:
 
 async def find_person(conn: Conn, platform: str, token: str) -> UserRef | None:
     """A person by id, or by display name (case-insensitive), among people seen on `platform`."""
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         "SELECT platform, id, name FROM people WHERE platform=? AND (id=? OR lower(name)=lower(?))"
         " ORDER BY id=? DESC LIMIT 1",
         (platform, token, token, token),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return UserRef(platform=row[0], id=row[1], name=row[2]) if row else None
-
-
-async def people_names(conn: Conn, users: Iterable[UserRef]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for user in users:
-        found = await find_person(conn, user.platform, user.id)
-        if found:
-            names[user.key] = found.display
-    return names
