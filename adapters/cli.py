@@ -48,7 +48,7 @@ VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log what the 
 
 # markup off: ticket text is user input and may contain [brackets]
 out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -84,7 +84,10 @@ async def _database(settings: Settings) -> Any:
 async def _run_console(settings: Settings) -> None:
     console_config = settings.adapters["console"]
     assert isinstance(console_config, ConsoleConfig)
-    kb = load_knowledge_base(settings)
+    try:
+        kb = load_knowledge_base(settings)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
     async with _database(settings) as db:
         desk = build_desk(settings, db, kb=kb, clock=SystemClock())
         platform = make_platform()

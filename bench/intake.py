@@ -15,8 +15,6 @@ import time
 from pathlib import Path
 
 import aiosqlite
-from kb.loader import load_directory
-from kb.matcher import Matcher
 
 from bot.bootstrap import build_desk
 from bot.config import PlatformChannels, settings_from_dict
@@ -26,6 +24,8 @@ from bot.domain.refs import MessageRef, UserRef
 from bot.outbound import Message
 from bot.store.db import Database
 from bot.store.schema import MIGRATIONS
+from kb.loader import load_directory
+from kb.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
-from bot.config import Settings
+import kb as kb_package
+from bot.config import ConfigError, Settings
 from bot.ports import Clock, KnowledgeBase, RoleSource, SystemClock
 from bot.services.context import DeskContext, RoleDirectory
 from bot.services.desk import Desk
@@ -15,10 +17,14 @@ from kb.matcher import DEFAULT_MIN_SCORE, Matcher
 
 log = logging.getLogger(__name__)
 
+BUNDLED_KB = Path(kb_package.__file__).resolve().parent / "sample"
+
 
 def load_knowledge_base(settings: Settings) -> Matcher:
     """Load `[kb] path`. Bad articles are logged with file and line; the rest are served."""
-    folder = settings.resolve(settings.kb.path)
+    folder = settings.resolve(settings.kb.path) if settings.kb.path else BUNDLED_KB
+    if not folder.is_dir():
+        raise ConfigError(f"[kb] path: {folder} is not a folder of articles")
     result = load_directory(folder)
     for error in result.errors:
         log.warning("knowledge base: %s", error)

@@ -32,7 +32,7 @@ class StoreConfig(_Strict):
 
 
 class KbConfig(_Strict):
-    path: Path = Field(default=Path("kb/sample"), description="folder of Markdown articles")
+    path: Path | None = Field(default=None, description="folder of Markdown articles; unset = the bundled sample")
     suggestions: int = Field(default=3, ge=0, le=5)
     min_score: float | None = Field(default=None, ge=0, le=100)
 

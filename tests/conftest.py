@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kb.loader import load_directory
-from kb.matcher import Matcher
 
 from bot.bootstrap import build_desk
 from bot.config import PlatformChannels, Settings, settings_from_dict
@@ -17,6 +15,8 @@ from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import UserRef
 from bot.services.desk import Desk
 from bot.store.db import Database
+from kb.loader import load_directory
+from kb.matcher import Matcher
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
 

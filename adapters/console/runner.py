@@ -29,8 +29,15 @@ async def run_console(
 ) -> None:
     stdin = stdin or sys.stdin
     write = out or (lambda line: print(line, flush=True))
-    session = ConsoleSession(desk, worker, platform, config, write)
     interactive = stdin.isatty()
+
+    async def ask(prompt: str) -> str:
+        try:
+            return await asyncio.to_thread(input, prompt)
+        except EOFError:
+            return ""
+
+    session = ConsoleSession(desk, worker, platform, config, write, ask if interactive else None)
     write(
         f"ThreadDesk console — you are {session.me.display} ({session.role.value}) in "
         f"{session.label(session.place.channel, None)}."

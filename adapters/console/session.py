@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from adapters.console.config import ConsoleConfig
@@ -50,7 +50,9 @@ class ConsoleSession:
         platform: ConsolePlatform,
         config: ConsoleConfig,
         out: Callable[[str], None],
+        ask: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
+        self.ask = ask  # set when a person is at the keyboard: buttons that need text ask for it
         self.desk = desk
         self.worker = worker
         self.platform = platform
@@ -237,6 +239,8 @@ class ConsoleSession:
             self.out("   ✗ No such button. Press one of the [numbers] in the posts above (/press 3) or its label.")
             return
         button = pressable.button
+        if button.prompt and not text.strip() and self.ask is not None:
+            text = await self.ask(f"   {button.prompt}: ")
         if button.prompt and not text.strip():
             self.out(f"   ✗ “{button.label}” asks: {button.prompt}. Type /press {number} <your text>")
             return
