@@ -19,6 +19,7 @@ from rich.table import Table
 
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
+from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from bot.bootstrap import build_desk, load_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.delivery import DeliveryWorker
@@ -29,7 +30,8 @@ from bot.store import tickets as store
 from bot.store.db import Database, SchemaTooNew
 from bot.store.tickets import TicketQuery
 
-ADAPTERS: dict[str, type[PlatformChannels]] = {"console": ConsoleConfig}
+SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig),)
+ADAPTERS: dict[str, type[PlatformChannels]] = {spec.name: spec.config_model for spec in SPECS}
 
 app = typer.Typer(help="ThreadDesk — a support desk that lives in chat.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -100,10 +102,39 @@ def run(config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False)
     """Start the bot with the adapters enabled in the config (the console when no platform is enabled)."""
     _logging(verbose)
     settings = _settings(config, db)
-    enabled = [name for name, table in settings.adapters.items() if table.enabled and name != "console"]
-    if enabled:
-        raise _fail(f"adapters {', '.join(enabled)} are enabled but not part of this build")
-    asyncio.run(_run_console(settings))
+    enabled = [spec for spec in SPECS if spec.build is not None and settings.adapters[spec.name].enabled]
+    if not enabled:
+        asyncio.run(_run_console(settings))
+        return
+    try:
+        asyncio.run(_run_platforms(settings, enabled))
+    except AdapterStartupError as exc:
+        raise _fail(str(exc), code=1) from None
+    except KeyboardInterrupt:
+        pass
+
+
+async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
+    """Every enabled chat platform, one delivery worker for all of them, until interrupted."""
+    try:
+        kb = load_knowledge_base(settings)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    running: list[tuple[str, RunningAdapter]] = []
+    for spec in specs:
+        assert spec.build is not None
+        running.append((spec.name, spec.build(settings.adapters[spec.name], settings)))
+    sources = [source for _, adapter in running for source in adapter.role_sources]
+    async with _database(settings) as db:
+        desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources)
+        worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(worker.run(), name="delivery")
+                for name, adapter in running:
+                    group.create_task(adapter.serve(desk), name=name)
+        except* AdapterStartupError as problems:
+            raise problems.exceptions[0] from None
 
 
 @app.command()

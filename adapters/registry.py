@@ -1,0 +1,39 @@
+"""The plug point for chat platforms: each adapter package exposes one `AdapterSpec`.
+
+The CLI (composition root) validates every adapter's config table with the adapter's own model, builds
+the enabled platforms, hands their role sources to the core, then runs them next to the delivery worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.config import PlatformChannels, Settings
+from bot.ports import ChatPlatform, RoleSource
+from bot.services.desk import Desk
+
+
+class AdapterStartupError(Exception):
+    """A setup problem found at start (bad token, missing scope or intent): one clear line, no traceback."""
+
+
+class RunningAdapter(Protocol):
+    """One connected chat platform."""
+
+    platform: ChatPlatform
+    role_sources: Sequence[RoleSource]
+
+    async def serve(self, desk: Desk) -> None:
+        """Receive events and run them through `desk` until cancelled. Raise `AdapterStartupError` on setup
+        problems found while connecting."""
+        ...
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    name: str
+    config_model: type[PlatformChannels]
+    # None for the console, which is run on its own (it owns the terminal)
+    build: Callable[[PlatformChannels, Settings], RunningAdapter] | None = None
