@@ -25,6 +25,7 @@ class Article(BaseModel):
     id: str = Field(min_length=1, description="slug; the file stem unless the front matter sets `id`")
     title: str = Field(min_length=1)
     aliases: tuple[str, ...] = ()
+    learned: tuple[str, ...] = Field(default=(), description="customer wordings learned from use, kept apart")
     tags: tuple[str, ...] = ()
     category: str | None = None
     body: str = Field(default="", description="Markdown after the front matter")
