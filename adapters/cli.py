@@ -36,8 +36,10 @@ ADAPTERS: dict[str, type[PlatformChannels]] = {spec.name: spec.config_model for 
 app = typer.Typer(help="ThreadDesk — a support desk that lives in chat.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 tickets_app = typer.Typer(help="The queue in your terminal.", no_args_is_help=True)
+kb_app = typer.Typer(help="The knowledge base: articles, search, statistics and evaluation.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tickets_app, name="tickets")
+app.add_typer(kb_app, name="kb")
 
 ConfigOpt = Annotated[
     Path | None,
