@@ -20,11 +20,12 @@ from rich.table import Table
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
-from bot.bootstrap import build_desk, load_knowledge_base
+from bot.bootstrap import build_desk, open_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.delivery import DeliveryWorker
 from bot.domain.ticket import Status, Ticket
 from bot.ports import SystemClock
+from bot.services.knowledge import KnowledgeLibrary
 from bot.services.queries import describe_event
 from bot.store import tickets as store
 from bot.store.db import Database, SchemaTooNew
@@ -85,15 +86,18 @@ async def _database(settings: Settings) -> Any:
         raise _fail(str(exc)) from None
 
 
+async def _knowledge_base(settings: Settings, db: Database) -> KnowledgeLibrary:
+    try:
+        return await open_knowledge_base(settings, db, SystemClock())
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
 async def _run_console(settings: Settings) -> None:
     console_config = settings.adapters["console"]
     assert isinstance(console_config, ConsoleConfig)
-    try:
-        kb = load_knowledge_base(settings)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
     async with _database(settings) as db:
-        desk = build_desk(settings, db, kb=kb, clock=SystemClock())
+        desk = build_desk(settings, db, kb=await _knowledge_base(settings, db), clock=SystemClock())
         platform = make_platform()
         worker = DeliveryWorker(db, {platform.name: platform}, desk.ctx.clock)
         await run_console(desk, worker, platform, console_config)
@@ -118,16 +122,13 @@ def run(config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False)
 
 async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
     """Every enabled chat platform, one delivery worker for all of them, until interrupted."""
-    try:
-        kb = load_knowledge_base(settings)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
     running: list[tuple[str, RunningAdapter]] = []
     for spec in specs:
         assert spec.build is not None
         running.append((spec.name, spec.build(settings.adapters[spec.name], settings)))
     sources = [source for _, adapter in running for source in adapter.role_sources]
     async with _database(settings) as db:
+        kb = await _knowledge_base(settings, db)
         desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources)
         worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)
         try:

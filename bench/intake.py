@@ -16,16 +16,16 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.bootstrap import build_desk
+from bot.bootstrap import build_desk, open_knowledge_base
 from bot.config import PlatformChannels, settings_from_dict
 from bot.delivery import DeliveryWorker
 from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import MessageRef, UserRef
 from bot.outbound import Message
+from bot.ports import SystemClock
 from bot.store.db import Database
 from bot.store.schema import MIGRATIONS
 from kb.loader import load_directory
-from kb.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,10 +74,9 @@ async def core(n: int, folder: Path) -> tuple[float, float, float, float, int]:
         },
         {"bench": PlatformChannels},
     )
-    kb = Matcher(load_directory(ROOT / "kb" / "sample").articles)
     latencies: list[float] = []
     async with Database.open(folder / "core.db") as db:
-        desk = build_desk(settings, db, kb=kb)
+        desk = build_desk(settings, db, kb=await open_knowledge_base(settings, db, SystemClock()))
         platform = CountingPlatform()
         worker = DeliveryWorker(db, {"bench": platform}, desk.ctx.clock)
         start = time.perf_counter()

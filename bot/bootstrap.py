@@ -8,36 +8,51 @@ from pathlib import Path
 
 import kb as kb_package
 from bot.config import ConfigError, Settings
-from bot.ports import Clock, KnowledgeBase, RoleSource, SystemClock
+from bot.ports import Clock, RoleSource, SystemClock
 from bot.services.context import DeskContext, RoleDirectory
 from bot.services.desk import Desk
+from bot.services.knowledge import KnowledgeLibrary, import_articles
+from bot.store import articles
 from bot.store.db import Database
 from kb.loader import load_directory
-from kb.matcher import DEFAULT_MIN_SCORE, Matcher
+from kb.matcher import DEFAULT_MIN_SCORE
 
 log = logging.getLogger(__name__)
 
 BUNDLED_KB = Path(kb_package.__file__).resolve().parent / "sample"
 
 
-def load_knowledge_base(settings: Settings) -> Matcher:
-    """Load `[kb] path`. Bad articles are logged with file and line; the rest are served."""
+def kb_folder(settings: Settings) -> Path:
     folder = settings.resolve(settings.kb.path) if settings.kb.path else BUNDLED_KB
     if not folder.is_dir():
         raise ConfigError(f"[kb] path: {folder} is not a folder of articles")
-    result = load_directory(folder)
-    for error in result.errors:
-        log.warning("knowledge base: %s", error)
+    return folder
+
+
+async def open_knowledge_base(settings: Settings, db: Database, clock: Clock) -> KnowledgeLibrary:
+    """The database's articles; an empty knowledge base is first seeded from `[kb] path` (or the bundled
+    sample). After that the database is the source of truth: `threaddesk kb import DIR` brings file changes
+    in, and edits made in chat are never overwritten by a restart."""
+    async with db.reading() as conn:
+        empty = await articles.count_articles(conn) == 0
+    if empty:
+        folder = kb_folder(settings)
+        result = load_directory(folder)
+        for error in result.errors:
+            log.warning("knowledge base: %s", error)
+        outcome = await import_articles(db, result.articles, actor="import", at=clock.now(), source=str(folder))
+        log.info("knowledge base: seeded %d articles from %s", outcome.added, folder)
     min_score = settings.kb.min_score if settings.kb.min_score is not None else DEFAULT_MIN_SCORE
-    log.info("knowledge base: %d articles from %s", len(result.articles), folder)
-    return Matcher(result.articles, min_score=min_score)
+    library = KnowledgeLibrary(min_score=min_score)
+    await library.load(db)
+    return library
 
 
 def build_desk(
     settings: Settings,
     db: Database,
     *,
-    kb: KnowledgeBase | None = None,
+    kb: KnowledgeLibrary | None = None,
     clock: Clock | None = None,
     role_sources: Sequence[RoleSource] = (),
 ) -> Desk:
@@ -47,7 +62,7 @@ def build_desk(
         roles=RoleDirectory(settings.roles, role_sources),
         intake=settings.intake,
         routing=settings.adapters,
-        kb=kb,
+        kb=kb or KnowledgeLibrary(),
         suggestions=settings.kb.suggestions,
     )
     return Desk(ctx)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.domain.refs import MessageRef, UserRef
 from bot.domain.roles import Role
 from bot.outbound import Message
-from kb.matcher import Suggestion
 
 
 class DeliveryError(Exception):
@@ -48,10 +46,6 @@ class RoleSource(Protocol):
     """Extra role information a platform knows (Slack user groups, Discord guild roles)."""
 
     def role_of(self, user: UserRef) -> Role | None: ...
-
-
-class KnowledgeBase(Protocol):
-    def suggest(self, text: str, limit: int = 3) -> Sequence[Suggestion]: ...
 
 
 class Clock(Protocol):

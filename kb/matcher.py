@@ -84,6 +84,10 @@ class Matcher:
     def __len__(self) -> int:
         return len(self._articles)
 
+    @property
+    def articles(self) -> tuple[Article, ...]:
+        return self._articles
+
     def suggest(self, text: str, limit: int = 3) -> list[Suggestion]:
         """The best `limit` articles scoring at least `min_score`, best first."""
         if limit <= 0:

@@ -8,15 +8,13 @@ from typing import Any
 
 import pytest
 
-from bot.bootstrap import build_desk
+from bot.bootstrap import build_desk, open_knowledge_base
 from bot.config import PlatformChannels, Settings, settings_from_dict
 from bot.delivery import DeliveryWorker
 from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import UserRef
 from bot.services.desk import Desk
 from bot.store.db import Database
-from kb.loader import load_directory
-from kb.matcher import Matcher
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
 
@@ -49,11 +47,6 @@ def make_settings(**overrides: Any) -> Settings:
     return settings_from_dict(raw, {"test": PlatformChannels})
 
 
-@pytest.fixture(scope="session")
-def sample_kb() -> Matcher:
-    return Matcher(load_directory(SAMPLE_KB).articles)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -81,8 +74,9 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def desk(settings: Settings, db: Database, sample_kb: Matcher, clock: FakeClock) -> Desk:
-    return build_desk(settings, db, kb=sample_kb, clock=clock)
+async def desk(settings: Settings, db: Database, clock: FakeClock) -> Desk:
+    """The desk over the bundled sample knowledge base, seeded into the test database."""
+    return build_desk(settings, db, kb=await open_knowledge_base(settings, db, clock), clock=clock)
 
 
 @pytest.fixture

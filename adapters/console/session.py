@@ -130,6 +130,8 @@ class ConsoleSession:
         if head in ("/quit", "/exit"):
             return False
         if is_command(line):
+            if line.lower().split() == ["/kb", "add"] and self.ask is not None:
+                line = await self._guided_article()
             self.show_reply(await self.desk.run(self.me, line, self.place))
         elif head in _CONSOLE_COMMANDS:
             await _CONSOLE_COMMANDS[head](self, rest.strip())
@@ -139,6 +141,14 @@ class ConsoleSession:
             await self._say(line)
         await self.worker.drain()
         return True
+
+    async def _guided_article(self) -> str:
+        """`/kb add` typed alone at the keyboard: ask for each part instead of one `a | b | c` line."""
+        assert self.ask is not None
+        title = (await self.ask("   Title: ")).strip()
+        aliases = (await self.ask("   How customers ask it (phrasings separated by ;): ")).strip()
+        body = (await self.ask("   The answer (one line; Markdown is fine): ")).strip()
+        return f"/kb add {title} | {aliases} | {body}"
 
     async def _say(self, text: str) -> None:
         post = Post(

@@ -50,6 +50,10 @@ def _t(name: str, args: str, summary: str, role: Role, arg: Arg = Arg.NONE, **kw
     return Spec("ticket", name, args, summary, role, arg, **kw)  # type: ignore[arg-type]
 
 
+def _k(name: str, args: str, summary: str, role: Role, arg: Arg = Arg.NONE, **kw: object) -> Spec:
+    return Spec("kb", name, args, summary, role, arg, **kw)  # type: ignore[arg-type]
+
+
 C, A = Role.CUSTOMER, Role.AGENT
 SPECS: tuple[Spec, ...] = (
     _t("new", "<what you need help with>", "open a ticket", C, Arg.TEXT),
@@ -112,8 +116,23 @@ SPECS: tuple[Spec, ...] = (
     ),
     _t("customer", "<@user | N>", "a customer's open and past tickets", A, Arg.USER),
     _t("help", "[command]", "this help", C, Arg.SUBCOMMAND),
-    Spec("kb", "search", "<text>", "search the knowledge base", C, Arg.TEXT),
-    Spec("kb", "help", "", "knowledge base commands", C, Arg.SUBCOMMAND),
+    _k("search", "<text>", "search the knowledge base", C, Arg.TEXT),
+    _k("show", "<article>", "an article (agents also see its learned wordings and versions)", C, Arg.TEXT),
+    _k(
+        "accept",
+        "[N] <article>",
+        "“this solved it”: resolve your ticket",
+        C,
+        Arg.TEXT,
+        takes_ticket=True,
+    ),
+    _k("reject", "[N]", "“not what I need”: keep your ticket with the agents", C, takes_ticket=True),
+    _k("suggest", "[N] <article>", "post an article into the customer's thread", A, Arg.TEXT, takes_ticket=True),
+    _k("add", "<title> | <alias; alias …> | <body>", "write a new article", A, Arg.TEXT),
+    _k("edit", "<article> <title|aliases|tags|category|body> <value>", "change one part of an article", A, Arg.TEXT),
+    _k("unlearn", "<article> <n …|all>", "remove learned customer wordings from an article", A, Arg.TEXT),
+    _k("save", "[N]", "save a resolved ticket as a new article", A, takes_ticket=True),
+    _k("help", "[command]", "knowledge base commands", C, Arg.SUBCOMMAND),
 )
 _BY_KEY: dict[tuple[str, str], Spec] = {(s.group, s.name): s for s in SPECS}
 GROUPS = ("ticket", "kb")

@@ -7,13 +7,13 @@ from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.text import clean_text
 from bot.domain.ticket import REOPENABLE, Status, check_transition
-from bot.services import notify
+from bot.services import kb_commands, notify
 from bot.services.context import DeskContext
 from bot.services.intake import record_first_response
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
 from bot.services.work import TicketWork
-from bot.store import tickets
+from bot.store import articles, tickets
 
 
 def _require_active(work: TicketWork, doing: str) -> None:
@@ -190,6 +190,13 @@ async def resolve(ctx: DeskContext, req: Request) -> Reply:
         if not t.status.is_active:
             raise IllegalTransition(f"{t.ref} is {t.status.label} — use `/ticket reopen {t.number}` first.")
         article = req.command.options.get("kb")
+        if article is not None:
+            cited = await kb_commands.require_article(work.conn, article.lower())
+            article = cited.id
+            await articles.record_feedback(work.conn, t.number, [article], "cited", work.now)
+            await articles.learn(
+                work.conn, article, kb_commands.customer_wording(t), source="cited", ticket=t.number, at=work.now
+            )
         await work.event("resolved", summary=summary, kb=article)
         t.status = Status.RESOLVED
         t.resolved_at = work.now
@@ -200,7 +207,9 @@ async def resolve(ctx: DeskContext, req: Request) -> Reply:
         await work.to_customer(notify.resolution(t, req.actor))
         await record_first_response(work)
         work.touch()
-        return Reply.done(f"{t.ref} resolved. {t.customer.display} can confirm or reopen it.", t.number)
+    if article is not None:
+        await kb_commands.reload(ctx)  # the customer's wording is now a learned alias
+    return Reply.done(f"{t.ref} resolved. {t.customer.display} can confirm or reopen it.", t.number)
 
 
 async def reopen(ctx: DeskContext, req: Request) -> Reply:

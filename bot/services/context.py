@@ -10,7 +10,8 @@ import aiosqlite
 from bot.config import IntakeConfig, PlatformChannels, RolesConfig
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
-from bot.ports import Clock, KnowledgeBase, RoleSource
+from bot.ports import Clock, RoleSource
+from bot.services.knowledge import KnowledgeLibrary
 from bot.store import tickets
 from bot.store.db import Database
 
@@ -53,7 +54,7 @@ class DeskContext:
     roles: RoleDirectory
     intake: IntakeConfig = field(default_factory=IntakeConfig)
     routing: Mapping[str, PlatformChannels] = field(default_factory=dict)
-    kb: KnowledgeBase | None = None
+    kb: KnowledgeLibrary = field(default_factory=KnowledgeLibrary)
     suggestions: int = 3
 
     _names: dict[str, str] = field(default_factory=dict)

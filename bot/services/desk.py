@@ -12,7 +12,7 @@ from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
-from bot.services import actions, intake, queries
+from bot.services import actions, intake, kb_commands, queries
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
@@ -41,7 +41,15 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ticket", "close"): actions.close,
     ("ticket", "customer"): queries.customer,
     ("ticket", "help"): queries.help_,
-    ("kb", "search"): queries.kb_search,
+    ("kb", "search"): kb_commands.search,
+    ("kb", "show"): kb_commands.show,
+    ("kb", "accept"): kb_commands.accept,
+    ("kb", "reject"): kb_commands.reject,
+    ("kb", "suggest"): kb_commands.suggest,
+    ("kb", "add"): kb_commands.add,
+    ("kb", "edit"): kb_commands.edit,
+    ("kb", "unlearn"): kb_commands.unlearn,
+    ("kb", "save"): kb_commands.save,
     ("kb", "help"): queries.help_,
 }
 

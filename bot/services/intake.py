@@ -15,7 +15,7 @@ from bot.outbound import Destination, DestinationKind
 from bot.services import notify
 from bot.services.context import DeskContext
 from bot.services.work import TicketWork
-from bot.store import outbox, tickets
+from bot.store import articles, outbox, tickets
 from bot.store.tickets import TicketQuery
 
 log = logging.getLogger(__name__)
@@ -98,9 +98,14 @@ async def open_ticket(
     )
     work = TicketWork(ctx, conn, ticket, customer)
     work.is_new = True
-    suggestions = list(ctx.kb.suggest(body, ctx.suggestions)) if ctx.kb and ctx.suggestions else []
-    articles = [s.article.id for s in suggestions]
-    await work.event("opened", priority=priority.value, category=category, suggested=articles)
+    suggestions = []
+    if ctx.suggestions:
+        await ctx.kb.refresh(conn)
+        suggestions = ctx.kb.suggest(body, ctx.suggestions)
+    suggested = [s.article.id for s in suggestions]
+    await work.event("opened", priority=priority.value, category=category, suggested=suggested)
+    if suggested:
+        await articles.record_feedback(conn, ticket.number, suggested, "suggested", now)
     await work.log(body, author=customer, role="customer", platform_message_id=message_id or thread or None)
     await work.to_customer(notify.acknowledgement(ticket, suggestions))
     work.touch()

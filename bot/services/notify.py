@@ -6,13 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.refs import UserRef
-from bot.domain.text import neutralise_mentions
+from bot.domain.text import neutralise_mentions, shorten
 from bot.domain.ticket import Priority, Status, Ticket
 from bot.outbound import Button, ButtonStyle, Choice, Field, Message
+from kb.article import Article
 from kb.matcher import Suggestion
 
 #: Longest relayed text in one post; the full text is always in the ticket's history.
 RELAY_CHARS = 3_000
+#: Slack caps button text at 75 characters, Discord at 80.
+BUTTON_LABEL_CHARS = 75
+#: An article posted into a thread; the rest is one `/kb show` away.
+ARTICLE_CHARS = 1_500
 
 
 def relay(text: str) -> str:
@@ -29,12 +34,49 @@ def acknowledgement(ticket: Ticket, suggestions: Sequence[Suggestion]) -> Messag
         f"Thanks, {name} — we've opened ticket {ticket.ref} (priority: {ticket.priority.value}). "
         "An agent will reply in this thread; add anything else here too."
     )
-    if suggestions:
-        text += "\nWhile you wait, these articles may help:"
-        for hit in suggestions:
-            summary = hit.article.summary(160)
-            text += f"\n• {hit.article.title}" + (f" — {summary}" if summary else "")
-    return Message(text=text)
+    if not suggestions:
+        return Message(text=text)
+    text += "\nWhile you wait, these articles may help:"
+    for hit in suggestions:
+        summary = hit.article.summary(160)
+        text += f"\n• {hit.article.title}" + (f" — {summary}" if summary else "")
+    return Message(text=text, buttons=self_service_buttons(ticket.number, [hit.article for hit in suggestions]))
+
+
+def self_service_buttons(number: int, articles: Sequence[Article]) -> tuple[Button, ...]:
+    """“This solved it” for each article, and one “Not what I need”."""
+    solved = tuple(
+        Button(
+            label=shorten(f"This solved it: {article.title}", BUTTON_LABEL_CHARS),
+            command=f"/kb accept {number} {article.id}",
+            style=ButtonStyle.PRIMARY,
+        )
+        for article in articles
+    )
+    return (*solved, Button(label="Not what I need", command=f"/kb reject {number}"))
+
+
+def article_for_customer(ticket: Ticket, article: Article, agent: UserRef) -> Message:
+    """`/kb suggest`: the article itself, in the customer's thread, with the self-service buttons."""
+    body = shorten(article.body.strip(), ARTICLE_CHARS) if article.body.strip() else article.summary(ARTICLE_CHARS)
+    return Message(
+        text=f"{agent.display} suggests this article for {ticket.ref}: {article.title}\n{body}",
+        title=article.title,
+        buttons=self_service_buttons(ticket.number, [article]),
+    )
+
+
+def self_served(ticket: Ticket, article: Article) -> Message:
+    return Message(
+        text=(
+            f"Great — glad “{article.title}” helped. {ticket.ref} is resolved. "
+            "If anything else comes up, just write here and it reopens."
+        )
+    )
+
+
+def still_needs_help(ticket: Ticket) -> Message:
+    return Message(text=f"Thanks for telling us. {ticket.ref} stays with our agents; someone will reply here.")
 
 
 def card(ticket: Ticket, now: datetime) -> Message:
@@ -73,6 +115,8 @@ def card(ticket: Ticket, now: datetime) -> Message:
         )
     else:
         buttons.append(Button(label="Reopen", command=f"/ticket reopen {n}"))
+        if ticket.resolution_summary and not ticket.resolved_by_kb:
+            buttons.append(Button(label="Save as article", command=f"/kb save {n}"))
     text = (
         f"{ticket.ref} [{ticket.priority.value} · {ticket.status.label}] {subject} — "
         f"{ticket.customer.display} · {assignee} · {ticket.age(now)}"

@@ -104,6 +104,10 @@ _EVENT_TEXT = {
     "escalated": "escalated it",
     "resolved": "resolved it",
     "reopened": "reopened it",
+    "self_served": "solved it with the article {article} (self-service)",
+    "kb_rejected": "said the suggested articles did not help",
+    "kb_suggested": "suggested the article {article}",
+    "saved_as_article": "saved it as the article {article}",
 }
 
 
@@ -179,15 +183,3 @@ async def customer(ctx: DeskContext, req: Request) -> Reply:
 
 async def help_(ctx: DeskContext, req: Request) -> Reply:
     return Reply.done(help_text(req.command.group, req.command.text, req.role))
-
-
-async def kb_search(ctx: DeskContext, req: Request) -> Reply:
-    if ctx.kb is None:
-        return Reply.error("No knowledge base is configured (`[kb] path` in the config).")
-    hits = ctx.kb.suggest(clean_text(req.command.text), 5)
-    if not hits:
-        return Reply.done("No article matches that closely. Try other words, or open a ticket.")
-    lines = [f"Knowledge base results for “{shorten(req.command.text, 60)}”:"]
-    lines += [f"• {h.article.title} [{h.article.id}] ({h.score:.0f}) — {h.article.summary(120)}" for h in hits]
-    fields = tuple(Field(name=h.article.title, value=h.article.summary(200)) for h in hits)
-    return Reply(message=Message(text="\n".join(lines), fields=fields))

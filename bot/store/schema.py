@@ -98,6 +98,57 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX ix_outbox_pending ON outbox (state, ordering_key, id);
     """,
+    # 2: the knowledge base: articles (current version), every version, learned aliases, feedback
+    """
+    CREATE TABLE kb_articles (
+        id         TEXT PRIMARY KEY,
+        title      TEXT NOT NULL,
+        aliases    TEXT NOT NULL DEFAULT '[]',
+        tags       TEXT NOT NULL DEFAULT '[]',
+        category   TEXT,
+        body       TEXT NOT NULL DEFAULT '',
+        version    INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+    );
+
+    CREATE TABLE kb_versions (
+        article  TEXT NOT NULL,
+        version  INTEGER NOT NULL,
+        at       TEXT NOT NULL,
+        actor    TEXT NOT NULL,
+        change   TEXT NOT NULL,
+        snapshot TEXT NOT NULL,
+        PRIMARY KEY (article, version)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE kb_learned (
+        id         INTEGER PRIMARY KEY,
+        article    TEXT NOT NULL REFERENCES kb_articles (id) ON DELETE CASCADE,
+        text       TEXT NOT NULL,
+        normalised TEXT NOT NULL,
+        ticket     INTEGER REFERENCES tickets (number),
+        source     TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        UNIQUE (article, normalised)
+    );
+
+    CREATE TABLE kb_feedback (
+        id      INTEGER PRIMARY KEY,
+        article TEXT NOT NULL,
+        ticket  INTEGER REFERENCES tickets (number),
+        kind    TEXT NOT NULL CHECK (kind IN ('suggested', 'accepted', 'rejected', 'cited')),
+        at      TEXT NOT NULL
+    );
+    CREATE INDEX ix_kb_feedback_article ON kb_feedback (article, kind);
+    CREATE INDEX ix_kb_feedback_ticket ON kb_feedback (ticket, kind);
+
+    CREATE TABLE kb_revision (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        value INTEGER NOT NULL
+    );
+    INSERT INTO kb_revision (id, value) VALUES (1, 0);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

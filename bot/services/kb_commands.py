@@ -1,0 +1,262 @@
+"""`/kb …`: search and read articles, the self-service loop, and authoring in chat.
+
+The self-service loop: suggestions come with “This solved it” (`/kb accept`) and “Not what I need”
+(`/kb reject`). Accepting resolves the ticket as self-served and teaches the article the customer's
+wording (a learned alias); an agent citing an article (`/ticket resolve --kb`) teaches it too.
+"""
+
+from __future__ import annotations
+
+import re
+
+import aiosqlite
+
+from bot.domain.errors import CommandError, IllegalTransition
+from bot.domain.text import clean_text, shorten
+from bot.domain.ticket import Status, Ticket
+from bot.outbound import Field, Message
+from bot.services import notify
+from bot.services.context import DeskContext
+from bot.services.replies import Reply
+from bot.services.request import Request, ticket_work
+from bot.store import articles, tickets
+from kb.article import Article
+
+#: A learned alias is the start of what the customer wrote: long text would drown the matcher's ratios.
+LEARNED_CHARS = 200
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def customer_wording(ticket: Ticket) -> str:
+    return shorten(" ".join(ticket.description.split()), LEARNED_CHARS)
+
+
+async def reload(ctx: DeskContext) -> None:
+    """After this process changed articles: serve the change right away."""
+    async with ctx.db.reading() as conn:
+        await ctx.kb.refresh(conn, force=True)
+
+
+async def require_article(conn: aiosqlite.Connection, article_id: str) -> Article:
+    article = await articles.get_article(conn, article_id)
+    if article is None:
+        raise CommandError(f"There is no article `{shorten(article_id, 60)}`. Find its id with `/kb search <words>`.")
+    return article
+
+
+def _article_id(req: Request) -> str:
+    words = req.command.text.split()
+    if not words:
+        raise CommandError(f"Which article? Usage: `{req.command.spec.usage}`")
+    return words[0].strip("`[]").lower()
+
+
+async def search(ctx: DeskContext, req: Request) -> Reply:
+    text = clean_text(req.command.text)
+    async with ctx.db.reading() as conn:
+        await ctx.kb.refresh(conn)
+    hits = ctx.kb.suggest(text, 5)
+    if not hits:
+        return Reply.done("No article matches that closely. Try other words, or open a ticket.")
+    lines = [f"Knowledge base results for “{shorten(text, 60)}”:"]
+    lines += [f"• {h.article.title} [{h.article.id}] ({h.score:.0f}) — {h.article.summary(120)}" for h in hits]
+    fields = tuple(Field(name=f"{h.article.title} [{h.article.id}]", value=h.article.summary(200)) for h in hits)
+    return Reply(message=Message(text="\n".join(lines), fields=fields))
+
+
+async def show(ctx: DeskContext, req: Request) -> Reply:
+    article_id = _article_id(req)
+    async with ctx.db.reading() as conn:
+        article = await require_article(conn, article_id)
+        learned = await articles.learned(conn, article_id) if req.is_staff else []
+        history = await articles.versions(conn, article_id) if req.is_staff else []
+    lines = [f"{article.title} [{article.id}]", article.body.strip() or "(no text yet)"]
+    if req.is_staff:
+        lines.append(f"Aliases: {'; '.join(article.aliases) or 'none'}")
+        if article.tags or article.category:
+            lines.append(f"Tags: {', '.join(article.tags) or 'none'} · Category: {article.category or 'none'}")
+        if learned:
+            lines.append(f"Learned from customers ({len(learned)}; remove with `/kb unlearn {article.id} N`):")
+            lines += [f"  {i}. {entry.text}" for i, entry in enumerate(learned, 1)]
+        if history:
+            last = history[-1]
+            lines.append(f"Version {last.version}, {last.change} by {last.actor} on {last.at:%Y-%m-%d %H:%M} UTC.")
+    return Reply.done("\n".join(lines))
+
+
+async def accept(ctx: DeskContext, req: Request) -> Reply:
+    """“This solved it”: the ticket is resolved as self-served and the article learns the wording."""
+    article_id = _article_id(req)
+    async with ticket_work(ctx, req) as work:
+        t = work.ticket
+        article = await require_article(work.conn, article_id)
+        if not t.status.is_active:
+            return Reply.done(f"{t.ref} is already {t.status.label}.", t.number)
+        await work.event("self_served", article=article.id, before=t.status.value)
+        t.status = Status.RESOLVED
+        t.resolved_at = work.now
+        t.resolution_summary = f"Solved by the article “{article.title}” (self-service)."
+        t.resolved_by_kb = article.id
+        if "self-served" not in t.tags:
+            t.tags = (*t.tags, "self-served")
+        await articles.record_feedback(work.conn, t.number, [article.id], "accepted", work.now)
+        await articles.learn(
+            work.conn, article.id, customer_wording(t), source="accepted", ticket=t.number, at=work.now
+        )
+        await work.to_customer(notify.self_served(t, article))
+        await work.to_card_thread(
+            notify.card_event(t, f"{req.actor.display} solved it with the article “{article.title}” (self-service).")
+        )
+        work.touch()
+    await reload(ctx)
+    return Reply.done(f"{t.ref} is resolved — thanks for letting us know!", t.number)
+
+
+async def reject(ctx: DeskContext, req: Request) -> Reply:
+    """“Not what I need”: counted against the suggested articles; the ticket stays with the agents."""
+    async with ticket_work(ctx, req) as work:
+        t = work.ticket
+        if not t.status.is_active:
+            return Reply.done(f"{t.ref} is {t.status.label}; nothing to do.", t.number)
+        suggested = await articles.suggested_for(work.conn, t.number)
+        await articles.record_feedback(work.conn, t.number, suggested, "rejected", work.now)
+        await work.event("kb_rejected", articles=suggested)
+        await work.to_customer(notify.still_needs_help(t))
+        await work.to_card_thread(
+            notify.card_event(t, f"{req.actor.display} says the suggested articles did not help.")
+        )
+    return Reply.done(f"Noted — {t.ref} stays with our agents.", t.number)
+
+
+async def suggest(ctx: DeskContext, req: Request) -> Reply:
+    article_id = _article_id(req)
+    async with ticket_work(ctx, req) as work:
+        t = work.ticket
+        article = await require_article(work.conn, article_id)
+        if not t.status.is_active:
+            raise IllegalTransition(f"{t.ref} is {t.status.label} — use `/ticket reopen {t.number}` first.")
+        await articles.record_feedback(work.conn, t.number, [article.id], "suggested", work.now)
+        await work.event("kb_suggested", article=article.id)
+        await work.to_customer(notify.article_for_customer(t, article, req.actor))
+    return Reply.done(f"Posted “{article.title}” to {t.customer.display} on {t.ref}.", t.number)
+
+
+def _parts(text: str) -> list[str]:
+    return [part.strip() for part in text.split("|")]
+
+
+def _aliases(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a.strip() for a in raw.split(";") if a.strip()))
+
+
+def _tags(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(t.strip().lstrip("#").lower() for t in re.split(r"[,\s]+", raw) if t.strip()))
+
+
+async def _unique_id(conn: aiosqlite.Connection, title: str) -> str:
+    base = _SLUG.sub("-", title.casefold()).strip("-")[:60].strip("-") or "article"
+    candidate, n = base, 1
+    while await articles.get_article(conn, candidate) is not None:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+async def add(ctx: DeskContext, req: Request) -> Reply:
+    parts = _parts(clean_text(req.command.text))
+    if len(parts) > 3 or not parts[0]:
+        raise CommandError(
+            "Write it as `/kb add Title | alias one; alias two | Body text` (aliases and body may be empty)."
+        )
+    title, raw_aliases, body = (*parts, "", "")[:3]
+    async with ctx.db.transaction() as conn:
+        article = Article(id=await _unique_id(conn, title), title=title, aliases=_aliases(raw_aliases), body=body)
+        await articles.save_article(conn, article, actor=req.actor.key, at=ctx.clock.now(), change="written in chat")
+    await reload(ctx)
+    return Reply.done(
+        f"Added article `{article.id}`: {title} ({len(article.aliases)} alias(es)). "
+        f"See it with `/kb show {article.id}`; change it with `/kb edit {article.id} body …`."
+    )
+
+
+EDITABLE = ("title", "aliases", "tags", "category", "body")
+
+
+async def edit(ctx: DeskContext, req: Request) -> Reply:
+    words = clean_text(req.command.text).split(maxsplit=2)
+    usage = f"Usage: `{req.command.spec.usage}`"
+    if len(words) < 2:
+        raise CommandError(f"Say which article and what to change. {usage}")
+    article_id, part = words[0].lower(), words[1].lower()
+    value = words[2].strip() if len(words) > 2 else ""
+    if part not in EDITABLE:
+        raise CommandError(f"“{shorten(part, 30)}” is not a part of an article. Edit one of: {', '.join(EDITABLE)}.")
+    if not value and part in ("title", "body"):
+        raise CommandError(f"The new {part} is missing. {usage}")
+    changes: dict[str, object] = {
+        "title": value,
+        "body": value,
+        "aliases": _aliases(value),
+        "tags": _tags(value),
+        "category": value or None,
+    }
+    async with ctx.db.transaction() as conn:
+        article = await require_article(conn, article_id)
+        updated = article.model_copy(update={part: changes[part]})
+        version = await articles.save_article(
+            conn, updated, actor=req.actor.key, at=ctx.clock.now(), change=f"{part} edited in chat"
+        )
+    if version is None:
+        return Reply.done(f"`{article_id}` already has that {part}; nothing changed.")
+    await reload(ctx)
+    return Reply.done(f"Updated the {part} of `{article_id}` (version {version}).")
+
+
+async def unlearn(ctx: DeskContext, req: Request) -> Reply:
+    words = req.command.text.split()
+    if len(words) < 2:
+        raise CommandError(f"Say which article and which learned wordings. Usage: `{req.command.spec.usage}`")
+    article_id = words[0].lower()
+    positions: list[int] | None = None
+    if [w.lower() for w in words[1:]] != ["all"]:
+        if not all(w.isdigit() for w in words[1:]):
+            raise CommandError("Give the numbers shown by `/kb show ARTICLE`, or `all`.")
+        positions = [int(w) for w in words[1:]]
+    async with ctx.db.transaction() as conn:
+        await require_article(conn, article_id)
+        removed = await articles.unlearn(conn, article_id, positions)
+    if not removed:
+        return Reply.error(f"No such learned wording on `{article_id}`. `/kb show {article_id}` lists them.")
+    await reload(ctx)
+    return Reply.done(f"Removed {removed} learned wording(s) from `{article_id}`.")
+
+
+async def save(ctx: DeskContext, req: Request) -> Reply:
+    """Knowledge captured where work happens: a resolved ticket becomes an article."""
+    async with ticket_work(ctx, req) as work:
+        t = work.ticket
+        if t.status not in (Status.RESOLVED, Status.CLOSED) or not t.resolution_summary:
+            raise IllegalTransition(
+                f"{t.ref} has no resolution yet — resolve it with a summary first (`/ticket resolve {t.number} …`)."
+            )
+        for event in await tickets.events_for(work.conn, t.number):
+            if event.kind == "saved_as_article":
+                saved = event.detail.get("article")
+                return Reply.done(f"{t.ref} is already saved as article `{saved}` (`/kb show {saved}`).", t.number)
+        article = Article(
+            id=await _unique_id(work.conn, t.subject),
+            title=t.subject,
+            aliases=(customer_wording(t),),
+            body=t.resolution_summary,
+            category=t.category,
+        )
+        await articles.save_article(
+            work.conn, article, actor=req.actor.key, at=work.now, change=f"saved from ticket {t.ref}"
+        )
+        await work.event("saved_as_article", article=article.id)
+    await reload(ctx)
+    return Reply.done(
+        f"Saved {t.ref} as article `{article.id}`. Polish it with `/kb edit {article.id} body …` "
+        f"or `/kb edit {article.id} title …`.",
+        t.number,
+    )

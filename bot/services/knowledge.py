@@ -1,0 +1,99 @@
+"""The live knowledge base: articles from the database, served by an in-memory matcher.
+
+The matcher is rebuilt when the articles change — at once for changes this process makes, and within
+`check_every` seconds for changes another process makes (`threaddesk kb import` while the bot runs), by
+polling the one-row `kb_revision` counter. So edits reach a running bot without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.store import articles
+from bot.store.db import Database
+from kb.article import Article
+from kb.matcher import DEFAULT_MIN_SCORE, Matcher, Suggestion
+
+log = logging.getLogger(__name__)
+
+
+class KnowledgeLibrary:
+    """Implements the core's `KnowledgeBase` port over the `kb_articles` table."""
+
+    def __init__(
+        self,
+        *,
+        min_score: float = DEFAULT_MIN_SCORE,
+        check_every: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.min_score = min_score
+        self.check_every = check_every
+        self._monotonic = monotonic
+        self._matcher = Matcher((), min_score=min_score)
+        self._revision = -1
+        self._checked_at = float("-inf")
+
+    def __len__(self) -> int:
+        return len(self._matcher)
+
+    @property
+    def articles(self) -> Sequence[Article]:
+        return self._matcher.articles
+
+    def suggest(self, text: str, limit: int = 3) -> list[Suggestion]:
+        return self._matcher.suggest(text, limit)
+
+    def rank(self, text: str) -> list[Suggestion]:
+        return self._matcher.rank(text)
+
+    def find(self, article_id: str) -> Article | None:
+        return next((a for a in self._matcher.articles if a.id == article_id), None)
+
+    async def load(self, db: Database) -> None:
+        async with db.reading() as conn:
+            await self.refresh(conn, force=True)
+
+    async def refresh(self, conn: aiosqlite.Connection, *, force: bool = False) -> None:
+        """Reload when the articles changed. Cheap when they did not: one tiny query, at most every
+        `check_every` seconds unless `force`."""
+        now = self._monotonic()
+        if not force and now - self._checked_at < self.check_every:
+            return
+        self._checked_at = now
+        current = await articles.revision(conn)
+        if current == self._revision:
+            return
+        found = await articles.all_articles(conn)
+        started = time.perf_counter()
+        self._matcher = Matcher(found, min_score=self.min_score)
+        self._revision = current
+        log.info("knowledge base: %d articles indexed in %.0f ms", len(found), 1000 * (time.perf_counter() - started))
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    added: int
+    updated: int
+    unchanged: int
+
+
+async def import_articles(
+    db: Database, found: Sequence[Article], *, actor: str, at: datetime, source: str
+) -> ImportOutcome:
+    """Insert new articles and new versions of changed ones, in one transaction; learned aliases stay."""
+    added = updated = 0
+    async with db.transaction() as conn:
+        for article in found:
+            version = await articles.save_article(conn, article, actor=actor, at=at, change=f"imported from {source}")
+            if version == 1:
+                added += 1
+            elif version is not None:
+                updated += 1
+    return ImportOutcome(added, updated, len(found) - added - updated)
