@@ -17,19 +17,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from adapters import kb_cli
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
-from bot.bootstrap import build_desk, open_knowledge_base
+from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.delivery import DeliveryWorker
 from bot.domain.ticket import Status, Ticket
 from bot.ports import SystemClock
-from bot.services.knowledge import KnowledgeLibrary
+from bot.services.knowledge import ImportOutcome, KnowledgeLibrary
 from bot.services.queries import describe_event
 from bot.store import tickets as store
 from bot.store.db import Database, SchemaTooNew
 from bot.store.tickets import TicketQuery
+from kb.loader import ArticleError
 
 SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig),)
 ADAPTERS: dict[str, type[PlatformChannels]] = {spec.name: spec.config_model for spec in SPECS}
@@ -91,6 +93,17 @@ async def _knowledge_base(settings: Settings, db: Database) -> KnowledgeLibrary:
         return await open_knowledge_base(settings, db, SystemClock())
     except ConfigError as exc:
         raise _fail(str(exc)) from None
+
+
+@contextlib.asynccontextmanager
+async def _kb_database(settings: Settings) -> Any:
+    """The database, with an empty knowledge base first seeded from `[kb] path` as the bot would."""
+    async with _database(settings) as db:
+        try:
+            await seed_knowledge_base(settings, db, SystemClock())
+        except ConfigError as exc:
+            raise _fail(str(exc)) from None
+        yield db
 
 
 async def _run_console(settings: Settings) -> None:
@@ -165,6 +178,102 @@ def db_migrate(config: ConfigOpt = None, db: DbOpt = None) -> None:
         asyncio.run(main())
     except SchemaTooNew as exc:
         raise _fail(str(exc)) from None
+
+
+@kb_app.command("import")
+def kb_import(
+    folder: Annotated[Path, typer.Argument(help="Folder of Markdown articles with front matter.")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Import articles: new ones are added, changed ones get a new version; bad files are reported."""
+    settings = _settings(config, db)
+    if not folder.is_dir():
+        raise _fail(f"{folder} is not a folder")
+
+    async def main() -> tuple[ImportOutcome, list[ArticleError]]:
+        async with _database(settings) as database:
+            return await kb_cli.import_folder(database, folder, SystemClock())
+
+    outcome, errors = asyncio.run(main())
+    for error in errors:
+        err.print(f"skipped {error}", style="yellow")
+    out.print(f"Imported from {folder}: {outcome.added} new, {outcome.updated} updated, {outcome.unchanged} unchanged.")
+    if errors:
+        raise typer.Exit(1)
+
+
+@kb_app.command("export")
+def kb_export(
+    folder: Annotated[Path, typer.Argument(help="Folder to write <id>.md files into (created if missing).")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Write every article as Markdown with front matter (learned aliases stay in the database)."""
+    settings = _settings(config, db)
+
+    async def main() -> list[Path]:
+        async with _kb_database(settings) as database:
+            return await kb_cli.export_folder(database, folder)
+
+    out.print(f"Wrote {len(asyncio.run(main()))} article(s) to {folder}.")
+
+
+@kb_app.command("list")
+def kb_list(config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Every article with its number of authored and learned aliases."""
+    settings = _settings(config, db)
+
+    async def main() -> Table:
+        async with _kb_database(settings) as database:
+            return await kb_cli.list_table(database)
+
+    out.print(asyncio.run(main()))
+
+
+@kb_app.command("show")
+def kb_show(article: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """One article: aliases, learned wordings, body and versions."""
+    settings = _settings(config, db)
+
+    async def main() -> str | None:
+        async with _kb_database(settings) as database:
+            return await kb_cli.show_text(database, article)
+
+    text = asyncio.run(main())
+    if text is None:
+        raise _fail(f"there is no article '{article}' (see `threaddesk kb list`)", code=1)
+    out.print(text)
+
+
+@kb_app.command("search")
+def kb_search(
+    text: str,
+    limit: Annotated[int, typer.Option(min=1, help="Show this many.")] = 5,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Rank articles for a message, with scores and whether each clears the suggestion threshold."""
+    settings = _settings(config, db)
+
+    async def main() -> Table:
+        async with _database(settings) as database:
+            library = await _knowledge_base(settings, database)
+            return await kb_cli.search_table(database, library, text, limit)
+
+    out.print(asyncio.run(main()))
+
+
+@kb_app.command("stats")
+def kb_stats(config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Per article: suggested, accepted, rejected, and tickets it helped resolve."""
+    settings = _settings(config, db)
+
+    async def main() -> Table:
+        async with _kb_database(settings) as database:
+            return await kb_cli.stats_table(database)
+
+    out.print(asyncio.run(main()))
 
 
 class StatusFilter(StrEnum):

@@ -29,19 +29,23 @@ def kb_folder(settings: Settings) -> Path:
     return folder
 
 
-async def open_knowledge_base(settings: Settings, db: Database, clock: Clock) -> KnowledgeLibrary:
-    """The database's articles; an empty knowledge base is first seeded from `[kb] path` (or the bundled
-    sample). After that the database is the source of truth: `threaddesk kb import DIR` brings file changes
-    in, and edits made in chat are never overwritten by a restart."""
+async def seed_knowledge_base(settings: Settings, db: Database, clock: Clock) -> None:
+    """An empty knowledge base is seeded from `[kb] path` (or the bundled sample). After that the database
+    is the source of truth: `threaddesk kb import DIR` brings file changes in, and edits made in chat are
+    never overwritten by a restart."""
     async with db.reading() as conn:
-        empty = await articles.count_articles(conn) == 0
-    if empty:
-        folder = kb_folder(settings)
-        result = load_directory(folder)
-        for error in result.errors:
-            log.warning("knowledge base: %s", error)
-        outcome = await import_articles(db, result.articles, actor="import", at=clock.now(), source=str(folder))
-        log.info("knowledge base: seeded %d articles from %s", outcome.added, folder)
+        if await articles.count_articles(conn):
+            return
+    folder = kb_folder(settings)
+    result = load_directory(folder)
+    for error in result.errors:
+        log.warning("knowledge base: %s", error)
+    outcome = await import_articles(db, result.articles, actor="import", at=clock.now(), source=str(folder))
+    log.info("knowledge base: seeded %d articles from %s", outcome.added, folder)
+
+
+async def open_knowledge_base(settings: Settings, db: Database, clock: Clock) -> KnowledgeLibrary:
+    await seed_knowledge_base(settings, db, clock)
     min_score = settings.kb.min_score if settings.kb.min_score is not None else DEFAULT_MIN_SCORE
     library = KnowledgeLibrary(min_score=min_score)
     await library.load(db)

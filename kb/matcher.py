@@ -69,7 +69,7 @@ class Matcher:
         self._owner: list[int] = []  # field -> article index
         for index, article in enumerate(self._articles):
             seen: set[str] = set()
-            for original in (article.title, *article.aliases):
+            for original in (article.title, *article.aliases, *article.learned):
                 text = normalize(original)
                 if text and text not in seen:
                     seen.add(text)
