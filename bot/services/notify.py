@@ -34,6 +34,16 @@ def acknowledgement(ticket: Ticket, suggestions: Sequence[Suggestion]) -> Messag
         for hit in suggestions:
             summary = hit.article.summary(160)
             text += f"\n• {hit.article.title}" + (f" — {summary}" if summary else "")
+        n = ticket.number
+        return Message(
+            text=text,
+            buttons=(
+                Button(label="This solved it", command=f"/ticket close {n} solved by a suggested article"),
+                Button(
+                    label="I still need help", command=f"/ticket reply {n}", prompt="What do you still need help with?"
+                ),
+            ),
+        )
     return Message(text=text)
 
 

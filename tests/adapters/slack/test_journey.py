@@ -1,0 +1,83 @@
+"""The whole journey of a ticket on Slack: signed HTTP requests into the real bolt app, every post
+asserted as the fake Web API recorded it (channel, thread_ts, the text a person reads)."""
+
+from __future__ import annotations
+
+from tests.adapters.slack.harness import SlackDriver, payload
+
+DM_TS = "1699990000.000100"
+
+
+async def test_customer_dm_to_closed_ticket(driver: SlackDriver) -> None:
+    api = driver.api
+    # a customer DMs the bot: the ticket's customer thread is the DM message's thread
+    assert await driver.event(payload("message_im")) == 200
+    await driver.settle()
+    [ack] = api.in_thread("DALICE", DM_TS)
+    assert "Thanks, Alice — we've opened ticket #1 (priority: normal)" in ack.text
+    assert [b["text"]["text"] for b in ack.buttons()] == ["This solved it", "I still need help…"]
+    [card] = api.top_level("CQUEUE")
+    assert card.blocks[0] == {
+        "type": "header",
+        "text": {
+            "type": "plain_text",
+            "text": "#1 · I can't log in to my account, the password reset email never arrives",
+            "emoji": True,
+        },
+    }
+    assert card.fields()["Assignee"] == "unassigned" and card.fields()["Customer"] == "Alice"
+    assert [b["text"]["text"] for b in card.buttons()] == ["Claim", "Reply…", "Resolve…", "Escalate"]
+
+    # Bob presses Claim on the card: the card is edited in place, the customer hears about it
+    assert await driver.press("UBOB", card.button("Claim"), "CQUEUE", card.ts, None, key="claim") == 200
+    await driver.settle()
+    assert api.answers("claim") == [
+        "You claimed #1: I can't log in to my account, the password reset email never arrives"
+    ]
+    assert api.texts("DALICE", DM_TS)[-1] == "Bob is looking at this."
+    assert api.calls_to("chat.update") and card.edits >= 1
+    assert (card.fields()["Assignee"], card.fields()["Status"]) == ("Bob", "open")
+    assert len(api.top_level("CQUEUE")) == 1, "the card is updated, never reposted"
+
+    # Reply… opens a modal; submitting it relays the text into the customer's thread
+    assert await driver.press("UBOB", card.button("Reply"), "CQUEUE", card.ts, None) == 200
+    await driver.settle()
+    [opened] = api.calls_to("views.open")
+    view = opened.params["view"]
+    assert view["blocks"][0]["label"]["text"] == "Reply to Alice"
+    status, body = await driver.submit("UBOB", view, "I've re-sent the reset email, please check spam too.")
+    assert (status, body) == (200, "")
+    await driver.settle()
+    assert api.texts("DALICE", DM_TS)[-1] == "Bob: I've re-sent the reset email, please check spam too."
+    [ephemeral] = api.calls_to("chat.postEphemeral")
+    assert ephemeral.params["user"] == "UBOB" and ephemeral.params["text"] == "Sent to Alice on #1."
+
+    # an internal note goes to the card's thread and never to the customer
+    assert await driver.command("UBOB", "note 1 Mail provider bounced the first one", key="note") == 200
+    await driver.settle()
+    assert api.answers("note") == ["Internal note added to #1 (the customer does not see it)."]
+    assert "Internal note from Bob: Mail provider bounced the first one" in api.texts("CQUEUE", card.ts)[-1]
+    assert not any("bounced" in text for text in api.texts("DALICE", DM_TS))
+
+    # the customer writes in their thread: the agents see it in the card's thread
+    assert await driver.event(payload("message_thread_reply")) == 200
+    await driver.settle()
+    assert api.texts("CQUEUE", card.ts)[-1] == "Alice wrote on #1: Still nothing in my inbox, not even in spam"
+
+    # Resolve… asks for the summary; the customer gets it with Yes/No buttons
+    assert await driver.press("UBOB", card.button("Resolve"), "CQUEUE", card.ts, None) == 200
+    await driver.settle()
+    resolve_view = api.calls_to("views.open")[-1].params["view"]
+    await driver.submit("UBOB", resolve_view, "Reset email re-sent; the first one had bounced.")
+    await driver.settle()
+    resolution = api.in_thread("DALICE", DM_TS)[-1]
+    assert resolution.text.startswith("#1 is resolved by Bob: Reset email re-sent; the first one had bounced.")
+    assert [b["text"]["text"] for b in resolution.buttons()] == ["Yes, solved", "No, reopen"]
+
+    # the customer presses "Yes, solved" in the DM thread: closed
+    yes = resolution.button("Yes, solved")
+    assert await driver.press("UALICE", yes, "DALICE", resolution.ts, DM_TS, key="yes") == 200
+    await driver.settle()
+    assert api.texts("DALICE", DM_TS)[-1] == "#1 is now closed. This ticket is closed. Thanks for reaching out!"
+    assert card.fields()["Status"] == "closed"
+    assert [b["text"]["text"] for b in card.buttons()] == ["Reopen"]
