@@ -34,6 +34,7 @@ class Failure:
     status: int = 200
     error: str | None = None
     retry_after: float | None = None
+    channel: str | None = None  # only calls to this channel fail (None: any call of the method)
 
 
 @dataclass
@@ -75,6 +76,7 @@ class FakeSlackApi:
     responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # response_url posts
     posted: list[Posted] = field(default_factory=list)
     failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
+    delays: dict[str, float] = field(default_factory=dict)  # method -> seconds before answering
     url: str = ""
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -147,12 +149,14 @@ class FakeSlackApi:
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append(Call(method, params))
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
         if token != expected:
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        if self.failures[method]:
-            failure = self.failures[method].popleft()
+        failure = self._take_failure(method, params)
+        if failure is not None:
             headers = {"Retry-After": str(int(failure.retry_after))} if failure.retry_after is not None else {}
             if failure.status >= 500:
                 return web.Response(status=failure.status, text="upstream error", headers=headers)
@@ -162,6 +166,14 @@ class FakeSlackApi:
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
         return web.json_response(handler(params))
+
+    def _take_failure(self, method: str, params: dict[str, Any]) -> Failure | None:
+        queue = self.failures[method]
+        for failure in queue:
+            if failure.channel is None or failure.channel == params.get("channel"):
+                queue.remove(failure)
+                return failure
+        return None
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
