@@ -30,6 +30,7 @@ EVENTS_PATH = "/slack/events"
 
 class SlackAdapter:
     def __init__(self, config: SlackConfig, secrets: Secrets, *, client: AsyncWebClient | None = None) -> None:
+        """Construct inside the running event loop (the Web API client pools its connections there)."""
         self.config = config
         self.secrets = secrets
         self.client = client or make_client(secrets.bot_token, config.api_base_url)
@@ -50,6 +51,12 @@ class SlackAdapter:
 
     def attach(self, desk: Desk) -> None:
         self.listeners.desk = desk
+
+    async def close(self) -> None:
+        """Stop serving HTTP and close the Web API connections."""
+        await self.stop_http()
+        if self.client.session is not None and not self.client.session.closed:
+            await self.client.session.close()
 
     # --- start-up ---------------------------------------------------------------------------------------
 
@@ -152,6 +159,7 @@ class SlackAdapter:
             refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await refresher
+            await self.close()
 
     async def serve_socket_mode(self) -> None:
         handler = AsyncSocketModeHandler(self.app, self.secrets.app_token, web_client=self.client)

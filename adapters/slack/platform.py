@@ -83,7 +83,10 @@ async def call(request: Callable[[], Awaitable[AsyncSlackResponse]]) -> AsyncSla
 
 
 def make_client(token: str, base_url: str, *, timeout: int = 10) -> AsyncWebClient:
-    return AsyncWebClient(token=token, base_url=base_url, timeout=timeout)
+    """A Web API client with its own pooled aiohttp session (without one, slack_sdk opens a connection per
+    call). Create it inside the running event loop; close `client.session` when done."""
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+    return AsyncWebClient(token=token, base_url=base_url, timeout=timeout, session=session)
 
 
 class SlackPlatform:

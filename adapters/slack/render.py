@@ -47,6 +47,9 @@ def clip(text: str, limit: int) -> str:
 def split_escaped(text: str, limit: int = SECTION_CHARS) -> list[str]:
     """Escape `text` and cut it into pieces of at most `limit` characters, preferring line then word
     breaks, never inside an `&amp;` entity."""
+    whole = escape(text)
+    if len(whole) <= limit:
+        return [whole.rstrip()] if whole.strip() else [""]
     pieces: list[str] = []
     current: list[str] = []
     size = 0

@@ -67,5 +67,4 @@ async def driver(
     worker = DeliveryWorker(db, {"slack": adapter.platform}, clock)
     async with aiohttp.ClientSession() as session:
         yield SlackDriver(slack_api, adapter, desk, worker, f"http://127.0.0.1:{port}", session)
-    await adapter.stop_http()
-    await adapter.client.session.close() if adapter.client.session else None
+    await adapter.close()

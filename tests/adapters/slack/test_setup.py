@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -20,40 +21,55 @@ from tests.adapters.slack.conftest import slack_settings
 from tests.adapters.slack.harness import SIGNING_SECRET
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, Failure, FakeSlackApi
 
-
-def _adapter(api: FakeSlackApi, token: str = BOT_TOKEN, **slack: object) -> SlackAdapter:
-    config = slack_settings(api.api_url, **slack).adapters["slack"]
-    assert isinstance(config, SlackConfig)
-    return SlackAdapter(config, Secrets(token, SIGNING_SECRET, APP_TOKEN))
+MakeAdapter = Callable[..., SlackAdapter]
 
 
-async def test_start_logs_workspace_and_bot(slack_api: FakeSlackApi, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.fixture
+async def make_adapter(slack_api: FakeSlackApi) -> AsyncIterator[MakeAdapter]:
+    made: list[SlackAdapter] = []
+
+    def make(token: str = BOT_TOKEN, **slack: object) -> SlackAdapter:
+        config = slack_settings(slack_api.api_url, **slack).adapters["slack"]
+        assert isinstance(config, SlackConfig)
+        made.append(SlackAdapter(config, Secrets(token, SIGNING_SECRET, APP_TOKEN)))
+        return made[-1]
+
+    yield make
+    for adapter in made:
+        await adapter.close()
+
+
+async def test_start_logs_workspace_and_bot(
+    make_adapter: MakeAdapter, slack_api: FakeSlackApi, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="adapters.slack.adapter")
-    await _adapter(slack_api).check_setup()
+    await make_adapter().check_setup()
     assert "Slack: connected to workspace Acme (T0ACME) as @threaddesk (UBOT)" in caplog.text
 
 
-async def test_a_bad_token_is_one_clear_line(slack_api: FakeSlackApi) -> None:
+async def test_a_bad_token_is_one_clear_line(make_adapter: MakeAdapter, slack_api: FakeSlackApi) -> None:
     with pytest.raises(AdapterStartupError) as caught:
-        await _adapter(slack_api, token="xoxb-wrong").check_setup()
+        await make_adapter(token="xoxb-wrong").check_setup()
     assert str(caught.value) == (
         "Slack: Slack said invalid_auth: SLACK_BOT_TOKEN is not valid — copy the Bot User OAuth Token (xoxb-…) again"
     )
 
 
-async def test_bot_not_in_the_queue_channel_says_how_to_fix_it(slack_api: FakeSlackApi) -> None:
+async def test_bot_not_in_the_queue_channel_says_how_to_fix_it(
+    make_adapter: MakeAdapter, slack_api: FakeSlackApi
+) -> None:
     slack_api.channels["CQUEUE"]["is_member"] = False
     with pytest.raises(AdapterStartupError) as caught:
-        await _adapter(slack_api).check_setup()
+        await make_adapter().check_setup()
     assert "invite @threaddesk to #support-queue" in str(caught.value)
 
 
 async def test_other_channel_problems_are_logged_not_fatal(
-    slack_api: FakeSlackApi, caplog: pytest.LogCaptureFixture
+    make_adapter: MakeAdapter, slack_api: FakeSlackApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     del slack_api.channels["CLEADS"]
     slack_api.fail_next("conversations.info", Failure(error="missing_scope", channel="CSUPPORT"))
-    await _adapter(slack_api).check_setup()
+    await make_adapter().check_setup()
     assert "[slack] leads_channel CLEADS: Slack said channel_not_found" in caplog.text
     assert "[slack] intake_channels CSUPPORT: Slack said missing_scope" in caplog.text
 
@@ -80,9 +96,9 @@ def test_config_is_validated_with_its_keys() -> None:
     assert "slack.mode: Input should be 'socket' or 'http'" in text
 
 
-async def test_roles_from_user_groups_and_cached_names(slack_api: FakeSlackApi) -> None:
+async def test_roles_from_user_groups_and_cached_names(make_adapter: MakeAdapter, slack_api: FakeSlackApi) -> None:
     slack_api.groups = {"SAGENTS": ["UERIN", "UFRANK"], "SLEADS": ["UFRANK"]}
-    adapter = _adapter(slack_api, agent_groups=["SAGENTS"], lead_groups=["SLEADS"])
+    adapter = make_adapter(agent_groups=["SAGENTS"], lead_groups=["SLEADS"])
     assert adapter.groups.role_of(user("UFRANK")) is None
     await adapter.groups.refresh()
     assert adapter.groups.role_of(user("UERIN")) is Role.AGENT
@@ -97,8 +113,8 @@ async def test_roles_from_user_groups_and_cached_names(slack_api: FakeSlackApi) 
     assert await adapter.people.name("UNOBODY") == "UNOBODY"
 
 
-async def test_web_api_errors_map_to_retry_or_refuse(slack_api: FakeSlackApi) -> None:
-    platform = _adapter(slack_api).platform
+async def test_web_api_errors_map_to_retry_or_refuse(make_adapter: MakeAdapter, slack_api: FakeSlackApi) -> None:
+    platform = make_adapter().platform
     assert isinstance(platform, SlackPlatform)
     slack_api.fail_next("chat.postMessage", Failure(status=429, retry_after=30))
     with pytest.raises(RetryLater) as limited:
