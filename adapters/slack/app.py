@@ -23,7 +23,8 @@ from adapters.slack import translate
 from adapters.slack.config import SlackConfig
 from adapters.slack.people import Directory
 from adapters.slack.render import prompt_modal, render
-from bot.domain.inbound import IncomingMessage
+from bot.domain.inbound import IncomingMessage, Place
+from bot.domain.refs import UserRef
 from bot.domain.ticket import Ticket
 from bot.outbound import Message
 from bot.services.desk import Desk
@@ -46,6 +47,9 @@ class Listeners:
         self.desk: Desk | None = None
         self.bot_user_id: str | None = None
         self.busy = 0
+        # Bolt starts every listener at once; a burst of events would otherwise be thousands of coroutines
+        # fighting over one SQLite writer and slowing the acks down. Waiting here costs nothing.
+        self._slots = asyncio.Semaphore(16)
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -87,7 +91,12 @@ class Listeners:
         if msg is None:
             return None
         author = await self.people.person(msg.author.id)
-        return await desk.receive(msg.model_copy(update={"author": author}))
+        async with self._slots:
+            return await desk.receive(msg.model_copy(update={"author": author}))
+
+    async def _run(self, desk: Desk, actor: UserRef, text: str, place: Place) -> Reply:
+        async with self._slots:
+            return await desk.run(actor, text, place)
 
     async def _answer(self, respond: Respond, reply: Reply) -> None:
         text, blocks = render(reply.message)
@@ -166,7 +175,7 @@ class Listeners:
         async with self._working() as desk:
             call = translate.slash_command(body)
             actor = await self.people.person(call.actor.id, call.actor.name)
-            await self._answer(respond, await desk.run(actor, call.text, call.place))
+            await self._answer(respond, await self._run(desk, actor, call.text, call.place))
 
     async def on_action(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         await ack()
@@ -178,7 +187,7 @@ class Listeners:
                 await self.client.views_open(trigger_id=body["trigger_id"], view=prompt_modal(press))
                 return
             actor = await self.people.person(press.actor.id, press.actor.name)
-            await self._answer(respond, await desk.run(actor, press.command, press.place))
+            await self._answer(respond, await self._run(desk, actor, press.command, press.place))
 
     async def on_view(self, ack: Ack, body: dict[str, Any]) -> None:
         call = translate.view_submission(body)
@@ -191,6 +200,6 @@ class Listeners:
         await ack()
         async with self._working() as desk:
             actor = await self.people.person(call.actor.id, call.actor.name)
-            reply = await desk.run(actor, call.text, call.place)
+            reply = await self._run(desk, actor, call.text, call.place)
             if call.place.channel:
                 await self._ephemeral(call.place.channel, actor.id, reply.message, call.place.thread)
