@@ -144,6 +144,7 @@ async def main(events: int, in_flight: int) -> None:
             worker = DeliveryWorker(db, {"slack": adapter.platform}, desk.ctx.clock)
             delivering = asyncio.create_task(worker.run())
             started = time.perf_counter()
+            cpu_before = time.process_time()
             ours.send(port)
             latencies, acked = await asyncio.to_thread(ours.recv)
             expected_posts = 2 * events  # acknowledgement in the DM thread + the queue card
@@ -155,6 +156,7 @@ async def main(events: int, in_flight: int) -> None:
                 if time.perf_counter() - started > 300:
                     raise SystemExit(f"only {posts} of {expected_posts} posts after 300 s")
             total = time.perf_counter() - started
+            cpu = time.process_time() - cpu_before
             delivering.cancel()
             await adapter.close()
             async with db.reading() as conn:
@@ -171,6 +173,7 @@ async def main(events: int, in_flight: int) -> None:
     print(f"  all acked in     {acked:6.2f} s")
     print(f"  tickets          {row[0] if row else 0}, all opened after {opened_at or total:.2f} s")
     print(f"  end to end       {total:6.2f} s  = {events / total:6.0f} tickets/s (incl. {posts} posts delivered)")
+    print(f"  our process CPU  {cpu:6.2f} s  = {cpu / events * 1000:.2f} ms per ticket (bolt + desk + delivery)")
 
 
 if __name__ == "__main__":

@@ -126,3 +126,15 @@ def _mrkdwn_objects(value: object) -> list[dict[str, str]]:
         for item in value:
             found += _mrkdwn_objects(item)
     return found
+
+
+async def test_request_url_verification_challenge(driver: SlackDriver) -> None:
+    body = json.dumps(
+        {
+            "token": "legacy",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            "type": "url_verification",
+        }
+    )
+    status, text = await driver.post(body, "application/json")
+    assert status == 200 and "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in text
