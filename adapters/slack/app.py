@@ -145,14 +145,20 @@ class Listeners:
                 )
 
     async def _fetch(self, channel: str, ts: str) -> dict[str, Any] | None:
-        try:
-            response = await self.client.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1)
-        except SlackApiError as exc:
-            log.warning("conversations.history %s failed: %s", channel, exc.response.get("error"))
-            return None
-        for message in response.get("messages") or ():
-            if message.get("ts") == ts:
-                return dict(message)
+        """The reacted-to message: from the channel's history, or (a reply in a thread) from its thread."""
+        lookups: list[tuple[Callable[..., Awaitable[Any]], dict[str, Any]]] = [
+            (self.client.conversations_history, {"latest": ts, "inclusive": True, "limit": 1}),
+            (self.client.conversations_replies, {"ts": ts, "inclusive": True, "limit": 1}),
+        ]
+        for method, kwargs in lookups:
+            try:
+                response = await method(channel=channel, **kwargs)
+            except SlackApiError as exc:
+                log.warning("reading message %s in %s failed: %s", ts, channel, exc.response.get("error"))
+                continue
+            for message in response.get("messages") or ():
+                if message.get("ts") == ts:
+                    return dict(message)
         return None
 
     # --- shortcut, commands, buttons, modals ------------------------------------------------------------

@@ -233,8 +233,17 @@ class FakeSlackApi:
         return {"ok": True, "channel": channel}
 
     def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Like Slack: the channel's history holds top-level messages only, not replies in threads."""
         found = self.history.get((str(params["channel"]), str(params.get("latest"))))
+        if found is not None and found.get("thread_ts") not in (None, found.get("ts")):
+            found = None
         return {"ok": True, "messages": [found] if found else [], "has_more": False}
+
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        found = self.history.get((str(params["channel"]), str(params.get("ts"))))
+        if found is None:
+            return {"ok": False, "error": "thread_not_found"}
+        return {"ok": True, "messages": [found], "has_more": False}
 
     def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": self.url.replace("http://", "ws://") + "/link"}

@@ -72,6 +72,24 @@ async def test_the_ticket_reaction_turns_a_message_into_a_ticket_for_its_author(
     assert told.params["user"] == "UBOB" and told.params["text"] == "Opened ticket #1 for that message."
 
 
+async def test_the_reaction_on_a_reply_in_a_thread_reads_it_from_the_thread(driver: SlackDriver) -> None:
+    driver.api.history[("CGENERAL", "1699990600.000700")] = {
+        "type": "message",
+        "user": "UCAROL",
+        "text": "Same problem here: billing page is blank",
+        "ts": "1699990600.000700",
+        "thread_ts": "1699990500.000001",
+    }
+    await driver.event(payload("reaction_added"))
+    await driver.settle()
+    assert [c.method for c in driver.api.calls if c.method.startswith("conversations.")] == [
+        "conversations.history",
+        "conversations.replies",
+    ]
+    shown = await driver.desk.run(driver_user("UBOB"), "/ticket show 1")
+    assert "Same problem here: billing page is blank" in shown.text
+
+
 async def test_the_create_ticket_shortcut(driver: SlackDriver) -> None:
     body = payload("shortcut_message", response_url=driver.api.response_url("shortcut"))
     status, text = await driver.interaction(body)

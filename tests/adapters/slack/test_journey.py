@@ -3,6 +3,7 @@ asserted as the fake Web API recorded it (channel, thread_ts, the text a person 
 
 from __future__ import annotations
 
+from adapters.slack.translate import user
 from tests.adapters.slack.harness import SlackDriver, payload
 
 DM_TS = "1699990000.000100"
@@ -81,3 +82,54 @@ async def test_customer_dm_to_closed_ticket(driver: SlackDriver) -> None:
     assert api.texts("DALICE", DM_TS)[-1] == "#1 is now closed. This ticket is closed. Thanks for reaching out!"
     assert card.fields()["Status"] == "closed"
     assert [b["text"]["text"] for b in card.buttons()] == ["Reopen"]
+
+
+async def test_kb_suggestion_buttons_in_the_customer_thread(driver: SlackDriver) -> None:
+    api = driver.api
+    await driver.event(payload("message_im"))
+    await driver.settle()
+    [ack] = api.in_thread("DALICE", DM_TS)
+    [card] = api.top_level("CQUEUE")
+
+    # "I still need help…" asks what is still wrong; the agents read it in the card's thread
+    await driver.press("UALICE", ack.button("I still need help"), "DALICE", ack.ts, DM_TS)
+    await driver.settle()
+    view = api.calls_to("views.open")[-1].params["view"]
+    assert view["blocks"][0]["label"]["text"] == "What do you still need help with?"
+    await driver.submit("UALICE", view, "The article's link expired before I clicked it")
+    await driver.settle()
+    assert api.texts("CQUEUE", card.ts)[-1] == "Alice wrote on #1: The article's link expired before I clicked it"
+    [told] = api.calls_to("chat.postEphemeral")
+    assert (told.params["channel"], told.params["thread_ts"], told.params["user"]) == ("DALICE", DM_TS, "UALICE")
+
+    # "This solved it" closes the ticket as the customer
+    await driver.press("UALICE", ack.button("This solved it"), "DALICE", ack.ts, DM_TS, key="solved")
+    await driver.settle()
+    assert api.answers("solved") == ["#1 is closed."]
+    assert api.texts("DALICE", DM_TS)[-1] == "#1 is now closed. This ticket is closed. Thanks for reaching out!"
+    assert card.fields()["Status"] == "closed"
+
+
+async def test_escalate_alerts_the_leads_and_card_thread_talk_stays_internal(driver: SlackDriver) -> None:
+    api = driver.api
+    await driver.event(payload("message_im"))
+    await driver.settle()
+    [card] = api.top_level("CQUEUE")
+    # an agent chatting in the card's thread: recorded as internal, never relayed
+    chat = driver.message_event(
+        "UERIN", "CQUEUE", "1699990500.000001", "I think this is the SSO bug again", thread_ts=card.ts
+    )
+    chat["event"]["channel_type"] = "channel"
+    await driver.event(chat)
+    await driver.press("UBOB", card.button("Escalate"), "CQUEUE", card.ts, None, key="esc")
+    await driver.settle()
+    [alert] = api.top_level("CLEADS")
+    assert alert.text.startswith("⚠ #1 escalated by Bob")
+    assert [b["text"]["text"] for b in alert.buttons()] == ["Show"]
+    assert card.fields()["Priority"] == "high" and "escalated" in card.fields()["Tags"]
+    customer_sees = api.texts("DALICE", DM_TS)
+    assert customer_sees[-1] == "#1 has been escalated to our senior team (priority: high)."
+    assert not any("SSO bug" in text for text in customer_sees)
+    history = await driver.desk.run(user("UBOB", "Bob"), "/ticket show 1")
+    [line] = [x for x in history.text.splitlines() if "SSO bug" in x]
+    assert "[internal]" in line and "Erin" in line
