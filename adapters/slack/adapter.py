@@ -144,21 +144,20 @@ class SlackAdapter:
 
     async def serve(self, desk: Desk) -> None:
         self.attach(desk)
-        await self.check_setup()
-        refresher = asyncio.create_task(self.refresh_groups_forever(), name="slack-groups")
+        refresher: asyncio.Task[None] | None = None
         try:
+            await self.check_setup()
+            refresher = asyncio.create_task(self.refresh_groups_forever(), name="slack-groups")
             if self.config.mode == "http":
                 await self.start_http()
-                try:
-                    await asyncio.Event().wait()
-                finally:
-                    await self.stop_http()
+                await asyncio.Event().wait()
             else:
                 await self.serve_socket_mode()
         finally:
-            refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await refresher
+            if refresher is not None:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
             await self.close()
 
     async def serve_socket_mode(self) -> None:
