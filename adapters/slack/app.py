@@ -190,7 +190,12 @@ class Listeners:
             if press is None or not press.command:
                 return
             if press.prompt:
-                await self.client.views_open(trigger_id=body["trigger_id"], view=prompt_modal(press))
+                try:
+                    await self.client.views_open(trigger_id=body["trigger_id"], view=prompt_modal(press))
+                except SlackApiError as exc:  # e.g. expired_trigger_id: Slack was too slow to reach us
+                    log.warning("views.open failed: %s", exc.response.get("error"))
+                    hint = f"Sorry, the form did not open. Type `{press.command} <your text>` instead."
+                    await self._answer(respond, Reply.error(hint))
                 return
             actor = await self.people.person(press.actor.id, press.actor.name)
             await self._answer(respond, await self._run(desk, actor, press.command, press.place))

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -49,6 +50,9 @@ class Directory:
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else exc.response.status_code
             log.warning("users.info %s failed (%s); showing the id", user_id, error)
             return hint or user_id  # not cached: try again next time
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("users.info %s: Slack unreachable (%s); showing the id", user_id, type(exc).__name__)
+            return hint or user_id
         name = name if name and name != "None" else (hint or user_id)
         if len(self._names) > 20_000:
             self._names.clear()
@@ -78,8 +82,9 @@ class GroupRoles:
                 try:
                     response = await self.client.usergroups_users_list(usergroup=group)
                     members = [str(u) for u in response.get("users") or ()]
-                except SlackApiError as exc:
-                    error = exc.response.get("error") if isinstance(exc.response.data, dict) else "?"
+                except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
+                    failed = getattr(exc, "response", None)
+                    error = failed.get("error") if failed is not None and isinstance(failed.data, dict) else exc
                     log.warning("usergroups.users.list %s failed (%s); keeping the last known members", group, error)
                     members = [uid for uid, r in previous.items() if r is role]
                 for member in members:
