@@ -94,6 +94,16 @@ class Listeners:
         async with self._slots:
             return await desk.receive(msg.model_copy(update={"author": author}))
 
+    async def _learn_mentioned(self, desk: Desk, text: str) -> None:
+        """`/ticket assign 4 @erin` arrives as `<@U0ERIN|erin>`: make sure the desk knows Erin's name."""
+        ids = translate.mentioned_users(text)
+        if not ids:
+            return
+        people = [await self.people.person(uid) for uid in ids]
+        async with desk.ctx.db.transaction() as conn:
+            for person in people:
+                await desk.ctx.remember(conn, person)
+
     async def _run(self, desk: Desk, actor: UserRef, text: str, place: Place) -> Reply:
         async with self._slots:
             return await desk.run(actor, text, place)
@@ -181,6 +191,7 @@ class Listeners:
         async with self._working() as desk:
             call = translate.slash_command(body)
             actor = await self.people.person(call.actor.id, call.actor.name)
+            await self._learn_mentioned(desk, call.text)
             await self._answer(respond, await self._run(desk, actor, call.text, call.place))
 
     async def on_action(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:

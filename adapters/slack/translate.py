@@ -25,6 +25,11 @@ def user(user_id: str, name: str = "") -> UserRef:
     return UserRef(platform=PLATFORM, id=user_id, name=name)
 
 
+def mentioned_users(text: str) -> list[str]:
+    """User ids of `<@U…>` / `<@U…|name>` mentions (slash commands with escaping on), in order, once each."""
+    return list(dict.fromkeys(re.findall(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>", text)))
+
+
 def strip_bot_mention(text: str, bot_user_id: str | None) -> str:
     if not bot_user_id:
         return text

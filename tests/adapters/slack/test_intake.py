@@ -8,6 +8,7 @@ from adapters.slack.translate import user
 from bot.domain.refs import UserRef
 from bot.store import tickets
 from tests.adapters.slack.harness import SlackDriver, payload
+from tests.fakes.slack_api import Failure
 
 
 async def _numbers(driver: SlackDriver) -> list[int]:
@@ -157,3 +158,25 @@ async def test_an_agent_answering_in_the_customers_thread_reaches_the_customer(d
 
 def driver_user(user_id: str) -> UserRef:
     return user(user_id, user_id.removeprefix("U").capitalize())
+
+
+async def test_a_form_that_cannot_open_says_what_to_type_instead(driver: SlackDriver) -> None:
+    await driver.event(payload("message_im"))
+    await driver.settle()
+    [card] = driver.api.top_level("CQUEUE")
+    driver.api.fail_next("views.open", Failure(error="expired_trigger_id"))
+    await driver.press("UBOB", card.button("Reply"), "CQUEUE", card.ts, None, key="late")
+    await driver.settle()
+    assert driver.api.answers("late") == [
+        "Sorry, the form did not open. Type `/ticket reply 1 &lt;your text&gt;` instead."  # Slack shows <your text>
+    ]
+
+
+async def test_assign_by_slack_mention(driver: SlackDriver) -> None:
+    await driver.event(payload("message_im"))
+    await driver.settle()
+    await driver.command("UBOB", "assign 1 <@UERIN|erin>", key="assign")
+    await driver.settle()
+    assert driver.api.answers("assign") == ["#1 is now assigned to Erin."]
+    [card] = driver.api.top_level("CQUEUE")
+    assert card.fields()["Assignee"] == "Erin"

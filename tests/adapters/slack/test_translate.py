@@ -100,3 +100,7 @@ def test_shortcut_message_as_ticket() -> None:
         True,
     )
     assert msg.text == "Has anyone else been charged twice this month?"
+
+
+def test_mentioned_users() -> None:
+    assert translate.mentioned_users("assign 4 <@UERIN|erin> <@W0BOB> <@UERIN> <!here>") == ["UERIN", "W0BOB"]
