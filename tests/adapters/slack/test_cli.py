@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from slack_sdk.signature import SignatureVerifier
 from typer.testing import CliRunner
 
 from adapters.cli import app
-from tests.fakes.slack_api import FakeSlackApi
+from tests.adapters.slack.harness import PAYLOADS
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
 
 
 @pytest.fixture
@@ -72,3 +81,56 @@ def test_bad_token_and_bot_not_in_queue(
     assert result.exit_code == 1
     assert "the bot is not in #support-queue — invite @threaddesk to #support-queue" in result.output
     assert "Traceback" not in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_threaddesk_run_serves_slack_end_to_end(tmp_path: Path, api_in_thread: FakeSlackApi) -> None:
+    """The real `threaddesk run` process: HTTP mode on a port, a signed DM in, the acknowledgement out."""
+    api_in_thread.channels["CQUEUE"]["is_member"] = True
+    api_in_thread.users["UALICE"] = "Alice"
+    port = _free_port()
+    config = _config(tmp_path, api_in_thread.api_url)
+    config.write_text(config.read_text(encoding="utf-8").replace("port = 0", f"port = {port}"), encoding="utf-8")
+    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s3cret"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "adapters.cli", "run", "--config", str(config), "-v"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        body = (PAYLOADS / "message_im.json").read_text(encoding="utf-8")
+        deadline = time.monotonic() + 15
+        status = None
+        while status is None and time.monotonic() < deadline:
+            stamp = str(int(time.time()))
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/slack/events",
+                data=body.encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Slack-Request-Timestamp": stamp,
+                    "X-Slack-Signature": SignatureVerifier("s3cret").generate_signature(timestamp=stamp, body=body),
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    status = response.status
+            except (ConnectionError, urllib.error.URLError):
+                time.sleep(0.05)
+        assert status == 200
+        while time.monotonic() < deadline and len(api_in_thread.posted) < 2:
+            time.sleep(0.02)
+        [ack] = api_in_thread.in_thread("DALICE", "1699990000.000100")
+        assert "Thanks, Alice — we've opened ticket #1" in ack.text
+        assert len(api_in_thread.top_level("CQUEUE")) == 1
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    assert "Slack: connected to workspace Acme (T0ACME) as @threaddesk (UBOT)" in stderr
+    assert BOT_TOKEN not in stderr and "s3cret" not in stderr
