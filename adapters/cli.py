@@ -21,6 +21,7 @@ from adapters import kb_cli
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
+from adapters.slack import SPEC as SLACK
 from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.delivery import DeliveryWorker
@@ -33,7 +34,7 @@ from bot.store.db import Database, SchemaTooNew
 from bot.store.tickets import TicketQuery
 from kb.loader import ArticleError
 
-SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig),)
+SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK)
 ADAPTERS: dict[str, type[PlatformChannels]] = {spec.name: spec.config_model for spec in SPECS}
 
 app = typer.Typer(help="ThreadDesk — a support desk that lives in chat.", no_args_is_help=True, add_completion=False)

@@ -14,6 +14,7 @@ from bot.delivery import DeliveryWorker
 from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import UserRef
 from bot.services.desk import Desk
+from bot.services.knowledge import KnowledgeLibrary
 from bot.store.db import Database
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
@@ -74,9 +75,14 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-async def desk(settings: Settings, db: Database, clock: FakeClock) -> Desk:
-    """The desk over the bundled sample knowledge base, seeded into the test database."""
-    return build_desk(settings, db, kb=await open_knowledge_base(settings, db, clock), clock=clock)
+async def knowledge(settings: Settings, db: Database, clock: FakeClock) -> KnowledgeLibrary:
+    """The bundled sample knowledge base, seeded into the test database."""
+    return await open_knowledge_base(settings, db, clock)
+
+
+@pytest.fixture
+def desk(settings: Settings, db: Database, knowledge: KnowledgeLibrary, clock: FakeClock) -> Desk:
+    return build_desk(settings, db, kb=knowledge, clock=clock)
 
 
 @pytest.fixture

@@ -1,0 +1,184 @@
+"""The running Slack adapter: start-up checks, then Socket Mode or HTTP mode until cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_server import AsyncSlackAppServer
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.registry import AdapterStartupError
+from adapters.slack.app import Listeners
+from adapters.slack.config import Secrets, SlackConfig
+from adapters.slack.people import Directory, GroupRoles
+from adapters.slack.platform import SlackPlatform, describe, make_client
+from bot.ports import ChatPlatform, RoleSource
+from bot.services.desk import Desk
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+class SlackAdapter:
+    def __init__(self, config: SlackConfig, secrets: Secrets, *, client: AsyncWebClient | None = None) -> None:
+        """Construct inside the running event loop (the Web API client pools its connections there)."""
+        self.config = config
+        self.secrets = secrets
+        self.client = client or make_client(secrets.bot_token, config.api_base_url)
+        self.platform: ChatPlatform = SlackPlatform(self.client)
+        self.people = Directory(self.client)
+        self.groups = GroupRoles(self.client, config.agent_groups, config.lead_groups)
+        self.role_sources: Sequence[RoleSource] = (self.groups,)
+        self.listeners = Listeners(config, self.client, self.people)
+        http = config.mode == "http"
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secrets.signing_secret if http else "unused-in-socket-mode",
+            request_verification_enabled=http,
+            logger=logging.getLogger("threaddesk.slack.bolt"),
+        )
+        self.listeners.register(self.app)
+        self._runner: web.AppRunner | None = None
+
+    def attach(self, desk: Desk) -> None:
+        self.listeners.desk = desk
+
+    async def close(self) -> None:
+        """Stop serving HTTP and close the Web API connections."""
+        await self.stop_http()
+        if self.client.session is not None and not self.client.session.closed:
+            await self.client.session.close()
+
+    # --- start-up ---------------------------------------------------------------------------------------
+
+    async def check_setup(self) -> None:
+        """auth.test, then the configured channels: one clear line per problem instead of a failure per post."""
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as exc:
+            raise AdapterStartupError(f"Slack: {_explain(exc)}") from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise AdapterStartupError(
+                f"Slack: cannot reach {self.config.api_base_url} ({type(exc).__name__}) — check the network "
+                "and [slack] api_base_url"
+            ) from None
+        self.listeners.bot_user_id = str(auth.get("user_id") or "")
+        bot_name = str(auth.get("user") or "ThreadDesk")
+        log.info(
+            "Slack: connected to workspace %s (%s) as @%s (%s)",
+            auth.get("team"),
+            auth.get("team_id"),
+            bot_name,
+            auth.get("user_id"),
+        )
+        checks = [
+            ("queue_channel", self.config.queue_channel, True),
+            ("leads_channel", self.config.leads_channel, False),
+        ]
+        checks += [("intake_channels", channel, False) for channel in self.config.intake_channels]
+        for key, channel, required in checks:
+            if channel is None:
+                continue
+            problem = await self._channel_problem(channel, bot_name)
+            if problem is None:
+                continue
+            line = f"Slack: [slack] {key} {channel}: {problem}"
+            if required:
+                raise AdapterStartupError(line)
+            log.error(line)
+
+    async def _channel_problem(self, channel: str, bot_name: str) -> str | None:
+        try:
+            info = (await self.client.conversations_info(channel=channel)).get("channel") or {}
+        except SlackApiError as exc:
+            return _explain(exc)
+        if info.get("is_archived"):
+            return "the channel is archived"
+        if not info.get("is_member") and not info.get("is_im"):
+            name = info.get("name") or channel
+            return f"the bot is not in #{name} — invite @{bot_name} to #{name} (type /invite @{bot_name} there)"
+        return None
+
+    async def refresh_groups_forever(self) -> None:
+        if not (self.config.agent_groups or self.config.lead_groups):
+            return
+        while True:
+            await self.groups.refresh()
+            await asyncio.sleep(self.config.groups_refresh_seconds)
+
+    # --- modes ------------------------------------------------------------------------------------------
+
+    async def start_http(self, host: str | None = None, port: int | None = None) -> int:
+        """Serve bolt's aiohttp endpoint at /slack/events. Returns the port actually bound (0 picks one)."""
+        server = AsyncSlackAppServer(port=self.config.port, path=EVENTS_PATH, app=self.app, host=self.config.host)
+        self._runner = web.AppRunner(server.web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner, host or self.config.host, self.config.port if port is None else port, reuse_address=True
+        )
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.stop_http()
+            raise AdapterStartupError(
+                f"Slack: cannot listen on {self.config.host}:{self.config.port} ({exc.strerror}) — "
+                "change [slack] host/port"
+            ) from None
+        bound = self._runner.addresses[0][1]
+        log.info("Slack: HTTP mode, Request URL path %s on %s:%s", EVENTS_PATH, host or self.config.host, bound)
+        return int(bound)
+
+    async def stop_http(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def serve(self, desk: Desk) -> None:
+        self.attach(desk)
+        refresher: asyncio.Task[None] | None = None
+        try:
+            await self.check_setup()
+            refresher = asyncio.create_task(self.refresh_groups_forever(), name="slack-groups")
+            if self.config.mode == "http":
+                await self.start_http()
+                await asyncio.Event().wait()
+            else:
+                await self.serve_socket_mode()
+        finally:
+            if refresher is not None:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
+            await self.close()
+
+    async def serve_socket_mode(self) -> None:
+        handler = AsyncSocketModeHandler(self.app, self.secrets.app_token, web_client=self.client)
+        try:
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+        except SlackApiError as exc:
+            raise AdapterStartupError(f"Slack Socket Mode: {_explain(exc, app_token=True)}") from None
+        log.info("Slack: Socket Mode connected")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+def _explain(exc: SlackApiError, *, app_token: bool = False) -> str:
+    data = exc.response.data if isinstance(exc.response.data, dict) else {}
+    error = str(data.get("error") or f"HTTP {exc.response.status_code}")
+    if app_token and error in ("invalid_auth", "not_authed", "not_allowed_token_type"):
+        return (
+            f"Slack said {error}: SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write, "
+            "and Socket Mode must be on in the app settings"
+        )
+    return describe(error, data.get("needed"))

@@ -1,0 +1,114 @@
+"""The `ChatPlatform` port on Slack's Web API (slack_sdk's AsyncWebClient, `base_url` = `api_base_url`).
+
+Slack's answers map onto what the outbox understands: 429 → `RetryLater(retry_after=Retry-After)`,
+5xx / timeouts / Slack's own transient errors → `RetryLater`, everything else (channel_not_found,
+not_in_channel, missing_scope, …) → `DeliveryRefused` with a hint a person can act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from adapters.slack.render import render
+from adapters.slack.translate import PLATFORM
+from bot.domain.refs import MessageRef
+from bot.outbound import Message
+from bot.ports import DeliveryRefused, RetryLater
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout", "team_added_to_org"}
+)
+HINTS = {
+    "channel_not_found": "the channel id is wrong or the bot cannot see it — check the [slack] channel ids",
+    "not_in_channel": "invite the bot to the channel: /invite @ThreadDesk",
+    "missing_scope": "add the missing scope in the app's OAuth & Permissions page and reinstall the app",
+    "is_archived": "the channel is archived — unarchive it or configure another one",
+    "invalid_auth": "SLACK_BOT_TOKEN is not valid — copy the Bot User OAuth Token (xoxb-…) again",
+    "not_authed": "SLACK_BOT_TOKEN is missing",
+    "account_inactive": "the app was uninstalled or its token revoked — reinstall the app",
+    "token_revoked": "the app was uninstalled or its token revoked — reinstall the app",
+    "message_not_found": "the message to update is gone (deleted in Slack)",
+    "cant_update_message": "only the bot's own messages can be updated",
+    "msg_too_long": "the message is longer than Slack allows",
+    "invalid_blocks": "Slack rejected the message layout",
+}
+
+
+def describe(error: str, needed: str | None = None) -> str:
+    hint = HINTS.get(error)
+    if error == "missing_scope" and needed:
+        hint = f"add the scope {needed} in OAuth & Permissions and reinstall the app"
+    return f"Slack said {error}" + (f": {hint}" if hint else "")
+
+
+def to_delivery_error(exc: SlackApiError) -> RetryLater | DeliveryRefused:
+    response = exc.response
+    status = int(getattr(response, "status_code", 0) or 0)
+    data = response.data if isinstance(getattr(response, "data", None), dict) else {}
+    error = str(data.get("error") or f"HTTP {status}")
+    if status == 429 or error == "ratelimited":
+        retry_after = _retry_after(response.headers)
+        return RetryLater(f"rate limited by Slack (retry after {retry_after}s)", retry_after=retry_after)
+    if status >= 500 or error in TRANSIENT:
+        return RetryLater(f"Slack is having trouble ({error})")
+    return DeliveryRefused(describe(error, data.get("needed")))
+
+
+def _retry_after(headers: Any) -> float | None:
+    try:
+        value = headers.get("Retry-After") or headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+async def call(request: Callable[[], Awaitable[AsyncSlackResponse]]) -> AsyncSlackResponse:
+    """Run one Web API call, translating failures into the outbox's two kinds of error."""
+    try:
+        return await request()
+    except SlackApiError as exc:
+        raise to_delivery_error(exc) from None
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise RetryLater(f"could not reach Slack: {type(exc).__name__}") from None
+
+
+def make_client(token: str, base_url: str, *, timeout: int = 10) -> AsyncWebClient:
+    """A Web API client with its own pooled aiohttp session (without one, slack_sdk opens a connection per
+    call). Create it inside the running event loop; close `client.session` when done."""
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+    return AsyncWebClient(token=token, base_url=base_url, timeout=timeout, session=session)
+
+
+class SlackPlatform:
+    name = PLATFORM
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        # one Slack call per outbox row; the worker already keeps order per thread
+        self._gate = asyncio.Semaphore(32)
+
+    async def post_message(
+        self, channel: str, message: Message, *, thread: str | None = None, nonce: str | None = None
+    ) -> MessageRef:
+        text, blocks = render(message)
+        kwargs: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks, "unfurl_links": False}
+        if thread:
+            kwargs["thread_ts"] = thread
+        async with self._gate:
+            response = await call(lambda: self.client.chat_postMessage(**kwargs))
+        return MessageRef(platform=PLATFORM, channel=str(response.get("channel") or channel), id=str(response["ts"]))
+
+    async def update_message(self, ref: MessageRef, message: Message) -> None:
+        text, blocks = render(message)
+        async with self._gate:
+            await call(lambda: self.client.chat_update(channel=ref.channel, ts=ref.id, text=text, blocks=blocks))

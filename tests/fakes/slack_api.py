@@ -1,0 +1,289 @@
+"""A local Slack Web API double on 127.0.0.1: records every call and answers the way Slack does.
+
+`ok`/`error` JSON bodies, `ts` values, `channel` ids; on demand 429 with `Retry-After`, 5xx, or an
+`ok: false` error for the next calls of a method. It also serves `response_url` endpoints (`/respond/…`)
+and the Socket Mode websocket (`apps.connections.open` → `/link`: `hello`, envelopes, acks by
+`envelope_id`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+BOT_USER = "UBOT"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Failure:
+    status: int = 200
+    error: str | None = None
+    retry_after: float | None = None
+    channel: str | None = None  # only calls to this channel fail (None: any call of the method)
+
+
+@dataclass
+class Posted:
+    """A message as a person would see it in Slack: the latest text and blocks after edits."""
+
+    channel: str
+    ts: str
+    thread_ts: str | None
+    text: str
+    blocks: list[dict[str, Any]]
+    edits: int = 0
+
+    def buttons(self) -> list[dict[str, Any]]:
+        return [e for b in self.blocks if b["type"] == "actions" for e in b["elements"] if e["type"] == "button"]
+
+    def button(self, label: str) -> dict[str, Any]:
+        for element in self.buttons():
+            if element["text"]["text"].rstrip("…") == label:
+                return element
+        raise AssertionError(f"no button {label!r} on {self.text!r}: {[b['text']['text'] for b in self.buttons()]}")
+
+    def fields(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for block in self.blocks:
+            for f in block.get("fields") or ():
+                name, _, value = f["text"].partition("\n")
+                out[name.strip("*")] = value
+        return out
+
+
+@dataclass
+class FakeSlackApi:
+    users: dict[str, str] = field(default_factory=dict)  # id -> display name
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> conversations.info channel
+    history: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (channel, ts) -> message
+    calls: list[Call] = field(default_factory=list)
+    responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # response_url posts
+    posted: list[Posted] = field(default_factory=list)
+    failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
+    delays: dict[str, float] = field(default_factory=dict)  # method -> seconds before answering
+    url: str = ""
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _runner: web.AppRunner | None = None
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _ack_waiters: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    _connected: asyncio.Event = field(default_factory=asyncio.Event)
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+
+    async def start(self) -> FakeSlackApi:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_get("/link", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, key: str) -> str:
+        return f"{self.url}/respond/{key}"
+
+    # --- scripting ------------------------------------------------------------------------------------
+
+    def fail_next(self, method: str, *failures: Failure) -> None:
+        self.failures[method].extend(failures)
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def in_thread(self, channel: str, thread_ts: str) -> list[Posted]:
+        return [p for p in self.posted if p.channel == channel and p.thread_ts == thread_ts]
+
+    def top_level(self, channel: str) -> list[Posted]:
+        return [p for p in self.posted if p.channel == channel and p.thread_ts is None]
+
+    def texts(self, channel: str, thread_ts: str) -> list[str]:
+        return [p.text for p in self.in_thread(channel, thread_ts)]
+
+    # --- the Web API ----------------------------------------------------------------------------------
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        body = await request.read()
+        if body:
+            if request.content_type == "application/json":
+                params.update(json.loads(body))
+            else:
+                params.update(dict(parse_qsl(body.decode())))
+        for key in ("blocks", "view"):
+            if isinstance(params.get(key), str):
+                params[key] = json.loads(params[key])
+        return params
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls.append(Call(method, params))
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+        if token != expected:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        failure = self._take_failure(method, params)
+        if failure is not None:
+            headers = {"Retry-After": str(int(failure.retry_after))} if failure.retry_after is not None else {}
+            if failure.status >= 500:
+                return web.Response(status=failure.status, text="upstream error", headers=headers)
+            error = failure.error or ("ratelimited" if failure.status == 429 else "fatal_error")
+            return web.json_response({"ok": False, "error": error}, status=failure.status, headers=headers)
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        return web.json_response(handler(params))
+
+    def _take_failure(self, method: str, params: dict[str, Any]) -> Failure | None:
+        queue = self.failures[method]
+        for failure in queue:
+            if failure.channel is None or failure.channel == params.get("channel"):
+                queue.remove(failure)
+                return failure
+        return None
+
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
+
+    def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://acme.slack.com/",
+            "team": "Acme",
+            "user": "threaddesk",
+            "team_id": "T0ACME",
+            "user_id": BOT_USER,
+            "bot_id": "B0BOT",
+            "is_enterprise_install": False,
+        }
+
+    def _chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params["channel"])
+        if channel in self.channels and not self.channels[channel].get("is_member", True):
+            return {"ok": False, "error": "not_in_channel"}
+        ts = self._next_ts()
+        thread = params.get("thread_ts")
+        self.posted.append(Posted(channel, ts, thread, str(params.get("text", "")), list(params.get("blocks") or [])))
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": params.get("text"), "ts": ts}}
+
+    def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        for post in self.posted:
+            if post.channel == params["channel"] and post.ts == params["ts"]:
+                post.text, post.blocks = str(params.get("text", "")), list(params.get("blocks") or [])
+                post.edits += 1
+                return {"ok": True, "channel": post.channel, "ts": post.ts, "text": post.text}
+        return {"ok": False, "error": "message_not_found"}
+
+    def _chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "view": {**params["view"], "id": "V0001"}}
+
+    def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        uid = str(params["user"])
+        if uid not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        name = self.users[uid]
+        return {"ok": True, "user": {"id": uid, "name": name.lower(), "profile": {"display_name": name}}}
+
+    def _usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = str(params["usergroup"])
+        if group not in self.groups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": self.groups[group]}
+
+    def _conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channels.get(str(params["channel"]))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": channel}
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Like Slack: the channel's history holds top-level messages only, not replies in threads."""
+        found = self.history.get((str(params["channel"]), str(params.get("latest"))))
+        if found is not None and found.get("thread_ts") not in (None, found.get("ts")):
+            found = None
+        return {"ok": True, "messages": [found] if found else [], "has_more": False}
+
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        found = self.history.get((str(params["channel"]), str(params.get("ts"))))
+        if found is None:
+            return {"ok": False, "error": "thread_not_found"}
+        return {"ok": True, "messages": [found], "has_more": False}
+
+    def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": self.url.replace("http://", "ws://") + "/link"}
+
+    # --- response_url ---------------------------------------------------------------------------------
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        self.responses.append((request.match_info["key"], await request.json()))
+        return web.Response(text="ok")
+
+    def answers(self, key: str) -> list[str]:
+        return [body.get("text", "") for k, body in self.responses if k == key]
+
+    # --- Socket Mode ----------------------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}})
+        self._connected.set()
+        async for frame in ws:
+            if frame.type == WSMsgType.TEXT:
+                data = json.loads(frame.data)
+                key = data.get("envelope_id")
+                if key:
+                    self.acks[key] = data
+                    waiter = self._ack_waiters.pop(key, None)
+                    if waiter and not waiter.done():
+                        waiter.set_result(data)
+        self.sockets.remove(ws)
+        return ws
+
+    async def connected(self) -> None:
+        await asyncio.wait_for(self._connected.wait(), 5)
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any], envelope_id: str) -> dict[str, Any]:
+        """Send one Socket Mode envelope and wait for the app's ack (what Slack requires within 3 s)."""
+        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._ack_waiters[envelope_id] = waiter
+        envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": True}
+        await self.sockets[-1].send_json(envelope)
+        return await asyncio.wait_for(waiter, 3)
