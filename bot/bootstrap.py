@@ -49,5 +49,8 @@ def build_desk(
         routing=settings.adapters,
         kb=kb,
         suggestions=settings.kb.suggestions,
+        sla=settings.sla.policy() if settings.sla.enabled else None,
+        automation=settings.automation,
+        charts_dir=settings.resolve(Path(settings.digests.charts_dir)),
     )
     return Desk(ctx)

@@ -12,7 +12,7 @@ from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
-from bot.services import actions, intake, queries
+from bot.services import actions, intake, leads, queries
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
@@ -43,6 +43,10 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ticket", "help"): queries.help_,
     ("kb", "search"): queries.kb_search,
     ("kb", "help"): queries.help_,
+    ("ticket", "stats"): leads.stats,
+    ("ticket", "rate"): leads.rate,
+    ("digest", "now"): leads.digest_now,
+    ("digest", "help"): queries.help_,
 }
 
 

@@ -37,7 +37,7 @@ def acknowledgement(ticket: Ticket, suggestions: Sequence[Suggestion]) -> Messag
     return Message(text=text)
 
 
-def card(ticket: Ticket, now: datetime) -> Message:
+def card(ticket: Ticket, now: datetime, *, sla: str = "") -> Message:
     """The ticket's card in the agents' queue channel, edited in place on every change."""
     assignee = ticket.assignee.display if ticket.assignee else "unassigned"
     subject = relay(ticket.subject)
@@ -51,6 +51,8 @@ def card(ticket: Ticket, now: datetime) -> Message:
     ]
     if ticket.tags:
         fields.append(Field(name="Tags", value=", ".join(ticket.tags)))
+    if sla:
+        fields.append(Field(name="SLA", value=sla))
     n = ticket.number
     buttons: list[Button] = []
     choice = None

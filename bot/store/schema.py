@@ -98,6 +98,58 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX ix_outbox_pending ON outbox (state, ordering_key, id);
     """,
+    # 2: team leads — SLA clocks and alerts, per-ticket timers, scheduled jobs, CSAT, indexes for reports
+    """
+    CREATE TABLE sla_clocks (
+        ticket             INTEGER PRIMARY KEY REFERENCES tickets (number),
+        used_seconds       REAL NOT NULL DEFAULT 0,
+        running_since      TEXT,
+        first_response_due TEXT,
+        resolution_due     TEXT
+    );
+
+    CREATE TABLE timers (
+        ticket   INTEGER NOT NULL REFERENCES tickets (number),
+        kind     TEXT NOT NULL,
+        due_at   TEXT NOT NULL,
+        attempt  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (ticket, kind)
+    ) WITHOUT ROWID;
+    CREATE INDEX ix_timers_due ON timers (due_at);
+
+    CREATE TABLE sla_alerts (
+        ticket   INTEGER NOT NULL REFERENCES tickets (number),
+        target   TEXT NOT NULL,
+        level    TEXT NOT NULL,
+        due_at   TEXT NOT NULL,
+        fired_at TEXT NOT NULL,
+        late     INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (ticket, target, level)
+    ) WITHOUT ROWID;
+    CREATE INDEX ix_sla_alerts_fired ON sla_alerts (level, fired_at);
+
+    CREATE TABLE jobs (
+        name        TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        spec        TEXT NOT NULL DEFAULT '{}',
+        due_at      TEXT NOT NULL,
+        last_run_at TEXT
+    ) WITHOUT ROWID;
+
+    CREATE TABLE csat (
+        ticket     INTEGER PRIMARY KEY REFERENCES tickets (number),
+        asked_at   TEXT NOT NULL,
+        rating     INTEGER CHECK (rating BETWEEN 1 AND 5),
+        comment    TEXT,
+        rated_at   TEXT
+    );
+    CREATE INDEX ix_csat_asked ON csat (asked_at);
+    CREATE INDEX ix_csat_rated ON csat (rated_at);
+
+    CREATE INDEX ix_tickets_created ON tickets (created_at);
+    CREATE INDEX ix_tickets_resolved ON tickets (resolved_at);
+    CREATE INDEX ix_tickets_closed ON tickets (closed_at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

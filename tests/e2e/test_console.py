@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.store.schema import SCHEMA_VERSION
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config.example.toml"
 
@@ -128,5 +130,5 @@ def test_bad_config_is_reported_before_anything_starts(tmp_path: Path) -> None:
 def test_db_migrate(tmp_path: Path) -> None:
     db = tmp_path / "m.db"
     first = threaddesk("db", "migrate", "--db", str(db))
-    assert "to schema version 1" in first.stdout
-    assert "is up to date (schema version 1)" in threaddesk("db", "migrate", "--db", str(db)).stdout
+    assert f"to schema version {SCHEMA_VERSION}" in first.stdout
+    assert f"is up to date (schema version {SCHEMA_VERSION})" in threaddesk("db", "migrate", "--db", str(db)).stdout
