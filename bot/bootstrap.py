@@ -33,6 +33,12 @@ def load_knowledge_base(settings: Settings) -> Matcher:
     return Matcher(result.articles, min_score=min_score)
 
 
+def charts_folder(settings: Settings) -> Path:
+    if settings.digests.charts_dir:
+        return settings.resolve(Path(settings.digests.charts_dir))
+    return settings.resolve(settings.store.path).parent / "charts"
+
+
 def build_desk(
     settings: Settings,
     db: Database,
@@ -51,6 +57,6 @@ def build_desk(
         suggestions=settings.kb.suggestions,
         sla=settings.sla.policy() if settings.sla.enabled else None,
         automation=settings.automation,
-        charts_dir=settings.resolve(Path(settings.digests.charts_dir)),
+        charts_dir=charts_folder(settings),
     )
     return Desk(ctx)

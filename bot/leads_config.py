@@ -159,7 +159,9 @@ class DigestSchedule(_Strict):
 
 class DigestsConfig(_Strict):
     timezone: str = "UTC"
-    charts_dir: str = Field(default="charts", description="where chart PNGs are written (relative: to the config)")
+    charts_dir: str | None = Field(
+        default=None, description="where chart PNGs are written (relative: to the config); unset: beside the database"
+    )
     schedules: tuple[DigestSchedule, ...] = ()
 
     @field_validator("timezone")

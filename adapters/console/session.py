@@ -6,6 +6,7 @@ move you around (`/as`, `/go`, `/press`, `/read`, `/who`, `/help`).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 from collections.abc import Awaitable, Callable
@@ -59,6 +60,8 @@ class ConsoleSession:
         self.config = config
         self.out = out
         self.labels: dict[str, str] = {}
+        # one delivery pass at a time: the scheduler delivers what it posts while you type
+        self.drain_lock = asyncio.Lock()
         self.buttons: dict[int, Pressable] = {}
         self._numbers = itertools.count(1)
         self.user = config.start_as
@@ -137,8 +140,12 @@ class ConsoleSession:
             self.out(f"   ✗ Unknown command {head}. /help lists the console commands; /ticket help the desk's.")
         else:
             await self._say(line)
-        await self.worker.drain()
+        await self.deliver()
         return True
+
+    async def deliver(self) -> None:
+        async with self.drain_lock:
+            await self.worker.drain()
 
     async def _say(self, text: str) -> None:
         post = Post(

@@ -40,10 +40,11 @@ class AlwaysOpen:
     """Every hour counts."""
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
-        return end - start
+        # in UTC: Python subtracts two moments of the same zone by their wall clocks, ignoring DST
+        return end.astimezone(UTC) - start.astimezone(UTC)
 
     def add(self, start: datetime, amount: timedelta) -> datetime:
-        return start + max(amount, ZERO)
+        return (start.astimezone(UTC) + max(amount, ZERO)).astimezone(start.tzinfo)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class BusinessCalendar:
         return moment.astimezone(self.zone).date()
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        start, end = start.astimezone(UTC), end.astimezone(UTC)  # see AlwaysOpen.elapsed
         if end < start:
             return -self.elapsed(end, start)
         total = ZERO
@@ -80,6 +82,7 @@ class BusinessCalendar:
     def add(self, start: datetime, amount: timedelta) -> datetime:
         if amount <= ZERO:
             return start
+        zone, start = start.tzinfo, start.astimezone(UTC)  # see AlwaysOpen.elapsed
         remaining = amount
         day = self._local_day(start)
         for _ in range(_HORIZON_DAYS):
@@ -88,7 +91,7 @@ class BusinessCalendar:
                 begin = max(window[0], start)
                 available = window[1] - begin
                 if remaining <= available:
-                    return (begin + remaining).astimezone(start.tzinfo)
+                    return (begin + remaining).astimezone(zone)
                 remaining -= available
             day += timedelta(days=1)
         raise ValueError("the business calendar has no working time in the next ten years")

@@ -51,10 +51,10 @@ def csat_request(ticket: Ticket) -> Message:
     n = ticket.number
     return Message(
         text=(
-            f"How did we do on {ticket.ref}? Rate us from 1 (poor) to 5 (great). "
+            f"How did we do on {ticket.ref}? Rate us from 1 (poor) to 5 (great) with the buttons. "
             f"To add a comment, type `/ticket rate {n} <1-5> <comment>`."
         ),
-        buttons=tuple(Button(label=str(r), command=f"/ticket rate {n} {r}") for r in range(1, 6)),
+        buttons=tuple(Button(label=f"Rate {r}", command=f"/ticket rate {n} {r}") for r in range(1, 6)),
     )
 
 
