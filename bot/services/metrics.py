@@ -174,7 +174,7 @@ async def compute(conn: aiosqlite.Connection, since: datetime, until: datetime, 
 
     breached = await _count(
         conn,
-        "SELECT COUNT(DISTINCT ticket) FROM sla_alerts WHERE level='breach' AND fired_at >= ? AND fired_at < ?",
+        "SELECT COUNT(DISTINCT ticket) FROM sla_alerts WHERE level='breach' AND due_at >= ? AND due_at < ?",
         span,
     )
     at_risk = await _count(

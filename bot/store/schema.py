@@ -126,7 +126,7 @@ MIGRATIONS: tuple[str, ...] = (
         late     INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (ticket, target, level)
     ) WITHOUT ROWID;
-    CREATE INDEX ix_sla_alerts_fired ON sla_alerts (level, fired_at);
+    CREATE INDEX ix_sla_alerts_due ON sla_alerts (level, due_at);
 
     CREATE TABLE jobs (
         name        TEXT PRIMARY KEY,
