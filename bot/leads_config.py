@@ -11,7 +11,7 @@ from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.domain.sla import WEEKDAYS, AlwaysOpen, BusinessCalendar, Calendar, SlaPolicy, Targets
 from bot.domain.ticket import Priority
@@ -122,12 +122,13 @@ class SlaConfig(_Strict):
         parse_duration(value)
         return value
 
-    @model_validator(mode="after")
-    def _every_priority(self) -> SlaConfig:
-        missing = [p.value for p in Priority if p not in self.targets]
-        if missing:
-            raise ValueError(f"targets: missing {', '.join(missing)} (every priority needs targets)")
-        return self
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _defaults_for_the_rest(cls, value: object) -> object:
+        """Priorities left out keep their default targets."""
+        if isinstance(value, dict):
+            return {**{p.value: t for p, t in _default_targets().items()}, **value}
+        return value
 
     def policy(self) -> SlaPolicy:
         business = self.calendar.build()
