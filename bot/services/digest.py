@@ -56,8 +56,8 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else round(value * 100, 1)
 
 
-def digest_text(r: Report, p: Report, now: datetime, note: str = "") -> str:
-    lines = [f"📊 Queue digest — {_when(r.until)} (since {_when(r.since)})"]
+def digest_text(r: Report, p: Report, now: datetime, note: str = "", title: str = "📊 Queue digest") -> str:
+    lines = [f"{title} — {_when(r.until)} (since {_when(r.since)})"]
     if note:
         lines.append(note)
     statuses = " · ".join(f"{s.replace('_', ' ')} {n}" for s, n in r.open_by_status.items())

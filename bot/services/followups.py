@@ -41,8 +41,12 @@ SLA_TIMERS = {sla_timer(t, lv): (t, lv) for t in Target for lv in Level}
 
 async def after_change(work: TicketWork) -> str:
     """Re-arm timers and ask for a rating when due. Returns the card's SLA line ("" when SLA is off)."""
-    line = await _sync_sla(work)
-    await _sync_automation(work)
+    arm: list[tuple[str, datetime]] = []
+    keep: list[tuple[str, datetime]] = []
+    clear: list[str] = []
+    line = await _sync_sla(work, arm, clear)
+    _automation(work, arm, keep, clear)
+    await timers.apply(work.conn, work.ticket.number, arm, keep, clear)
     t = work.ticket
     if t.status is Status.CLOSED and work.loaded_status is not Status.CLOSED:
         await _survey(work)
@@ -61,47 +65,45 @@ async def sla_line(ctx: DeskContext, conn: aiosqlite.Connection, ticket: Ticket,
     return describe(due, now)
 
 
-async def _sync_sla(work: TicketWork) -> str:
+async def _sync_sla(work: TicketWork, arm: list[tuple[str, datetime]], clear: list[str]) -> str:
     ctx, t, conn = work.ctx, work.ticket, work.conn
     if ctx.sla is None:
         return ""
     targets = ctx.sla.for_priority(t.priority)
-    stored = await sla_store.get_clock(conn, t.number)
+    # a ticket opened by this very command has no clock and no alerts yet: skip the read
+    stored, fired = (None, set()) if work.is_new else await sla_store.load(conn, t.number)
     clock = stored.clock if stored else ResolutionClock(running_since=t.created_at)
     clock = clock.follow(t.status, work.now, targets.calendar)
     due = due_moments(targets, ctx.sla.warn_at, t.created_at, t.first_response_at, clock, t.status)
     await sla_store.save_clock(conn, t.number, clock, due)
-    fired = await sla_store.fired_levels(conn, t.number)
     moments = {
         (Target.FIRST_RESPONSE, Level.WARNING): due.first_response_warn,
         (Target.FIRST_RESPONSE, Level.BREACH): due.first_response,
         (Target.RESOLUTION, Level.WARNING): due.resolution_warn,
         (Target.RESOLUTION, Level.BREACH): due.resolution,
     }
-    stale: list[str] = []
     for (target, level), moment in moments.items():
         kind = sla_timer(target, level)
         if moment is None or (target.value, level.value) in fired:
-            stale.append(kind)
+            if not work.is_new:
+                clear.append(kind)
         else:
-            await timers.set_timer(conn, t.number, kind, moment)
-    await timers.clear_timers(conn, t.number, tuple(stale))
+            arm.append((kind, moment))
     return describe(due, work.now)
 
 
-async def _sync_automation(work: TicketWork) -> None:
-    auto, t, conn = work.ctx.automation, work.ticket, work.conn
-    stale: list[str] = []
+def _automation(
+    work: TicketWork, arm: list[tuple[str, datetime]], keep: list[tuple[str, datetime]], clear: list[str]
+) -> None:
+    auto, t = work.ctx.automation, work.ticket
     if t.status is Status.RESOLVED and auto.auto_close_days > 0 and t.resolved_at is not None:
-        await timers.set_timer(conn, t.number, AUTO_CLOSE, t.resolved_at + timedelta(days=auto.auto_close_days))
-    else:
-        stale.append(AUTO_CLOSE)
+        arm.append((AUTO_CLOSE, t.resolved_at + timedelta(days=auto.auto_close_days)))
+    elif not work.is_new:
+        clear.append(AUTO_CLOSE)
     if t.status is Status.PENDING and auto.pending_reminder_hours > 0 and auto.pending_reminders > 0:
-        due = work.now + timedelta(hours=auto.pending_reminder_hours)
-        await timers.set_timer(conn, t.number, PENDING_REMINDER, due, keep_existing=True)
-    else:
-        stale.append(PENDING_REMINDER)
-    await timers.clear_timers(conn, t.number, tuple(stale))
+        keep.append((PENDING_REMINDER, work.now + timedelta(hours=auto.pending_reminder_hours)))
+    elif not work.is_new:
+        clear.append(PENDING_REMINDER)
 
 
 def closed_without_survey(ticket: Ticket, reason: str) -> bool:

@@ -34,7 +34,7 @@ async def stats(ctx: DeskContext, req: Request) -> Reply:
     async with ctx.db.reading() as conn:
         report = await compute(conn, until - span, until)
         previous = await compute(conn, until - 2 * span, until - span)
-    return Reply.done(digest.digest_text(report, previous, until))
+    return Reply.done(digest.digest_text(report, previous, until, title="📊 Queue stats"))
 
 
 async def digest_now(ctx: DeskContext, req: Request) -> Reply:

@@ -54,7 +54,12 @@ def csat_request(ticket: Ticket) -> Message:
             f"How did we do on {ticket.ref}? Rate us from 1 (poor) to 5 (great) with the buttons. "
             f"To add a comment, type `/ticket rate {n} <1-5> <comment>`."
         ),
-        buttons=tuple(Button(label=f"Rate {r}", command=f"/ticket rate {n} {r}") for r in range(1, 6)),
+        buttons=(
+            *(Button(label=f"Rate {r}", command=f"/ticket rate {n} {r}") for r in range(1, 6)),
+            Button(
+                label="Rate with a comment", command=f"/ticket rate {n}", prompt="Your rating (1-5), then a comment"
+            ),
+        ),
     )
 
 

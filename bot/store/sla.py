@@ -44,6 +44,24 @@ async def save_clock(conn: Conn, ticket: int, clock: ResolutionClock, due: Due) 
     )
 
 
+async def load(conn: Conn, ticket: int) -> tuple[StoredClock | None, set[tuple[str, str]]]:
+    """The clock and the alerts already fired, in one round trip (this runs on every ticket change)."""
+    row = await fetch_one(
+        conn,
+        "SELECT s.used_seconds, s.running_since, s.first_response_due, s.resolution_due,"
+        " (SELECT group_concat(a.target || ':' || a.level) FROM sla_alerts a WHERE a.ticket = x.t)"
+        " FROM (SELECT ? AS t) x LEFT JOIN sla_clocks s ON s.ticket = x.t",
+        (ticket,),
+    )
+    assert row is not None
+    stored = None
+    if row[0] is not None:
+        clock = ResolutionClock(timedelta(seconds=row[0]), opt_from_db(row[1]))
+        stored = StoredClock(clock, opt_from_db(row[2]), opt_from_db(row[3]))
+    fired = {(pair.split(":")[0], pair.split(":")[1]) for pair in (row[4] or "").split(",") if pair}
+    return stored, fired
+
+
 async def fired_levels(conn: Conn, ticket: int) -> set[tuple[str, str]]:
     rows = await conn.execute_fetchall("SELECT target, level FROM sla_alerts WHERE ticket=?", (ticket,))
     return {(r[0], r[1]) for r in rows}

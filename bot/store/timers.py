@@ -39,6 +39,24 @@ async def set_timer(conn: Conn, ticket: int, kind: str, due_at: datetime, *, kee
     await conn.execute(sql, (ticket, kind, to_db(due_at)))
 
 
+async def apply(
+    conn: Conn, ticket: int, arm: list[tuple[str, datetime]], keep: list[tuple[str, datetime]], clear: list[str]
+) -> None:
+    """Arm (or move) `arm`, arm `keep` unless already armed, and clear `clear` — few round trips."""
+    if arm:
+        await conn.executemany(
+            "INSERT INTO timers (ticket, kind, due_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (ticket, kind) DO UPDATE SET due_at=excluded.due_at WHERE due_at != excluded.due_at",
+            [(ticket, kind, to_db(due)) for kind, due in arm],
+        )
+    if keep:
+        await conn.executemany(
+            "INSERT OR IGNORE INTO timers (ticket, kind, due_at) VALUES (?, ?, ?)",
+            [(ticket, kind, to_db(due)) for kind, due in keep],
+        )
+    await clear_timers(conn, ticket, tuple(clear))
+
+
 async def clear_timers(conn: Conn, ticket: int, kinds: tuple[str, ...]) -> None:
     if kinds:
         await conn.execute(

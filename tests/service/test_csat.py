@@ -22,7 +22,9 @@ async def test_asked_once_even_when_closed_twice(
     assert (await desk.run(ALICE, "/ticket close 1")).ok
     await worker.drain()
     [survey] = [p for p in platform.in_thread("dm-alice", "m1") if p.text.startswith("How did we do")]
-    assert [b.label for b in survey.message.buttons] == ["Rate 1", "Rate 2", "Rate 3", "Rate 4", "Rate 5"]
+    labels = [b.label for b in survey.message.buttons]
+    assert labels == ["Rate 1", "Rate 2", "Rate 3", "Rate 4", "Rate 5", "Rate with a comment"]
+    assert survey.message.buttons[5].prompt == "Your rating (1-5), then a comment"
     assert (await desk.run(ALICE, "/ticket reopen 1 it is empty again")).ok
     assert (await desk.run(BOB, "/ticket close 1")).ok
     await worker.drain()

@@ -84,7 +84,8 @@ async def test_digest_now_posts_to_the_leads_channel_and_is_for_leads_only(
     assert "(asked for by Dana)" in posted.text and "Created 3" in posted.text
     assert posted.message.attachment and Path(posted.message.attachment).is_file()
     stats = await desk.run(DANA, "/ticket stats 30d")
-    assert stats.ok and "Reopen rate: 50%" in stats.text
+    assert stats.ok and stats.text.startswith("📊 Queue stats — 2026-11-03 09:00 UTC (since 2026-10-04 09:00 UTC)")
+    assert "Reopen rate: 50%" in stats.text
     bad = await desk.run(DANA, "/ticket stats lately")
     assert not bad.ok and "is not a period" in bad.text
 
