@@ -58,7 +58,9 @@ async def _fire(ctx: DeskContext, timer: Timer) -> str:
             await timers.clear_timers(conn, timer.ticket, (timer.kind,))
             return ""
         work = TicketWork(ctx, conn, ticket, bot_user(ticket.customer.platform))
-        if timer.kind in followups.SLA_TIMERS:
+        if timer.kind in followups.SLA_TIMERS and ctx.sla is None:
+            what = ""  # SLA was switched off after this timer was armed
+        elif timer.kind in followups.SLA_TIMERS:
             target, level = followups.SLA_TIMERS[timer.kind]
             what = await _sla_alert(work, timer, target, level)
         elif timer.kind == followups.AUTO_CLOSE:

@@ -3,6 +3,8 @@ jobs (digests, auto-close, reminders) neither get lost nor run twice."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -191,3 +193,42 @@ async def test_auto_close_and_pending_reminders(tmp_path: Path, clock: FakeClock
     alice = [p.text for p in platform.sent if p.channel == "dm-alice"]
     assert any("#1 is now closed: it was resolved 7 day(s) ago with no reply" in t for t in alice)
     assert alice[-1].startswith("How did we do on #1?")  # auto-closed tickets are surveyed too
+
+
+async def test_the_run_loop_fires_on_its_own_and_stops_cleanly(
+    tmp_path: Path, clock: FakeClock, platform: RecordingPlatform
+) -> None:
+    async with running(tmp_path / "d.db", clock, platform) as bot:
+        await open_urgent(bot)
+        bot.scheduler.poll = 0.02
+        seen: list[str] = []
+
+        async def after_tick(done: list[str]) -> None:
+            seen.extend(done)
+            await bot.worker.drain()
+
+        task = asyncio.create_task(bot.scheduler.run(after_tick=after_tick))
+        await asyncio.sleep(0.05)
+        assert seen == []
+        clock.advance(minutes=16)
+        for _ in range(100):
+            if len(seen) == 1:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert seen == ["#1 first_response breach"]
+    assert len(alerts(platform)) == 1
+
+
+async def test_sla_switched_off_drops_armed_alerts(
+    tmp_path: Path, clock: FakeClock, platform: RecordingPlatform
+) -> None:
+    path = tmp_path / "d.db"
+    async with running(path, clock, platform) as bot:
+        await open_urgent(bot)
+    clock.advance(hours=1)
+    async with running(path, clock, platform, sla={**SLA, "enabled": False}) as bot:
+        assert await bot.tick() == []
+    assert alerts(platform) == []
