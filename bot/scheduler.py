@@ -24,7 +24,6 @@ from bot.outbound import Destination, DestinationKind
 from bot.services import digest, sla_alerts
 from bot.services.context import DeskContext
 from bot.store import outbox, timers
-from bot.store.db import to_db
 
 log = logging.getLogger(__name__)
 DIGEST = "digest"
@@ -101,11 +100,7 @@ class Scheduler:
         built = await digest.build(self.ctx, since, now, self.charts_dir, note=note)
         following = next_cron(str(spec["cron"]), now, self.zone)
         async with self.ctx.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE jobs SET last_run_at=?, due_at=? WHERE name=? AND due_at=?",
-                (to_db(now), to_db(following), job.name, to_db(job.due_at)),
-            )
-            if cur.rowcount != 1:
+            if not await timers.job_done(conn, job, now, following):
                 return ""  # another runner took it
             dest = Destination(
                 kind=DestinationKind.CHANNEL, platform=str(spec["platform"]), channel=str(spec["channel"])

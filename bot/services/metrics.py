@@ -21,6 +21,7 @@ from bot.store.db import fetch_all, fetch_one, from_db, to_db
 
 ACTIVE = tuple(s.value for s in Status if s.is_active)
 _ACTIVE_IN = f"status IN ({','.join(repr(s) for s in ACTIVE)})"
+_OPEN_NOT_IN = "status NOT IN ('resolved', 'closed')"
 _MINUTES = "(julianday({end}) - julianday({start})) * 1440.0"
 
 
@@ -200,8 +201,9 @@ async def compute(conn: aiosqlite.Connection, since: datetime, until: datetime, 
     per_agent = await _per_agent(conn, span, first)
     waiting = await fetch_all(
         conn,
-        f"SELECT number, subject, priority, created_at FROM tickets WHERE {_ACTIVE_IN} AND first_response_at IS NULL"
-        " ORDER BY created_at, number LIMIT ?",
+        # the same condition as the partial index ix_tickets_waiting, so SQLite can use it
+        "SELECT number, subject, priority, created_at FROM tickets"
+        f" WHERE {_OPEN_NOT_IN} AND first_response_at IS NULL ORDER BY created_at, number LIMIT ?",
         (oldest,),
     )
     return Report(
@@ -234,7 +236,8 @@ async def _per_agent(
     assigned: dict[str, int] = defaultdict(int)
     for name, n in await fetch_all(
         conn,
-        f"SELECT assignee_name, COUNT(*) FROM tickets WHERE {_ACTIVE_IN} AND assignee_id IS NOT NULL"
+        # the same condition as the partial index ix_tickets_open_load (covering)
+        f"SELECT assignee_name, COUNT(*) FROM tickets WHERE assignee_id IS NOT NULL AND {_OPEN_NOT_IN}"
         " GROUP BY assignee_name",
     ):
         assigned[name] += n

@@ -149,6 +149,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX ix_tickets_created ON tickets (created_at);
     CREATE INDEX ix_tickets_resolved ON tickets (resolved_at);
     CREATE INDEX ix_tickets_closed ON tickets (closed_at);
+    -- small partial indexes over the open queue only, for the digest's "oldest waiting" and "per-agent load"
+    CREATE INDEX ix_tickets_waiting ON tickets (created_at, number)
+        WHERE first_response_at IS NULL AND status NOT IN ('resolved', 'closed');
+    CREATE INDEX ix_tickets_open_load ON tickets (assignee_name)
+        WHERE assignee_id IS NOT NULL AND status NOT IN ('resolved', 'closed');
     """,
 )
 

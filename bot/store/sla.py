@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from bot.domain.sla import Due, Level, ResolutionClock, Target
-from bot.store.db import fetch_one, from_db, opt_from_db, to_db
+from bot.store.db import fetch_one, opt_from_db, to_db
 
 Conn = aiosqlite.Connection
 
@@ -62,11 +62,6 @@ async def load(conn: Conn, ticket: int) -> tuple[StoredClock | None, set[tuple[s
     return stored, fired
 
 
-async def fired_levels(conn: Conn, ticket: int) -> set[tuple[str, str]]:
-    rows = await conn.execute_fetchall("SELECT target, level FROM sla_alerts WHERE ticket=?", (ticket,))
-    return {(r[0], r[1]) for r in rows}
-
-
 async def record_alert(
     conn: Conn, ticket: int, target: Target, level: Level, due_at: datetime, fired_at: datetime, late: bool
 ) -> bool:
@@ -76,7 +71,3 @@ async def record_alert(
         (ticket, target.value, level.value, to_db(due_at), to_db(fired_at), int(late)),
     )
     return cur.rowcount == 1
-
-
-def parse_moment(value: str | None) -> datetime | None:
-    return from_db(value) if value else None

@@ -27,18 +27,6 @@ class Timer:
     attempt: int
 
 
-async def set_timer(conn: Conn, ticket: int, kind: str, due_at: datetime, *, keep_existing: bool = False) -> None:
-    """Arm a timer; with `keep_existing`, an armed one keeps its moment (a reminder already counting)."""
-    if keep_existing:
-        sql = "INSERT OR IGNORE INTO timers (ticket, kind, due_at) VALUES (?, ?, ?)"
-    else:
-        sql = (
-            "INSERT INTO timers (ticket, kind, due_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (ticket, kind) DO UPDATE SET due_at=excluded.due_at WHERE due_at != excluded.due_at"
-        )
-    await conn.execute(sql, (ticket, kind, to_db(due_at)))
-
-
 async def apply(
     conn: Conn, ticket: int, arm: list[tuple[str, datetime]], keep: list[tuple[str, datetime]], clear: list[str]
 ) -> None:
@@ -77,11 +65,6 @@ async def due_timers(conn: Conn, now: datetime, limit: int = 500) -> list[Timer]
         "SELECT ticket, kind, due_at, attempt FROM timers WHERE due_at <= ? ORDER BY due_at LIMIT ?",
         (to_db(now), limit),
     )
-    return [Timer(r[0], r[1], from_db(r[2]), r[3]) for r in rows]
-
-
-async def timers_for(conn: Conn, ticket: int) -> list[Timer]:
-    rows = await fetch_all(conn, "SELECT ticket, kind, due_at, attempt FROM timers WHERE ticket=?", (ticket,))
     return [Timer(r[0], r[1], from_db(r[2]), r[3]) for r in rows]
 
 
@@ -129,15 +112,10 @@ async def due_jobs(conn: Conn, now: datetime) -> list[Job]:
     return [_job(r) for r in rows]
 
 
-async def get_job(conn: Conn, name: str) -> Job | None:
-    row = await fetch_one(conn, "SELECT * FROM jobs WHERE name=?", (name,))
-    return _job(row) if row else None
-
-
-async def job_done(conn: Conn, name: str, ran_at: datetime, next_due: datetime) -> None:
-    await conn.execute("UPDATE jobs SET last_run_at=?, due_at=? WHERE name=?", (to_db(ran_at), to_db(next_due), name))
-
-
-async def mark_ran(conn: Conn, name: str, ran_at: datetime) -> None:
-    """A manual run (`/digest now`) moves the 'since last digest' point without touching the schedule."""
-    await conn.execute("UPDATE jobs SET last_run_at=? WHERE name=?", (to_db(ran_at), name))
+async def job_done(conn: Conn, job: Job, ran_at: datetime, next_due: datetime) -> bool:
+    """Move a job that ran to its next moment. False when someone else already moved it (never run twice)."""
+    cur = await conn.execute(
+        "UPDATE jobs SET last_run_at=?, due_at=? WHERE name=? AND due_at=?",
+        (to_db(ran_at), to_db(next_due), job.name, to_db(job.due_at)),
+    )
+    return cur.rowcount == 1
