@@ -8,11 +8,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.bootstrap import build_desk
 from bot.delivery import DeliveryWorker
+from bot.domain.inbound import Place
+from bot.domain.refs import UserRef
 from bot.scheduler import Scheduler
 from bot.services.desk import Desk
 from bot.store.db import Database
@@ -62,9 +65,7 @@ async def open_urgent(bot: Bot) -> None:
     await bot.worker.drain()
 
 
-def _dm(user: Any) -> Any:
-    from bot.domain.inbound import Place
-
+def _dm(user: UserRef) -> Place:
     return Place(platform="test", channel=f"dm-{user.id}")
 
 
@@ -232,3 +233,27 @@ async def test_sla_switched_off_drops_armed_alerts(
     async with running(path, clock, platform, sla={**SLA, "enabled": False}) as bot:
         assert await bot.tick() == []
     assert alerts(platform) == []
+
+
+async def test_business_hours_alerts_wait_for_opening_time(
+    tmp_path: Path, clock: FakeClock, platform: RecordingPlatform
+) -> None:
+    sla = {
+        **SLA,
+        "business_hours": True,
+        "calendar": {"timezone": "Europe/Berlin", "holidays": ["2026-11-09"]},  # Monday off
+    }
+    clock.current = datetime(2026, 11, 6, 15, 0, tzinfo=UTC)  # Friday 16:00 in Berlin
+    async with running(tmp_path / "d.db", clock, platform, sla=sla) as bot:
+        assert (await bot.desk.run(CAROL, "/ticket new Where is my invoice?", _dm(CAROL))).ok  # normal: 4h
+        await bot.worker.drain()
+        card = platform.in_channel("queue")[0]
+        # 1h on Friday, the weekend and the holiday Monday shut, 3h on Tuesday: due Tuesday 12:00 Berlin
+        assert {f.name: f.value for f in card.current.fields}["SLA"].startswith("first response due in 3d 20h")
+        clock.current = datetime(2026, 11, 10, 10, 11, tzinfo=UTC)  # Tuesday 11:11 Berlin: 79 % used
+        assert await bot.tick() == []
+        clock.current = datetime(2026, 11, 10, 10, 12, tzinfo=UTC)  # 80 % of 4 working hours
+        assert await bot.tick() == ["#1 first_response warning"]
+        clock.current = datetime(2026, 11, 10, 11, 0, tzinfo=UTC)
+        assert await bot.tick() == ["#1 first_response breach"]
+    assert "target missed at 2026-11-10 11:00 UTC" in alerts(platform)[-1]
