@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,7 +27,10 @@ from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.delivery import DeliveryWorker
 from bot.domain.ticket import Status, Ticket
+from bot.leads_config import parse_duration
 from bot.ports import SystemClock
+from bot.scheduler import Scheduler
+from bot.services import metrics
 from bot.services.knowledge import ImportOutcome, KnowledgeLibrary
 from bot.services.queries import describe_event
 from bot.store import tickets as store
@@ -114,7 +118,12 @@ async def _run_console(settings: Settings) -> None:
         desk = build_desk(settings, db, kb=await _knowledge_base(settings, db), clock=SystemClock())
         platform = make_platform()
         worker = DeliveryWorker(db, {platform.name: platform}, desk.ctx.clock)
-        await run_console(desk, worker, platform, console_config)
+        scheduler = _scheduler(settings, desk)
+        await run_console(desk, worker, platform, console_config, scheduler=scheduler)
+
+
+def _scheduler(settings: Settings, desk: Any) -> Scheduler:
+    return Scheduler(desk.ctx, settings.digests, charts_dir=desk.ctx.charts_dir)
 
 
 @app.command()
@@ -148,6 +157,7 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(worker.run(), name="delivery")
+                group.create_task(_scheduler(settings, desk).run(), name="scheduler")
                 for name, adapter in running:
                     group.create_task(adapter.serve(desk), name=name)
         except* AdapterStartupError as problems:
@@ -469,6 +479,101 @@ def _export_row(t: Ticket) -> dict[str, Any]:
         "resolution_summary": t.resolution_summary,
         "description": t.description,
     }
+
+
+class ReportFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+@app.command()
+def report(
+    since: Annotated[str, typer.Option("--since", help="How far back: 24h, 7d, 30d …")] = "7d",
+    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="table, csv or json.")] = ReportFormat.TABLE,
+    until: Annotated[
+        str | None, typer.Option("--until", help="End of the period, ISO 8601 (default: now).", hidden=True)
+    ] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Team-lead metrics over a period: totals, first response and resolution times, CSAT, per agent."""
+    settings = _settings(config, db)
+    try:
+        span = parse_duration(since)
+    except ValueError as exc:
+        raise _fail(f"--since: {exc}") from None
+    try:
+        end = datetime.fromisoformat(until) if until else SystemClock().now()
+    except ValueError:
+        raise _fail(f"--until: {until!r} is not an ISO 8601 moment (e.g. 2026-11-02T09:00:00+00:00)") from None
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=UTC)
+
+    async def load() -> metrics.Report:
+        async with _database(settings) as database, database.reading() as conn:
+            return await metrics.compute(conn, end - span, end)
+
+    result = asyncio.run(load())
+    if format is ReportFormat.JSON:
+        sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
+    elif format is ReportFormat.CSV:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["metric", "value"])
+        writer.writerows(_flatten(result.to_json()))
+        sys.stdout.write(buffer.getvalue())
+    else:
+        _report_tables(result)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows += _flatten(value, name + ".")
+        else:
+            rows.append((name, "" if value is None else value))
+    return rows
+
+
+def _fmt(value: Any) -> str:
+    return "—" if value is None else str(value)
+
+
+def _report_tables(r: metrics.Report) -> None:
+    data = r.to_json()
+    summary = Table(title=f"ThreadDesk report {r.since:%Y-%m-%d %H:%M} → {r.until:%Y-%m-%d %H:%M} UTC")
+    summary.add_column("Metric")
+    summary.add_column("Value", justify="right")
+    for key in ("created", "resolved", "closed", "reopened", "unassigned", "reopen_rate", "sla_breached", "deflected"):
+        summary.add_row(key.replace("_", " "), _fmt(data[key]))
+    for key in ("first_response_minutes", "resolution_minutes"):
+        summary.add_row(
+            f"{key.replace('_', ' ')} (median / p90)", f"{_fmt(data[key]['median'])} / {_fmt(data[key]['p90'])}"
+        )
+    c = data["csat"]
+    summary.add_row("CSAT average (responses / requests)", f"{_fmt(c['average'])} ({c['responses']} / {c['requests']})")
+    out.print(summary)
+    queue = Table(title="Open queue")
+    queue.add_column("Status")
+    queue.add_column("Open", justify="right")
+    for status, n in r.open_by_status.items():
+        queue.add_row(status.replace("_", " "), str(n))
+    out.print(queue)
+    priorities = Table(title="By priority")
+    for column in ("Priority", "Open", "Resolved in period"):
+        priorities.add_column(column, justify="right" if column != "Priority" else "left")
+    for priority, n in r.open_by_priority.items():
+        priorities.add_row(priority, str(n), str(r.resolved_by_priority.get(priority, 0)))
+    out.print(priorities)
+    agents = Table(title="Per agent")
+    for column in ("Agent", "Assigned open", "Resolved", "First response median (min)"):
+        agents.add_column(column, justify="right" if column != "Agent" else "left")
+    for name, a in r.per_agent.items():
+        agents.add_row(name, str(a.assigned_open), str(a.resolved), _fmt(a.first_response_minutes_median))
+    out.print(agents)
 
 
 def main() -> None:

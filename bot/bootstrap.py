@@ -52,6 +52,12 @@ async def open_knowledge_base(settings: Settings, db: Database, clock: Clock) ->
     return library
 
 
+def charts_folder(settings: Settings) -> Path:
+    if settings.digests.charts_dir:
+        return settings.resolve(Path(settings.digests.charts_dir))
+    return settings.resolve(settings.store.path).parent / "charts"
+
+
 def build_desk(
     settings: Settings,
     db: Database,
@@ -68,5 +74,8 @@ def build_desk(
         routing=settings.adapters,
         kb=kb or KnowledgeLibrary(),
         suggestions=settings.kb.suggestions,
+        sla=settings.sla.policy() if settings.sla.enabled else None,
+        automation=settings.automation,
+        charts_dir=charts_folder(settings),
     )
     return Desk(ctx)

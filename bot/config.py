@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.domain.ticket import Priority
+from bot.leads_config import AutomationConfig, DigestsConfig, SlaConfig
 
 USER_KEY = re.compile(r"^[a-z][a-z0-9_-]*:[^\s:]+$")
 
@@ -102,6 +103,9 @@ class Settings(_Strict):
     kb: KbConfig = KbConfig()
     roles: RolesConfig = RolesConfig()
     intake: IntakeConfig = IntakeConfig()
+    sla: SlaConfig = SlaConfig()
+    digests: DigestsConfig = DigestsConfig()
+    automation: AutomationConfig = AutomationConfig()
     adapters: Mapping[str, PlatformChannels] = Field(default_factory=dict)
     source: Path | None = None
 
@@ -137,7 +141,7 @@ def settings_from_dict(
     db_override: Path | None = None,
 ) -> Settings:
     where = str(source) if source else "config"
-    core_keys = {"store", "kb", "roles", "intake"}
+    core_keys = {"store", "kb", "roles", "intake", "sla", "digests", "automation"}
     unknown = set(raw) - core_keys - set(adapter_models)
     if unknown:
         allowed = ", ".join(f"[{k}]" for k in sorted(core_keys | set(adapter_models)))
@@ -154,12 +158,28 @@ def settings_from_dict(
         settings = Settings.model_validate({**core, "adapters": adapters, "source": source})
     except ValidationError as exc:
         errors[:0] = _describe(exc)
+    else:
+        errors.extend(_check_digest_targets(settings))
     if errors:
         raise ConfigError(f"{where} has {len(errors)} problem(s):\n" + "\n".join(f"  {e}" for e in errors))
     if db_override is not None:
         # an override from the command line or environment is relative to where the user is, not the file
         settings = settings.model_copy(update={"store": StoreConfig(path=db_override.absolute())})
     return settings
+
+
+def _check_digest_targets(settings: Settings) -> list[str]:
+    problems = []
+    for i, schedule in enumerate(settings.digests.schedules):
+        channels = settings.adapters.get(schedule.platform)
+        if channels is None:
+            known = ", ".join(sorted(settings.adapters)) or "none"
+            problems.append(f"digests.schedules.{i}.platform: unknown platform {schedule.platform!r} (known: {known})")
+        elif schedule.channel is None and channels.leads_channel is None:
+            problems.append(
+                f"digests.schedules.{i}.channel: not set, and [{schedule.platform}] has no leads_channel to use"
+            )
+    return problems
 
 
 def _describe(exc: ValidationError, prefix: str = "") -> list[str]:

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.domain.refs import UserRef
+
 
 class ButtonStyle(StrEnum):
     DEFAULT = "default"
@@ -55,6 +57,10 @@ class Message(BaseModel):
     buttons: tuple[Button, ...] = ()
     choice: Choice | None = None
     footer: str | None = None
+    #: People to notify (rendered as real mentions by each platform; `text` already names them).
+    mentions: tuple[UserRef, ...] = ()
+    #: A file to attach (a chart PNG) where the platform allows; the console prints its path.
+    attachment: str | None = None
 
 
 class DestinationKind(StrEnum):

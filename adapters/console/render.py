@@ -28,6 +28,8 @@ def render(message: Message, number: Numbering) -> list[str]:
         lines.append("   ".join(controls))
     if message.footer:
         lines.append(message.footer)
+    if message.attachment:
+        lines.append(f"📎 chart saved to {message.attachment}")
     return lines
 
 

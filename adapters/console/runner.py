@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -11,6 +12,7 @@ from adapters.console.config import ConsoleConfig
 from adapters.console.platform import ConsolePlatform
 from adapters.console.session import ConsoleSession
 from bot.delivery import DeliveryWorker
+from bot.scheduler import Scheduler
 from bot.services.desk import Desk
 
 
@@ -26,6 +28,7 @@ async def run_console(
     *,
     stdin: TextIO | None = None,
     out: Callable[[str], None] | None = None,
+    scheduler: Scheduler | None = None,
 ) -> None:
     stdin = stdin or sys.stdin
     write = out or (lambda line: print(line, flush=True))
@@ -43,7 +46,28 @@ async def run_console(
         f"{session.label(session.place.channel, None)}."
     )
     write("Write a message to open a ticket. /as bob to switch person, /help for more, Ctrl-D to quit.")
-    await worker.drain()  # whatever an earlier run left undelivered goes out first
+    await session.deliver()  # whatever an earlier run left undelivered goes out first
+    ticking: asyncio.Task[None] | None = None
+    if scheduler is not None:
+
+        async def show_what_fired(done: list[str]) -> None:
+            await session.deliver()
+
+        await scheduler.start()
+        await scheduler.tick()  # what fell due while the console was closed fires now, late, once
+        await session.deliver()
+        ticking = asyncio.create_task(scheduler.run(after_tick=show_what_fired), name="scheduler")
+    try:
+        await _read_lines(session, stdin, write, interactive)
+    finally:
+        if ticking is not None:
+            ticking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticking
+    write("Bye — everything is saved in the database.")
+
+
+async def _read_lines(session: ConsoleSession, stdin: TextIO, write: Callable[[str], None], interactive: bool) -> None:
     while True:
         if interactive:
             try:
@@ -61,4 +85,3 @@ async def run_console(
                 write(f"{session.prompt}{line}")
         if not await session.handle(line):
             break
-    write("Bye — everything is saved in the database.")

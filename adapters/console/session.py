@@ -6,6 +6,7 @@ move you around (`/as`, `/go`, `/press`, `/read`, `/who`, `/help`).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 from collections.abc import Awaitable, Callable
@@ -59,6 +60,8 @@ class ConsoleSession:
         self.config = config
         self.out = out
         self.labels: dict[str, str] = {}
+        # one delivery pass at a time: the scheduler delivers what it posts while you type
+        self.drain_lock = asyncio.Lock()
         self.buttons: dict[int, Pressable] = {}
         self._numbers = itertools.count(1)
         self.user = config.start_as
@@ -139,7 +142,7 @@ class ConsoleSession:
             self.out(f"   ✗ Unknown command {head}. /help lists the console commands; /ticket help the desk's.")
         else:
             await self._say(line)
-        await self.worker.drain()
+        await self.deliver()
         return True
 
     async def _guided_article(self) -> str:
@@ -149,6 +152,10 @@ class ConsoleSession:
         aliases = (await self.ask("   How customers ask it (phrasings separated by ;): ")).strip()
         body = (await self.ask("   The answer (one line; Markdown is fine): ")).strip()
         return f"/kb add {title} | {aliases} | {body}"
+
+    async def deliver(self) -> None:
+        async with self.drain_lock:
+            await self.worker.drain()
 
     async def _say(self, text: str) -> None:
         post = Post(

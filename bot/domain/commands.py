@@ -115,6 +115,8 @@ SPECS: tuple[Spec, ...] = (
         takes_ticket=True,
     ),
     _t("customer", "<@user | N>", "a customer's open and past tickets", A, Arg.USER),
+    _t("stats", "[7d]", "queue metrics over a period (e.g. 24h, 7d, 30d)", Role.LEAD, Arg.OPTIONAL_TEXT),
+    _t("rate", "[N] <1-5> [comment]", "rate how we did on your closed ticket", C, Arg.TEXT, takes_ticket=True),
     _t("help", "[command]", "this help", C, Arg.SUBCOMMAND),
     _k("search", "<text>", "search the knowledge base", C, Arg.TEXT),
     _k("show", "<article>", "an article (agents also see its learned wordings and versions)", C, Arg.TEXT),
@@ -133,9 +135,11 @@ SPECS: tuple[Spec, ...] = (
     _k("unlearn", "<article> <n …|all>", "remove learned customer wordings from an article", A, Arg.TEXT),
     _k("save", "[N]", "save a resolved ticket as a new article", A, takes_ticket=True),
     _k("help", "[command]", "knowledge base commands", C, Arg.SUBCOMMAND),
+    Spec("digest", "now", "", "post the queue digest to the leads channel now", Role.LEAD),
+    Spec("digest", "help", "", "digest commands", C, Arg.SUBCOMMAND),
 )
 _BY_KEY: dict[tuple[str, str], Spec] = {(s.group, s.name): s for s in SPECS}
-GROUPS = ("ticket", "kb")
+GROUPS = ("ticket", "kb", "digest")
 
 FILTER_WORDS = ("all", "unassigned", "active")
 _TICKET_NUMBER = re.compile(r"#?(\d{1,9})")
@@ -173,7 +177,7 @@ def parse(text: str) -> Command:
     """Turn `/ticket claim 42` (leading slash optional) into a `Command`, or raise `CommandError`."""
     words = text.strip().split(maxsplit=2)
     if not words or words[0].lower().lstrip("/") not in GROUPS:
-        raise CommandError("Commands start with `/ticket` or `/kb`. Try `/ticket help`.")
+        raise CommandError("Commands start with `/ticket`, `/kb` or `/digest`. Try `/ticket help`.")
     group = words[0].lower().lstrip("/")
     if len(words) == 1:
         return Command(_BY_KEY[(group, "help")])

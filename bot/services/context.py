@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiosqlite
 
 from bot.config import IntakeConfig, PlatformChannels, RolesConfig
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
+from bot.domain.sla import SlaPolicy
+from bot.leads_config import AutomationConfig
 from bot.ports import Clock, RoleSource
 from bot.services.knowledge import KnowledgeLibrary
 from bot.store import tickets
@@ -41,6 +44,11 @@ class RoleDirectory:
                 best = found
         return best
 
+    def agents(self, platform: str) -> list[str]:
+        """User ids listed as agents (not leads or admins) on `platform`: who is on duty for the queue."""
+        prefix = platform + ":"
+        return [k.removeprefix(prefix) for k, r in self._by_key.items() if k.startswith(prefix) and r is Role.AGENT]
+
     def staff(self, platform: str) -> list[str]:
         """User ids of configured agents and above on `platform` (for `assign` by name)."""
         prefix = platform + ":"
@@ -56,6 +64,9 @@ class DeskContext:
     routing: Mapping[str, PlatformChannels] = field(default_factory=dict)
     kb: KnowledgeLibrary = field(default_factory=KnowledgeLibrary)
     suggestions: int = 3
+    sla: SlaPolicy | None = None
+    automation: AutomationConfig = field(default_factory=AutomationConfig)
+    charts_dir: Path | None = None  # where digest charts are written; None draws no chart
 
     _names: dict[str, str] = field(default_factory=dict)
 

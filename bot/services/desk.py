@@ -12,7 +12,7 @@ from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
-from bot.services import actions, intake, kb_commands, queries
+from bot.services import actions, intake, kb_commands, leads, queries
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
@@ -51,6 +51,10 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("kb", "unlearn"): kb_commands.unlearn,
     ("kb", "save"): kb_commands.save,
     ("kb", "help"): queries.help_,
+    ("ticket", "stats"): leads.stats,
+    ("ticket", "rate"): leads.rate,
+    ("digest", "now"): leads.digest_now,
+    ("digest", "help"): queries.help_,
 }
 
 

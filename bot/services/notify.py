@@ -79,7 +79,7 @@ def still_needs_help(ticket: Ticket) -> Message:
     return Message(text=f"Thanks for telling us. {ticket.ref} stays with our agents; someone will reply here.")
 
 
-def card(ticket: Ticket, now: datetime) -> Message:
+def card(ticket: Ticket, now: datetime, *, sla: str = "") -> Message:
     """The ticket's card in the agents' queue channel, edited in place on every change."""
     assignee = ticket.assignee.display if ticket.assignee else "unassigned"
     subject = relay(ticket.subject)
@@ -93,6 +93,8 @@ def card(ticket: Ticket, now: datetime) -> Message:
     ]
     if ticket.tags:
         fields.append(Field(name="Tags", value=", ".join(ticket.tags)))
+    if sla:
+        fields.append(Field(name="SLA", value=sla))
     n = ticket.number
     buttons: list[Button] = []
     choice = None

@@ -9,7 +9,7 @@ from bot.domain.errors import CommandError, UnknownTicket
 from bot.domain.text import clean_text, shorten
 from bot.domain.ticket import Priority, Status, Ticket
 from bot.outbound import Field, Message
-from bot.services import intake, notify
+from bot.services import followups, intake, notify
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
@@ -57,6 +57,7 @@ async def show(ctx: DeskContext, req: Request) -> Reply:
             raise UnknownTicket(number)
         events = await tickets.events_for(conn, number)
         log = await tickets.messages_for(conn, number, public_only=not req.is_staff)
+        sla = await followups.sla_line(ctx, conn, t, now) if req.is_staff else ""
     fields = [
         Field(name="Status", value=t.status.label),
         Field(name="Priority", value=t.priority.value),
@@ -67,6 +68,8 @@ async def show(ctx: DeskContext, req: Request) -> Reply:
     ]
     if t.tags:
         fields.append(Field(name="Tags", value=", ".join(t.tags)))
+    if sla:
+        fields.append(Field(name="SLA", value=sla))
     if t.resolution_summary and t.status in (Status.RESOLVED, Status.CLOSED):
         fields.append(Field(name="Resolution", value=notify.relay(t.resolution_summary)))
     lines = [f"{t.ref} · {notify.relay(t.subject)}", *(f"{f.name}: {f.value}" for f in fields)]
@@ -108,6 +111,11 @@ _EVENT_TEXT = {
     "kb_rejected": "said the suggested articles did not help",
     "kb_suggested": "suggested the article {article}",
     "saved_as_article": "saved it as the article {article}",
+    "csat_requested": "asked the customer for a rating",
+    "csat_rated": "rated it {rating}/5",
+    "sla_warning": "warned: {target} target close",
+    "sla_breach": "flagged: {target} target missed",
+    "reminder_sent": "reminded the customer (#{attempt})",
 }
 
 

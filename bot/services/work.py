@@ -9,7 +9,7 @@ import aiosqlite
 from bot.domain.refs import UserRef
 from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind, Message
-from bot.services import notify
+from bot.services import followups, notify
 from bot.services.context import DeskContext
 from bot.store import outbox, tickets
 
@@ -30,6 +30,7 @@ class TicketWork:
         self._card_dirty = False
         self._save = False
         self.is_new = False
+        self.loaded_status = ticket.status  # what the ticket was before this command (for follow-ups)
 
     @property
     def platform(self) -> str:
@@ -92,16 +93,21 @@ class TicketWork:
         """Mark the ticket changed: saved and its queue card refreshed at the end."""
         self._card_dirty = self._save = True
 
+    def refresh_card(self) -> None:
+        """Re-render the queue card without changing the ticket (an SLA alert changes what it shows)."""
+        self._card_dirty = True
+
     async def finish(self) -> None:
         if not self._card_dirty:
             return
         if self._save and not self.is_new:
             self.ticket.updated_at = self.now
             await tickets.save_ticket(self.conn, self.ticket)
+        sla_line = await followups.after_change(self)
         queue = self.ctx.channels(self.platform).queue_channel
         if queue:
             dest = Destination.card(self.platform, queue, self.ticket.number)
-            card = notify.card(self.ticket, self.now)
+            card = notify.card(self.ticket, self.now, sla=sla_line)
             # a new ticket has no card waiting to be coalesced with
             await outbox.enqueue(
                 self.conn, dest, card, at=self.now, ticket=self.ticket.number, coalesce=not self.is_new

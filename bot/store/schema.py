@@ -149,6 +149,63 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO kb_revision (id, value) VALUES (1, 0);
     """,
+    # 3: team leads — SLA clocks and alerts, per-ticket timers, scheduled jobs, CSAT, indexes for reports
+    """
+    CREATE TABLE sla_clocks (
+        ticket             INTEGER PRIMARY KEY REFERENCES tickets (number),
+        used_seconds       REAL NOT NULL DEFAULT 0,
+        running_since      TEXT,
+        first_response_due TEXT,
+        resolution_due     TEXT
+    );
+
+    CREATE TABLE timers (
+        ticket   INTEGER NOT NULL REFERENCES tickets (number),
+        kind     TEXT NOT NULL,
+        due_at   TEXT NOT NULL,
+        attempt  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (ticket, kind)
+    ) WITHOUT ROWID;
+    CREATE INDEX ix_timers_due ON timers (due_at);
+
+    CREATE TABLE sla_alerts (
+        ticket   INTEGER NOT NULL REFERENCES tickets (number),
+        target   TEXT NOT NULL,
+        level    TEXT NOT NULL,
+        due_at   TEXT NOT NULL,
+        fired_at TEXT NOT NULL,
+        late     INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (ticket, target, level)
+    ) WITHOUT ROWID;
+    CREATE INDEX ix_sla_alerts_due ON sla_alerts (level, due_at);
+
+    CREATE TABLE jobs (
+        name        TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        spec        TEXT NOT NULL DEFAULT '{}',
+        due_at      TEXT NOT NULL,
+        last_run_at TEXT
+    ) WITHOUT ROWID;
+
+    CREATE TABLE csat (
+        ticket     INTEGER PRIMARY KEY REFERENCES tickets (number),
+        asked_at   TEXT NOT NULL,
+        rating     INTEGER CHECK (rating BETWEEN 1 AND 5),
+        comment    TEXT,
+        rated_at   TEXT
+    );
+    CREATE INDEX ix_csat_asked ON csat (asked_at);
+    CREATE INDEX ix_csat_rated ON csat (rated_at);
+
+    CREATE INDEX ix_tickets_created ON tickets (created_at);
+    CREATE INDEX ix_tickets_resolved ON tickets (resolved_at);
+    CREATE INDEX ix_tickets_closed ON tickets (closed_at);
+    -- small partial indexes over the open queue only, for the digest's "oldest waiting" and "per-agent load"
+    CREATE INDEX ix_tickets_waiting ON tickets (created_at, number)
+        WHERE first_response_at IS NULL AND status NOT IN ('resolved', 'closed');
+    CREATE INDEX ix_tickets_open_load ON tickets (assignee_name)
+        WHERE assignee_id IS NOT NULL AND status NOT IN ('resolved', 'closed');
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -46,7 +46,10 @@ enabled = true
     )
     with pytest.raises(ConfigError) as caught:
         load_settings(bad, ADAPTERS)
-    assert "unknown table(s) slak; allowed: [console], [intake], [kb], [roles], [slack], [store]" in str(caught.value)
+    assert (
+        "unknown table(s) slak; allowed: [automation], [console], [digests], [intake], [kb], [roles], [sla], "
+        "[slack], [store]" in str(caught.value)
+    )
     bad.write_text(bad.read_text().replace("[slak]\nenabled = true\n", ""), encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_settings(bad, ADAPTERS)
@@ -65,3 +68,46 @@ def test_missing_file_and_broken_toml(tmp_path: Path) -> None:
     broken.write_text("[store\npath=1", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(broken, ADAPTERS)
+
+
+def test_team_lead_tables_in_the_example(tmp_path: Path) -> None:
+    settings = load_settings(ROOT / "config.example.toml", ADAPTERS)
+    policy = settings.sla.policy()
+    assert policy.warn_at == 0.8
+    assert settings.digests.schedules[0].cron == "0 9 * * 1-5"
+    assert settings.automation.auto_close_days == 7
+
+
+def test_team_lead_tables_are_validated_with_clear_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        """
+[sla]
+warn_at = 1.5
+[sla.targets]
+urgent = { first_response = "soon", resolution = "4h" }
+[sla.calendar]
+timezone = "Mars/Olympus"
+[[digests.schedules]]
+cron = "every morning"
+platform = "console"
+[[digests.schedules]]
+cron = "0 9 * * *"
+platform = "slack"
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(bad, ADAPTERS)
+    text = str(caught.value)
+    assert "sla.warn_at: Input should be less than 1 (got 1.5)" in text
+    assert "sla.targets.urgent.first_response: 'soon' is not a duration" in text
+    assert "sla.calendar.timezone: 'Mars/Olympus' is not a known timezone" in text
+    assert "digests.schedules.0.cron: 'every morning' is not a five-field cron expression" in text
+
+
+def test_digest_targets_must_exist(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[digests.schedules]]\ncron = "0 9 * * *"\nplatform = "teams"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"digests.schedules.0.platform: unknown platform 'teams' \(known: console"):
+        load_settings(bad, ADAPTERS)

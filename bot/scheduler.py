@@ -1,0 +1,128 @@
+"""The scheduler: every timer lives in the database and is driven by the injected Clock.
+
+One `tick()` fires the per-ticket timers that are due (SLA alerts, auto-close, reminders) and the
+scheduled jobs (digests, cron expressions per target channel in the `[digests]` timezone). A job's next
+moment is stored; after running it moves to the next cron moment *after now*, so a job missed while the
+process was down runs once, late (and says so), never once per missed moment. `run()` ticks forever,
+sleeping until the next stored moment (at most `poll` seconds, and woken by every commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+from bot.leads_config import DigestsConfig
+from bot.outbound import Destination, DestinationKind
+from bot.services import digest, sla_alerts
+from bot.services.context import DeskContext
+from bot.store import outbox, timers
+
+log = logging.getLogger(__name__)
+DIGEST = "digest"
+
+
+def next_cron(expression: str, after: datetime, zone: ZoneInfo) -> datetime:
+    """The first moment of `expression` (in `zone`) strictly after `after`."""
+    moment: datetime = croniter(expression, after.astimezone(zone)).get_next(datetime)
+    return moment
+
+
+def digest_job_name(platform: str, channel: str, cron: str) -> str:
+    return f"{timers.DIGEST_PREFIX}{platform}:{channel}:{cron}"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        ctx: DeskContext,
+        digests: DigestsConfig | None = None,
+        *,
+        charts_dir: Path | None = None,
+        poll: float = 60.0,
+        late_after: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.ctx = ctx
+        self.digests = digests or DigestsConfig()
+        self.zone = ZoneInfo(self.digests.timezone)
+        self.charts_dir = charts_dir
+        self.poll = poll
+        self.late_after = ctx.sla.late_after if ctx.sla else late_after
+        self._wake = asyncio.Event()
+        ctx.db.after_commit(self._wake.set)
+
+    async def start(self) -> None:
+        """Create the configured digest jobs (existing ones keep their stored moment); drop removed ones."""
+        now = self.ctx.clock.now()
+        names: set[str] = set()
+        async with self.ctx.db.transaction() as conn:
+            for schedule in self.digests.schedules:
+                channel = schedule.channel or self.ctx.channels(schedule.platform).leads_channel
+                if channel is None:
+                    continue
+                name = digest_job_name(schedule.platform, channel, schedule.cron)
+                names.add(name)
+                spec = {"cron": schedule.cron, "platform": schedule.platform, "channel": channel}
+                await timers.ensure_job(conn, name, DIGEST, spec, next_cron(schedule.cron, now, self.zone))
+            await timers.drop_jobs_except(conn, DIGEST, names)
+
+    async def tick(self) -> list[str]:
+        """Fire whatever is due now. Returns one line per thing done."""
+        done = await sla_alerts.fire_due(self.ctx)
+        now = self.ctx.clock.now()
+        async with self.ctx.db.reading() as conn:
+            jobs = await timers.due_jobs(conn, now)
+        for job in jobs:
+            try:
+                if job.kind == DIGEST:
+                    done.append(await self._digest(job))
+            except Exception:
+                log.exception("job %s failed; it stays due and is tried again", job.name)
+        return [d for d in done if d]
+
+    async def _digest(self, job: timers.Job) -> str:
+        now = self.ctx.clock.now()
+        spec = job.spec
+        late = now - job.due_at > self.late_after
+        note = (
+            f"(late: this digest was due at {job.due_at:%Y-%m-%d %H:%M} UTC, while ThreadDesk was not running)"
+            if late
+            else ""
+        )
+        since = job.last_run_at or (now - timedelta(days=1))
+        built = await digest.build(self.ctx, since, now, self.charts_dir, note=note)
+        following = next_cron(str(spec["cron"]), now, self.zone)
+        async with self.ctx.db.transaction() as conn:
+            if not await timers.job_done(conn, job, now, following):
+                return ""  # another runner took it
+            dest = Destination(
+                kind=DestinationKind.CHANNEL, platform=str(spec["platform"]), channel=str(spec["channel"])
+            )
+            await outbox.enqueue(conn, dest, built.message, at=now)
+        return f"digest to {spec['platform']}:{spec['channel']}{' (late)' if late else ''}"
+
+    async def run(self, after_tick: Callable[[list[str]], Awaitable[None]] | None = None) -> None:
+        """Tick forever. `after_tick` sees what each tick did (the console delivers and shows it)."""
+        await self.start()
+        while True:
+            self._wake.clear()
+            try:
+                done = await self.tick()
+                if done and after_tick is not None:
+                    await after_tick(done)
+            except Exception:
+                log.exception("scheduler tick failed; trying again shortly")
+            async with self.ctx.db.reading() as conn:
+                next_at = await timers.next_due(conn)
+            timeout = self.poll
+            if next_at is not None:
+                timeout = min(self.poll, max(0.05, (next_at - self.ctx.clock.now()).total_seconds()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
