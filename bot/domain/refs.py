@@ -50,3 +50,8 @@ class MessageRef(BaseModel):
     platform: str
     channel: str
     id: str
+
+
+def bot_user(platform: str) -> UserRef:
+    """ThreadDesk itself, as the author of its posts and the actor of what it does on its own."""
+    return UserRef(platform=platform, id="threaddesk", name="ThreadDesk")

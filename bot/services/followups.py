@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import aiosqlite
 
+from bot.domain.refs import bot_user
 from bot.domain.sla import Level, ResolutionClock, Target, describe, due_moments
 from bot.domain.ticket import Status, Ticket
 from bot.services import leads_notify
@@ -124,5 +125,5 @@ async def _survey(work: TicketWork) -> None:
     if closed_without_survey(t, reason):
         return
     if await csat.ask(work.conn, t.number, work.now):
-        await work.event("csat_requested")
+        await work.event("csat_requested", by=bot_user(work.platform))
         await work.to_customer(leads_notify.csat_request(t))

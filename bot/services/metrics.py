@@ -20,6 +20,11 @@ from bot.domain.ticket import Priority, Status
 from bot.store.db import fetch_all, fetch_one, from_db, to_db
 
 ACTIVE = tuple(s.value for s in Status if s.is_active)
+#: Deflection: the customer accepted a suggested article (`/kb accept`), which tags the ticket `self-served`.
+_SELF_SERVED = "EXISTS (SELECT 1 FROM json_each(tags) WHERE value = 'self-served')"
+#: A resolution by an agent (`resolved`) or by the customer with an article (`self_served`); per-agent
+#: figures count only the agents' own.
+_RESOLVED_KINDS = "kind IN ('resolved', 'self_served')"
 _ACTIVE_IN = f"status IN ({','.join(repr(s) for s in ACTIVE)})"
 _OPEN_NOT_IN = "status NOT IN ('resolved', 'closed')"
 _MINUTES = "(julianday({end}) - julianday({start})) * 1440.0"
@@ -136,7 +141,7 @@ async def compute(conn: aiosqlite.Connection, since: datetime, until: datetime, 
     span = (to_db(since), to_db(until))
     created = await _count(conn, "SELECT COUNT(*) FROM tickets WHERE created_at >= ? AND created_at < ?", span)
     resolved = await _count(
-        conn, "SELECT COUNT(*) FROM ticket_events WHERE kind='resolved' AND at >= ? AND at < ?", span
+        conn, f"SELECT COUNT(*) FROM ticket_events WHERE {_RESOLVED_KINDS} AND at >= ? AND at < ?", span
     )
     closed = await _count(
         conn,
@@ -164,7 +169,7 @@ async def compute(conn: aiosqlite.Connection, since: datetime, until: datetime, 
     )
     resolution = await fetch_all(
         conn,
-        f"SELECT {_MINUTES.format(end='resolved_at', start='created_at')}, resolved_by_kb IS NOT NULL, priority"
+        f"SELECT {_MINUTES.format(end='resolved_at', start='created_at')}, {_SELF_SERVED}, priority"
         " FROM tickets WHERE resolved_at >= ? AND resolved_at < ?",
         span,
     )
@@ -285,7 +290,7 @@ async def per_day(conn: aiosqlite.Connection, until: datetime, days: int = 14) -
         (r[0], r[1])
         for r in await fetch_all(
             conn,
-            "SELECT substr(at, 1, 10), COUNT(*) FROM ticket_events WHERE kind='resolved' AND at >= ? AND at < ?"
+            f"SELECT substr(at, 1, 10), COUNT(*) FROM ticket_events WHERE {_RESOLVED_KINDS} AND at >= ? AND at < ?"
             " GROUP BY 1",
             span,
         )

@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.domain.refs import UserRef
+from bot.domain.refs import UserRef, bot_user
 from bot.domain.sla import Level, Target
 from bot.domain.ticket import Status
 from bot.services import followups, leads_notify, notify
 from bot.services.context import DeskContext
-from bot.services.work import TicketWork, bot_user
+from bot.services.work import TicketWork
 from bot.store import sla as sla_store
 from bot.store import tickets, timers
 from bot.store.db import fetch_one, to_db

@@ -6,16 +6,12 @@ from typing import Any
 
 import aiosqlite
 
-from bot.domain.refs import UserRef
+from bot.domain.refs import UserRef, bot_user
 from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind, Message
 from bot.services import followups, notify
 from bot.services.context import DeskContext
 from bot.store import outbox, tickets
-
-
-def bot_user(platform: str) -> UserRef:
-    return UserRef(platform=platform, id="threaddesk", name="ThreadDesk")
 
 
 class TicketWork:

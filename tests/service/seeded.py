@@ -1,8 +1,9 @@
 """A small, known history, driven through the desk with a fake clock; tests check numbers by hand.
 
 t0 = Mon 2026-11-02 09:00 UTC
-#1 Alice, normal, t0        Bob claims +30m, replies +40m (first response 40m), resolves +2h with --kb
-                             (resolution 120m, deflected); Alice confirms +2h10m (closed, surveyed), rates 4
+#1 Alice, normal, t0        Bob claims +30m, replies +40m (first response 40m); +2h Alice presses "This
+                             solved it" on an article (resolution 120m, deflected); she closes it +2h10m
+                             (closed, surveyed), rates 4
 #2 Carol, urgent, t0+10m     Erin replies +20m (first response 10m), resolves +3h (resolution 170m);
                              Carol reopens +3h30m (reopened; open, assigned to Erin)
 #3 Alice, normal, t0+20m     nobody answers (new, unassigned)
@@ -39,7 +40,7 @@ async def seed(desk: Desk, clock: FakeClock) -> None:
     await at(20, ERIN, "/ticket reply 2 We are on it, failing over now.")
     await at(30, BOB, "/ticket claim 1")
     await at(40, BOB, "/ticket reply 1 It moved to Settings › Data.")
-    await at(120, BOB, "/ticket resolve 1 --kb export-data Export is under Settings › Data.")
+    await at(120, ALICE, "/kb accept 1 export-data")
     await at(130, ALICE, "/ticket close 1")
     await at(135, ALICE, "/ticket rate 1 4 Quick, thanks")
     await at(180, ERIN, "/ticket resolve 2 Failover done, site is back.")

@@ -31,7 +31,7 @@ async def test_report_numbers_on_the_seeded_history(desk: Desk, clock: FakeClock
     assert (r.csat.average, r.csat.responses, r.csat.requests) == (4.0, 1, 1)
     assert r.deflected == 1
     assert {n: (a.assigned_open, a.resolved, a.first_response_minutes_median) for n, a in r.per_agent.items()} == {
-        "Bob": (0, 1, 40.0),
+        "Bob": (0, 0, 40.0),  # #1 was self-served by Alice, not resolved by Bob
         "Erin": (1, 1, 10.0),
     }
     assert [w.number for w in r.oldest_waiting] == [3]
@@ -55,7 +55,7 @@ async def test_the_digest_shows_exactly_those_numbers_with_trends(
         "Reopen rate: 50% (1 reopened)",
         "CSAT: 4/5 from 1 of 1 asked (response rate 100%)",
         "KB deflection: 1 ticket(s) solved by a suggestion (▲1)",
-        "Agents: Bob 0 open · 1 resolved · first response 40m; Erin 1 open · 1 resolved · first response 10m",
+        "Agents: Bob 0 open · 0 resolved · first response 40m; Erin 1 open · 1 resolved · first response 10m",
     ]
     assert [b.command for b in built.message.buttons] == ["/ticket show 3"]
     chart = Path(built.message.attachment or "")
