@@ -23,6 +23,7 @@ from adapters.slack import translate
 from adapters.slack.config import SlackConfig
 from adapters.slack.people import Directory
 from adapters.slack.render import prompt_modal, render
+from bot.domain.commands import GROUPS
 from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.refs import UserRef
 from bot.domain.ticket import Ticket
@@ -58,8 +59,8 @@ class Listeners:
         app.event("app_mention")(self.on_mention)
         app.event("reaction_added")(self.on_reaction)
         app.shortcut(SHORTCUT)(self.on_shortcut)
-        app.command("/ticket")(self.on_command)
-        app.command("/kb")(self.on_command)
+        for group in GROUPS:  # /ticket, /kb, /digest: the core's command groups
+            app.command(f"/{group}")(self.on_command)
         app.action(re.compile(r"^td_"))(self.on_action)
         app.view(translate.VIEW_CALLBACK)(self.on_view)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -106,7 +107,24 @@ class SlackPlatform:
             kwargs["thread_ts"] = thread
         async with self._gate:
             response = await call(lambda: self.client.chat_postMessage(**kwargs))
-        return MessageRef(platform=PLATFORM, channel=str(response.get("channel") or channel), id=str(response["ts"]))
+        ref = MessageRef(platform=PLATFORM, channel=str(response.get("channel") or channel), id=str(response["ts"]))
+        if message.attachment:
+            await self._attach(ref, Path(message.attachment), thread or ref.id)
+        return ref
+
+    async def _attach(self, ref: MessageRef, path: Path, thread: str) -> None:
+        """Upload a file (the digest's chart) into the post's thread. The post itself is already delivered,
+        so a failed upload is logged, never retried: retrying would post the text twice. The text carries
+        every number the chart shows."""
+        try:
+            async with self._gate:
+                await call(
+                    lambda: self.client.files_upload_v2(
+                        channel=ref.channel, thread_ts=thread, file=str(path), filename=path.name, title=path.stem
+                    )
+                )
+        except (RetryLater, DeliveryRefused, OSError) as exc:
+            log.warning("Slack: could not attach %s to %s: %s", path.name, ref.id, exc)
 
     async def update_message(self, ref: MessageRef, message: Message) -> None:
         text, blocks = render(message)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.slack.translate import VIEW_CALLBACK, Press, encode_prompt, view_metadata
+from adapters.slack.translate import PLATFORM, VIEW_CALLBACK, Press, encode_prompt, view_metadata
 from bot.domain.text import neutralise_mentions
 from bot.outbound import Button, ButtonStyle, Message
 
@@ -139,12 +139,24 @@ def blocks(message: Message) -> list[Block]:
         out.append({"type": "actions", "elements": actions})
     if message.footer:
         out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": clip(safe(message.footer), 2000)}]})
+    pings = mention_tokens(message)
+    if pings:
+        out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"cc {pings}"}]})
     return out
 
 
+def mention_tokens(message: Message) -> str:
+    """Real mentions for the people the core means to notify (SLA alerts): `<@U…>`, Slack users only.
+    Ids come from our config and Slack's own payloads, never from customer text."""
+    return " ".join(f"<@{person.id}>" for person in message.mentions if person.platform == PLATFORM)
+
+
 def render(message: Message) -> tuple[str, list[Block]]:
-    """(fallback text, blocks) for chat.postMessage / chat.update."""
-    return fallback_text(message), blocks(message)
+    """(fallback text, blocks) for chat.postMessage / chat.update. Mentions go into the fallback text too:
+    it is what notifications show."""
+    text = fallback_text(message)
+    pings = mention_tokens(message)
+    return (f"{pings} {text}" if pings else text), blocks(message)
 
 
 def prompt_modal(press: Press) -> dict[str, Any]:

@@ -75,6 +75,7 @@ class FakeSlackApi:
     calls: list[Call] = field(default_factory=list)
     responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # response_url posts
     posted: list[Posted] = field(default_factory=list)
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)  # file id -> name, bytes, where shared
     failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
     delays: dict[str, float] = field(default_factory=dict)  # method -> seconds before answering
     url: str = ""
@@ -92,6 +93,7 @@ class FakeSlackApi:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{key}", self._respond)
         app.router.add_get("/link", self._socket)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -244,6 +246,31 @@ class FakeSlackApi:
         if found is None:
             return {"ok": False, "error": "thread_not_found"}
         return {"ok": True, "messages": [found], "has_more": False}
+
+    # --- file uploads: files.getUploadURLExternal, POST to the upload URL, files.completeUploadExternal --
+
+    def _files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{len(self.uploads) + 1:04d}"
+        self.uploads[file_id] = {"filename": params["filename"], "length": int(params["length"]), "data": None}
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        if file_id not in self.uploads:
+            return web.Response(status=404, text="unknown upload")
+        self.uploads[file_id]["data"] = await request.read()
+        return web.Response(text=f"OK - {len(self.uploads[file_id]['data'])}")
+
+    def _files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        files = json.loads(params["files"]) if isinstance(params["files"], str) else params["files"]
+        done = []
+        for f in files:
+            upload = self.uploads.get(f["id"])
+            if upload is None or upload["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.update(channel=params.get("channel_id"), thread_ts=params.get("thread_ts"), title=f.get("title"))
+            done.append({"id": f["id"], "title": f.get("title"), "name": upload["filename"]})
+        return {"ok": True, "files": done}
 
     def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": self.url.replace("http://", "ws://") + "/link"}

@@ -65,7 +65,9 @@ class SlackDriver:
         status, _ = await self.post(json.dumps(envelope), "application/json", **kwargs)
         return status
 
-    async def command(self, user: str, text: str, channel: str = "CQUEUE", key: str = "cmd") -> int:
+    async def command(
+        self, user: str, text: str, channel: str = "CQUEUE", key: str = "cmd", command: str = "/ticket"
+    ) -> int:
         form = {
             "token": "legacy",
             "team_id": "T0ACME",
@@ -73,7 +75,7 @@ class SlackDriver:
             "channel_name": "support-queue",
             "user_id": user,
             "user_name": user.lower(),
-            "command": "/ticket",
+            "command": command,
             "text": text,
             "response_url": self.api.response_url(key),
             "trigger_id": "13345224609.738474920.8088930838d88f008e0",

@@ -138,3 +138,32 @@ async def test_request_url_verification_challenge(driver: SlackDriver) -> None:
     )
     status, text = await driver.post(body, "application/json")
     assert status == 200 and "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in text
+
+
+async def test_digest_now_posts_in_the_leads_channel_with_the_chart_attached(
+    driver: SlackDriver, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    driver.desk.ctx.charts_dir = tmp_path
+    await driver.event(payload("message_im"))
+    assert await driver.command("UDANA", "now", key="digest", command="/digest") == 200
+    await driver.settle()
+    assert driver.api.answers("digest") == ["Digest posted in #CLEADS."]
+    [digest] = driver.api.top_level("CLEADS")
+    assert digest.text.startswith("📊 Queue digest")
+    [upload] = driver.api.uploads.values()
+    assert (upload["channel"], upload["thread_ts"]) == ("CLEADS", digest.ts)
+    assert upload["filename"].endswith(".png") and upload["data"].startswith(b"\x89PNG")
+
+
+async def test_sla_alerts_ping_the_people_they_name(driver: SlackDriver) -> None:
+    from bot.domain.refs import UserRef
+    from bot.outbound import Message
+
+    alert = Message(text="#1 first response target missed — Bob", mentions=(UserRef(platform="slack", id="UBOB"),))
+    await driver.adapter.platform.post_message("CLEADS", alert)
+    [post] = driver.api.top_level("CLEADS")
+    assert post.text.startswith("<@UBOB> #1 first response target missed")
+    assert post.blocks[-1]["elements"][0]["text"] == "cc <@UBOB>"

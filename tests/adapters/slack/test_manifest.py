@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from adapters.slack.app import SHORTCUT
+from bot.domain.commands import GROUPS
 
 MANIFEST = Path(__file__).resolve().parents[3] / "adapters" / "slack" / "manifest.yml"
 
@@ -14,7 +15,7 @@ MANIFEST = Path(__file__).resolve().parents[3] / "adapters" / "slack" / "manifes
 def test_manifest_declares_what_the_app_listens_to() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     features, settings = manifest["features"], manifest["settings"]
-    assert {c["command"] for c in features["slash_commands"]} == {"/ticket", "/kb"}
+    assert {c["command"] for c in features["slash_commands"]} == {f"/{group}" for group in GROUPS}
     assert [s["callback_id"] for s in features["shortcuts"]] == [SHORTCUT]
     assert set(settings["event_subscriptions"]["bot_events"]) >= {"app_mention", "message.im", "reaction_added"}
     assert settings["interactivity"]["is_enabled"] is True
