@@ -19,6 +19,7 @@ from rich.table import Table
 
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
+from adapters.discord import SPEC as DISCORD
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from bot.bootstrap import build_desk, load_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
@@ -30,7 +31,7 @@ from bot.store import tickets as store
 from bot.store.db import Database, SchemaTooNew
 from bot.store.tickets import TicketQuery
 
-SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig),)
+SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), DISCORD)
 ADAPTERS: dict[str, type[PlatformChannels]] = {spec.name: spec.config_model for spec in SPECS}
 
 app = typer.Typer(help="ThreadDesk — a support desk that lives in chat.", no_args_is_help=True, add_completion=False)

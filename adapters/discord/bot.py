@@ -1,0 +1,252 @@
+"""The running Discord bot: gateway events and interactions in, the desk's answers out.
+
+Thin entry points: each handler translates (pure, `translate.py`), calls `Desk.receive` or `Desk.run`, and
+answers. Interactions are deferred first thing, so Discord's 3-second deadline holds however slow the work;
+answers to the person who acted are ephemeral, errors included.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord import translate
+from adapters.discord.components import MODAL_PREFIX, CommandButton, CommandSelect
+from adapters.discord.config import DiscordConfig
+from adapters.discord.platform import NO_PINGS, DiscordPlatform
+from adapters.discord.render import render
+from adapters.discord.roles import GuildRoles
+from adapters.discord.slash import KbCommands, TicketCommands
+from bot.domain.inbound import IncomingMessage
+from bot.domain.roles import Role
+from bot.domain.ticket import Status
+from bot.services.desk import Desk
+from bot.services.replies import Reply
+from bot.store import tickets
+from bot.store.tickets import TicketQuery
+
+log = logging.getLogger(__name__)
+
+SORRY = "Sorry — something went wrong on our side and nothing was changed. Please try again."
+MESSAGE_CONTENT_HELP = (
+    "the Discord bot is missing the Message Content intent, so it cannot read what customers write. "
+    "Enable it at https://discord.com/developers/applications → your app → Bot → Privileged Gateway Intents "
+    "→ Message Content Intent, save, and start again."
+)
+TEXT_INPUT_LABEL = 45
+_OPEN = tuple(s for s in Status if s is not Status.CLOSED)
+
+
+class IntentMissing(Exception):
+    """The application may not receive message content (see MESSAGE_CONTENT_HELP)."""
+
+
+def intents() -> discord.Intents:
+    """Only what the desk needs: guild structure (channels, threads), messages in guilds and DMs, their text."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.dm_messages = True
+    wanted.message_content = True
+    return wanted
+
+
+class TextModal(discord.ui.Modal):
+    """Asks for the text a button's command needs (Reply, Resolve), then runs it."""
+
+    def __init__(self, bot: DeskBot, command: str, title: str, label: str) -> None:
+        super().__init__(title=title[:45] or "ThreadDesk", custom_id=(MODAL_PREFIX + command)[:100], timeout=900)
+        self.bot = bot
+        self.command = command
+        self.text: discord.ui.TextInput[TextModal] = discord.ui.TextInput(
+            label=label[:TEXT_INPUT_LABEL], style=discord.TextStyle.paragraph, max_length=4000
+        )
+        self.add_item(self.text)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.run_component(interaction, f"{self.command} {self.text.value.strip()}")
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
+        log.exception("modal %s failed", self.command, exc_info=error)
+        await self.bot.answer_error(interaction)
+
+
+_PROMPTS = {"reply": "Your reply to the customer", "resolve": "Resolution summary (the customer sees it)"}
+
+
+class DeskBot(commands.Bot):
+    def __init__(
+        self,
+        desk: Desk,
+        config: DiscordConfig,
+        platform: DiscordPlatform,
+        roles: GuildRoles,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self.desk = desk
+        self.config = config
+        self.platform = platform
+        self.roles = roles
+        self._seen: OrderedDict[int, None] = OrderedDict()  # recent message ids (private threads: once each)
+        self.tree.error(self._on_app_command_error)
+
+    # --- start-up ---------------------------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        flags = self.application_flags
+        if not (flags.gateway_message_content or flags.gateway_message_content_limited):
+            raise IntentMissing(MESSAGE_CONTENT_HELP)
+        data = await self.http.request(Route("GET", "/gateway/bot"))
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(data["url"])
+        self.add_dynamic_items(CommandButton, CommandSelect)
+        self.tree.add_command(TicketCommands())
+        self.tree.add_command(KbCommands())
+        if self.config.guild_id:
+            guild = discord.Object(int(self.config.guild_id))
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
+        log.info("discord: %d app commands synced to %s", len(synced), self.config.guild_id or "all servers")
+        self.platform.attach(self)
+
+    # --- chat messages ----------------------------------------------------------------------------------
+
+    def _ours(self, guild: discord.Guild | None) -> bool:
+        return guild is None or self.config.guild_id is None or str(guild.id) == self.config.guild_id
+
+    async def on_message(self, message: discord.Message) -> None:
+        if not self._ours(message.guild):
+            return
+        msg = translate.incoming(message, bot_id=self.user.id if self.user else None)
+        if msg is None:
+            return
+        self.roles.learn_member(message.author)
+        if self._already_seen(message.id):
+            return
+        if msg.is_direct:
+            self.platform.knows_direct(msg.channel)
+            msg = await self._in_dm_ticket(msg)
+        elif msg.thread is not None:
+            self.platform.knows_thread(msg.thread)
+        elif self.config.thread_mode == "private" and msg.channel in self.config.intake_channels:
+            msg = await self._private_thread_for(msg, message)
+        await self.desk.receive(msg)
+
+    def _already_seen(self, message_id: int) -> bool:
+        """A gateway replay delivers a message twice; the core ignores repeats, this spares a second thread."""
+        if message_id in self._seen:
+            return True
+        self._seen[message_id] = None
+        if len(self._seen) > 10_000:
+            self._seen.popitem(last=False)
+        return False
+
+    async def _in_dm_ticket(self, msg: IncomingMessage) -> IncomingMessage:
+        """A DM has no threads: a message joins the customer's latest ticket opened in this DM, if any."""
+        async with self.desk.ctx.db.reading() as conn:
+            found = await tickets.list_tickets(conn, TicketQuery(customer=msg.author, statuses=_OPEN, limit=100))
+        here = [t for t in found if t.origin.platform == msg.platform and t.origin.channel == msg.channel]
+        if not here:
+            return msg
+        latest = max(here, key=lambda t: t.created_at)
+        return msg.model_copy(update={"thread": latest.origin.thread})
+
+    async def _private_thread_for(self, msg: IncomingMessage, message: discord.Message) -> IncomingMessage:
+        name = f"{message.author.display_name}: {' '.join(msg.text.split())}"[:100] or "Support"
+        thread = await self.platform.start_private_thread(msg.channel, name, str(message.author.id))
+        return msg.model_copy(update={"started_thread": thread})
+
+    # --- interactions -----------------------------------------------------------------------------------
+
+    async def run_app_command(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data: dict[str, Any] = dict(interaction.data or {})
+        for user_id, role_ids in translate.member_role_ids(data).items():
+            self.roles.learn(user_id, role_ids)
+        await self._run(interaction, translate.command_text(data))
+
+    async def run_component(self, interaction: discord.Interaction[Any], command: str) -> None:
+        if not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        await self._run(interaction, command)
+
+    async def ask_for_text(self, interaction: discord.Interaction[Any], command: str, label: str) -> None:
+        verb = command.split()[1] if len(command.split()) > 1 else ""
+        modal = TextModal(self, command, title=label or verb.capitalize(), label=_PROMPTS.get(verb, "Text"))
+        await interaction.response.send_modal(modal)
+
+    async def _run(self, interaction: discord.Interaction[Any], command: str) -> None:
+        if not self._ours(interaction.guild):
+            await self.answer(interaction, Reply.error("This desk serves another server."))
+            return
+        self.roles.learn_member(interaction.user)
+        actor = translate.user_ref(interaction.user)
+        place = translate.place_of(interaction.channel, interaction.channel_id)
+        reply = await self.desk.run(actor, command, place)
+        await self.answer(interaction, reply)
+
+    async def answer(self, interaction: discord.Interaction[Any], reply: Reply) -> None:
+        """The reply, only for the person who acted (an error is marked so it stands out)."""
+        message = reply.message
+        if not reply.ok:
+            message = message.model_copy(update={"text": "✗ " + message.text})
+        for part in render(message):
+            kwargs: dict[str, Any] = {"ephemeral": True, "allowed_mentions": discord.AllowedMentions.none()}
+            if part.embed is not None:
+                kwargs["embed"] = part.embed
+            if part.view is not None:
+                kwargs["view"] = part.view
+            if interaction.response.is_done():
+                await interaction.followup.send(part.content or "", **kwargs)
+            else:
+                await interaction.response.send_message(part.content or "", **kwargs)
+
+    async def answer_error(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self.answer(interaction, Reply.error(SORRY))
+        except discord.HTTPException:
+            log.exception("could not tell %s about an error", interaction.user.id)
+
+    async def _on_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        log.error("app command failed", exc_info=error)
+        await self.answer_error(interaction)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        log.exception("discord event %s failed", event_method)
+
+    async def open_tickets(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[int]]:
+        """Autocomplete for ticket numbers: active tickets (a customer's own only), matching what was typed."""
+        self.roles.learn_member(interaction.user)
+        actor = translate.user_ref(interaction.user)
+        staff = self.desk.role_of(actor).at_least(Role.AGENT)
+        query = TicketQuery(statuses=[s for s in Status if s.is_active], customer=None if staff else actor, limit=200)
+        async with self.desk.ctx.db.reading() as conn:
+            found = await tickets.list_tickets(conn, query)
+        wanted = current.strip().lstrip("#").casefold()
+        choices = [
+            app_commands.Choice(name=f"#{t.number} · {t.subject}"[:100], value=t.number)
+            for t in found
+            if not wanted or str(t.number).startswith(wanted) or wanted in t.subject.casefold()
+        ]
+        return choices[:25]
+
+
+__all__ = ["NO_PINGS", "DeskBot", "IntentMissing", "intents"]
