@@ -46,7 +46,7 @@ enabled = true
     )
     with pytest.raises(ConfigError) as caught:
         load_settings(bad, ADAPTERS)
-    assert "unknown table(s) slak; allowed: [console], [intake], [kb], [roles], [store]" in str(caught.value)
+    assert "unknown table(s) slak; allowed: [console], [discord], [intake], [kb], [roles], [store]" in str(caught.value)
     bad.write_text(bad.read_text().replace("[slak]\nenabled = true\n", ""), encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_settings(bad, ADAPTERS)
