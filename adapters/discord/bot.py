@@ -192,6 +192,13 @@ class DeskBot(commands.Bot):
         await interaction.response.send_modal(modal)
 
     async def _run(self, interaction: discord.Interaction[Any], command: str) -> None:
+        try:
+            await self._run_command(interaction, command)
+        except Exception:
+            log.exception("interaction %s failed: %r", interaction.id, command[:200])
+            await self.answer_error(interaction)
+
+    async def _run_command(self, interaction: discord.Interaction[Any], command: str) -> None:
         if not self._ours(interaction.guild):
             await self.answer(interaction, Reply.error("This desk serves another server."))
             return

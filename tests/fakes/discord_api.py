@@ -302,6 +302,7 @@ class FakeDiscord:
             "version": 1,
             "locale": "en-US",
             "app_permissions": "2248473465835073",
+            "attachment_size_limit": 10_485_760,
             "entitlements": [],
             "authorizing_integration_owners": {"0": self.guild_id},
             "context": 0 if channel["type"] != 1 else 1,
@@ -387,7 +388,8 @@ class FakeDiscord:
     # --- what people see -------------------------------------------------------------------------------
 
     def messages_in(self, channel_id: str) -> list[dict[str, Any]]:
-        return [m for m in self.messages.values() if m["channel_id"] == channel_id]
+        """What everyone in the channel sees (ephemeral interaction answers are seen only by their person)."""
+        return [m for m in self.messages.values() if m["channel_id"] == channel_id and not m["flags"] & EPHEMERAL]
 
     def bot_messages_in(self, channel_id: str) -> list[dict[str, Any]]:
         return [m for m in self.messages_in(channel_id) if m["author"]["id"] == self.bot_user["id"]]
@@ -564,7 +566,9 @@ class FakeDiscord:
         if request.can_read_body:
             text = await request.text()
             body = json.loads(text) if text else None
-        if request.headers.get("Authorization") != f"Bot {TOKEN}":
+        # interaction callbacks and follow-ups are authorised by the token in their URL, not the bot token
+        public = path.startswith(("/interactions/", "/webhooks/"))
+        if not public and request.headers.get("Authorization") != f"Bot {TOKEN}":
             return self._answer(request, path, body, 401, {"message": "401: Unauthorized", "code": 0})
         for failure in self.failures:
             if failure.method == request.method and failure.path.fullmatch(path):
