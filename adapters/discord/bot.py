@@ -96,6 +96,8 @@ class DeskBot(commands.Bot):
             intents=intents(),
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
+            # discord.py waits out rate limits up to this long; a longer one goes back to the outbox (RetryLater)
+            max_ratelimit_timeout=options.pop("max_ratelimit_timeout", 30.0),
             **options,
         )
         self.desk = desk

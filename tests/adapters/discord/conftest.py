@@ -15,10 +15,9 @@ import pytest
 from adapters.discord import DiscordAdapter
 from adapters.discord.config import DiscordConfig
 from bot.bootstrap import build_desk
-from bot.config import settings_from_dict
+from bot.config import Settings, settings_from_dict
 from bot.delivery import DeliveryWorker
 from bot.ports import SystemClock
-from bot.services.desk import Desk
 from bot.store.db import Database
 from kb.matcher import Matcher
 from tests.fakes.discord_api import TOKEN, FakeDiscord, eventually
@@ -27,10 +26,9 @@ from tests.fakes.discord_api import TOKEN, FakeDiscord, eventually
 @dataclass
 class World:
     fake: FakeDiscord
-    config: DiscordConfig
-    adapter: DiscordAdapter
-    desk: Desk
-    worker: DeliveryWorker
+    settings: Settings
+    db: Database
+    kb: Matcher
     intake: str
     queue: str
     leads: str
@@ -38,27 +36,49 @@ class World:
     carol: dict[str, Any]
     bob: dict[str, Any]
     dana: dict[str, Any]
+    client_options: dict[str, Any] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    serving: asyncio.Task[None] | None = None
 
-    async def start_bot(self) -> None:
+    def __post_init__(self) -> None:
+        self._build()
+
+    def _build(self) -> None:
+        """A fresh process's worth of objects (adapter, desk, delivery worker) on the same database."""
+        self.adapter = DiscordAdapter(self.config, TOKEN, guild_ready_timeout=0.0, **self.client_options)
+        self.desk = build_desk(
+            self.settings, self.db, kb=self.kb, clock=SystemClock(), role_sources=self.adapter.role_sources
+        )
+        self.worker = DeliveryWorker(self.db, {"discord": self.adapter.platform}, SystemClock(), base_backoff=0.05)
+
+    @property
+    def config(self) -> DiscordConfig:
+        config = self.settings.adapters["discord"]
+        assert isinstance(config, DiscordConfig)
+        return config
+
+    async def start(self) -> None:
         identifies = self.fake.identifies
-        self.serving = asyncio.create_task(self.adapter.serve(self.desk), name="discord")
+        self.tasks = [
+            asyncio.create_task(self.worker.run(), name="delivery"),
+            asyncio.create_task(self.adapter.serve(self.desk), name="discord"),
+        ]
         await eventually(
             lambda: self.fake.identifies > identifies and self.adapter.bot is not None and self.adapter.bot.is_ready(),
             what="the bot to connect",
         )
 
-    async def stop_bot(self) -> None:
-        if self.serving is not None:
-            self.serving.cancel()
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.serving
-            self.serving = None
+                await task
+        self.tasks = []
 
-    async def restart_bot(self) -> None:
-        await self.stop_bot()
-        await self.start_bot()
+    async def restart(self) -> None:
+        """Stop everything and start again as a new process would: nothing kept in memory."""
+        await self.stop()
+        self._build()
+        await self.start()
 
 
 def discord_config(fake: FakeDiscord, **overrides: Any) -> dict[str, Any]:
@@ -76,7 +96,7 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 async def running_world(fake: FakeDiscord, db_path: Path, kb: Matcher, **overrides: Any) -> AsyncIterator[World]:
     intake, queue, leads = fake.text_channel("support"), fake.text_channel("support-queue"), fake.text_channel("leads")
     agents, team_leads = fake.role("Support"), fake.role("Leads")
-    people = {name: fake.user(name) for name in ("Alice", "Carol")}
+    alice, carol = fake.user("Alice"), fake.user("Carol")
     bob, dana = fake.user("Bob", agents), fake.user("Dana", team_leads)
     raw = discord_config(
         fake,
@@ -88,25 +108,13 @@ async def running_world(fake: FakeDiscord, db_path: Path, kb: Matcher, **overrid
         **overrides,
     )
     settings = settings_from_dict({"discord": raw, "intake": {"max_open_per_customer": 3}}, {"discord": DiscordConfig})
-    config = settings.adapters["discord"]
-    assert isinstance(config, DiscordConfig)
-    adapter = DiscordAdapter(config, TOKEN, guild_ready_timeout=0.0)
     async with Database.open(db_path) as db:
-        desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=adapter.role_sources)
-        worker = DeliveryWorker(db, {"discord": adapter.platform}, SystemClock(), base_backoff=0.05)
-        world = World(
-            fake, config, adapter, desk, worker, intake, queue, leads, people["Alice"], people["Carol"], bob, dana
-        )
-        world.tasks.append(asyncio.create_task(worker.run(), name="delivery"))
+        world = World(fake, settings, db, kb, intake, queue, leads, alice, carol, bob, dana)
         try:
-            await world.start_bot()
+            await world.start()
             yield world
         finally:
-            await world.stop_bot()
-            for task in world.tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await world.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,53 @@
+"""Gateway drops and bot restarts lose nothing; buttons posted before a restart still work after it."""
+
+from __future__ import annotations
+
+from tests.adapters.discord.conftest import World
+from tests.adapters.discord.people import buttons, fields, find
+from tests.fakes.discord_api import eventually
+
+
+async def test_a_dropped_gateway_resumes_and_loses_no_ticket(world: World) -> None:
+    fake = world.fake
+    assert fake.compression == "zlib-stream"  # what discord.py asked for, and got
+    await fake.disconnect(code=4000)
+    # written while the bot is disconnected: Discord keeps the dispatch for the RESUME
+    asked = fake.say(world.carol, world.intake, "The mobile app crashes when I open a board")
+    await eventually(lambda: fake.resumes == 1, what="a RESUME")
+    ack = await eventually(lambda: find(fake, asked, "we've opened ticket #1"), what="the ticket opened after resume")
+    assert ack["channel_id"] == asked
+    assert fake.identifies == 1  # resumed the session, not a new one
+    assert await world.desk.ticket(1) is not None and await world.desk.ticket(2) is None
+
+
+async def test_a_replayed_message_opens_one_ticket(world: World) -> None:
+    fake = world.fake
+    asked = fake.say(world.carol, world.intake, "Billing charged me twice")
+    await eventually(lambda: find(fake, asked, "ticket #1"))
+    fake.dispatch("MESSAGE_CREATE", fake.messages[asked])  # Discord re-sends the same event
+    fake.say(world.alice, world.intake, "Another problem")
+    await eventually(lambda: len(fake.bot_messages_in(world.queue)) == 2, what="the second card")
+    titles = [m["embeds"][0]["title"] for m in fake.bot_messages_in(world.queue)]
+    assert titles == ["#1 · Billing charged me twice", "#2 · Another problem"]
+
+
+async def test_buttons_work_after_the_bot_restarts(world: World) -> None:
+    fake = world.fake
+    asked = fake.say(world.alice, world.intake, "Where can I download my invoices?")
+    card = (await eventually(lambda: fake.bot_messages_in(world.queue), what="the card"))[0]
+    await eventually(lambda: find(fake, asked, "ticket #1"))
+
+    await world.restart()
+    assert fake.identifies == 2
+
+    claim = fake.press(world.bob, card["id"], "Claim")
+    await eventually(lambda: claim.followups, what="the claim answer after the restart")
+    assert claim.texts[0].startswith("You claimed #1")
+    await eventually(lambda: fields(fake.messages[card["id"]])["Assignee"] == "Bob", what="card edited")
+    pick = fake.press(world.bob, card["id"], "Set priority", value="/ticket priority 1 urgent")
+    await eventually(lambda: pick.followups, what="the priority answer")
+    await eventually(lambda: fields(fake.messages[card["id"]])["Priority"] == "urgent", what="priority on card")
+    assert "Escalate" not in buttons(fake.messages[card["id"]])
+    # the customer's thread (created before the restart) still takes posts
+    fake.slash(world.bob, asked, "ticket", "reply", text="Billing → Invoices, top right.")
+    await eventually(lambda: find(fake, asked, "Bob: Billing → Invoices"), what="a reply in the old thread")
