@@ -135,7 +135,12 @@ class DeskBot(commands.Bot):
     async def on_message(self, message: discord.Message) -> None:
         if not self._ours(message.guild):
             return
-        msg = translate.incoming(message, bot_id=self.user.id if self.user else None)
+        if message.author.bot:
+            return
+        channel: Any = message.channel
+        if isinstance(channel, discord.PartialMessageable) and message.guild is not None:
+            channel = await self._look_up(channel)  # e.g. an archived thread discord.py has not cached
+        msg = translate.incoming(message, bot_id=self.user.id if self.user else None, channel=channel)
         if msg is None:
             return
         self.roles.learn_member(message.author)
@@ -149,6 +154,14 @@ class DeskBot(commands.Bot):
         elif self.config.thread_mode == "private" and msg.channel in self.config.intake_channels:
             msg = await self._private_thread_for(msg, message)
         await self.desk.receive(msg)
+
+    async def _look_up(self, channel: discord.PartialMessageable) -> Any:
+        """The full channel (a thread's parent matters: it says which ticket the message joins)."""
+        try:
+            return await self.fetch_channel(channel.id)
+        except discord.HTTPException:
+            log.warning("discord: could not look up channel %s; treating it as a top-level channel", channel.id)
+            return channel
 
     def _already_seen(self, message_id: int) -> bool:
         """A gateway replay delivers a message twice; the core ignores repeats, this spares a second thread."""

@@ -34,11 +34,14 @@ def place_of(channel: Any, fallback_id: int | None = None) -> Place:
     return Place(platform=PLATFORM, channel=str(channel_id))
 
 
-def incoming(message: discord.Message, *, bot_id: int | None) -> IncomingMessage | None:
-    """A message a person wrote, or None for the bot's own posts, other bots, webhooks and system notices."""
+def incoming(message: discord.Message, *, bot_id: int | None, channel: Any = None) -> IncomingMessage | None:
+    """A message a person wrote, or None for the bot's own posts, other bots, webhooks and system notices.
+
+    `channel` overrides `message.channel` when the caller had to look the channel up (a thread not in cache).
+    """
     if message.author.bot or message.webhook_id is not None or message.type not in _PERSON_MESSAGE_TYPES:
         return None
-    place = place_of(message.channel)
+    place = place_of(channel if channel is not None else message.channel)
     return IncomingMessage(
         platform=PLATFORM,
         message_id=str(message.id),

@@ -516,7 +516,8 @@ class FakeDiscord:
 
     def _guild(self) -> dict[str, Any]:
         guild_channels = [c for c in self.channels.values() if c.get("guild_id") and c["type"] not in (11, 12)]
-        threads = [c for c in self.channels.values() if c["type"] in (11, 12)]
+        # like Discord, GUILD_CREATE lists active threads only
+        threads = [c for c in self.channels.values() if c["type"] in (11, 12) and not c["thread_metadata"]["archived"]]
         return {
             "id": self.guild_id,
             "name": "Fake Studio",

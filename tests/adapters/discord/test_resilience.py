@@ -51,3 +51,15 @@ async def test_buttons_work_after_the_bot_restarts(world: World) -> None:
     # the customer's thread (created before the restart) still takes posts
     fake.slash(world.bob, asked, "ticket", "reply", text="Billing → Invoices, top right.")
     await eventually(lambda: find(fake, asked, "Bob: Billing → Invoices"), what="a reply in the old thread")
+
+
+async def test_a_message_in_an_archived_thread_unknown_to_the_cache_still_joins_its_ticket(world: World) -> None:
+    fake = world.fake
+    asked = fake.say(world.alice, world.intake, "Two-factor codes are rejected")
+    card = (await eventually(lambda: fake.bot_messages_in(world.queue)))[0]
+    await eventually(lambda: find(fake, asked, "ticket #1"))
+    fake.channels[asked]["thread_metadata"]["archived"] = True  # a week later: archived, not in GUILD_CREATE
+    await world.restart()
+    fake.say(world.alice, asked, "Still rejected after a week")
+    await eventually(lambda: find(fake, card["id"], "Alice wrote on #1: Still rejected"), what="joined")
+    assert fake.calls_to("GET", rf"/channels/{asked}")  # looked the thread up to learn its parent
