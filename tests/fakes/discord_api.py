@@ -9,6 +9,7 @@ people (`say`, `press`, `slash`, `submit_modal`), and read what people would see
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import re
@@ -37,6 +38,7 @@ class Call:
     path: str
     body: Any
     status: int
+    at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
@@ -84,6 +86,7 @@ class FakeDiscord:
         self._ids = itertools.count(1_300_000_000_000_000_000 + int(time.time() * 1000) % 1_000_000 * 1_000)
         self.app_flags = GATEWAY_MESSAGE_CONTENT if message_content_intent else 0
         self.heartbeat_ms = heartbeat_ms
+        self.bucket_limit = 10_000
         self.bot_user = self._user("ThreadDesk", bot=True)
         self.app_id = self.bot_user["id"]
         self.guild_id = self.new_id()
@@ -589,11 +592,19 @@ class FakeDiscord:
         self.calls.append(Call(request.method, path, body, status))
         if status == 204:
             return web.Response(status=204)
-        # discord.py parses JSON only when the content type is exactly application/json, as Discord sends it
+        # discord.py parses JSON only when the content type is exactly application/json, as Discord sends it.
+        # Rate-limit headers as Discord sends them, with a generous bucket (a self-hosted server's): without
+        # them discord.py assumes a limit of 1 and sends one request per bucket at a time.
+        limits = {
+            "X-RateLimit-Limit": str(self.bucket_limit),
+            "X-RateLimit-Remaining": str(self.bucket_limit - 1),
+            "X-RateLimit-Reset-After": "1.000",
+            "X-RateLimit-Bucket": hashlib.md5(re.sub(r"\d+", "#", f"{request.method} {path}").encode()).hexdigest(),
+        }
         return web.Response(
             body=json.dumps(data).encode(),
             status=status,
-            headers={"Content-Type": "application/json", **(headers or {})},
+            headers={"Content-Type": "application/json", **(limits if status != 429 else {}), **(headers or {})},
         )
 
     def _routes(self) -> list[tuple[str, str, Callable[..., tuple[int, Any]]]]:
