@@ -7,6 +7,7 @@ answers to the person who acted are ephemeral, errors included.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from typing import Any
@@ -98,6 +99,8 @@ class DeskBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             # discord.py waits out rate limits up to this long; a longer one goes back to the outbox (RetryLater)
             max_ratelimit_timeout=options.pop("max_ratelimit_timeout", 30.0),
+            max_messages=options.pop("max_messages", None),  # the desk keeps its own log: no message cache
+            chunk_guilds_at_startup=False,
             **options,
         )
         self.desk = desk
@@ -153,7 +156,21 @@ class DeskBot(commands.Bot):
             self.platform.knows_thread(msg.thread)
         elif self.config.thread_mode == "private" and msg.channel in self.config.intake_channels:
             msg = await self._private_thread_for(msg, message)
-        await self.desk.receive(msg)
+        await self._receive(msg)
+
+    async def _receive(self, msg: IncomingMessage, attempts: int = 3) -> None:
+        """Hand a message to the desk. Its transaction either commits or changes nothing, so a failure (a busy
+        database under load) is retried: the gateway will not deliver the message again."""
+        for attempt in range(1, attempts + 1):
+            try:
+                await self.desk.receive(msg)
+                return
+            except Exception:
+                if attempt == attempts:
+                    log.exception("discord: message %s could not be taken in", msg.message_id)
+                    return
+                log.warning("discord: message %s: attempt %d failed; retrying", msg.message_id, attempt)
+                await asyncio.sleep(0.1 * attempt)
 
     async def _look_up(self, channel: discord.PartialMessageable) -> Any:
         """The full channel (a thread's parent matters: it says which ticket the message joins)."""

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
+
+from bot.domain.inbound import IncomingMessage
+from bot.domain.ticket import Ticket
 from tests.adapters.discord.conftest import World
 from tests.adapters.discord.people import buttons, fields, find
 from tests.fakes.discord_api import eventually
@@ -63,3 +69,20 @@ async def test_a_message_in_an_archived_thread_unknown_to_the_cache_still_joins_
     fake.say(world.alice, asked, "Still rejected after a week")
     await eventually(lambda: find(fake, card["id"], "Alice wrote on #1: Still rejected"), what="joined")
     assert fake.calls_to("GET", rf"/channels/{asked}")  # looked the thread up to learn its parent
+
+
+async def test_a_message_that_fails_once_is_taken_in_on_the_next_try(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = world.desk.receive
+    failures = [sqlite3.OperationalError("database is locked")]
+
+    async def busy_once(msg: IncomingMessage) -> Ticket | None:
+        if failures:
+            raise failures.pop()
+        return await real(msg)
+
+    monkeypatch.setattr(world.desk, "receive", busy_once)
+    asked = world.fake.say(world.alice, world.intake, "Invoices page is blank")
+    await eventually(lambda: find(world.fake, asked, "we've opened ticket #1"), what="the ticket after a retry")
+    assert failures == []
