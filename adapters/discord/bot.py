@@ -60,24 +60,16 @@ def intents() -> discord.Intents:
     return wanted
 
 
-class TextModal(discord.ui.Modal):
-    """Asks for the text a button's command needs (Reply, Resolve), then runs it."""
-
-    def __init__(self, bot: DeskBot, command: str, title: str, label: str) -> None:
-        super().__init__(title=title[:45] or "ThreadDesk", custom_id=(MODAL_PREFIX + command)[:100], timeout=900)
-        self.bot = bot
-        self.command = command
-        self.text: discord.ui.TextInput[TextModal] = discord.ui.TextInput(
-            label=label[:TEXT_INPUT_LABEL], style=discord.TextStyle.paragraph, max_length=4000
-        )
-        self.add_item(self.text)
-
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.run_component(interaction, f"{self.command} {self.text.value.strip()}")
-
-    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
-        log.exception("modal %s failed", self.command, exc_info=error)
-        await self.bot.answer_error(interaction)
+def text_modal(command: str, title: str, label: str) -> discord.ui.Modal:
+    """Asks for the text a button's command needs (Reply, Resolve). The command rides in the modal's id and the
+    submission is handled by `DeskBot.on_interaction`, so nothing is kept in memory: two agents replying at
+    once, or a restart between opening and submitting, lose nothing."""
+    modal = discord.ui.Modal(title=title[:45] or "ThreadDesk", custom_id=(MODAL_PREFIX + command)[:100], timeout=None)
+    modal.add_item(
+        discord.ui.TextInput(label=label[:TEXT_INPUT_LABEL], style=discord.TextStyle.paragraph, max_length=4000)
+    )
+    modal.stop()  # stopped before sending: discord.py does not store it (see `on_interaction`)
+    return modal
 
 
 _PROMPTS = {"reply": "Your reply to the customer", "resolve": "Resolution summary (the customer sees it)"}
@@ -220,8 +212,19 @@ class DeskBot(commands.Bot):
 
     async def ask_for_text(self, interaction: discord.Interaction[Any], command: str, label: str) -> None:
         verb = command.split()[1] if len(command.split()) > 1 else ""
-        modal = TextModal(self, command, title=label or verb.capitalize(), label=_PROMPTS.get(verb, "Text"))
+        modal = text_modal(command, title=label or verb.capitalize(), label=_PROMPTS.get(verb, "Text"))
         await interaction.response.send_modal(modal)
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Modal submissions: the id names the command, the text input the rest (see `text_modal`)."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        if not custom_id.startswith(MODAL_PREFIX):
+            return
+        text = translate.modal_text(data)
+        await self.run_component(interaction, f"{custom_id.removeprefix(MODAL_PREFIX)} {text}".strip())
 
     async def _run(self, interaction: discord.Interaction[Any], command: str) -> None:
         try:

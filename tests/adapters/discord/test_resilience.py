@@ -86,3 +86,19 @@ async def test_a_message_that_fails_once_is_taken_in_on_the_next_try(
     asked = world.fake.say(world.alice, world.intake, "Invoices page is blank")
     await eventually(lambda: find(world.fake, asked, "we've opened ticket #1"), what="the ticket after a retry")
     assert failures == []
+
+
+async def test_modals_keep_nothing_in_memory_two_agents_and_a_restart(world: World) -> None:
+    fake = world.fake
+    erin = fake.user("Erin", *fake.members[world.bob["id"]])  # another agent
+    asked = fake.say(world.alice, world.intake, "Webhooks stopped firing")
+    card = (await eventually(lambda: fake.bot_messages_in(world.queue)))[0]
+    await eventually(lambda: find(fake, asked, "ticket #1"))
+    bobs = fake.press(world.bob, card["id"], "Reply")
+    erins = fake.press(erin, card["id"], "Reply")
+    await eventually(lambda: bobs.modal and erins.modal, what="two open modals")
+    fake.submit_modal(erin, erins, "Erin here: which endpoint?")
+    await eventually(lambda: find(fake, asked, "Erin: Erin here"), what="Erin's reply")
+    await world.restart()
+    fake.submit_modal(world.bob, bobs, "Bob here: we restarted the queue")
+    await eventually(lambda: find(fake, asked, "Bob: Bob here"), what="Bob's reply, submitted after a restart")
