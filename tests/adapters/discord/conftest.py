@@ -27,7 +27,7 @@ from tests.fakes.discord_api import TOKEN, FakeDiscord, eventually
 class World:
     fake: FakeDiscord
     settings: Settings
-    db: Database
+    db_path: Path
     kb: Matcher
     intake: str
     queue: str
@@ -39,11 +39,9 @@ class World:
     client_options: dict[str, Any] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self._build()
-
-    def _build(self) -> None:
-        """A fresh process's worth of objects (adapter, desk, delivery worker) on the same database."""
+    async def _build(self) -> None:
+        """A fresh process's worth of objects: database connection, adapter, desk, delivery worker."""
+        self.db = await self._stack.enter_async_context(Database.open(self.db_path))
         self.adapter = DiscordAdapter(self.config, TOKEN, guild_ready_timeout=0.0, **self.client_options)
         self.desk = build_desk(
             self.settings, self.db, kb=self.kb, clock=SystemClock(), role_sources=self.adapter.role_sources
@@ -57,6 +55,9 @@ class World:
         return config
 
     async def start(self) -> None:
+        if not hasattr(self, "db"):
+            self._stack = contextlib.AsyncExitStack()
+            await self._build()
         identifies = self.fake.identifies
         self.tasks = [
             asyncio.create_task(self.worker.run(), name="delivery"),
@@ -74,10 +75,15 @@ class World:
                 await task
         self.tasks = []
 
+    async def close(self) -> None:
+        await self.stop()
+        await self._stack.aclose()
+
     async def restart(self) -> None:
         """Stop everything and start again as a new process would: nothing kept in memory."""
-        await self.stop()
-        self._build()
+        await self.close()
+        self._stack = contextlib.AsyncExitStack()
+        await self._build()
         await self.start()
 
 
@@ -108,13 +114,12 @@ async def running_world(fake: FakeDiscord, db_path: Path, kb: Matcher, **overrid
         **overrides,
     )
     settings = settings_from_dict({"discord": raw, "intake": {"max_open_per_customer": 3}}, {"discord": DiscordConfig})
-    async with Database.open(db_path) as db:
-        world = World(fake, settings, db, kb, intake, queue, leads, alice, carol, bob, dana)
-        try:
-            await world.start()
-            yield world
-        finally:
-            await world.stop()
+    world = World(fake, settings, db_path, kb, intake, queue, leads, alice, carol, bob, dana)
+    try:
+        await world.start()
+        yield world
+    finally:
+        await world.close()
 
 
 @pytest.fixture
