@@ -75,3 +75,24 @@ async def test_customer_to_closed_ticket(world: World) -> None:
     await eventually(lambda: find(fake, asked, "#1 is now closed"), what="closed")
     await eventually(lambda: fields(fake.messages[card["id"]])["Status"] == "closed", what="card closed")
     assert buttons(fake.messages[card["id"]]) == ["Reopen"]
+
+
+async def test_escalation_alerts_the_leads_and_no_reopens(world: World) -> None:
+    fake, alice, bob = world.fake, world.alice, world.bob
+    asked = fake.say(alice, world.intake, "Our whole team is locked out")
+    card = (await eventually(lambda: fake.bot_messages_in(world.queue)))[0]
+    escalate = fake.press(bob, card["id"], "Escalate")
+    alert = (await eventually(lambda: fake.bot_messages_in(world.leads), what="the leads' alert"))[0]
+    assert alert["content"].startswith("⚠ #1 escalated by Bob") and buttons(alert) == ["Show"]
+    await eventually(lambda: find(fake, asked, "escalated to our senior team"), what="the customer told")
+    await eventually(lambda: escalate.followups)
+    shown = fake.press(world.dana, alert["id"], "Show")  # a lead reads the ticket from the alert
+    await eventually(lambda: shown.followups, what="the ticket for Dana")
+    assert shown.followups[0]["embeds"][0]["title"] == "#1 · Our whole team is locked out"
+    assert shown.followups[0]["flags"] & EPHEMERAL
+
+    fake.slash(bob, asked, "ticket", "resolve", summary="SSO certificate renewed")  # inside the thread: no number
+    resolution = await eventually(lambda: find(fake, asked, "is resolved by Bob"), what="the resolution")
+    fake.press(alice, resolution["id"], "No, reopen")
+    await eventually(lambda: find(fake, asked, "#1 was reopened by you"), what="reopened")
+    await eventually(lambda: fields(fake.messages[card["id"]])["Status"] == "open", what="the card reopened")
