@@ -27,6 +27,7 @@ from adapters.discord.render import render
 from adapters.discord.roles import GuildRoles
 from adapters.discord.slash import KbCommands, TicketCommands
 from bot.domain.inbound import IncomingMessage
+from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import Status
 from bot.services.desk import Desk
@@ -183,13 +184,15 @@ class DeskBot(commands.Bot):
 
     async def _in_dm_ticket(self, msg: IncomingMessage) -> IncomingMessage:
         """A DM has no threads: a message joins the customer's latest ticket opened in this DM, if any."""
+        thread = await self._dm_ticket_thread(msg.author, msg.channel)
+        return msg.model_copy(update={"thread": thread}) if thread else msg
+
+    async def _dm_ticket_thread(self, person: UserRef, channel: str) -> str | None:
+        """The DM is the conversation of the customer's latest not-yet-closed ticket opened in it."""
         async with self.desk.ctx.db.reading() as conn:
-            found = await tickets.list_tickets(conn, TicketQuery(customer=msg.author, statuses=_OPEN, limit=100))
-        here = [t for t in found if t.origin.platform == msg.platform and t.origin.channel == msg.channel]
-        if not here:
-            return msg
-        latest = max(here, key=lambda t: t.created_at)
-        return msg.model_copy(update={"thread": latest.origin.thread})
+            found = await tickets.list_tickets(conn, TicketQuery(customer=person, statuses=_OPEN, limit=100))
+        here = [t for t in found if t.origin.platform == translate.PLATFORM and t.origin.channel == channel]
+        return max(here, key=lambda t: t.created_at).origin.thread or None if here else None
 
     async def _private_thread_for(self, msg: IncomingMessage, message: discord.Message) -> IncomingMessage:
         name = f"{message.author.display_name}: {' '.join(msg.text.split())}"[:100] or "Support"
@@ -203,6 +206,11 @@ class DeskBot(commands.Bot):
         data: dict[str, Any] = dict(interaction.data or {})
         for user_id, role_ids in translate.member_role_ids(data).items():
             self.roles.learn(user_id, role_ids)
+        picked = translate.resolved_users(data)
+        if picked:  # `assign @erin` must find Erin even if she has never written to the desk
+            async with self.desk.ctx.db.transaction() as conn:
+                for person in picked:
+                    await self.desk.ctx.remember(conn, person)
         await self._run(interaction, translate.command_text(data))
 
     async def run_component(self, interaction: discord.Interaction[Any], command: str) -> None:
@@ -240,6 +248,9 @@ class DeskBot(commands.Bot):
         self.roles.learn_member(interaction.user)
         actor = translate.user_ref(interaction.user)
         place = translate.place_of(interaction.channel, interaction.channel_id)
+        if isinstance(interaction.channel, discord.DMChannel):  # `/ticket reply …` in a DM: that DM's ticket
+            thread = await self._dm_ticket_thread(actor, place.channel)
+            place = place.model_copy(update={"thread": thread}) if thread else place
         reply = await self.desk.run(actor, command, place)
         await self.answer(interaction, reply)
 

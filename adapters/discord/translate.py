@@ -108,3 +108,16 @@ def member_role_ids(data: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     """Role ids of the people in an interaction's `resolved.members` (e.g. the agent picked in `assign`)."""
     members = (data.get("resolved") or {}).get("members") or {}
     return {str(uid): tuple(str(r) for r in m.get("roles") or ()) for uid, m in members.items()}
+
+
+def resolved_users(data: Mapping[str, Any]) -> list[UserRef]:
+    """People picked in a user option (`assign`, `customer`), with the names Discord resolved for them."""
+    resolved = data.get("resolved") or {}
+    users = resolved.get("users") or {}
+    members = resolved.get("members") or {}
+    found = []
+    for uid, user in users.items():
+        nick = (members.get(uid) or {}).get("nick")
+        name = nick or user.get("global_name") or user.get("username") or str(uid)
+        found.append(UserRef(platform=PLATFORM, id=str(uid), name=name))
+    return found

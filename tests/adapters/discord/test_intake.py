@@ -132,3 +132,25 @@ def test_a_missing_token_is_reported_before_connecting(monkeypatch: pytest.Monke
         discord_adapter.build(config, Settings())
     monkeypatch.setenv("DISCORD_TOKEN", "abc")
     assert discord_adapter.build(config, Settings()).token == "abc"
+
+
+async def test_assign_to_an_agent_who_has_never_written(world: World) -> None:
+    fake = world.fake
+    erin = fake.user("Erin", *fake.members[world.bob["id"]])  # holds the agent role; never seen by the bot
+    fake.say(world.alice, world.intake, "Can you move my workspace to the EU region?")
+    card = (await eventually(lambda: fake.bot_messages_in(world.queue)))[0]
+    assigned = fake.slash(world.dana, world.queue, "ticket", "assign", ticket=1, agent=erin)
+    await eventually(lambda: assigned.followups, what="the answer")
+    assert assigned.texts == ["#1 is now assigned to Erin."]
+    await eventually(lambda: fields(fake.messages[card["id"]])["Assignee"] == "Erin", what="the card")
+
+
+async def test_commands_in_a_dm_apply_to_that_dms_ticket(world: World) -> None:
+    fake = world.fake
+    dm = fake.dm_channel(world.carol)
+    fake.say(world.carol, dm, "Please cancel my subscription")
+    await eventually(lambda: find(fake, dm, "we've opened ticket #1"))
+    closed = fake.slash(world.carol, dm, "ticket", "close", reason="found the setting myself")
+    await eventually(lambda: closed.followups, what="the answer")
+    assert closed.followups[0]["flags"] & EPHEMERAL
+    await eventually(lambda: find(fake, dm, "#1 is now closed"), what="closed in the DM")
