@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from typing import Any
 
 import discord
@@ -20,31 +19,25 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord import translate
+from adapters.discord.answers import answer, answer_error, text_modal
 from adapters.discord.components import MODAL_PREFIX, CommandButton, CommandSelect
 from adapters.discord.config import DiscordConfig
-from adapters.discord.platform import NO_PINGS, DiscordPlatform
-from adapters.discord.render import render
+from adapters.discord.lookups import RecentIds, dm_ticket_thread, ticket_choices
+from adapters.discord.platform import DiscordPlatform
 from adapters.discord.roles import GuildRoles
 from adapters.discord.slash import KbCommands, TicketCommands
 from bot.domain.inbound import IncomingMessage
-from bot.domain.refs import UserRef
 from bot.domain.roles import Role
-from bot.domain.ticket import Status
 from bot.services.desk import Desk
 from bot.services.replies import Reply
-from bot.store import tickets
-from bot.store.tickets import TicketQuery
 
 log = logging.getLogger(__name__)
 
-SORRY = "Sorry — something went wrong on our side and nothing was changed. Please try again."
 MESSAGE_CONTENT_HELP = (
     "the Discord bot is missing the Message Content intent, so it cannot read what customers write. "
     "Enable it at https://discord.com/developers/applications → your app → Bot → Privileged Gateway Intents "
     "→ Message Content Intent, save, and start again."
 )
-TEXT_INPUT_LABEL = 45
-_OPEN = tuple(s for s in Status if s is not Status.CLOSED)
 
 
 class IntentMissing(Exception):
@@ -59,21 +52,6 @@ def intents() -> discord.Intents:
     wanted.dm_messages = True
     wanted.message_content = True
     return wanted
-
-
-def text_modal(command: str, title: str, label: str) -> discord.ui.Modal:
-    """Asks for the text a button's command needs (Reply, Resolve). The command rides in the modal's id and the
-    submission is handled by `DeskBot.on_interaction`, so nothing is kept in memory: two agents replying at
-    once, or a restart between opening and submitting, lose nothing."""
-    modal = discord.ui.Modal(title=title[:45] or "ThreadDesk", custom_id=(MODAL_PREFIX + command)[:100], timeout=None)
-    modal.add_item(
-        discord.ui.TextInput(label=label[:TEXT_INPUT_LABEL], style=discord.TextStyle.paragraph, max_length=4000)
-    )
-    modal.stop()  # stopped before sending: discord.py does not store it (see `on_interaction`)
-    return modal
-
-
-_PROMPTS = {"reply": "Your reply to the customer", "resolve": "Resolution summary (the customer sees it)"}
 
 
 class DeskBot(commands.Bot):
@@ -100,7 +78,7 @@ class DeskBot(commands.Bot):
         self.config = config
         self.platform = platform
         self.roles = roles
-        self._seen: OrderedDict[int, None] = OrderedDict()  # recent message ids (private threads: once each)
+        self._recent = RecentIds()
         self.tree.error(self._on_app_command_error)
 
     # --- start-up ---------------------------------------------------------------------------------------
@@ -140,7 +118,7 @@ class DeskBot(commands.Bot):
         if msg is None:
             return
         self.roles.learn_member(message.author)
-        if self._already_seen(message.id):
+        if self._recent.seen(message.id):
             return
         if msg.is_direct:
             self.platform.knows_direct(msg.channel)
@@ -173,26 +151,9 @@ class DeskBot(commands.Bot):
             log.warning("discord: could not look up channel %s; treating it as a top-level channel", channel.id)
             return channel
 
-    def _already_seen(self, message_id: int) -> bool:
-        """A gateway replay delivers a message twice; the core ignores repeats, this spares a second thread."""
-        if message_id in self._seen:
-            return True
-        self._seen[message_id] = None
-        if len(self._seen) > 10_000:
-            self._seen.popitem(last=False)
-        return False
-
     async def _in_dm_ticket(self, msg: IncomingMessage) -> IncomingMessage:
-        """A DM has no threads: a message joins the customer's latest ticket opened in this DM, if any."""
-        thread = await self._dm_ticket_thread(msg.author, msg.channel)
+        thread = await dm_ticket_thread(self.desk, msg.author, msg.channel)
         return msg.model_copy(update={"thread": thread}) if thread else msg
-
-    async def _dm_ticket_thread(self, person: UserRef, channel: str) -> str | None:
-        """The DM is the conversation of the customer's latest not-yet-closed ticket opened in it."""
-        async with self.desk.ctx.db.reading() as conn:
-            found = await tickets.list_tickets(conn, TicketQuery(customer=person, statuses=_OPEN, limit=100))
-        here = [t for t in found if t.origin.platform == translate.PLATFORM and t.origin.channel == channel]
-        return max(here, key=lambda t: t.created_at).origin.thread or None if here else None
 
     async def _private_thread_for(self, msg: IncomingMessage, message: discord.Message) -> IncomingMessage:
         name = f"{message.author.display_name}: {' '.join(msg.text.split())}"[:100] or "Support"
@@ -219,9 +180,7 @@ class DeskBot(commands.Bot):
         await self._run(interaction, command)
 
     async def ask_for_text(self, interaction: discord.Interaction[Any], command: str, label: str) -> None:
-        verb = command.split()[1] if len(command.split()) > 1 else ""
-        modal = text_modal(command, title=label or verb.capitalize(), label=_PROMPTS.get(verb, "Text"))
-        await interaction.response.send_modal(modal)
+        await interaction.response.send_modal(text_modal(command, label))
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         """Modal submissions: the id names the command, the text input the rest (see `text_modal`)."""
@@ -249,32 +208,16 @@ class DeskBot(commands.Bot):
         actor = translate.user_ref(interaction.user)
         place = translate.place_of(interaction.channel, interaction.channel_id)
         if isinstance(interaction.channel, discord.DMChannel):  # `/ticket reply …` in a DM: that DM's ticket
-            thread = await self._dm_ticket_thread(actor, place.channel)
+            thread = await dm_ticket_thread(self.desk, actor, place.channel)
             place = place.model_copy(update={"thread": thread}) if thread else place
         reply = await self.desk.run(actor, command, place)
         await self.answer(interaction, reply)
 
     async def answer(self, interaction: discord.Interaction[Any], reply: Reply) -> None:
-        """The reply, only for the person who acted (an error is marked so it stands out)."""
-        message = reply.message
-        if not reply.ok:
-            message = message.model_copy(update={"text": "✗ " + message.text})
-        for part in render(message):
-            kwargs: dict[str, Any] = {"ephemeral": True, "allowed_mentions": discord.AllowedMentions.none()}
-            if part.embed is not None:
-                kwargs["embed"] = part.embed
-            if part.view is not None:
-                kwargs["view"] = part.view
-            if interaction.response.is_done():
-                await interaction.followup.send(part.content or "", **kwargs)
-            else:
-                await interaction.response.send_message(part.content or "", **kwargs)
+        await answer(interaction, reply)
 
     async def answer_error(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self.answer(interaction, Reply.error(SORRY))
-        except discord.HTTPException:
-            log.exception("could not tell %s about an error", interaction.user.id)
+        await answer_error(interaction)
 
     async def _on_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
@@ -286,20 +229,10 @@ class DeskBot(commands.Bot):
         log.exception("discord event %s failed", event_method)
 
     async def open_tickets(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[int]]:
-        """Autocomplete for ticket numbers: active tickets (a customer's own only), matching what was typed."""
+        """Autocomplete for ticket numbers."""
         self.roles.learn_member(interaction.user)
         actor = translate.user_ref(interaction.user)
-        staff = self.desk.role_of(actor).at_least(Role.AGENT)
-        query = TicketQuery(statuses=[s for s in Status if s.is_active], customer=None if staff else actor, limit=200)
-        async with self.desk.ctx.db.reading() as conn:
-            found = await tickets.list_tickets(conn, query)
-        wanted = current.strip().lstrip("#").casefold()
-        choices = [
-            app_commands.Choice(name=f"#{t.number} · {t.subject}"[:100], value=t.number)
-            for t in found
-            if not wanted or str(t.number).startswith(wanted) or wanted in t.subject.casefold()
-        ]
-        return choices[:25]
+        return await ticket_choices(self.desk, actor, current, staff=self.desk.role_of(actor).at_least(Role.AGENT))
 
 
-__all__ = ["NO_PINGS", "DeskBot", "IntentMissing", "intents"]
+__all__ = ["MESSAGE_CONTENT_HELP", "DeskBot", "IntentMissing", "intents"]
