@@ -160,6 +160,16 @@ class DeskBot(commands.Bot):
         thread = await self.platform.start_private_thread(msg.channel, name, str(message.author.id))
         return msg.model_copy(update={"started_thread": thread})
 
+    def _opens_private_ticket(self, command: str, thread: str | None, guild: discord.Guild | None) -> bool:
+        words = command.split()
+        return (
+            self.config.thread_mode == "private"
+            and guild is not None
+            and thread is None
+            and words[:2] == ["/ticket", "new"]
+            and len(words) > 2
+        )
+
     # --- interactions -----------------------------------------------------------------------------------
 
     async def run_app_command(self, interaction: discord.Interaction[Any]) -> None:
@@ -210,6 +220,11 @@ class DeskBot(commands.Bot):
         if isinstance(interaction.channel, discord.DMChannel):  # `/ticket reply …` in a DM: that DM's ticket
             thread = await dm_ticket_thread(self.desk, actor, place.channel)
             place = place.model_copy(update={"thread": thread}) if thread else place
+        elif self._opens_private_ticket(command, place.thread, interaction.guild):
+            # `/ticket new` in private mode: the ticket lives in a private thread from its first word
+            name = f"{actor.display}: {' '.join(command.split()[2:])}"[:100]
+            thread = await self.platform.start_private_thread(place.channel, name, actor.id)
+            place = place.model_copy(update={"thread": thread})
         reply = await self.desk.run(actor, command, place)
         await self.answer(interaction, reply)
 

@@ -105,6 +105,17 @@ async def test_private_thread_mode_adds_the_customer_to_a_private_thread(
         await eventually(lambda: find(fake, card["id"], "Alice wrote on #1: It's a Visa card"), what="joined")
         assert buttons(card)[0] == "Claim"
 
+        # `/ticket new` in the intake channel is private too: no public post, a private thread for Carol
+        opened = fake.slash(world.carol, world.intake, "ticket", "new", text="Please delete my data")
+        await eventually(lambda: opened.followups, what="the answer")
+        assert opened.texts == ["Opened #2: Please delete my data"]
+        carols = await eventually(
+            lambda: [t for t in fake.threads_of(world.intake) if world.carol["id"] in fake.thread_members[t["id"]]]
+        )
+        assert carols[0]["type"] == 12
+        await eventually(lambda: find(fake, carols[0]["id"], "we've opened ticket #2"), what="the ack in private")
+        assert fake.bot_messages_in(world.intake) == []
+
 
 async def test_missing_message_content_intent_is_diagnosed_at_start(tmp_path: Path) -> None:
     fake = await FakeDiscord(message_content_intent=False).start()
