@@ -20,7 +20,7 @@ from discord.http import Route
 
 from adapters.discord import translate
 from adapters.discord.answers import answer, answer_error, text_modal
-from adapters.discord.components import MODAL_PREFIX, CommandButton, CommandSelect
+from adapters.discord.components import CommandButton, CommandSelect
 from adapters.discord.config import DiscordConfig
 from adapters.discord.lookups import RecentIds, dm_ticket_thread, ticket_choices
 from adapters.discord.platform import DiscordPlatform
@@ -182,7 +182,9 @@ class DeskBot(commands.Bot):
             async with self.desk.ctx.db.transaction() as conn:
                 for person in picked:
                     await self.desk.ctx.remember(conn, person)
-        await self._run(interaction, translate.command_text(data))
+        request = translate.interaction_request(interaction)
+        assert request is not None  # an application command always translates
+        await self._run(interaction, request[1])
 
     async def run_component(self, interaction: discord.Interaction[Any], command: str) -> None:
         if not interaction.response.is_done():
@@ -193,15 +195,12 @@ class DeskBot(commands.Bot):
         await interaction.response.send_modal(text_modal(command, label))
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        """Modal submissions: the id names the command, the text input the rest (see `text_modal`)."""
+        """Modal submissions: the id names the command, the text input the rest (see `answers.text_modal`)."""
         if interaction.type is not discord.InteractionType.modal_submit:
             return
-        data: dict[str, Any] = dict(interaction.data or {})
-        custom_id = str(data.get("custom_id", ""))
-        if not custom_id.startswith(MODAL_PREFIX):
-            return
-        text = translate.modal_text(data)
-        await self.run_component(interaction, f"{custom_id.removeprefix(MODAL_PREFIX)} {text}".strip())
+        request = translate.interaction_request(interaction)
+        if request is not None:
+            await self.run_component(interaction, request[1])
 
     async def _run(self, interaction: discord.Interaction[Any], command: str) -> None:
         try:

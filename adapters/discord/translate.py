@@ -13,6 +13,7 @@ from typing import Any
 
 import discord
 
+from adapters.discord.components import BUTTON_PREFIX, MODAL_PREFIX, SELECT_PREFIX
 from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.refs import UserRef
 
@@ -121,3 +122,34 @@ def resolved_users(data: Mapping[str, Any]) -> list[UserRef]:
         name = nick or user.get("global_name") or user.get("username") or str(uid)
         found.append(UserRef(platform=PLATFORM, id=str(uid), name=name))
     return found
+
+
+def component_command(data: Mapping[str, Any]) -> str | None:
+    """The command a pressed button or picked menu option runs; None for a button that first asks for text."""
+    custom_id = str(data.get("custom_id", ""))
+    if custom_id.startswith(BUTTON_PREFIX):
+        return custom_id.removeprefix(BUTTON_PREFIX)
+    if custom_id.startswith(SELECT_PREFIX):
+        values = data.get("values") or []
+        return str(values[0]) if values else None
+    return None
+
+
+def interaction_request(interaction: discord.Interaction[Any]) -> tuple[UserRef, str, Place] | None:
+    """Who ran what where: an app command, a button or menu, or a submitted modal, as the core's command text.
+
+    None for interactions that are not commands (autocomplete, a button that opens a modal first, foreign ids).
+    """
+    data: Mapping[str, Any] = dict(interaction.data or {})
+    kind = interaction.type
+    if kind is discord.InteractionType.application_command:
+        text: str | None = command_text(data)
+    elif kind is discord.InteractionType.component:
+        text = component_command(data)
+    elif kind is discord.InteractionType.modal_submit and str(data.get("custom_id", "")).startswith(MODAL_PREFIX):
+        text = f"{str(data['custom_id']).removeprefix(MODAL_PREFIX)} {modal_text(data)}".strip()
+    else:
+        text = None
+    if text is None:
+        return None
+    return user_ref(interaction.user), text, place_of(interaction.channel, interaction.channel_id)

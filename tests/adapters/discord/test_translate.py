@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.discord import translate
 from bot.domain.inbound import Place
+from bot.domain.refs import UserRef
 from tests.adapters.discord.recorded import bot_id, interaction, message, payload
 
 
@@ -110,4 +111,23 @@ def test_options_in_any_order_and_optional_ones_left_out() -> None:
             }
         )
         == "/kb search reset password"
+    )
+
+
+def test_every_kind_of_interaction_is_who_what_where() -> None:
+    claim = translate.interaction_request(interaction("interaction_button_claim.json"))
+    raw = payload("interaction_button_claim.json")
+    assert claim == (
+        UserRef(platform="discord", id=raw["member"]["user"]["id"], name="Bob"),
+        "/ticket claim 1",
+        Place(platform="discord", channel=raw["channel_id"]),
+    )
+    reply = translate.interaction_request(interaction("interaction_modal_submit.json"))
+    assert reply is not None and reply[1] == "/ticket reply 1 Try again now please"
+    resolve = translate.interaction_request(interaction("interaction_resolve_in_thread.json"))
+    assert resolve is not None and resolve[2].thread == payload("interaction_resolve_in_thread.json")["channel_id"]
+    # a button that asks for text first is not a command yet; a menu's pick is
+    assert translate.component_command({"custom_id": "td:m:/ticket reply 1"}) is None
+    assert translate.component_command({"custom_id": "td:s:1", "values": ["/ticket priority 1 low"]}) == (
+        "/ticket priority 1 low"
     )
