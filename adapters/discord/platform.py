@@ -27,7 +27,7 @@ from bot.ports import DeliveryRefused, RetryLater
 
 log = logging.getLogger(__name__)
 
-NO_PINGS: dict[str, Any] = {"parse": [], "replied_user": False}
+NO_PINGS: dict[str, Any] = dict(discord.AllowedMentions.none().to_dict())  # {"parse": []}: nobody is pinged
 NONCE_LIMIT = 25
 THREAD_ARCHIVE_MINUTES = 10_080  # a week: a quiet ticket's thread stays in the sidebar
 

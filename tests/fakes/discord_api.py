@@ -311,6 +311,8 @@ class FakeDiscord:
             "context": 0 if channel["type"] != 1 else 1,
             **extra,
         }
+        if "message" in payload:  # as Discord sends it: what was posted, not how it was sent
+            payload["message"] = {k: v for k, v in payload["message"].items() if k != "allowed_mentions"}
         if channel["type"] == 1:
             payload["user"] = user
         else:

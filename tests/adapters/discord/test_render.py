@@ -93,7 +93,7 @@ def test_plain_text_has_no_embed_and_no_components() -> None:
         "content": "Bob is looking at this.",
         "embeds": [],
         "components": [],
-        "allowed_mentions": {"parse": [], "replied_user": False},
+        "allowed_mentions": {"parse": []},
         "nonce": "td-3-0",
         "enforce_nonce": True,
     }
