@@ -433,19 +433,19 @@ class FakeDiscord:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         compress = request.query.get("compress")
-        if request.query.get("encoding", "json") != "json" or compress not in (None, "zlib-stream"):
-            await ws.close(code=4000, message=b"fake supports encoding=json with zlib-stream or none")
+        if request.query.get("encoding", "json") != "json" or compress not in (None, "zlib-stream", "zstd-stream"):
+            await ws.close(code=4000, message=b"fake supports encoding=json with zlib-stream, zstd-stream or none")
             return ws
         self.compression = compress
-        deflate = zlib.compressobj() if compress == "zlib-stream" else None
+        pack = _compressor(compress)
         lock = asyncio.Lock()
 
         async def send(frame: str) -> None:
             async with lock:
                 if ws.closed:
                     return
-                if deflate is not None:
-                    await ws.send_bytes(deflate.compress(frame.encode()) + deflate.flush(zlib.Z_SYNC_FLUSH))
+                if pack is not None:
+                    await ws.send_bytes(pack(frame.encode()))
                 else:
                     await ws.send_str(frame)
 
@@ -754,6 +754,20 @@ class FakeDiscord:
             return 404, {"message": "Unknown Webhook", "code": 10015}
         record.followups.append(body)
         return 200, {**self._message(record.payload["channel_id"], self.bot_user, body), "webhook_id": app}
+
+
+def _compressor(kind: str | None) -> Callable[[bytes], bytes] | None:
+    """Transport compression as Discord does it: one stream per connection, flushed after every message
+    (discord.py picks zstd-stream when the `zstandard` package is installed, zlib-stream otherwise)."""
+    if kind == "zlib-stream":
+        deflate = zlib.compressobj()
+        return lambda data: deflate.compress(data) + deflate.flush(zlib.Z_SYNC_FLUSH)
+    if kind == "zstd-stream":
+        import zstandard  # type: ignore[import-not-found]  # only present when discord.py asked for zstd
+
+        stream = zstandard.ZstdCompressor().compressobj()
+        return lambda data: bytes(stream.compress(data) + stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))
+    return None
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
