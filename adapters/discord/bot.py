@@ -28,6 +28,7 @@ from adapters.discord.roles import GuildRoles
 from adapters.discord.slash import KbCommands, TicketCommands
 from bot.domain.inbound import IncomingMessage
 from bot.domain.roles import Role
+from bot.ports import DeliveryError
 from bot.services.desk import Desk
 from bot.services.replies import Reply
 
@@ -157,7 +158,11 @@ class DeskBot(commands.Bot):
 
     async def _private_thread_for(self, msg: IncomingMessage, message: discord.Message) -> IncomingMessage:
         name = f"{message.author.display_name}: {' '.join(msg.text.split())}"[:100] or "Support"
-        thread = await self.platform.start_private_thread(msg.channel, name, str(message.author.id))
+        try:
+            thread = await self.platform.start_private_thread(msg.channel, name, str(message.author.id))
+        except DeliveryError as exc:  # e.g. no Create Private Threads permission: a public thread, not a lost ticket
+            log.warning("discord: no private thread for message %s (%s); using a public thread", msg.message_id, exc)
+            return msg
         return msg.model_copy(update={"started_thread": thread})
 
     def _opens_private_ticket(self, command: str, thread: str | None, guild: discord.Guild | None) -> bool:

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -69,6 +70,23 @@ def thread_name(text: str, internal: bool) -> str:
     return f"{base} · agents" if internal else base
 
 
+class KnownIds:
+    """The most recent ids seen, bounded: forgetting one costs a single extra request, never a wrong post."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, value: str) -> None:
+        self._ids[value] = None
+        self._ids.move_to_end(value)
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._ids
+
+
 class DiscordPlatform:
     """Outbound Discord. Bound to a logged-in client by the running bot (`attach`); posts wait until then."""
 
@@ -78,8 +96,8 @@ class DiscordPlatform:
         self.queue_channel = queue_channel
         self._client: discord.Client | None = None
         self._attached = asyncio.Event()
-        self._threads: set[str] = set()  # thread ids known to exist
-        self._direct: set[str] = set()  # DM channel ids (they have no threads)
+        self._threads = KnownIds()  # thread ids known to exist
+        self._direct = KnownIds()  # DM channel ids (they have no threads)
 
     def attach(self, client: discord.Client) -> None:
         self._client = client

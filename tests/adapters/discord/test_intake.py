@@ -165,3 +165,15 @@ async def test_commands_in_a_dm_apply_to_that_dms_ticket(world: World) -> None:
     await eventually(lambda: closed.followups, what="the answer")
     assert closed.followups[0]["flags"] & EPHEMERAL
     await eventually(lambda: find(fake, dm, "#1 is now closed"), what="closed in the DM")
+
+
+async def test_without_permission_for_private_threads_the_ticket_still_opens(
+    fake: FakeDiscord, tmp_path: Path, sample_kb: Matcher
+) -> None:
+    async with running_world(fake, tmp_path / "desk.db", sample_kb, thread_mode="private") as world:
+        fake.fail_next(
+            "POST", rf"/channels/{world.intake}/threads", 403, {"message": "Missing Permissions", "code": 50013}
+        )
+        asked = fake.say(world.alice, world.intake, "Two invoices for one month")
+        await eventually(lambda: find(fake, asked, "we've opened ticket #1"), what="a public thread instead")
+        assert fake.channels[asked]["type"] == 11
