@@ -21,6 +21,7 @@ from rich.table import Table
 from adapters import kb_cli
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
+from adapters.discord import SPEC as DISCORD
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from adapters.slack import SPEC as SLACK
 from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
@@ -38,7 +39,7 @@ from bot.store.db import Database, SchemaTooNew
 from bot.store.tickets import TicketQuery
 from kb.loader import ArticleError
 
-SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK)
+SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK, DISCORD)
 ADAPTERS: dict[str, type[PlatformChannels]] = {spec.name: spec.config_model for spec in SPECS}
 
 app = typer.Typer(help="ThreadDesk — a support desk that lives in chat.", no_args_is_help=True, add_completion=False)

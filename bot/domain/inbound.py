@@ -21,6 +21,9 @@ class IncomingMessage(BaseModel):
     is_direct: bool = False  # a DM with the bot
     mentions_bot: bool = False
     files: tuple[str, ...] = ()  # links to attached files
+    # a thread the platform opened for this message when the thread's id is not the message's own id
+    # (Discord private threads); None = the message is the root of its ticket's thread
+    started_thread: str | None = None
 
     @property
     def thread_ref(self) -> ThreadRef | None:

@@ -58,7 +58,8 @@ async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
             ticket, in_card_thread = found
             await _join(ctx, conn, ticket, msg, body, in_card_thread)
         else:
-            ticket = await open_ticket(ctx, conn, msg.author, msg.channel, msg.message_id, body)
+            root = msg.started_thread or msg.message_id
+            ticket = await open_ticket(ctx, conn, msg.author, msg.channel, root, body, message_id=msg.message_id)
         return ticket
 
 

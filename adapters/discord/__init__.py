@@ -1,0 +1,72 @@
+"""The Discord adapter: a discord.py bot serving the desk in one guild (see README, "Discord")."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import discord
+from discord.http import Route
+
+from adapters.discord.bot import MESSAGE_CONTENT_HELP, DeskBot, IntentMissing
+from adapters.discord.config import TOKEN_ENV, DiscordConfig
+from adapters.discord.platform import DiscordPlatform
+from adapters.discord.roles import GuildRoles
+from adapters.registry import AdapterSpec, AdapterStartupError
+from bot.config import PlatformChannels, Settings
+from bot.ports import ChatPlatform, RoleSource
+from bot.services.desk import Desk
+
+log = logging.getLogger(__name__)
+
+
+class DiscordAdapter:
+    """One bot account connected to one guild. `serve` may run again after it stops (a restart)."""
+
+    def __init__(self, config: DiscordConfig, token: str, **client_options: Any) -> None:
+        self.config = config
+        self.token = token
+        self.client_options = client_options
+        self.discord = DiscordPlatform(queue_channel=config.queue_channel)
+        self.platform: ChatPlatform = self.discord
+        self.roles = GuildRoles(config.agent_roles, config.lead_roles, config.guild_id)
+        self.role_sources: Sequence[RoleSource] = (self.roles,)
+        self.bot: DeskBot | None = None
+
+    async def serve(self, desk: Desk) -> None:
+        # discord.py builds every REST URL from Route.BASE; the gateway URL comes from GET /gateway/bot
+        Route.BASE = self.config.api_base_url
+        bot = DeskBot(desk, self.config, self.discord, self.roles, **self.client_options)
+        self.bot = bot
+        try:
+            async with bot:
+                await bot.start(self.token)
+        except discord.LoginFailure as exc:
+            raise AdapterStartupError(
+                f"Discord rejected the bot token in {TOKEN_ENV} ({exc}): copy it again from the developer portal "
+                "→ your app → Bot → Reset Token."
+            ) from None
+        except (discord.PrivilegedIntentsRequired, IntentMissing):
+            raise AdapterStartupError(MESSAGE_CONTENT_HELP) from None
+        finally:
+            self.discord.detach()
+
+
+def build(config: PlatformChannels, settings: Settings) -> DiscordAdapter:
+    assert isinstance(config, DiscordConfig)
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise AdapterStartupError(
+            f"[discord] is enabled but {TOKEN_ENV} is not set: export the bot token from the developer portal "
+            f"(your app → Bot → Token), e.g. `export {TOKEN_ENV}=…`."
+        )
+    if not config.intake_channels and not config.queue_channel:
+        log.warning("discord: no intake_channels or queue_channel configured; only DMs open tickets")
+    return DiscordAdapter(config, token)
+
+
+SPEC = AdapterSpec("discord", DiscordConfig, build)
+
+__all__ = ["SPEC", "DiscordAdapter", "DiscordConfig", "build"]

@@ -1,0 +1,257 @@
+"""The running Discord bot: gateway events and interactions in, the desk's answers out.
+
+Thin entry points: each handler translates (pure, `translate.py`), calls `Desk.receive` or `Desk.run`, and
+answers. Interactions are deferred first thing, so Discord's 3-second deadline holds however slow the work;
+answers to the person who acted are ephemeral, errors included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord import translate
+from adapters.discord.answers import answer, answer_error, text_modal
+from adapters.discord.components import CommandButton, CommandSelect
+from adapters.discord.config import DiscordConfig
+from adapters.discord.lookups import RecentIds, dm_ticket_thread, ticket_choices
+from adapters.discord.platform import DiscordPlatform
+from adapters.discord.roles import GuildRoles
+from adapters.discord.slash import KbCommands, TicketCommands
+from bot.domain.inbound import IncomingMessage
+from bot.domain.roles import Role
+from bot.ports import DeliveryError
+from bot.services.desk import Desk
+from bot.services.replies import Reply
+
+log = logging.getLogger(__name__)
+
+MESSAGE_CONTENT_HELP = (
+    "the Discord bot is missing the Message Content intent, so it cannot read what customers write. "
+    "Enable it at https://discord.com/developers/applications → your app → Bot → Privileged Gateway Intents "
+    "→ Message Content Intent, save, and start again."
+)
+
+
+class IntentMissing(Exception):
+    """The application may not receive message content (see MESSAGE_CONTENT_HELP)."""
+
+
+def intents() -> discord.Intents:
+    """Only what the desk needs: guild structure (channels, threads), messages in guilds and DMs, their text."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.dm_messages = True
+    wanted.message_content = True
+    return wanted
+
+
+class DeskBot(commands.Bot):
+    def __init__(
+        self,
+        desk: Desk,
+        config: DiscordConfig,
+        platform: DiscordPlatform,
+        roles: GuildRoles,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            # discord.py waits out rate limits up to this long; a longer one goes back to the outbox (RetryLater)
+            max_ratelimit_timeout=options.pop("max_ratelimit_timeout", 30.0),
+            max_messages=options.pop("max_messages", None),  # the desk keeps its own log: no message cache
+            chunk_guilds_at_startup=False,
+            **options,
+        )
+        self.desk = desk
+        self.config = config
+        self.platform = platform
+        self.roles = roles
+        self._recent = RecentIds()
+        self.tree.error(self._on_app_command_error)
+
+    # --- start-up ---------------------------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        flags = self.application_flags
+        if not (flags.gateway_message_content or flags.gateway_message_content_limited):
+            raise IntentMissing(MESSAGE_CONTENT_HELP)
+        data = await self.http.request(Route("GET", "/gateway/bot"))
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(data["url"])
+        self.add_dynamic_items(CommandButton, CommandSelect)
+        self.tree.add_command(TicketCommands())
+        self.tree.add_command(KbCommands())
+        if self.config.guild_id:
+            guild = discord.Object(int(self.config.guild_id))
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
+        log.info("discord: %d app commands synced to %s", len(synced), self.config.guild_id or "all servers")
+        self.platform.attach(self)
+
+    # --- chat messages ----------------------------------------------------------------------------------
+
+    def _ours(self, guild: discord.Guild | None) -> bool:
+        return guild is None or self.config.guild_id is None or str(guild.id) == self.config.guild_id
+
+    async def on_message(self, message: discord.Message) -> None:
+        if not self._ours(message.guild):
+            return
+        if message.author.bot:
+            return
+        channel: Any = message.channel
+        if isinstance(channel, discord.PartialMessageable) and message.guild is not None:
+            channel = await self._look_up(channel)  # e.g. an archived thread discord.py has not cached
+        msg = translate.incoming(message, bot_id=self.user.id if self.user else None, channel=channel)
+        if msg is None:
+            return
+        self.roles.learn_member(message.author)
+        if self._recent.seen(message.id):
+            return
+        if msg.is_direct:
+            self.platform.knows_direct(msg.channel)
+            msg = await self._in_dm_ticket(msg)
+        elif msg.thread is not None:
+            self.platform.knows_thread(msg.thread)
+        elif self.config.thread_mode == "private" and msg.channel in self.config.intake_channels:
+            msg = await self._private_thread_for(msg, message)
+        await self._receive(msg)
+
+    async def _receive(self, msg: IncomingMessage, attempts: int = 3) -> None:
+        """Hand a message to the desk. Its transaction either commits or changes nothing, so a failure (a busy
+        database under load) is retried: the gateway will not deliver the message again."""
+        for attempt in range(1, attempts + 1):
+            try:
+                await self.desk.receive(msg)
+                return
+            except Exception:
+                if attempt == attempts:
+                    log.exception("discord: message %s could not be taken in", msg.message_id)
+                    return
+                log.warning("discord: message %s: attempt %d failed; retrying", msg.message_id, attempt)
+                await asyncio.sleep(0.1 * attempt)
+
+    async def _look_up(self, channel: discord.PartialMessageable) -> Any:
+        """The full channel (a thread's parent matters: it says which ticket the message joins)."""
+        try:
+            return await self.fetch_channel(channel.id)
+        except discord.HTTPException:
+            log.warning("discord: could not look up channel %s; treating it as a top-level channel", channel.id)
+            return channel
+
+    async def _in_dm_ticket(self, msg: IncomingMessage) -> IncomingMessage:
+        thread = await dm_ticket_thread(self.desk, msg.author, msg.channel)
+        return msg.model_copy(update={"thread": thread}) if thread else msg
+
+    async def _private_thread_for(self, msg: IncomingMessage, message: discord.Message) -> IncomingMessage:
+        name = f"{message.author.display_name}: {' '.join(msg.text.split())}"[:100] or "Support"
+        try:
+            thread = await self.platform.start_private_thread(msg.channel, name, str(message.author.id))
+        except DeliveryError as exc:  # e.g. no Create Private Threads permission: a public thread, not a lost ticket
+            log.warning("discord: no private thread for message %s (%s); using a public thread", msg.message_id, exc)
+            return msg
+        return msg.model_copy(update={"started_thread": thread})
+
+    def _opens_private_ticket(self, command: str, thread: str | None, guild: discord.Guild | None) -> bool:
+        words = command.split()
+        return (
+            self.config.thread_mode == "private"
+            and guild is not None
+            and thread is None
+            and words[:2] == ["/ticket", "new"]
+            and len(words) > 2
+        )
+
+    # --- interactions -----------------------------------------------------------------------------------
+
+    async def run_app_command(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data: dict[str, Any] = dict(interaction.data or {})
+        for user_id, role_ids in translate.member_role_ids(data).items():
+            self.roles.learn(user_id, role_ids)
+        picked = translate.resolved_users(data)
+        if picked:  # `assign @erin` must find Erin even if she has never written to the desk
+            async with self.desk.ctx.db.transaction() as conn:
+                for person in picked:
+                    await self.desk.ctx.remember(conn, person)
+        request = translate.interaction_request(interaction)
+        assert request is not None  # an application command always translates
+        await self._run(interaction, request[1])
+
+    async def run_component(self, interaction: discord.Interaction[Any], command: str) -> None:
+        if not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        await self._run(interaction, command)
+
+    async def ask_for_text(self, interaction: discord.Interaction[Any], command: str, label: str) -> None:
+        await interaction.response.send_modal(text_modal(command, label))
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Modal submissions: the id names the command, the text input the rest (see `answers.text_modal`)."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        request = translate.interaction_request(interaction)
+        if request is not None:
+            await self.run_component(interaction, request[1])
+
+    async def _run(self, interaction: discord.Interaction[Any], command: str) -> None:
+        try:
+            await self._run_command(interaction, command)
+        except Exception:
+            log.exception("interaction %s failed: %r", interaction.id, command[:200])
+            await self.answer_error(interaction)
+
+    async def _run_command(self, interaction: discord.Interaction[Any], command: str) -> None:
+        if not self._ours(interaction.guild):
+            await self.answer(interaction, Reply.error("This desk serves another server."))
+            return
+        self.roles.learn_member(interaction.user)
+        actor = translate.user_ref(interaction.user)
+        place = translate.place_of(interaction.channel, interaction.channel_id)
+        if isinstance(interaction.channel, discord.DMChannel):  # `/ticket reply …` in a DM: that DM's ticket
+            thread = await dm_ticket_thread(self.desk, actor, place.channel)
+            place = place.model_copy(update={"thread": thread}) if thread else place
+        elif self._opens_private_ticket(command, place.thread, interaction.guild):
+            # `/ticket new` in private mode: the ticket lives in a private thread from its first word
+            name = f"{actor.display}: {' '.join(command.split()[2:])}"[:100]
+            thread = await self.platform.start_private_thread(place.channel, name, actor.id)
+            place = place.model_copy(update={"thread": thread})
+        reply = await self.desk.run(actor, command, place)
+        await self.answer(interaction, reply)
+
+    async def answer(self, interaction: discord.Interaction[Any], reply: Reply) -> None:
+        await answer(interaction, reply)
+
+    async def answer_error(self, interaction: discord.Interaction[Any]) -> None:
+        await answer_error(interaction)
+
+    async def _on_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        log.error("app command failed", exc_info=error)
+        await self.answer_error(interaction)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        log.exception("discord event %s failed", event_method)
+
+    async def open_tickets(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[int]]:
+        """Autocomplete for ticket numbers."""
+        self.roles.learn_member(interaction.user)
+        actor = translate.user_ref(interaction.user)
+        return await ticket_choices(self.desk, actor, current, staff=self.desk.role_of(actor).at_least(Role.AGENT))
+
+
+__all__ = ["MESSAGE_CONTENT_HELP", "DeskBot", "IntentMissing", "intents"]

@@ -1,0 +1,255 @@
+"""Discord as the core's `ChatPlatform`: posts and card edits over discord.py's HTTP client.
+
+discord.py handles Discord's rate-limit buckets (it waits out a 429's `retry_after` and tries again); what
+it gives up on becomes `RetryLater` for the outbox. Every post carries the outbox row's nonce with
+`enforce_nonce`, so a retry after a crash returns the message already posted instead of posting twice.
+Relayed text never pings: `allowed_mentions` is empty on every send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+import discord
+from discord.http import Route
+
+from adapters.discord.render import Part, render
+from adapters.discord.translate import PLATFORM
+from bot.domain.refs import MessageRef
+from bot.outbound import Message
+from bot.ports import DeliveryRefused, RetryLater
+
+log = logging.getLogger(__name__)
+
+NO_PINGS: dict[str, Any] = dict(discord.AllowedMentions.none().to_dict())  # {"parse": []}: nobody is pinged
+NONCE_LIMIT = 25
+THREAD_ARCHIVE_MINUTES = 10_080  # a week: a quiet ticket's thread stays in the sidebar
+
+# Discord JSON error codes we act on
+THREAD_ALREADY_CREATED = 160004
+UNKNOWN_MESSAGE = 10008
+CANNOT_IN_DM = 50003
+
+T = TypeVar("T")
+_TICKET = re.compile(r"#(\d+)")
+
+
+def nonce_for(nonce: str | None, index: int) -> str | None:
+    """Discord nonces are at most 25 characters; each part of a split post gets its own."""
+    if nonce is None:
+        return None
+    value = nonce if index == 0 else f"{nonce}.{index}"
+    if len(value) > NONCE_LIMIT:
+        value = hashlib.sha1(value.encode()).hexdigest()[:NONCE_LIMIT]
+    return value
+
+
+def message_payload(part: Part, *, nonce: str | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "content": part.content or "",
+        "embeds": [part.embed.to_dict()] if part.embed else [],
+        "components": part.components(),
+        "allowed_mentions": NO_PINGS,
+    }
+    if nonce is not None:
+        payload["nonce"] = nonce
+        payload["enforce_nonce"] = True
+    return payload
+
+
+def thread_name(text: str, internal: bool) -> str:
+    found = _TICKET.search(text)
+    base = f"Ticket #{found.group(1)}" if found else "Support"
+    return f"{base} · agents" if internal else base
+
+
+class KnownIds:
+    """The most recent ids seen, bounded: forgetting one costs a single extra request, never a wrong post."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, value: str) -> None:
+        self._ids[value] = None
+        self._ids.move_to_end(value)
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._ids
+
+
+class DiscordPlatform:
+    """Outbound Discord. Bound to a logged-in client by the running bot (`attach`); posts wait until then."""
+
+    name = PLATFORM
+
+    def __init__(self, queue_channel: str | None = None) -> None:
+        self.queue_channel = queue_channel
+        self._client: discord.Client | None = None
+        self._attached = asyncio.Event()
+        self._threads = KnownIds()  # thread ids known to exist
+        self._direct = KnownIds()  # DM channel ids (they have no threads)
+
+    def attach(self, client: discord.Client) -> None:
+        self._client = client
+        self._attached.set()
+
+    def detach(self) -> None:
+        self._attached.clear()
+        self._client = None
+
+    def knows_thread(self, thread_id: str) -> None:
+        self._threads.add(thread_id)
+
+    def knows_direct(self, channel_id: str) -> None:
+        self._direct.add(channel_id)
+
+    async def _http(self) -> discord.http.HTTPClient:
+        await self._attached.wait()
+        assert self._client is not None
+        return self._client.http
+
+    # --- the port -------------------------------------------------------------------------------------
+
+    async def post_message(
+        self, channel: str, message: Message, *, thread: str | None = None, nonce: str | None = None
+    ) -> MessageRef:
+        target = await self._target(channel, thread, message)
+        first: str | None = None
+        for index, part in enumerate(render(message)):
+            data = await self._call(
+                _send(target, message_payload(part, nonce=nonce_for(nonce, index))), where=f"channel {target}"
+            )
+            first = first or str(data["id"])
+        assert first is not None
+        return MessageRef(platform=self.name, channel=target, id=first)
+
+    async def update_message(self, ref: MessageRef, message: Message) -> None:
+        payload = message_payload(render(message)[0])
+        await self._call(
+            lambda http: http.request(
+                Route(
+                    "PATCH",
+                    "/channels/{channel_id}/messages/{message_id}",
+                    channel_id=ref.channel,
+                    message_id=ref.id,
+                ),
+                json=payload,
+            ),
+            where=f"message {ref.id} in channel {ref.channel}",
+        )
+
+    # --- threads --------------------------------------------------------------------------------------
+
+    async def _target(self, channel: str, thread: str | None, message: Message) -> str:
+        """The channel id to post in: the thread (started on its root message when new), or the channel."""
+        if thread is None or channel in self._direct or thread == channel:
+            return channel
+        if thread in self._threads:
+            return thread
+        body = {
+            "name": thread_name(message.text, internal=channel == self.queue_channel),
+            "auto_archive_duration": THREAD_ARCHIVE_MINUTES,
+        }
+        try:
+            await self._call(
+                lambda http: http.request(
+                    Route(
+                        "POST",
+                        "/channels/{channel_id}/messages/{message_id}/threads",
+                        channel_id=channel,
+                        message_id=thread,
+                    ),
+                    json=body,
+                ),
+                where=f"a thread on message {thread} in channel {channel}",
+                passthrough=True,
+            )
+        except discord.HTTPException as exc:
+            if exc.code == CANNOT_IN_DM:
+                self._direct.add(channel)
+                return channel
+            if exc.code not in (THREAD_ALREADY_CREATED, UNKNOWN_MESSAGE):
+                raise _translate(exc, f"a thread on message {thread} in channel {channel}") from exc
+            # already a thread (after a restart), or a private thread that has no root message
+        self._threads.add(thread)
+        return thread
+
+    async def start_private_thread(self, channel: str, name: str, member: str) -> str:
+        """A private thread in `channel` with `member` added (thread_mode = "private"). Returns its id."""
+
+        async def create(http: discord.http.HTTPClient) -> Any:
+            data = await http.request(
+                Route("POST", "/channels/{channel_id}/threads", channel_id=channel),
+                json={"name": name, "type": 12, "invitable": False, "auto_archive_duration": THREAD_ARCHIVE_MINUTES},
+            )
+            await http.request(
+                Route(
+                    "PUT",
+                    "/channels/{channel_id}/thread-members/{user_id}",
+                    channel_id=data["id"],
+                    user_id=member,
+                )
+            )
+            return data
+
+        data = await self._call(create, where=f"a private thread in channel {channel}")
+        self._threads.add(str(data["id"]))
+        return str(data["id"])
+
+    # --- errors ---------------------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        request: Callable[[discord.http.HTTPClient], Awaitable[T]],
+        *,
+        where: str,
+        passthrough: bool = False,
+    ) -> T:
+        http = await self._http()
+        try:
+            return await request(http)
+        except discord.RateLimited as exc:
+            raise RetryLater(f"Discord rate limit on {where}", retry_after=exc.retry_after) from exc
+        except discord.HTTPException as exc:
+            if passthrough:
+                raise
+            raise _translate(exc, where) from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise RetryLater(f"Discord unreachable ({type(exc).__name__}) posting to {where}") from exc
+
+
+def _send(channel: str, payload: dict[str, Any]) -> Callable[[discord.http.HTTPClient], Awaitable[Any]]:
+    def send(http: discord.http.HTTPClient) -> Awaitable[Any]:
+        return http.request(Route("POST", "/channels/{channel_id}/messages", channel_id=channel), json=payload)
+
+    return send
+
+
+def _translate(exc: discord.HTTPException, where: str) -> Exception:
+    status = exc.status
+    detail = f"{status} {exc.text or exc.response.reason}".strip()
+    if status == 429 or status >= 500:
+        retry_after = getattr(exc, "retry_after", None)
+        return RetryLater(f"Discord said {detail} for {where}", retry_after=retry_after)
+    if status == 403:
+        return DeliveryRefused(
+            f"Discord refused {where} ({detail}): give the bot View Channel, Send Messages, Send Messages in "
+            "Threads, Create Public/Private Threads and Embed Links there (server settings → the channel → "
+            "Permissions)."
+        )
+    if status == 404:
+        return DeliveryRefused(
+            f"Discord does not know {where} ({detail}): check the channel ids in [discord] and that the bot "
+            "is in the server."
+        )
+    return DeliveryRefused(f"Discord rejected {where} ({detail}).")

@@ -1,0 +1,189 @@
+"""`/ticket …` and `/kb search` as Discord app commands.
+
+The typed options only shape Discord's UI (choices, autocomplete, user pickers). Every callback does the
+same thing: hand the interaction to the bot, which turns its data back into the core's command text
+(`translate.command_text`) and runs it — so an app command and a typed `/ticket` line cannot diverge.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+import discord
+from discord import app_commands
+
+Priority = Literal["low", "normal", "high", "urgent"]
+Status = Literal["new", "open", "pending", "on_hold", "resolved", "closed"]
+Scope = Literal["unassigned", "all", "active"]
+
+TICKET = "ticket number (leave out inside a ticket's thread)"
+
+
+class CommandRunner(Protocol):
+    async def run_app_command(self, interaction: discord.Interaction[Any]) -> None: ...
+
+    async def open_tickets(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[int]]: ...
+
+
+def _runner(interaction: discord.Interaction[Any]) -> CommandRunner:
+    client: Any = interaction.client
+    return client  # type: ignore[no-any-return]
+
+
+async def _run(interaction: discord.Interaction[Any]) -> None:
+    await _runner(interaction).run_app_command(interaction)
+
+
+async def ticket_choices(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[int]]:
+    return await _runner(interaction).open_tickets(interaction, current)
+
+
+ticket_option = app_commands.autocomplete(ticket=ticket_choices)
+describe_ticket = app_commands.describe(ticket=TICKET)
+
+
+class TicketCommands(app_commands.Group):
+    """The desk's command language; the same words as `/ticket help`."""
+
+    def __init__(self) -> None:
+        super().__init__(name="ticket", description="Support tickets")
+
+    @app_commands.command(description="Open a ticket")
+    @app_commands.describe(text="what you need help with")
+    async def new(self, interaction: discord.Interaction[Any], text: app_commands.Range[str, 1, 4000]) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="A ticket with its history")
+    @ticket_option
+    @describe_ticket
+    async def show(self, interaction: discord.Interaction[Any], ticket: int | None = None) -> None:
+        await _run(interaction)
+
+    @app_commands.command(name="list", description="The queue (customers: their own tickets)")
+    async def list_(
+        self,
+        interaction: discord.Interaction[Any],
+        status: Status | None = None,
+        priority: Priority | None = None,
+        scope: Scope | None = None,
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Tickets assigned to you (customers: your tickets)")
+    async def mine(self, interaction: discord.Interaction[Any]) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Assign a ticket to yourself")
+    @ticket_option
+    @describe_ticket
+    async def claim(self, interaction: discord.Interaction[Any], ticket: int | None = None) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Give a ticket back to the queue")
+    @ticket_option
+    @describe_ticket
+    async def unclaim(self, interaction: discord.Interaction[Any], ticket: int | None = None) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Assign a ticket to an agent")
+    @ticket_option
+    @describe_ticket
+    async def assign(
+        self, interaction: discord.Interaction[Any], agent: discord.Member, ticket: int | None = None
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Reply to the customer (customers: add to your ticket)")
+    @ticket_option
+    @describe_ticket
+    async def reply(
+        self, interaction: discord.Interaction[Any], text: app_commands.Range[str, 1, 4000], ticket: int | None = None
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Internal note, never shown to the customer")
+    @ticket_option
+    @describe_ticket
+    async def note(
+        self, interaction: discord.Interaction[Any], text: app_commands.Range[str, 1, 4000], ticket: int | None = None
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Change the status")
+    @ticket_option
+    @describe_ticket
+    async def status(self, interaction: discord.Interaction[Any], status: Status, ticket: int | None = None) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Change the priority")
+    @ticket_option
+    @describe_ticket
+    async def priority(
+        self, interaction: discord.Interaction[Any], priority: Priority, ticket: int | None = None
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Add tags (-tag removes one)")
+    @ticket_option
+    @describe_ticket
+    async def tag(self, interaction: discord.Interaction[Any], tags: str, ticket: int | None = None) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Raise the priority and alert the team leads")
+    @ticket_option
+    @describe_ticket
+    async def escalate(
+        self, interaction: discord.Interaction[Any], reason: str | None = None, ticket: int | None = None
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Resolve with a summary the customer sees")
+    @ticket_option
+    @app_commands.describe(ticket=TICKET, kb="id of the knowledge-base article that solved it")
+    async def resolve(
+        self,
+        interaction: discord.Interaction[Any],
+        summary: app_commands.Range[str, 1, 4000],
+        ticket: int | None = None,
+        kb: str | None = None,
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Reopen a resolved or closed ticket")
+    @ticket_option
+    @describe_ticket
+    async def reopen(
+        self, interaction: discord.Interaction[Any], reason: str | None = None, ticket: int | None = None
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Close a ticket (customers: confirm it is solved)")
+    @ticket_option
+    @describe_ticket
+    async def close(
+        self, interaction: discord.Interaction[Any], reason: str | None = None, ticket: int | None = None
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="A customer's open and past tickets")
+    @ticket_option
+    @app_commands.describe(user="the customer", ticket="or one of their tickets")
+    async def customer(
+        self, interaction: discord.Interaction[Any], user: discord.User | None = None, ticket: int | None = None
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(name="help", description="How to use the desk")
+    async def help_(self, interaction: discord.Interaction[Any], command: str | None = None) -> None:
+        await _run(interaction)
+
+
+class KbCommands(app_commands.Group):
+    def __init__(self) -> None:
+        super().__init__(name="kb", description="The knowledge base")
+
+    @app_commands.command(description="Search the knowledge base")
+    async def search(self, interaction: discord.Interaction[Any], text: app_commands.Range[str, 1, 500]) -> None:
+        await _run(interaction)

@@ -1,0 +1,31 @@
+"""The `[discord]` table: ids as strings or numbers, bad values reported with key and fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.cli import ADAPTERS
+from adapters.discord.config import DiscordConfig
+from bot.config import ConfigError, settings_from_dict
+
+
+def test_ids_may_be_numbers_or_strings() -> None:
+    settings = settings_from_dict(
+        {"discord": {"enabled": True, "guild_id": 123456789012345678, "intake_channels": ["1", 2], "lead_roles": [3]}},
+        ADAPTERS,
+    )
+    config = settings.adapters["discord"]
+    assert isinstance(config, DiscordConfig)
+    assert (config.guild_id, config.intake_channels, config.lead_roles) == ("123456789012345678", ("1", "2"), ("3",))
+    assert config.thread_mode == "public" and config.api_base_url == "https://discord.com/api/v10"
+
+
+def test_bad_values_name_the_key() -> None:
+    raw = {"discord": {"guild_id": "my-server", "thread_mode": "secret", "agent_roles": "123", "api_base_url": "x"}}
+    with pytest.raises(ConfigError) as caught:
+        settings_from_dict(raw, ADAPTERS)
+    text = str(caught.value)
+    assert "discord.guild_id: 'my-server' is not a Discord id" in text
+    assert "discord.thread_mode: Input should be 'public' or 'private'" in text
+    assert "discord.agent_roles: expected a list of Discord ids" in text
+    assert "discord.api_base_url: expected an http(s) URL" in text

@@ -1,0 +1,782 @@
+"""A local stand-in for Discord: the REST API and the gateway on 127.0.0.1, enough for discord.py.
+
+The real discord.py client logs in, syncs commands, connects to the gateway (HELLO, IDENTIFY, READY,
+GUILD_CREATE, heartbeats, RESUME; zlib-stream compressed when asked) and talks REST to it. Tests act as
+people (`say`, `press`, `slash`, `submit_modal`), and read what people would see (`messages_in`,
+`interactions`). Every REST call is recorded in `calls`; `fail_next` injects errors such as a 429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import json
+import re
+import secrets
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+TOKEN = "fake-bot-token"
+GATEWAY_MESSAGE_CONTENT = 1 << 18
+EPHEMERAL = 1 << 6
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    body: Any
+    status: int
+    at: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class Interaction:
+    """One INTERACTION_CREATE we sent, and the bot's answers to it."""
+
+    id: str
+    token: str
+    payload: dict[str, Any]
+    callbacks: list[dict[str, Any]] = field(default_factory=list)
+    followups: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.callbacks)
+
+    @property
+    def modal(self) -> dict[str, Any] | None:
+        for cb in self.callbacks:
+            if cb["type"] == 9:
+                return dict(cb["data"])
+        return None
+
+    @property
+    def texts(self) -> list[str]:
+        """What the person sees in answer: callback message or follow-ups (content and embed titles)."""
+        out: list[str] = []
+        for m in [cb.get("data") or {} for cb in self.callbacks if cb["type"] == 4] + self.followups:
+            if m.get("content"):
+                out.append(m["content"])
+            out += [e.get("title") or "" for e in m.get("embeds") or []]
+        return out
+
+
+@dataclass
+class Failure:
+    method: str
+    path: re.Pattern[str]
+    status: int
+    body: dict[str, Any]
+
+
+class FakeDiscord:
+    def __init__(self, *, message_content_intent: bool = True, heartbeat_ms: int = 41_250) -> None:
+        self._ids = itertools.count(1_300_000_000_000_000_000 + int(time.time() * 1000) % 1_000_000 * 1_000)
+        self.app_flags = GATEWAY_MESSAGE_CONTENT if message_content_intent else 0
+        self.heartbeat_ms = heartbeat_ms
+        self.bucket_limit = 10_000
+        self.bot_user = self._user("ThreadDesk", bot=True)
+        self.app_id = self.bot_user["id"]
+        self.guild_id = self.new_id()
+        self.roles: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.members: dict[str, list[str]] = {}  # user id -> role ids
+        self.users: dict[str, dict[str, Any]] = {self.bot_user["id"]: self.bot_user}
+        self.thread_members: dict[str, set[str]] = {}
+        self.nonces: dict[tuple[str, str], str] = {}
+        self.interactions: dict[str, Interaction] = {}
+        self.commands: list[dict[str, Any]] = []
+        self.calls: list[Call] = []
+        self.failures: list[Failure] = []
+        self.role("@everyone", role_id=self.guild_id)
+        # gateway
+        self.url = ""
+        self.identifies = 0
+        self.resumes = 0
+        self.intents: int | None = None
+        self.compression: str | None = None
+        self._session: str | None = None
+        self._seq = 0
+        self._log: list[tuple[int, str]] = []  # (seq, encoded dispatch) of the current session
+        self._ws: web.WebSocketResponse | None = None
+        self._send: Callable[[str], Any] | None = None
+        self._outgoing: asyncio.Queue[str] | None = None  # dispatches for the live connection, in order
+        self._live = False
+        self.connected = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.on_dispatch: Callable[[str, dict[str, Any]], None] | None = None
+
+    # --- server ----------------------------------------------------------------------------------------
+
+    async def start(self) -> FakeDiscord:
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_base_url(self) -> str:
+        return f"{self.url}/api/v10"
+
+    # --- the world -------------------------------------------------------------------------------------
+
+    def new_id(self) -> str:
+        return str(next(self._ids))
+
+    def _user(self, name: str, *, bot: bool = False) -> dict[str, Any]:
+        return {
+            "id": self.new_id(),
+            "username": name.lower(),
+            "global_name": name,
+            "discriminator": "0",
+            "avatar": None,
+            "bot": bot,
+            "public_flags": 0,
+        }
+
+    def user(self, name: str, *roles: str) -> dict[str, Any]:
+        """A person in the guild, holding `roles` (role ids)."""
+        user = self._user(name)
+        self.users[user["id"]] = user
+        self.members[user["id"]] = list(roles)
+        return user
+
+    def role(self, name: str, role_id: str | None = None) -> str:
+        rid = role_id or self.new_id()
+        self.roles[rid] = {
+            "id": rid,
+            "name": name,
+            "color": 0,
+            "hoist": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "position": len(self.roles),
+            "permissions": "0",
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
+        return rid
+
+    def text_channel(self, name: str) -> str:
+        cid = self.new_id()
+        self.channels[cid] = {
+            "id": cid,
+            "type": 0,
+            "guild_id": self.guild_id,
+            "name": name,
+            "position": len(self.channels),
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            "topic": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+        }
+        return cid
+
+    def dm_channel(self, user: dict[str, Any]) -> str:
+        for cid, ch in self.channels.items():
+            if ch["type"] == 1 and ch["recipients"][0]["id"] == user["id"]:
+                return cid
+        cid = self.new_id()
+        self.channels[cid] = {"id": cid, "type": 1, "recipients": [user], "last_message_id": None, "flags": 0}
+        return cid
+
+    def _thread(self, thread_id: str, parent: str, name: str, kind: int) -> dict[str, Any]:
+        thread = {
+            "id": thread_id,
+            "type": kind,
+            "guild_id": self.guild_id,
+            "parent_id": parent,
+            "name": name,
+            "owner_id": self.bot_user["id"],
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "last_message_id": None,
+            "flags": 0,
+            "total_message_sent": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 10080,
+                "archive_timestamp": _now(),
+                "locked": False,
+                "create_timestamp": _now(),
+                **({"invitable": False} if kind == 12 else {}),
+            },
+        }
+        self.channels[thread_id] = thread
+        self.thread_members[thread_id] = {self.bot_user["id"]}
+        self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        return thread
+
+    def _member(self, user_id: str) -> dict[str, Any]:
+        return {
+            "roles": self.members.get(user_id, []),
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "nick": None,
+            "avatar": None,
+            "pending": False,
+        }
+
+    def _message(self, channel_id: str, author: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channels[channel_id]
+        content = body.get("content") or ""
+        mentions = [self.users[i] for i in re.findall(r"<@!?(\d+)>", content) if i in self.users]
+        msg: dict[str, Any] = {
+            "id": self.new_id(),
+            "channel_id": channel_id,
+            "author": author,
+            "content": content,
+            "timestamp": _now(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": mentions,
+            "mention_roles": [],
+            "attachments": body.get("attachments") or [],
+            "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
+            "pinned": False,
+            "type": 0,
+            "flags": body.get("flags", 0),
+        }
+        if "nonce" in body:
+            msg["nonce"] = body["nonce"]
+        if channel["type"] != 1:
+            msg["guild_id"] = self.guild_id
+            if not author.get("bot"):
+                msg["member"] = self._member(author["id"])
+        self.messages[msg["id"]] = msg
+        channel["last_message_id"] = msg["id"]
+        return msg
+
+    # --- acting as people ------------------------------------------------------------------------------
+
+    def say(self, user: dict[str, Any], channel_id: str, content: str) -> str:
+        """`user` writes `content` in a channel, thread or DM. Returns the message id."""
+        msg = self._message(channel_id, user, {"content": content})
+        self.dispatch("MESSAGE_CREATE", msg)
+        return str(msg["id"])
+
+    def _interaction(
+        self, user: dict[str, Any], channel_id: str, kind: int, data: dict[str, Any], **extra: Any
+    ) -> Interaction:
+        iid, token = self.new_id(), secrets.token_urlsafe(24)
+        channel = self.channels[channel_id]
+        payload: dict[str, Any] = {
+            "id": iid,
+            "application_id": self.app_id,
+            "type": kind,
+            "data": data,
+            "channel_id": channel_id,
+            "channel": channel,
+            "token": token,
+            "version": 1,
+            "locale": "en-US",
+            "app_permissions": "2248473465835073",
+            "attachment_size_limit": 10_485_760,
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": self.guild_id},
+            "context": 0 if channel["type"] != 1 else 1,
+            **extra,
+        }
+        if "message" in payload:  # as Discord sends it: what was posted, not how it was sent
+            payload["message"] = {k: v for k, v in payload["message"].items() if k != "allowed_mentions"}
+        if channel["type"] == 1:
+            payload["user"] = user
+        else:
+            payload["guild_id"] = self.guild_id
+            payload["guild_locale"] = "en-US"
+            payload["member"] = {**self._member(user["id"]), "user": user, "permissions": "2248473465835073"}
+        record = Interaction(iid, token, payload)
+        self.interactions[iid] = record
+        self.dispatch("INTERACTION_CREATE", payload)
+        return record
+
+    def press(self, user: dict[str, Any], message_id: str, label: str, value: str | None = None) -> Interaction:
+        """`user` presses the button labelled `label` (or picks `value` in the menu) on a message."""
+        msg = self.messages[message_id]
+        for row in msg["components"]:
+            for comp in row["components"]:
+                if comp["type"] == 2 and comp.get("label") == label:
+                    return self._interaction(
+                        user, msg["channel_id"], 3, {"custom_id": comp["custom_id"], "component_type": 2}, message=msg
+                    )
+                if comp["type"] == 3 and value is not None and comp.get("placeholder") == label:
+                    data = {"custom_id": comp["custom_id"], "component_type": 3, "values": [value]}
+                    return self._interaction(user, msg["channel_id"], 3, data, message=msg)
+        raise AssertionError(f"no {label!r} on message {message_id}: {msg['components']}")
+
+    def slash(self, user: dict[str, Any], channel_id: str, group: str, sub: str, **options: Any) -> Interaction:
+        """`/group sub option:value …` as Discord sends it (ints as INTEGER, users as USER with resolved)."""
+        opts: list[dict[str, Any]] = []
+        resolved: dict[str, Any] = {}
+        for name, value in options.items():
+            if isinstance(value, dict) and "username" in value:
+                opts.append({"type": 6, "name": name, "value": value["id"]})
+                resolved.setdefault("users", {})[value["id"]] = value
+                resolved.setdefault("members", {})[value["id"]] = self._member(value["id"])
+            elif isinstance(value, int):
+                opts.append({"type": 4, "name": name, "value": value})
+            else:
+                opts.append({"type": 3, "name": name, "value": value})
+        command = next((c for c in self.commands if c["name"] == group), {"id": self.new_id()})
+        data: dict[str, Any] = {
+            "id": command["id"],
+            "name": group,
+            "type": 1,
+            "options": [{"type": 1, "name": sub, "options": opts}],
+            "guild_id": self.guild_id,
+        }
+        if resolved:
+            data["resolved"] = resolved
+        return self._interaction(user, channel_id, 2, data)
+
+    def autocomplete(self, user: dict[str, Any], channel_id: str, group: str, sub: str, typed: str) -> Interaction:
+        command = next(c for c in self.commands if c["name"] == group)
+        option = {"type": 4, "name": "ticket", "value": typed, "focused": True}
+        data = {
+            "id": command["id"],
+            "name": group,
+            "type": 1,
+            "options": [{"type": 1, "name": sub, "options": [option]}],
+        }
+        return self._interaction(user, channel_id, 4, data)
+
+    def submit_modal(self, user: dict[str, Any], opened: Interaction, text: str) -> Interaction:
+        """Type `text` into the modal the bot opened in answer to `opened`, and submit."""
+        modal = opened.modal
+        assert modal is not None, f"no modal was opened: {opened.callbacks}"
+        rows = [
+            {
+                "type": 1,
+                "components": [{"type": 4, "custom_id": c["custom_id"], "value": text} for c in row["components"]],
+            }
+            for row in modal["components"]
+        ]
+        data = {"custom_id": modal["custom_id"], "components": rows}
+        channel = opened.payload["channel_id"]
+        message = opened.payload.get("message")
+        return self._interaction(user, channel, 5, data, **({"message": message} if message else {}))
+
+    # --- what people see -------------------------------------------------------------------------------
+
+    def messages_in(self, channel_id: str) -> list[dict[str, Any]]:
+        """What everyone in the channel sees (ephemeral interaction answers are seen only by their person)."""
+        return [m for m in self.messages.values() if m["channel_id"] == channel_id and not m["flags"] & EPHEMERAL]
+
+    def bot_messages_in(self, channel_id: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages_in(channel_id) if m["author"]["id"] == self.bot_user["id"]]
+
+    def threads_of(self, parent: str) -> list[dict[str, Any]]:
+        return [c for c in self.channels.values() if c.get("parent_id") == parent and c["type"] in (11, 12)]
+
+    def calls_to(self, method: str, pattern: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and re.fullmatch(pattern, c.path)]
+
+    def fail_next(self, method: str, pattern: str, status: int, body: dict[str, Any]) -> None:
+        self.failures.append(Failure(method, re.compile(pattern), status, body))
+
+    # --- gateway ---------------------------------------------------------------------------------------
+
+    def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send a dispatch now, or keep it for a RESUME when the bot is not connected."""
+        if self._session is None:
+            return
+        self._seq += 1
+        frame = json.dumps({"op": 0, "t": event, "s": self._seq, "d": data})
+        self._log.append((self._seq, frame))
+        if self.on_dispatch:
+            self.on_dispatch(event, data)
+        if self._live and self._outgoing is not None:
+            self._outgoing.put_nowait(frame)
+
+    async def disconnect(self, code: int = 4000) -> None:
+        """Drop the connection as Discord does on trouble; the client should RESUME."""
+        self._live = False
+        self.connected.clear()
+        if self._ws is not None:
+            await self._ws.close(code=code, message=b"fake: connection dropped")
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        compress = request.query.get("compress")
+        if request.query.get("encoding", "json") != "json" or compress not in (None, "zlib-stream", "zstd-stream"):
+            await ws.close(code=4000, message=b"fake supports encoding=json with zlib-stream, zstd-stream or none")
+            return ws
+        self.compression = compress
+        pack = _compressor(compress)
+        lock = asyncio.Lock()
+
+        async def send(frame: str) -> None:
+            async with lock:
+                if ws.closed:
+                    return
+                if pack is not None:
+                    await ws.send_bytes(pack(frame.encode()))
+                else:
+                    await ws.send_str(frame)
+
+        outgoing: asyncio.Queue[str] = asyncio.Queue()
+
+        async def pump() -> None:
+            while True:
+                await send(await outgoing.get())
+
+        self._ws, self._send, self._outgoing = ws, send, outgoing
+        writer = asyncio.create_task(pump())
+        await send(json.dumps({"op": 10, "d": {"heartbeat_interval": self.heartbeat_ms}}))
+        try:
+            await self._read(ws, send)
+        finally:
+            writer.cancel()
+        if self._ws is ws:
+            self._live = False
+            self.connected.clear()
+        return ws
+
+    async def _read(self, ws: web.WebSocketResponse, send: Callable[[str], Any]) -> None:
+        async for raw in ws:
+            if raw.type is not WSMsgType.TEXT:
+                continue
+            msg = json.loads(raw.data)
+            op, data = msg.get("op"), msg.get("d")
+            if op == 1:
+                await send(json.dumps({"op": 11}))
+            elif op == 2:
+                await self._identify(data, send)
+            elif op == 6:
+                await self._resume(data, send)
+
+    async def _identify(self, data: dict[str, Any], send: Callable[[str], Any]) -> None:
+        if data.get("token") != TOKEN:
+            await self._ws.close(code=4004, message=b"Authentication failed.")  # type: ignore[union-attr]
+            return
+        if data.get("intents", 0) & (1 << 15) and not self.app_flags:
+            await self._ws.close(code=4014, message=b"Disallowed intent(s).")  # type: ignore[union-attr]
+            return
+        self.identifies += 1
+        self.intents = data.get("intents")
+        self._session, self._seq, self._log = secrets.token_hex(16), 0, []
+        ready = {
+            "v": 10,
+            "user": self.bot_user,
+            "guilds": [{"id": self.guild_id, "unavailable": True}],
+            "session_id": self._session,
+            "resume_gateway_url": f"{self.url.replace('http', 'ws')}/gateway",
+            "shard": [0, 1],
+            "application": {"id": self.app_id, "flags": self.app_flags},
+            "private_channels": [],
+            "relationships": [],
+        }
+        self._live = True
+        self.dispatch("READY", ready)
+        self.dispatch("GUILD_CREATE", self._guild())
+        self.connected.set()
+
+    async def _resume(self, data: dict[str, Any], send: Callable[[str], Any]) -> None:
+        if data.get("session_id") != self._session or data.get("token") != TOKEN:
+            await send(json.dumps({"op": 9, "d": False}))
+            return
+        self.resumes += 1
+        assert self._outgoing is not None
+        for seq, frame in self._log:
+            if seq > (data.get("seq") or 0):
+                self._outgoing.put_nowait(frame)
+        self._live = True
+        self.dispatch("RESUMED", {})
+        self.connected.set()
+
+    def _guild(self) -> dict[str, Any]:
+        guild_channels = [c for c in self.channels.values() if c.get("guild_id") and c["type"] not in (11, 12)]
+        # like Discord, GUILD_CREATE lists active threads only
+        threads = [c for c in self.channels.values() if c["type"] in (11, 12) and not c["thread_metadata"]["archived"]]
+        return {
+            "id": self.guild_id,
+            "name": "Fake Studio",
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "owner_id": self.new_id(),
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "roles": list(self.roles.values()),
+            "emojis": [],
+            "features": [],
+            "mfa_level": 0,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "vanity_url_code": None,
+            "description": None,
+            "banner": None,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "public_updates_channel_id": None,
+            "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
+            "stickers": [],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "large": False,
+            "unavailable": False,
+            "member_count": len(self.members) + 1,
+            "voice_states": [],
+            "members": [{**self._member(self.bot_user["id"]), "user": self.bot_user}],
+            "channels": guild_channels,
+            "threads": threads,
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+        }
+
+    # --- REST ------------------------------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["tail"]
+        body: Any = None
+        if request.can_read_body:
+            text = await request.text()
+            body = json.loads(text) if text else None
+        # interaction callbacks and follow-ups are authorised by the token in their URL, not the bot token
+        public = path.startswith(("/interactions/", "/webhooks/"))
+        if not public and request.headers.get("Authorization") != f"Bot {TOKEN}":
+            return self._answer(request, path, body, 401, {"message": "401: Unauthorized", "code": 0})
+        for failure in self.failures:
+            if failure.method == request.method and failure.path.fullmatch(path):
+                self.failures.remove(failure)
+                headers = {"Via": "1.1 google"} if failure.status == 429 else {}
+                return self._answer(request, path, body, failure.status, failure.body, headers)
+        for method, pattern, handler in self._routes():
+            match = re.fullmatch(pattern, path)
+            if method == request.method and match:
+                status, data = handler(body, request, *match.groups())
+                return self._answer(request, path, body, status, data)
+        return self._answer(request, path, body, 404, {"message": "404: Not Found", "code": 0})
+
+    def _answer(
+        self, request: web.Request, path: str, body: Any, status: int, data: Any, headers: dict[str, str] | None = None
+    ) -> web.Response:
+        self.calls.append(Call(request.method, path, body, status))
+        if status == 204:
+            return web.Response(status=204)
+        # discord.py parses JSON only when the content type is exactly application/json, as Discord sends it.
+        # Rate-limit headers as Discord sends them, with a generous bucket (a self-hosted server's): without
+        # them discord.py assumes a limit of 1 and sends one request per bucket at a time.
+        limits = {
+            "X-RateLimit-Limit": str(self.bucket_limit),
+            "X-RateLimit-Remaining": str(self.bucket_limit - 1),
+            "X-RateLimit-Reset-After": "1.000",
+            "X-RateLimit-Bucket": hashlib.md5(re.sub(r"\d+", "#", f"{request.method} {path}").encode()).hexdigest(),
+        }
+        return web.Response(
+            body=json.dumps(data).encode(),
+            status=status,
+            headers={"Content-Type": "application/json", **(limits if status != 429 else {}), **(headers or {})},
+        )
+
+    def _routes(self) -> list[tuple[str, str, Callable[..., tuple[int, Any]]]]:
+        return [
+            ("GET", r"/users/@me", lambda b, r: (200, self.bot_user)),
+            ("GET", r"/oauth2/applications/@me", lambda b, r: (200, self._application())),
+            ("GET", r"/gateway/bot", lambda b, r: (200, self._gateway_info())),
+            ("GET", r"/gateway", lambda b, r: (200, {"url": self._gateway_info()["url"]})),
+            ("PUT", r"/applications/(\d+)/guilds/(\d+)/commands", self._sync_commands),
+            ("PUT", r"/applications/(\d+)/commands", self._sync_commands),
+            ("GET", r"/channels/(\d+)", self._get_channel),
+            ("POST", r"/channels/(\d+)/messages", self._post_message),
+            ("PATCH", r"/channels/(\d+)/messages/(\d+)", self._patch_message),
+            ("POST", r"/channels/(\d+)/messages/(\d+)/threads", self._thread_from_message),
+            ("POST", r"/channels/(\d+)/threads", self._thread_without_message),
+            ("PUT", r"/channels/(\d+)/thread-members/(\d+)", self._add_thread_member),
+            ("POST", r"/interactions/(\d+)/([^/]+)/callback", self._callback),
+            ("POST", r"/webhooks/(\d+)/([^/]+)", self._followup),
+            ("PATCH", r"/webhooks/(\d+)/([^/]+)/messages/@original", self._edit_original),
+        ]
+
+    def _application(self) -> dict[str, Any]:
+        return {
+            "id": self.app_id,
+            "name": "ThreadDesk",
+            "icon": None,
+            "description": "",
+            "summary": "",
+            "type": None,
+            "hook": True,
+            "bot_public": False,
+            "bot_require_code_grant": False,
+            "verify_key": "0" * 64,
+            "owner": self._user("Owner"),
+            "team": None,
+            "flags": self.app_flags,
+            "bot": self.bot_user,
+            "interactions_endpoint_url": None,
+            "redirect_uris": [],
+            "tags": [],
+        }
+
+    def _gateway_info(self) -> dict[str, Any]:
+        return {
+            "url": f"{self.url.replace('http', 'ws')}/gateway",
+            "shards": 1,
+            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+        }
+
+    def _sync_commands(self, body: Any, request: web.Request, app: str, guild: str | None = None) -> tuple[int, Any]:
+        self.commands = [
+            {**c, "id": self.new_id(), "application_id": app, "version": self.new_id(), "guild_id": guild} for c in body
+        ]
+        return 200, self.commands
+
+    def _get_channel(self, body: Any, request: web.Request, cid: str) -> tuple[int, Any]:
+        if cid not in self.channels:
+            return 404, {"message": "Unknown Channel", "code": 10003}
+        return 200, self.channels[cid]
+
+    def _post_message(self, body: Any, request: web.Request, cid: str) -> tuple[int, Any]:
+        if cid not in self.channels:
+            return 404, {"message": "Unknown Channel", "code": 10003}
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce"):
+            earlier = self.nonces.get((cid, str(nonce)))
+            if earlier is not None:
+                return 200, self.messages[earlier]
+        msg = self._message(cid, self.bot_user, body)
+        msg["allowed_mentions"] = body.get("allowed_mentions")  # kept to assert on; not in Discord's payload
+        if nonce is not None:
+            self.nonces[(cid, str(nonce))] = msg["id"]
+        self.dispatch("MESSAGE_CREATE", {k: v for k, v in msg.items() if k != "allowed_mentions"})
+        return 200, msg
+
+    def _patch_message(self, body: Any, request: web.Request, cid: str, mid: str) -> tuple[int, Any]:
+        msg = self.messages.get(mid)
+        if msg is None or msg["channel_id"] != cid:
+            return 404, {"message": "Unknown Message", "code": 10008}
+        for key in ("content", "embeds", "components", "allowed_mentions"):
+            if key in body:
+                msg[key] = body[key]
+        msg["edited_timestamp"] = _now()
+        self.dispatch("MESSAGE_UPDATE", {k: v for k, v in msg.items() if k != "allowed_mentions"})
+        return 200, msg
+
+    def _thread_from_message(self, body: Any, request: web.Request, cid: str, mid: str) -> tuple[int, Any]:
+        channel = self.channels.get(cid)
+        if channel is None:
+            return 404, {"message": "Unknown Channel", "code": 10003}
+        if channel["type"] == 1:
+            return 400, {"message": "Cannot execute action on a DM channel", "code": 50003}
+        msg = self.messages.get(mid)
+        if msg is None or msg["channel_id"] != cid:
+            return 404, {"message": "Unknown Message", "code": 10008}
+        if mid in self.channels:
+            return 400, {"message": "A thread has already been created for this message", "code": 160004}
+        thread = self._thread(mid, cid, body["name"], 11)
+        msg["thread"] = thread
+        return 201, thread
+
+    def _thread_without_message(self, body: Any, request: web.Request, cid: str) -> tuple[int, Any]:
+        if cid not in self.channels:
+            return 404, {"message": "Unknown Channel", "code": 10003}
+        return 201, self._thread(self.new_id(), cid, body["name"], int(body.get("type", 12)))
+
+    def _add_thread_member(self, body: Any, request: web.Request, tid: str, uid: str) -> tuple[int, Any]:
+        if tid not in self.channels:
+            return 404, {"message": "Unknown Channel", "code": 10003}
+        self.thread_members.setdefault(tid, set()).add(uid)
+        return 204, None
+
+    def _callback(self, body: Any, request: web.Request, iid: str, token: str) -> tuple[int, Any]:
+        record = self.interactions.get(iid)
+        if record is None or record.token != token:
+            return 404, {"message": "Unknown interaction", "code": 10062}
+        if record.callbacks:
+            return 400, {"message": "Interaction has already been acknowledged.", "code": 40060}
+        record.callbacks.append(body)
+        flags = (body.get("data") or {}).get("flags", 0)
+        answer: dict[str, Any] = {
+            "interaction": {
+                "id": iid,
+                "type": record.payload["type"],
+                "response_message_loading": body["type"] == 5,
+                "response_message_ephemeral": bool(flags & EPHEMERAL),
+            }
+        }
+        if body["type"] in (4, 5):
+            message = self._message(record.payload["channel_id"], self.bot_user, body.get("data") or {})
+            answer["interaction"]["response_message_id"] = message["id"]
+            answer["resource"] = {"type": body["type"], "message": message}
+        return 200, answer
+
+    def _followup(self, body: Any, request: web.Request, app: str, token: str) -> tuple[int, Any]:
+        record = next((i for i in self.interactions.values() if i.token == token), None)
+        if record is None or not record.callbacks:
+            return 404, {"message": "Unknown Webhook", "code": 10015}
+        record.followups.append(body)
+        return 200, {**self._message(record.payload["channel_id"], self.bot_user, body), "webhook_id": app}
+
+    def _edit_original(self, body: Any, request: web.Request, app: str, token: str) -> tuple[int, Any]:
+        record = next((i for i in self.interactions.values() if i.token == token), None)
+        if record is None:
+            return 404, {"message": "Unknown Webhook", "code": 10015}
+        record.followups.append(body)
+        return 200, {**self._message(record.payload["channel_id"], self.bot_user, body), "webhook_id": app}
+
+
+def _compressor(kind: str | None) -> Callable[[bytes], bytes] | None:
+    """Transport compression as Discord does it: one stream per connection, flushed after every message
+    (discord.py picks zstd-stream when the `zstandard` package is installed, zlib-stream otherwise)."""
+    if kind == "zlib-stream":
+        deflate = zlib.compressobj()
+        return lambda data: deflate.compress(data) + deflate.flush(zlib.Z_SYNC_FLUSH)
+    if kind == "zstd-stream":
+        import zstandard  # type: ignore[import-not-found]  # only present when discord.py asked for zstd
+
+        stream = zstandard.ZstdCompressor().compressobj()
+        return lambda data: bytes(stream.compress(data) + stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))
+    return None
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
+    """Poll until `check()` is truthy (the bot works asynchronously); fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.005)
