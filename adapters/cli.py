@@ -19,6 +19,7 @@ from rich.table import Table
 
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
+from adapters.kb_eval_command import kb_eval
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from bot.bootstrap import build_desk, load_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
@@ -40,6 +41,7 @@ kb_app = typer.Typer(help="The knowledge base: articles, search, statistics and 
 app.add_typer(db_app, name="db")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(kb_app, name="kb")
+kb_app.command("eval")(kb_eval)
 
 ConfigOpt = Annotated[
     Path | None,

@@ -33,24 +33,37 @@ class BM25Index:
         self.k1 = k1
         self.b = b
         vocab: dict[str, int] = {}
-        term_ids, doc_ids, tfs, lengths = array("i"), array("i"), array("f"), array("f")
-        for doc_index, doc in enumerate(documents):
-            lengths.append(len(doc))
-            for term, tf in Counter(doc).items():
+        term_ids, tfs, counts = array("i"), array("f"), array("i")
+        for doc in documents:
+            bag = Counter(doc)
+            counts.append(len(bag))
+            for term, tf in bag.items():
                 term_ids.append(vocab.setdefault(term, len(vocab)))
-                doc_ids.append(doc_index)
                 tfs.append(tf)
         self._vocab = vocab
-        self._n = len(lengths)
-        length = np.frombuffer(lengths, dtype=np.float32) if lengths else np.zeros(0, np.float32)
-        self.average_length = float(length.mean()) if self._n else 0.0
+        self._n = len(counts)
+        per_doc = np.frombuffer(counts, dtype=np.int32) if counts else np.zeros(0, np.int32)
         terms = np.frombuffer(term_ids, dtype=np.int32) if term_ids else np.zeros(0, np.int32)
+        weights = np.array(tfs, dtype=np.float32) if tfs else np.zeros(0, np.float32)
+        del tfs
+        # Document length = total term count; postings are still in document order here, so each
+        # posting's document is implied by `per_doc`, and every array below is built in place.
+        doc_of = np.repeat(np.arange(self._n, dtype=np.int32), per_doc)
+        length = np.bincount(doc_of, weights=weights, minlength=self._n).astype(np.float32)
+        self.average_length = float(length.mean()) if self._n else 0.0
+        norm = self._norm(length)[doc_of]
+        norm += weights
+        np.multiply(weights, np.float32(k1 + 1), out=weights)
+        np.divide(weights, norm, out=weights)
+        del norm
         order = np.argsort(terms, kind="stable")
-        self._docs = (np.frombuffer(doc_ids, dtype=np.int32) if doc_ids else np.zeros(0, np.int32))[order]
-        freq = (np.frombuffer(tfs, dtype=np.float32) if tfs else np.zeros(0, np.float32))[order]
-        norm = self._norm(length[self._docs]) if self._n else np.zeros(0, np.float32)
-        self._weights = (freq * (k1 + 1) / (freq + norm)).astype(np.float32)
-        self._offsets = np.searchsorted(terms[order], np.arange(len(vocab) + 1)).astype(np.int64)
+        self._docs = doc_of[order]
+        del doc_of
+        self._weights = weights[order]
+        del weights, order
+        self._offsets = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=len(vocab)), out=self._offsets[1:])
+        del terms, term_ids
         df = np.diff(self._offsets).astype(np.float64)
         self._idf = np.log(1 + (self._n - df + 0.5) / (df + 0.5))
 
