@@ -137,7 +137,7 @@ def clinc_unrelated(clinc_dir: Path, split: str) -> list[Query]:
     _, domain_map = load_clinc(clinc_dir)
     name = "data_test.json" if split == "test" else "data_dev.json"
     data = _read_json(clinc_dir / name)
-    unrelated = set(clinc_intents(domain_map, UNRELATED_DOMAINS))
+    unrelated = set(clinc_intents(domain_map, [d for d in UNRELATED_DOMAINS if d in domain_map]))
     queries = [Query(text, None) for text, _ in _pairs(data, f"oos_{split}", clinc_dir / name)]
     queries += [Query(text, None) for text, intent in _pairs(data, split, clinc_dir / name) if intent in unrelated]
     return queries
