@@ -300,7 +300,9 @@ class Matcher:
         if self._embedder is None or centroids is None:
             return None
         vector = self._embedder.encode([text])[0]
-        similarity: FloatArray = centroids @ vector
+        # einsum, not `@`: BLAS would start its own threads, which spin after the product and starve
+        # torch's threads on a small machine (measured at 10k articles: p50 106 ms with `@`, 12 ms without)
+        similarity: FloatArray = np.einsum("ij,j->i", centroids, vector)
         for index, total in self._semantic_changed.items():
             similarity[index] = float(total @ vector) / (float(np.linalg.norm(total)) or 1.0)
         return similarity
