@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from adapters.cli import app
 from kb.article import Article
 from kb.matcher import Matcher
-from kb.semantic import INSTALL_HINT, SemanticUnavailable, available, load_embedder
+from kb.semantic import INSTALL_HINT, SEMANTIC_MIN_SCORE, SemanticUnavailable, available, load_embedder
 
 
 def test_without_the_extra_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,7 +32,7 @@ def test_minilm_finds_a_paraphrase_that_shares_no_word() -> None:
         Article(id="pin", title="Change your PIN", aliases=("how do i change my pin",)),
     ]
     embedder = load_embedder()
-    matcher = Matcher(articles, embedder=embedder)
+    matcher = Matcher(articles, min_score=SEMANTIC_MIN_SCORE, embedder=embedder)
     hits = matcher.suggest("reimburse the purchase please")
     assert hits and hits[0].article.id == "refund"
     assert matcher.suggest("what is the capital of France") == []
