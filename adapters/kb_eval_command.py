@@ -22,7 +22,7 @@ from rich.console import Console
 
 from kb.datasets import DatasetError
 from kb.matcher import Embedder
-from kb.protocol import EvalConfig, EvalResult, run
+from kb.protocol import EvalConfig, EvalResult, notes, run
 
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
@@ -72,6 +72,8 @@ def kb_eval(
         result = run(config, embedder=embedder)
     except DatasetError as exc:
         raise _fail(str(exc)) from None
+    for note in notes(config):
+        err.print(f"note: {note}")
     if as_json:
         print(json.dumps(result.metrics()))
         return

@@ -151,8 +151,11 @@ def banking77_dataset(
     seed: int = 0,
     dev_per_intent: int = 10,
     split: str = "val",
+    oos_split: str | None = None,
 ) -> Dataset:
     """BANKING77 with a dev set carved from `train` (never used as aliases) and CLINC out-of-scope.
+
+    The out-of-scope queries come from CLINC's `oos_split` (default: the same split as `split`).
 
     `split="test"` keeps the same KB and asks `test.csv` (beside `banking_csv`) instead of the dev set.
     Without a CLINC folder there are no out-of-scope queries.
@@ -173,5 +176,5 @@ def banking77_dataset(
     if split == "test":
         queries = [Query(text, intent) for text, intent in _read_csv(banking_csv.parent / "test.csv")]
     if clinc_dir is not None:
-        queries += clinc_unrelated(clinc_dir, split)
+        queries += clinc_unrelated(clinc_dir, oos_split or split)
     return Dataset(f"banking77 K={k} {split}", tuple(articles), tuple(queries))

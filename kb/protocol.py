@@ -101,7 +101,24 @@ def load(config: EvalConfig, split: Split) -> Dataset:
     if config.subset is not None:
         raise DatasetError(f"--subset {config.subset} applies to clinc150 only")
     clinc = config.clinc if config.clinc is not None else _sibling_clinc(config.data)
-    return banking77_dataset(config.data / "train.csv", clinc, k=config.k, seed=config.seed, split=split)
+    oos_split = split
+    if clinc is not None and split == "test" and not (clinc / "data_test.json").is_file():
+        oos_split = "val"  # see `notes`: better scored with dev out-of-scope queries than not at all
+    return banking77_dataset(
+        config.data / "train.csv", clinc, k=config.k, seed=config.seed, split=split, oos_split=oos_split
+    )
+
+
+def notes(config: EvalConfig) -> list[str]:
+    """What a reader of the figures should know about where the out-of-scope queries came from."""
+    if config.dataset != "banking77":
+        return []
+    clinc = config.clinc if config.clinc is not None else _sibling_clinc(config.data)
+    if clinc is None:
+        return [f"no CLINC150 folder beside {config.data}: no out-of-scope queries, threshold = DEFAULT_MIN_SCORE"]
+    if config.split == "test" and not (clinc / "data_test.json").is_file():
+        return [f"{clinc} has no data_test.json: out-of-scope queries are CLINC's dev ones (used to fix the threshold)"]
+    return []
 
 
 def _sibling_clinc(banking_dir: Path) -> Path | None:

@@ -182,3 +182,13 @@ def test_bad_input_gets_a_plain_error(data: Path, args: list[str], message: str)
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_banking77_test_split_without_clinc_test_data_still_scores_and_says_so(data: Path) -> None:
+    (data / "clinc150" / "data_test.json").unlink()
+    args = ["kb", "eval", "--dataset", "banking77", "--data", str(data / "banking77"), "--split", "test", "--k", "2"]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert (metrics["n_in_scope"], metrics["n_out_of_scope"]) == (2, 3)  # CLINC's dev out-of-scope queries
+    assert "has no data_test.json" in result.stderr
