@@ -36,7 +36,9 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/kb.py
 	$(BIN)/python bench/slack_http.py
+	$(BIN)/python bench/discord_gateway.py
 
 bench-digest: $(STAMP)
 	$(BIN)/python bench/digest.py

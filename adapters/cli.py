@@ -22,6 +22,7 @@ from adapters import kb_cli
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
+from adapters.kb_eval_command import kb_eval
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from adapters.slack import SPEC as SLACK
 from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
@@ -49,6 +50,7 @@ kb_app = typer.Typer(help="The knowledge base: articles, search, statistics and 
 app.add_typer(db_app, name="db")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(kb_app, name="kb")
+kb_app.command("eval")(kb_eval)
 
 ConfigOpt = Annotated[
     Path | None,

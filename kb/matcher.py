@@ -1,17 +1,32 @@
 """Suggest knowledge-base articles for a customer's message.
 
-Each article's title and each alias is scored against the message ON ITS OWN (matching one long
-concatenated blob saturates and ranks by KB order), with ½ token_set_ratio + ½ token_sort_ratio:
+Each article's title, alias and learned alias is scored against the message ON ITS OWN (matching one
+long concatenated blob saturates and ranks by KB order), with ½ token_set_ratio + ½ token_sort_ratio:
 token_set forgives extra words, token_sort punishes them, and together they rarely tie. An article's
 fuzzy score is the mean of its best three field scores, so one lucky alias is not enough. A BM25 term
-(see `kb.bm25`) adds word rarity, which the ratios ignore. Measured choices and numbers: `kb.evaluation`.
+over the whole article (`kb.bm25`) adds word rarity, which the ratios ignore:
+
+    score = 0.7 × fuzzy + 0.3 × 100 × normalised BM25          (0..100)
+
+Scale: the BM25 scores come from an inverted index, so they are cheap for every article; only the
+`Scoring.candidates` best of them are re-ranked with rapidfuzz. Below that many articles every article
+is scored, so small KBs get exactly the full scan.
+
+Learning: `Matcher.learn` returns a new matcher with one more learned alias, sharing the built index
+with the old one; the changed article is kept beside the index and scored on its own.
+
+Optional semantic boost: pass an `Embedder` (`kb.semantic`); the article's embedding centroid is fused
+with the lexical score. Every choice and its dev numbers: BENCHMARKS.md, "Knowledge base".
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from kb.article import Article
@@ -23,25 +38,44 @@ DEFAULT_MIN_SCORE: float = 50.0
 
 Chosen on CLINC150 dev (banking + credit_cards = 30 articles, title + K = 5 train aliases per intent,
 seed 0; 600 in-scope `val` queries, 100 `oos_val` queries; rapidfuzz 3.14, default `Scoring`) as the
-lowest round threshold where out-of-scope abstain recall reaches ≈ 0.9:
-  hit@1 0.000, hit@3 0.000, MRR@3 0.000; AUROC 0.000
-  at 50: abstain precision 0.00 (oos:in-scope = 1:6), abstain recall 0.00, false-abstain rate 0.000
-Regenerate with `python -m kb.evaluation`.
+round threshold nearest the lowest one (49) where out-of-scope abstain recall reaches 0.9:
+  hit@1 0.807, hit@3 0.925, MRR@3 0.861; AUROC 0.969
+  at 50: abstain precision 0.63 (oos:in-scope = 1:6; 0.91 at 1:1), abstain recall 0.94,
+  false-abstain rate 0.092
+The dev thresholds of the other KBs: 55 (same KB, K = 20), 52 / 61 (BANKING77, K = 5 / 20), 54 / 63
+(all 150 CLINC intents, K = 5 / 20): a KB with many aliases per article can afford a higher one.
+Regenerate with `python -m kb.evaluation` or `threaddesk kb eval` (BENCHMARKS.md, "Knowledge base").
 """
 
 MAX_QUERY_CHARS = 2_000
 """Only the start of a very long message is matched: it keeps latency flat and the problem is usually
 stated first."""
 
+MAX_LEARNED = 50
+"""Learned aliases kept per article; the oldest goes first, so wording drifts with the customers."""
+
+COMPACT_AFTER = 256
+"""Articles changed by `learn` are scored one by one beside the index; past this many, `learn` rebuilds
+the index instead, so the per-query cost of changed articles stays under about a millisecond."""
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length sentence vectors (one row per text); see `kb.semantic`."""
+
+    def encode(self, texts: Sequence[str]) -> FloatArray: ...
+
 
 @dataclass(frozen=True)
 class Scoring:
-    """How field scores become an article score; the defaults are the measured best."""
+    """How field scores become an article score; the defaults are the measured best (BENCHMARKS.md)."""
 
     fuzzy_top: int = 3  # mean of the best N title/alias fuzzy scores
-    bm25_top: int = 2  # mean of the best N title/alias BM25 scores
-    bm25_weight: float = 0.3  # share of the normalised BM25 score in the final 0..100 score
+    bm25_weight: float = 0.3  # share of the normalised article BM25 score in the lexical 0..100 score
     stem: bool = True  # light suffix stripping for the BM25 terms
+    candidates: int = 50  # articles re-ranked with rapidfuzz; the rest are ranked out by BM25
+    semantic_weight: float = 0.6  # share of the embedding similarity when an embedder is given
 
 
 @dataclass(frozen=True)
@@ -49,6 +83,30 @@ class Suggestion:
     article: Article
     score: float  # 0..100, higher is better
     matched: str  # the alias or title that matched best
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One article as the matcher sees it: its normalised fields and BM25 terms."""
+
+    article: Article
+    fields: tuple[str, ...]  # normalised, words sorted, deduplicated
+    originals: tuple[str, ...]  # the same fields as written
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Index:
+    """What is built once and shared by every matcher derived with `learn`."""
+
+    articles: tuple[Article, ...]
+    ids: dict[str, int]
+    fields: list[str]  # normalised fields (words sorted) of every article, article by article
+    starts: npt.NDArray[np.int64]  # article i owns fields[starts[i]:starts[i + 1]]
+    positions: npt.NDArray[np.int32]  # field -> its place in (title, *aliases, *learned)
+    bm25: BM25Index
+    sums: FloatArray | None  # sum of each article's field embeddings (its direction is the centroid's)
+    centroids: FloatArray | None  # unit article embeddings, one row per article
 
 
 class Matcher:
@@ -60,33 +118,70 @@ class Matcher:
         *,
         min_score: float = DEFAULT_MIN_SCORE,
         scoring: Scoring = Scoring(),
+        embedder: Embedder | None = None,
     ) -> None:
         self.min_score = min_score
         self.scoring = scoring
-        self._articles = tuple(articles)
-        self._fields: list[str] = []  # normalised title and aliases of every article
-        self._originals: list[str] = []  # the same, as written
-        self._owner: list[int] = []  # field -> article index
-        for index, article in enumerate(self._articles):
-            seen: set[str] = set()
-            for original in (article.title, *article.aliases, *article.learned):
-                text = normalize(original)
-                if text and text not in seen:
-                    seen.add(text)
-                    self._fields.append(text)
-                    self._originals.append(original)
-                    self._owner.append(index)
-        self._bm25 = BM25Index([self._terms(field) for field in self._fields])
-        self._groups: dict[int, list[int]] = {}  # article index -> its fields
-        for field, owner in enumerate(self._owner):
-            self._groups.setdefault(owner, []).append(field)
+        self._embedder = embedder
+        self._changed: dict[int, _Entry] = {}
+        self._semantic_changed: dict[int, FloatArray] = {}
+        self._index = self._build(tuple(articles))
+
+    def _build(self, articles: tuple[Article, ...]) -> _Index:
+        fields: list[str] = []
+        positions: list[int] = []
+        starts = np.zeros(len(articles) + 1, dtype=np.int64)
+        ids: dict[str, int] = {}
+
+        def documents() -> Iterator[list[str]]:
+            for index, article in enumerate(articles):
+                ids.setdefault(article.id, index)
+                terms: list[str] = []
+                for position, text in _normalised_fields(article):
+                    fields.append(text)
+                    positions.append(position)
+                    terms += self._terms(text)
+                starts[index + 1] = len(fields)
+                yield terms
+
+        bm25 = BM25Index(documents(), k1=1.2, b=0.75)
+        sums = self._embedding_sums([_originals(a) for a in articles]) if self._embedder else None
+        centroids = None if sums is None else _unit_rows(sums)
+        return _Index(
+            articles=articles,
+            ids=ids,
+            fields=fields,
+            starts=starts,
+            positions=np.array(positions, dtype=np.int32),
+            bm25=bm25,
+            sums=sums,
+            centroids=centroids,
+        )
+
+    def _embedding_sums(self, groups: Sequence[Sequence[str]]) -> FloatArray:
+        """The sum of the embeddings of each group of texts (an article's title and aliases)."""
+        assert self._embedder is not None
+        flat = [text for group in groups for text in group]
+        vectors = self._embedder.encode(flat) if flat else np.zeros((0, 1), dtype=np.float32)
+        bounds = np.cumsum([0, *(len(group) for group in groups)])
+        out = np.zeros((len(groups), vectors.shape[1]), dtype=np.float32)
+        for i in range(len(groups)):
+            out[i] = vectors[bounds[i] : bounds[i + 1]].sum(axis=0)
+        return out
 
     def __len__(self) -> int:
-        return len(self._articles)
+        return len(self._index.articles)
 
     @property
     def articles(self) -> tuple[Article, ...]:
-        return self._articles
+        """The articles as this matcher scores them (learned aliases included)."""
+        if not self._changed:
+            return self._index.articles
+        return tuple(self._article(i) for i in range(len(self)))
+
+    def _article(self, index: int) -> Article:
+        entry = self._changed.get(index)
+        return entry.article if entry else self._index.articles[index]
 
     def suggest(self, text: str, limit: int = 3) -> list[Suggestion]:
         """The best `limit` articles scoring at least `min_score`, best first."""
@@ -95,43 +190,182 @@ class Matcher:
         return [hit for hit in self.rank(text)[:limit] if hit.score >= self.min_score]
 
     def rank(self, text: str) -> list[Suggestion]:
-        """Every article that shares anything with `text`, best first, ignoring `min_score`.
+        """The candidate articles that share anything with `text`, best first, ignoring `min_score`.
 
         Ties on the score are broken by the article's single best field score, then by id, so the
         order never depends on the order of the KB.
         """
         query = normalize(text[:MAX_QUERY_CHARS])
-        if not query or not self._fields:
+        if not query or not len(self):
             return []
-        fuzzy = self._fuzzy(query)
-        lexical = self._bm25.normalised_scores(self._terms(query))
-        ranked: list[tuple[float, float, str, Suggestion]] = []
         s = self.scoring
-        for owner, fields in self._groups.items():
-            by_fuzzy = sorted(fields, key=fuzzy.__getitem__, reverse=True)
-            fuzzy_score = _mean([fuzzy[f] for f in by_fuzzy[: s.fuzzy_top]])
-            lexical_score = 100 * _mean(sorted((lexical[f] for f in fields), reverse=True)[: s.bm25_top])
-            score = round((1 - s.bm25_weight) * fuzzy_score + s.bm25_weight * lexical_score, 4)
+        terms = self._terms(query)
+        lexical = self._index.bm25.normalised_scores(terms)
+        for index, entry in self._changed.items():
+            lexical[index] = self._index.bm25.score_document(terms, entry.terms)
+        semantic = self._semantic(text[:MAX_QUERY_CHARS])
+        candidates = self._candidates(lexical, semantic)
+
+        texts: list[str] = []
+        bounds = [0]
+        for index in candidates:
+            texts += self._fields(index)
+            bounds.append(len(texts))
+        fuzzy = _fuzzy(query, texts)
+
+        ranked: list[tuple[float, float, str, Suggestion]] = []
+        for slot, index in enumerate(candidates):
+            scores = fuzzy[bounds[slot] : bounds[slot + 1]]
+            if not len(scores):
+                continue
+            best = int(np.argmax(scores))
+            fuzzy_score = float(np.sort(scores)[-s.fuzzy_top :].mean())
+            score = (1 - s.bm25_weight) * fuzzy_score + s.bm25_weight * 100 * float(lexical[index])
+            if semantic is not None:
+                score = (1 - s.semantic_weight) * score + s.semantic_weight * 100 * max(0.0, float(semantic[index]))
+            score = round(score, 4)
             if score <= 0:
                 continue
-            best = by_fuzzy[0]
-            article = self._articles[owner]
-            hit = Suggestion(article=article, score=score, matched=self._originals[best])
-            ranked.append((-score, -fuzzy[best], article.id, hit))
+            article = self._article(index)
+            hit = Suggestion(article=article, score=score, matched=self._original(index, best))
+            ranked.append((-score, -float(scores[best]), article.id, hit))
         ranked.sort(key=lambda row: row[:3])
         return [row[3] for row in ranked]
 
-    def _fuzzy(self, query: str) -> list[float]:
-        """½ token_set_ratio + ½ token_sort_ratio of `query` against every field."""
-        scores = [0.0] * len(self._fields)
-        for scorer in (fuzz.token_set_ratio, fuzz.token_sort_ratio):
-            for _, score, index in process.extract(query, self._fields, scorer=scorer, processor=None, limit=None):
-                scores[index] += score / 2
-        return scores
+    def learn(self, article_id: str, text: str) -> Matcher:
+        """A matcher that also knows `text` as a learned alias of `article_id`.
+
+        Cheap at any KB size: the built index is shared, only the changed article is re-derived. A
+        wording the article already has (after normalisation) changes nothing and returns `self`; past
+        `MAX_LEARNED` learned aliases the oldest is dropped. Raises `KeyError` for an unknown article.
+        """
+        index = self._index.ids.get(article_id)
+        if index is None:
+            raise KeyError(f"no article with id '{article_id}'")
+        wording = " ".join(text[:MAX_QUERY_CHARS].split())
+        normalised = _sorted_words(normalize(wording))
+        article = self._article(index)
+        if not normalised or normalised in self._fields(index):
+            return self
+        learned = (*article.learned, wording)[-MAX_LEARNED:]
+        updated = article.model_copy(update={"learned": learned})
+        pairs = _normalised_fields(updated)
+        everything = _originals(updated)
+        entry = _Entry(
+            article=updated,
+            fields=tuple(text for _, text in pairs),
+            originals=tuple(everything[position] for position, _ in pairs),
+            terms=tuple(term for _, text in pairs for term in self._terms(text)),
+        )
+        derived = object.__new__(Matcher)
+        derived.min_score = self.min_score
+        derived.scoring = self.scoring
+        derived._embedder = self._embedder
+        derived._index = self._index
+        derived._changed = {**self._changed, index: entry}
+        derived._semantic_changed = dict(self._semantic_changed)
+        if len(derived._changed) > COMPACT_AFTER:
+            return Matcher(derived.articles, min_score=self.min_score, scoring=self.scoring, embedder=self._embedder)
+        if self._embedder is not None:
+            if len(learned) > len(article.learned):  # one more text: add its embedding to the sum
+                derived._semantic_changed[index] = self._embedding_sum(index) + self._embedder.encode([wording])[0]
+            else:  # the oldest learned alias was dropped: embed the article again
+                derived._semantic_changed[index] = self._embedding_sums([everything])[0]
+        return derived
+
+    def _embedding_sum(self, index: int) -> FloatArray:
+        changed = self._semantic_changed.get(index)
+        if changed is not None:
+            return changed
+        assert self._index.sums is not None
+        row: FloatArray = self._index.sums[index]
+        return row
+
+    def _fields(self, index: int) -> Sequence[str]:
+        entry = self._changed.get(index)
+        if entry is not None:
+            return entry.fields
+        starts = self._index.starts
+        return self._index.fields[int(starts[index]) : int(starts[index + 1])]
+
+    def _original(self, index: int, field: int) -> str:
+        entry = self._changed.get(index)
+        if entry is not None:
+            return entry.originals[field]
+        position = int(self._index.positions[int(self._index.starts[index]) + field])
+        return _originals(self._index.articles[index])[position]
+
+    def _semantic(self, text: str) -> FloatArray | None:
+        centroids = self._index.centroids
+        if self._embedder is None or centroids is None:
+            return None
+        vector = self._embedder.encode([text])[0]
+        # einsum, not `@`: BLAS would start its own threads, which spin after the product and starve
+        # torch's threads on a small machine (measured at 10k articles: p50 106 ms with `@`, 12 ms without)
+        similarity: FloatArray = np.einsum("ij,j->i", centroids, vector)
+        for index, total in self._semantic_changed.items():
+            similarity[index] = float(total @ vector) / (float(np.linalg.norm(total)) or 1.0)
+        return similarity
+
+    def _candidates(self, lexical: FloatArray, semantic: FloatArray | None) -> list[int]:
+        """Every article on a small KB; otherwise the best `candidates` by BM25 (and by embedding)."""
+        n, limit = len(self), self.scoring.candidates
+        if n <= limit:
+            return list(range(n))
+        chosen = set(_top(lexical, limit).tolist())
+        if semantic is not None:
+            chosen.update(_top(semantic, limit).tolist())
+        return sorted(chosen)
 
     def _terms(self, text: str) -> list[str]:
         return [stem(t) for t in tokens(text)] if self.scoring.stem else tokens(text)
 
 
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values) if values else 0.0
+def _originals(article: Article) -> tuple[str, ...]:
+    return (article.title, *article.aliases, *article.learned)
+
+
+def _normalised_fields(article: Article) -> list[tuple[int, str]]:
+    """(position in title/aliases/learned, normalised text with sorted words) for each distinct field."""
+    seen: set[str] = set()
+    out: list[tuple[int, str]] = []
+    for position, original in enumerate(_originals(article)):
+        text = _sorted_words(normalize(original))
+        if text and text not in seen:
+            seen.add(text)
+            out.append((position, text))
+    return out
+
+
+def _unit_rows(matrix: FloatArray) -> FloatArray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    result: FloatArray = (matrix / norms).astype(np.float32)
+    return result
+
+
+def _top(scores: FloatArray, limit: int) -> npt.NDArray[np.intp]:
+    """Indices of the `limit` highest positive scores (unordered)."""
+    picked = np.argpartition(-scores, limit - 1)[:limit] if len(scores) > limit else np.arange(len(scores))
+    return picked[scores[picked] > 0]
+
+
+def _fuzzy(query: str, texts: Sequence[str]) -> FloatArray:
+    """½ token_set_ratio + ½ token_sort_ratio of `query` against every text.
+
+    Fields are stored with their words already sorted (`_sorted_words`), which changes neither ratio
+    (both sort the words first) but makes token_sort_ratio a plain `ratio`, ten times cheaper.
+    """
+    if not texts:
+        return np.zeros(0, dtype=np.float32)
+    query = _sorted_words(query)
+    both = [
+        process.cdist([query], texts, scorer=scorer, processor=None, dtype=np.float32)[0]
+        for scorer in (fuzz.token_set_ratio, fuzz.ratio)
+    ]
+    result: FloatArray = (both[0] + both[1]) / np.float32(2)
+    return result
+
+
+def _sorted_words(text: str) -> str:
+    return " ".join(sorted(text.split()))
