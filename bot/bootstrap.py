@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary, import_articles
 from bot.store import articles
 from bot.store.db import Database
+from kb import semantic
 from kb.loader import load_directory
 from kb.matcher import DEFAULT_MIN_SCORE
 
@@ -46,8 +48,16 @@ async def seed_knowledge_base(settings: Settings, db: Database, clock: Clock) ->
 
 async def open_knowledge_base(settings: Settings, db: Database, clock: Clock) -> KnowledgeLibrary:
     await seed_knowledge_base(settings, db, clock)
-    min_score = settings.kb.min_score if settings.kb.min_score is not None else DEFAULT_MIN_SCORE
-    library = KnowledgeLibrary(min_score=min_score)
+    embedder = None
+    default_min = DEFAULT_MIN_SCORE
+    if settings.kb.semantic:
+        try:
+            embedder = await asyncio.to_thread(semantic.load_embedder)
+        except semantic.SemanticUnavailable as exc:
+            raise ConfigError(f"[kb] semantic = true, but {exc}") from None
+        default_min = semantic.SEMANTIC_MIN_SCORE
+    min_score = settings.kb.min_score if settings.kb.min_score is not None else default_min
+    library = KnowledgeLibrary(min_score=min_score, embedder=embedder)
     await library.load(db)
     return library
 

@@ -36,6 +36,7 @@ class KbConfig(_Strict):
     path: Path | None = Field(default=None, description="folder of Markdown articles; unset = the bundled sample")
     suggestions: int = Field(default=3, ge=0, le=5)
     min_score: float | None = Field(default=None, ge=0, le=100)
+    semantic: bool = Field(default=False, description="fuse MiniLM sentence embeddings (needs the semantic extra)")
 
 
 class RolesConfig(_Strict):

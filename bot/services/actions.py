@@ -190,13 +190,12 @@ async def resolve(ctx: DeskContext, req: Request) -> Reply:
         if not t.status.is_active:
             raise IllegalTransition(f"{t.ref} is {t.status.label} — use `/ticket reopen {t.number}` first.")
         article = req.command.options.get("kb")
+        wording, learned = kb_commands.customer_wording(t), False
         if article is not None:
             cited = await kb_commands.require_article(work.conn, article.lower())
             article = cited.id
             await articles.record_feedback(work.conn, t.number, [article], "cited", work.now)
-            await articles.learn(
-                work.conn, article, kb_commands.customer_wording(t), source="cited", ticket=t.number, at=work.now
-            )
+            learned = await articles.learn(work.conn, article, wording, source="cited", ticket=t.number, at=work.now)
         await work.event("resolved", summary=summary, kb=article)
         t.status = Status.RESOLVED
         t.resolved_at = work.now
@@ -207,8 +206,8 @@ async def resolve(ctx: DeskContext, req: Request) -> Reply:
         await work.to_customer(notify.resolution(t, req.actor))
         await record_first_response(work)
         work.touch()
-    if article is not None:
-        await kb_commands.reload(ctx)  # the customer's wording is now a learned alias
+    if article is not None and learned:
+        ctx.kb.learned(article, wording)  # the customer's wording is now a learned alias
     return Reply.done(f"{t.ref} resolved. {t.customer.display} can confirm or reopen it.", t.number)
 
 

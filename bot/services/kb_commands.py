@@ -100,15 +100,15 @@ async def accept(ctx: DeskContext, req: Request) -> Reply:
         if "self-served" not in t.tags:
             t.tags = (*t.tags, "self-served")
         await articles.record_feedback(work.conn, t.number, [article.id], "accepted", work.now)
-        await articles.learn(
-            work.conn, article.id, customer_wording(t), source="accepted", ticket=t.number, at=work.now
-        )
+        wording = customer_wording(t)
+        learned = await articles.learn(work.conn, article.id, wording, source="accepted", ticket=t.number, at=work.now)
         await work.to_customer(notify.self_served(t, article))
         await work.to_card_thread(
             notify.card_event(t, f"{req.actor.display} solved it with the article “{article.title}” (self-service).")
         )
         work.touch()
-    await reload(ctx)
+    if learned:
+        ctx.kb.learned(article.id, wording)
     return Reply.done(f"{t.ref} is resolved — thanks for letting us know!", t.number)
 
 

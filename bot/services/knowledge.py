@@ -7,6 +7,7 @@ polling the one-row `kb_revision` counter. So edits reach a running bot without 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -18,25 +19,27 @@ import aiosqlite
 from bot.store import articles
 from bot.store.db import Database
 from kb.article import Article
-from kb.matcher import DEFAULT_MIN_SCORE, Matcher, Suggestion
+from kb.matcher import DEFAULT_MIN_SCORE, Embedder, Matcher, Suggestion
 
 log = logging.getLogger(__name__)
 
 
 class KnowledgeLibrary:
-    """Implements the core's `KnowledgeBase` port over the `kb_articles` table."""
+    """Implements the core's knowledge-base port over the `kb_articles` table."""
 
     def __init__(
         self,
         *,
         min_score: float = DEFAULT_MIN_SCORE,
+        embedder: Embedder | None = None,
         check_every: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.min_score = min_score
+        self.embedder = embedder
         self.check_every = check_every
         self._monotonic = monotonic
-        self._matcher = Matcher((), min_score=min_score)
+        self._matcher = Matcher((), min_score=min_score, embedder=embedder)
         self._revision = -1
         self._checked_at = float("-inf")
 
@@ -62,7 +65,8 @@ class KnowledgeLibrary:
 
     async def refresh(self, conn: aiosqlite.Connection, *, force: bool = False) -> None:
         """Reload when the articles changed. Cheap when they did not: one tiny query, at most every
-        `check_every` seconds unless `force`."""
+        `check_every` seconds unless `force`. The index is built in a worker thread: at 100k articles it
+        takes seconds, and the bot keeps answering meanwhile with the previous one."""
         now = self._monotonic()
         if not force and now - self._checked_at < self.check_every:
             return
@@ -72,9 +76,18 @@ class KnowledgeLibrary:
             return
         found = await articles.all_articles(conn)
         started = time.perf_counter()
-        self._matcher = Matcher(found, min_score=self.min_score)
+        self._matcher = await asyncio.to_thread(Matcher, found, min_score=self.min_score, embedder=self.embedder)
         self._revision = current
         log.info("knowledge base: %d articles indexed in %.0f ms", len(found), 1000 * (time.perf_counter() - started))
+
+    def learned(self, article_id: str, wording: str) -> None:
+        """This process just stored `wording` as a learned alias (one revision step): serve it at once
+        without rebuilding the index. Changes by others since the last check still trigger a reload."""
+        try:
+            self._matcher = self._matcher.learn(article_id, wording)
+        except KeyError:  # an article this matcher has not seen yet: the next refresh loads it
+            return
+        self._revision += 1
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from kb import semantic
 from tests.e2e.test_console import CONFIG, threaddesk
 
 SELF_SERVICE = """\
@@ -70,3 +73,15 @@ def test_import_reports_bad_files_with_line_and_imports_the_rest(tmp_path: Path)
     assert (out / "good.md").read_text(encoding="utf-8").startswith("---\nid: good\ntitle: Redeem a gift card\n")
     missing = threaddesk("kb", "show", "nope", "--db", db)
     assert missing.returncode == 1 and "there is no article 'nope'" in missing.stderr
+
+
+@pytest.mark.skipif(semantic.available(), reason="the semantic extra is installed here")
+def test_semantic_without_the_extra_is_a_clear_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "semantic.toml"
+    config.write_text("[kb]\nsemantic = true\n", encoding="utf-8")
+    run = threaddesk("console", "--config", str(config), "--db", str(tmp_path / "d.db"))
+    assert run.returncode == 2
+    assert (
+        "[kb] semantic = true, but the semantic boost is not installed: run `pip install '.[semantic]'`" in run.stderr
+    )
+    assert "Traceback" not in run.stderr
