@@ -99,15 +99,23 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One unit of work: commits on success, rolls back on any exception."""
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
             try:
+                await self.conn.execute("BEGIN IMMEDIATE")
                 yield self.conn
+                await self.conn.commit()
             except BaseException:
-                await self.conn.rollback()
+                # Also on cancellation (a task stopped mid-command, even during BEGIN or COMMIT, whose
+                # statement still runs on the database thread): never leave the shared connection inside
+                # a transaction, or every later command would fail. Shielded so a second cancel can't skip it.
+                await asyncio.shield(self._rollback())
                 raise
-            await self.conn.commit()
         for callback in self._after_commit:
             callback()
+
+    async def _rollback(self) -> None:
+        await self.conn.execute_fetchall("SELECT 1")  # statements run in order: wait for a cancelled one
+        if self.conn.in_transaction:
+            await self.conn.rollback()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 from bot.bootstrap import build_desk
@@ -116,3 +118,43 @@ async def test_platform_not_running_keeps_posts_pending(desk: Desk, db: Database
     await DeliveryWorker(db, {"elsewhere": other}, clock).drain()
     async with db.reading() as conn:
         assert await outbox.pending_count(conn) == 2
+
+
+async def test_a_command_cancelled_mid_transaction_leaves_the_store_usable(desk: Desk, db: Database) -> None:
+    """A task stopped inside a unit of work (shutdown, a client gone) rolls back; later commands work."""
+    entered = asyncio.Event()
+
+    async def stuck() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO people (platform, id, name, last_seen) VALUES ('t', 'x', 'X', 'now')")
+            entered.set()
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(stuck())
+    await entered.wait()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert not db.conn.in_transaction
+    ticket = await desk.receive(dm(ALICE, "still there?"))
+    assert ticket is not None and ticket.number == 1
+    async with db.reading() as conn:
+        assert await conn.execute_fetchall("SELECT * FROM people WHERE id = 'x'") == []
+
+
+async def test_cancelled_while_beginning_still_leaves_no_open_transaction(desk: Desk, db: Database) -> None:
+    async def begin_only() -> None:
+        async with db.transaction():
+            await asyncio.sleep(3600)
+
+    for _ in range(20):  # cancel at the first await: BEGIN was already handed to the database thread
+        task = asyncio.create_task(begin_only())
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        async with db.reading() as conn:
+            await conn.execute_fetchall("SELECT 1")
+        assert not db.conn.in_transaction
+    assert await desk.receive(dm(ALICE, "still there?")) is not None
