@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -51,12 +53,18 @@ def nonce_for(nonce: str | None, index: int) -> str | None:
     return value
 
 
-def message_payload(part: Part, *, nonce: str | None = None) -> dict[str, Any]:
+def message_payload(part: Part, *, nonce: str | None = None, pings: Sequence[str] = ()) -> dict[str, Any]:
+    """`pings`: Discord user ids the core means to notify (an SLA alert's assignee); nobody else, ever."""
+    content = part.content or ""
+    allowed = NO_PINGS
+    if pings:
+        content = " ".join(f"<@{user}>" for user in pings) + (f" {content}" if content else "")
+        allowed = {"parse": [], "users": list(pings)}
     payload: dict[str, Any] = {
-        "content": part.content or "",
+        "content": content,
         "embeds": [part.embed.to_dict()] if part.embed else [],
         "components": part.components(),
-        "allowed_mentions": NO_PINGS,
+        "allowed_mentions": allowed,
     }
     if nonce is not None:
         payload["nonce"] = nonce
@@ -124,11 +132,15 @@ class DiscordPlatform:
         self, channel: str, message: Message, *, thread: str | None = None, nonce: str | None = None
     ) -> MessageRef:
         target = await self._target(channel, thread, message)
+        pings = [person.id for person in message.mentions if person.platform == self.name]
+        attachment = Path(message.attachment) if message.attachment else None
+        parts = render(message)
         first: str | None = None
-        for index, part in enumerate(render(message)):
-            data = await self._call(
-                _send(target, message_payload(part, nonce=nonce_for(nonce, index))), where=f"channel {target}"
-            )
+        for index, part in enumerate(parts):
+            payload = message_payload(part, nonce=nonce_for(nonce, index), pings=pings if index == 0 else ())
+            last = index == len(parts) - 1
+            file = attachment if last and attachment is not None and attachment.is_file() else None
+            data = await self._call(_send(target, payload, file), where=f"channel {target}")
             first = first or str(data["id"])
         assert first is not None
         return MessageRef(platform=self.name, channel=target, id=first)
@@ -228,9 +240,26 @@ class DiscordPlatform:
             raise RetryLater(f"Discord unreachable ({type(exc).__name__}) posting to {where}") from exc
 
 
-def _send(channel: str, payload: dict[str, Any]) -> Callable[[discord.http.HTTPClient], Awaitable[Any]]:
-    def send(http: discord.http.HTTPClient) -> Awaitable[Any]:
-        return http.request(Route("POST", "/channels/{channel_id}/messages", channel_id=channel), json=payload)
+def _send(
+    channel: str, payload: dict[str, Any], file: Path | None = None
+) -> Callable[[discord.http.HTTPClient], Awaitable[Any]]:
+    """POST one message; with `file` (the digest chart) as a multipart upload in the same request, so a
+    retry with the same nonce can never post the text without its chart or twice."""
+    route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel)
+
+    async def send(http: discord.http.HTTPClient) -> Any:
+        if file is None:
+            return await http.request(route, json=payload)
+        upload = discord.File(file, filename=file.name)
+        with_file = {**payload, "attachments": [{"id": 0, "filename": file.name}]}
+        form: list[dict[str, Any]] = [
+            {"name": "payload_json", "value": json.dumps(with_file)},
+            {"name": "files[0]", "value": upload.fp, "filename": file.name, "content_type": "image/png"},
+        ]
+        try:
+            return await http.request(route, form=form, files=[upload])
+        finally:
+            upload.close()
 
     return send
 

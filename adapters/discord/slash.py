@@ -1,4 +1,4 @@
-"""`/ticket …` and `/kb search` as Discord app commands.
+"""`/ticket …`, `/kb …` and `/digest now` as Discord app commands.
 
 The typed options only shape Discord's UI (choices, autocomplete, user pickers). Every callback does the
 same thing: hand the interaction to the bot, which turns its data back into the core's command text
@@ -175,15 +175,103 @@ class TicketCommands(app_commands.Group):
     ) -> None:
         await _run(interaction)
 
+    @app_commands.command(description="Queue metrics over a period (team leads)")
+    @app_commands.describe(period="e.g. 24h, 7d, 30d (default 7d)")
+    async def stats(self, interaction: discord.Interaction[Any], period: str | None = None) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Rate how we did on your closed ticket")
+    @ticket_option
+    @app_commands.describe(ticket=TICKET, rating="1 (poor) to 5 (great)", text="a comment (optional)")
+    async def rate(
+        self,
+        interaction: discord.Interaction[Any],
+        rating: app_commands.Range[int, 1, 5],
+        text: str | None = None,
+        ticket: int | None = None,
+    ) -> None:
+        await _run(interaction)
+
     @app_commands.command(name="help", description="How to use the desk")
     async def help_(self, interaction: discord.Interaction[Any], command: str | None = None) -> None:
         await _run(interaction)
 
 
+ArticlePart = Literal["title", "aliases", "tags", "category", "body"]
+
+
 class KbCommands(app_commands.Group):
+    """The knowledge base: search and read, the self-service answers, and authoring (agents)."""
+
     def __init__(self) -> None:
         super().__init__(name="kb", description="The knowledge base")
 
     @app_commands.command(description="Search the knowledge base")
     async def search(self, interaction: discord.Interaction[Any], text: app_commands.Range[str, 1, 500]) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Read an article")
+    @app_commands.describe(article="the article's id (see /kb search)")
+    async def show(self, interaction: discord.Interaction[Any], article: str) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="This article solved my problem")
+    @ticket_option
+    @app_commands.describe(ticket=TICKET, article="the article's id")
+    async def accept(self, interaction: discord.Interaction[Any], article: str, ticket: int | None = None) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="The suggested articles are not what I need")
+    @ticket_option
+    @describe_ticket
+    async def reject(self, interaction: discord.Interaction[Any], ticket: int | None = None) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Post an article into the customer's thread (agents)")
+    @ticket_option
+    @app_commands.describe(ticket=TICKET, article="the article's id")
+    async def suggest(self, interaction: discord.Interaction[Any], article: str, ticket: int | None = None) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Write a new article (agents)")
+    @app_commands.describe(aliases="how customers ask it, separated by ;", body="the answer (Markdown)")
+    async def add(
+        self,
+        interaction: discord.Interaction[Any],
+        title: app_commands.Range[str, 1, 200],
+        aliases: str | None = None,
+        body: app_commands.Range[str, 0, 4000] | None = None,
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Change one part of an article (agents)")
+    async def edit(self, interaction: discord.Interaction[Any], article: str, part: ArticlePart, value: str) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Remove learned customer wordings (agents)")
+    @app_commands.describe(which="numbers from /kb show, or all")
+    async def unlearn(self, interaction: discord.Interaction[Any], article: str, which: str) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Save a resolved ticket as an article (agents)")
+    @ticket_option
+    @describe_ticket
+    async def save(self, interaction: discord.Interaction[Any], ticket: int | None = None) -> None:
+        await _run(interaction)
+
+    @app_commands.command(name="help", description="Knowledge base commands")
+    async def help_(self, interaction: discord.Interaction[Any], command: str | None = None) -> None:
+        await _run(interaction)
+
+
+class DigestCommands(app_commands.Group):
+    def __init__(self) -> None:
+        super().__init__(name="digest", description="Queue digests for team leads")
+
+    @app_commands.command(description="Post the queue digest to the leads channel now")
+    async def now(self, interaction: discord.Interaction[Any]) -> None:
+        await _run(interaction)
+
+    @app_commands.command(name="help", description="Digest commands")
+    async def help_(self, interaction: discord.Interaction[Any], command: str | None = None) -> None:
         await _run(interaction)

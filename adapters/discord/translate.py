@@ -59,7 +59,12 @@ def incoming(message: discord.Message, *, bot_id: int | None, channel: Any = Non
 # --- app commands -------------------------------------------------------------------------------------
 
 #: options that come after the ticket number, in the order the core's parser reads them
-_OPTION_ORDER = ("kb", "agent", "user", "status", "priority", "scope", "command", "tags", "reason", "summary", "text")
+_OPTION_ORDER = (
+    "kb", "article", "part", "agent", "user", "status", "priority", "scope", "command", "period", "rating", "tags",
+    "reason", "summary", "text", "value", "which",
+)  # fmt: skip
+#: `/kb add`'s three form fields become the core's one-line `title | aliases | body`.
+_ARTICLE_FORM = ("title", "aliases", "body")
 
 
 def _options(data: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
@@ -87,6 +92,8 @@ def command_text(data: Mapping[str, Any]) -> str:
     ticket = values.get("ticket")
     if ticket is not None and str(ticket).strip():
         words.append(str(ticket).strip().lstrip("#"))
+    if any(name in values for name in _ARTICLE_FORM):
+        words.append(" | ".join(" ".join(str(values.get(name) or "").split()) for name in _ARTICLE_FORM))
     for name in _OPTION_ORDER:
         value = values.get(name)
         if value is not None and str(value).strip():

@@ -21,3 +21,8 @@ class Role(StrEnum):
     @property
     def plural(self) -> str:
         return {"customer": "customers", "agent": "agents", "lead": "team leads", "admin": "admins"}[self]
+
+    @property
+    def with_article(self) -> str:
+        """“a customer”, “an agent”, “a lead”, “an admin”."""
+        return ("an " if self.value[0] in "aeiou" else "a ") + self.value

@@ -77,7 +77,7 @@ class Desk:
             if not role.at_least(command.spec.role):
                 raise PermissionDenied(
                     f"Only {command.spec.role.plural} can use `/{command.group} {command.name}`. "
-                    f"You are signed in as a {role.value}."
+                    f"You are signed in as {role.with_article}."
                 )
             number = command.ticket
             if number is None and command.spec.takes_ticket and place is not None and place.thread_ref:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 TOKEN = "fake-bot-token"
 GATEWAY_MESSAGE_CONTENT = 1 << 18
@@ -97,6 +97,7 @@ class FakeDiscord:
         self.users: dict[str, dict[str, Any]] = {self.bot_user["id"]: self.bot_user}
         self.thread_members: dict[str, set[str]] = {}
         self.nonces: dict[tuple[str, str], str] = {}
+        self.files: dict[str, bytes] = {}  # attachment id -> the uploaded bytes
         self.interactions: dict[str, Interaction] = {}
         self.commands: list[dict[str, Any]] = []
         self.calls: list[Call] = []
@@ -569,7 +570,9 @@ class FakeDiscord:
     async def _rest(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["tail"]
         body: Any = None
-        if request.can_read_body:
+        if request.can_read_body and request.content_type == "multipart/form-data":
+            body = await self._multipart(request)
+        elif request.can_read_body:
             text = await request.text()
             body = json.loads(text) if text else None
         # interaction callbacks and follow-ups are authorised by the token in their URL, not the bot token
@@ -587,6 +590,20 @@ class FakeDiscord:
                 status, data = handler(body, request, *match.groups())
                 return self._answer(request, path, body, status, data)
         return self._answer(request, path, body, 404, {"message": "404: Not Found", "code": 0})
+
+    async def _multipart(self, request: web.Request) -> dict[str, Any]:
+        """A message with files, as Discord takes it: `payload_json` plus `files[n]` parts."""
+        body: dict[str, Any] = {}
+        uploads: list[dict[str, Any]] = []
+        reader = await request.multipart()
+        async for part in reader:
+            assert isinstance(part, BodyPartReader)
+            if part.name == "payload_json":
+                body.update(json.loads(await part.text()))
+            elif part.name and part.name.startswith("files["):
+                uploads.append({"filename": part.filename, "data": bytes(await part.read())})
+        body["_uploads"] = uploads
+        return body
 
     def _answer(
         self, request: web.Request, path: str, body: Any, status: int, data: Any, headers: dict[str, str] | None = None
@@ -675,7 +692,21 @@ class FakeDiscord:
             earlier = self.nonces.get((cid, str(nonce)))
             if earlier is not None:
                 return 200, self.messages[earlier]
+        uploads = body.pop("_uploads", [])
         msg = self._message(cid, self.bot_user, body)
+        msg["attachments"] = [
+            {
+                "id": self.new_id(),
+                "filename": u["filename"],
+                "size": len(u["data"]),
+                "url": f"{self.url}/files/{u['filename']}",
+                "proxy_url": f"{self.url}/files/{u['filename']}",
+                "content_type": "image/png",
+            }
+            for u in uploads
+        ]
+        for upload, attachment in zip(uploads, msg["attachments"], strict=True):
+            self.files[attachment["id"]] = upload["data"]
         msg["allowed_mentions"] = body.get("allowed_mentions")  # kept to assert on; not in Discord's payload
         if nonce is not None:
             self.nonces[(cid, str(nonce))] = msg["id"]

@@ -74,7 +74,7 @@ async def test_digest_now_posts_to_the_leads_channel_and_is_for_leads_only(
     desk.ctx.charts_dir = tmp_path / "charts"
     refused = await desk.run(BOB, "/digest now")
     assert not refused.ok
-    assert refused.text == "Only team leads can use `/digest now`. You are signed in as a agent."
+    assert refused.text == "Only team leads can use `/digest now`. You are signed in as an agent."
     stats_refused = await desk.run(BOB, "/ticket stats")
     assert not stats_refused.ok
     reply = await desk.run(DANA, "/digest now")
