@@ -144,7 +144,7 @@ _STATUS_FOR_CUSTOMER = {
     Status.OPEN: "We're working on it.",
     Status.PENDING: "We're waiting for your reply — answer in this thread and we'll pick it up.",
     Status.ON_HOLD: "It's on hold while we wait on something outside our team. We'll update you here.",
-    Status.CLOSED: "This ticket is closed. Thanks for reaching out!",
+    Status.CLOSED: "Thanks for reaching out!",
 }
 
 

@@ -71,7 +71,7 @@ def test_full_journey_in_the_console_then_a_second_run(tmp_path: Path) -> None:
 
     # she confirms with the button: closed, and she is told so
     assert "(alice pressed “Yes, solved”)" in out
-    assert "#1 is now closed. This ticket is closed. Thanks for reaching out!" in out
+    assert "#1 is now closed. Thanks for reaching out!" in out
     assert "Mail provider bounced" not in section(out, "(only alice sees this) #1 · ", "Bye")
 
     # a second run on the same database still has it all

@@ -61,7 +61,7 @@ async def test_customer_agent_journey(desk: Desk, worker: DeliveryWorker, platfo
     assert (await desk.run(ALICE, yes.command)).ok
     await worker.drain()
     closed, survey = platform.texts("dm-alice", "m-open")[-2:]
-    assert closed == "#1 is now closed. This ticket is closed. Thanks for reaching out!"
+    assert closed == "#1 is now closed. Thanks for reaching out!"
     assert survey.startswith("How did we do on #1? Rate us from 1 (poor) to 5 (great) with the buttons.")
     assert {f.name: f.value for f in card.current.fields}["Status"] == "closed"
 

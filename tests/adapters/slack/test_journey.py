@@ -81,7 +81,7 @@ async def test_customer_dm_to_closed_ticket(driver: SlackDriver) -> None:
     assert await driver.press("UALICE", yes, "DALICE", resolution.ts, DM_TS, key="yes") == 200
     await driver.settle()
     closed, survey = api.in_thread("DALICE", DM_TS)[-2:]
-    assert closed.text == "#1 is now closed. This ticket is closed. Thanks for reaching out!"
+    assert closed.text == "#1 is now closed. Thanks for reaching out!"
     assert survey.text.startswith("How did we do on #1? Rate us from 1 (poor) to 5 (great)")
     assert [b["text"]["text"] for b in survey.buttons()][:2] == ["Rate 1", "Rate 2"]
     assert card.fields()["Status"] == "closed"
