@@ -21,6 +21,7 @@ with the lexical score. Every choice and its dev numbers: BENCHMARKS.md, "Knowle
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -213,13 +214,17 @@ class Matcher:
             bounds.append(len(texts))
         fuzzy = _fuzzy(query, texts)
 
+        # plain floats from here: numpy's per-call overhead on an article's handful of fields cost more
+        # than the arithmetic (≈0.5 ms of a 0.7 ms suggestion on the 18-article sample KB)
+        values: list[float] = fuzzy.tolist()
         ranked: list[tuple[float, float, str, Suggestion]] = []
         for slot, index in enumerate(candidates):
-            scores = fuzzy[bounds[slot] : bounds[slot + 1]]
-            if not len(scores):
+            scores = values[bounds[slot] : bounds[slot + 1]]
+            if not scores:
                 continue
-            best = int(np.argmax(scores))
-            fuzzy_score = float(np.sort(scores)[-s.fuzzy_top :].mean())
+            best = max(range(len(scores)), key=scores.__getitem__)  # the first best, like argmax
+            top = heapq.nlargest(s.fuzzy_top, scores)
+            fuzzy_score = sum(top) / len(top)
             score = (1 - s.bm25_weight) * fuzzy_score + s.bm25_weight * 100 * float(lexical[index])
             if semantic is not None:
                 score = (1 - s.semantic_weight) * score + s.semantic_weight * 100 * max(0.0, float(semantic[index]))
@@ -228,7 +233,7 @@ class Matcher:
                 continue
             article = self._article(index)
             hit = Suggestion(article=article, score=score, matched=self._original(index, best))
-            ranked.append((-score, -float(scores[best]), article.id, hit))
+            ranked.append((-score, -scores[best], article.id, hit))
         ranked.sort(key=lambda row: row[:3])
         return [row[3] for row in ranked]
 
