@@ -31,7 +31,7 @@ class DiscordAdapter:
         self.client_options = client_options
         self.discord = DiscordPlatform(queue_channel=config.queue_channel)
         self.platform: ChatPlatform = self.discord
-        self.roles = GuildRoles(config.agent_roles, config.lead_roles, config.guild_id)
+        self.roles = GuildRoles(config.agent_roles, config.lead_roles, config.guild_id, config.admin_roles)
         self.role_sources: Sequence[RoleSource] = (self.roles,)
         self.bot: DeskBot | None = None
 

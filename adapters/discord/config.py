@@ -26,13 +26,14 @@ class DiscordConfig(PlatformChannels):
     thread_mode: Literal["public", "private"] = "public"
     agent_roles: tuple[str, ...] = ()
     lead_roles: tuple[str, ...] = ()
+    admin_roles: tuple[str, ...] = ()
 
     @field_validator("guild_id", "queue_channel", "leads_channel", mode="before")
     @classmethod
     def _one_id(cls, value: Any) -> str | None:
         return None if value is None or value == "" else _snowflake(value)
 
-    @field_validator("intake_channels", "agent_roles", "lead_roles", mode="before")
+    @field_validator("intake_channels", "agent_roles", "lead_roles", "admin_roles", mode="before")
     @classmethod
     def _many_ids(cls, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list | tuple):

@@ -1,4 +1,5 @@
-"""Roles from guild membership: members holding an `agent_roles` / `lead_roles` role are agents / leads.
+"""Roles from guild membership: members holding an `agent_roles` / `lead_roles` / `admin_roles` role are
+agents / leads / admins (the highest one counts).
 
 Member role lists arrive with every guild message and interaction, so the bot learns them as people act
 instead of needing the privileged members intent; the person running a command has always just been seen.
@@ -22,16 +23,25 @@ MAX_REMEMBERED = 100_000
 class GuildRoles:
     """A `RoleSource`: the desk role implied by each member's guild roles (config lists still apply)."""
 
-    def __init__(self, agent_roles: Iterable[str], lead_roles: Iterable[str], guild_id: str | None = None) -> None:
+    def __init__(
+        self,
+        agent_roles: Iterable[str],
+        lead_roles: Iterable[str],
+        guild_id: str | None = None,
+        admin_roles: Iterable[str] = (),
+    ) -> None:
         self.agent_roles = frozenset(agent_roles)
         self.lead_roles = frozenset(lead_roles)
+        self.admin_roles = frozenset(admin_roles)
         self.guild_id = guild_id
         self._members: OrderedDict[str, Role | None] = OrderedDict()
 
     def learn(self, user_id: str, role_ids: Iterable[str]) -> None:
         ids = set(role_ids)
         role: Role | None = None
-        if ids & self.lead_roles:
+        if ids & self.admin_roles:
+            role = Role.ADMIN
+        elif ids & self.lead_roles:
             role = Role.LEAD
         elif ids & self.agent_roles:
             role = Role.AGENT

@@ -29,3 +29,17 @@ def test_bad_values_name_the_key() -> None:
     assert "discord.thread_mode: Input should be 'public' or 'private'" in text
     assert "discord.agent_roles: expected a list of Discord ids" in text
     assert "discord.api_base_url: expected an http(s) URL" in text
+
+
+def test_guild_roles_map_to_the_highest_desk_role() -> None:
+    from adapters.discord.roles import GuildRoles
+    from bot.domain.refs import UserRef
+    from bot.domain.roles import Role
+
+    roles = GuildRoles(agent_roles=["1"], lead_roles=["2"], admin_roles=["3"])
+    for user, held, expected in [("a", ["1"], Role.AGENT), ("l", ["1", "2"], Role.LEAD), ("x", ["2", "3"], Role.ADMIN)]:
+        roles.learn(user, held)
+        assert roles.role_of(UserRef(platform="discord", id=user)) is expected
+    roles.learn("c", ["999"])
+    assert roles.role_of(UserRef(platform="discord", id="c")) is None
+    assert roles.role_of(UserRef(platform="slack", id="x")) is None
