@@ -99,22 +99,22 @@ class DeliveryWorker:
             assert ticket is not None
             origin = ticket.origin
             ref = await platform.post_message(origin.channel, row.message, thread=origin.thread or None, nonce=nonce)
-            async with self.db.transaction() as conn:
-                if not origin.thread:
-                    # a ticket opened by slash command: its first post becomes the customer thread
+            if not origin.thread:
+                # a ticket opened by slash command: its first post becomes the customer thread
+                async with self.db.transaction() as conn:
                     await tickets.set_origin_thread(conn, ticket.number, ref.id)
-                await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+                    await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+                return
         elif dest.kind is DestinationKind.CARD:
             assert ticket is not None
-            if ticket.card is not None:
-                await platform.update_message(ticket.card, row.message)
-                ref = ticket.card
-            else:
+            if ticket.card is None:
                 ref = await platform.post_message(dest.channel, row.message, nonce=nonce)
-            async with self.db.transaction() as conn:
-                if ticket.card is None:
+                async with self.db.transaction() as conn:
                     await tickets.save_card(conn, ticket.number, ref)
-                await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+                    await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+                return
+            await platform.update_message(ticket.card, row.message)
+            ref = ticket.card
         elif dest.kind is DestinationKind.CARD_THREAD:
             assert ticket is not None
             card: MessageRef | None = ticket.card
@@ -122,12 +122,10 @@ class DeliveryWorker:
             ref = await platform.post_message(
                 card.channel if card else dest.channel, row.message, thread=thread, nonce=nonce
             )
-            async with self.db.transaction() as conn:
-                await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
         else:
             ref = await platform.post_message(dest.channel, row.message, thread=dest.thread, nonce=nonce)
-            async with self.db.transaction() as conn:
-                await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+        async with self.db.autocommit() as conn:  # one UPDATE; its trigger updates the message log
+            await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
 
     async def _retry(self, row: OutboxRow, error: str, retry_after: float | None) -> None:
         if row.attempts + 1 >= self.max_attempts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -118,6 +119,13 @@ class Database:
             await self.conn.rollback()
 
     @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[aiosqlite.Connection]:
+        """For exactly one writing statement, which SQLite makes atomic by itself: one round trip to the
+        database thread instead of BEGIN, statement, COMMIT."""
+        async with self._lock:
+            yield self.conn
+
+    @asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
         """Reads share the one connection, so they wait for a running transaction to finish."""
         async with self._lock:
@@ -125,7 +133,16 @@ class Database:
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """Split a migration into statements; a `;` inside a trigger's BEGIN … END does not end one."""
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n\t;"):
+                statements.append(pending.strip())
+            pending = ""
+    return statements
 
 
 __all__ = ["Database", "SchemaTooNew", "fetch_all", "fetch_one", "from_db", "opt_from_db", "to_db"]

@@ -125,13 +125,7 @@ async def mark_delivered(conn: Conn, row: OutboxRow, at: datetime, delivered_id:
         " last_error=NULL WHERE id=? AND version=?",
         (to_db(at), delivered_id, row.id, row.version),
     )
-    done = cur.rowcount == 1
-    if done and row.log_message is not None:
-        await conn.execute(
-            "UPDATE ticket_messages SET delivery='delivered', platform_message_id=? WHERE id=?",
-            (delivered_id, row.log_message),
-        )
-    return done
+    return cur.rowcount == 1  # the trigger `outbox_delivery_logged` updates the message log
 
 
 async def mark_retry(conn: Conn, row: OutboxRow, next_at: datetime, error: str) -> None:
@@ -144,6 +138,4 @@ async def mark_retry(conn: Conn, row: OutboxRow, next_at: datetime, error: str) 
 async def mark_failed(conn: Conn, row: OutboxRow, error: str) -> None:
     await conn.execute(
         "UPDATE outbox SET state='failed', attempts=attempts+1, last_error=? WHERE id=?", (error, row.id)
-    )
-    if row.log_message is not None:
-        await conn.execute("UPDATE ticket_messages SET delivery='failed' WHERE id=?", (row.log_message,))
+    )  # the trigger `outbox_delivery_logged` marks the message log

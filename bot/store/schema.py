@@ -206,6 +206,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX ix_tickets_open_load ON tickets (assignee_name)
         WHERE assignee_id IS NOT NULL AND status NOT IN ('resolved', 'closed');
     """,
+    # 4: a post's delivery state reaches its message-log entry inside the same statement, so marking a
+    #    delivered post is one autocommitted UPDATE instead of a four-round-trip transaction
+    """
+    CREATE TRIGGER outbox_delivery_logged AFTER UPDATE OF state ON outbox
+    WHEN NEW.message IS NOT NULL AND NEW.state IN ('delivered', 'failed') AND OLD.state = 'pending'
+    BEGIN
+        UPDATE ticket_messages
+           SET delivery = NEW.state,
+               platform_message_id = CASE WHEN NEW.state = 'delivered' THEN NEW.delivered_id
+                                          ELSE platform_message_id END
+         WHERE id = NEW.message;
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
