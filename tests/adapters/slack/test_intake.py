@@ -105,11 +105,11 @@ async def test_the_create_ticket_shortcut(driver: SlackDriver) -> None:
 
 
 async def test_slash_command_is_acknowledged_at_once_however_slow_the_work(driver: SlackDriver) -> None:
-    driver.api.delays["users.info"] = 0.6  # the work after ack() waits on a slow Slack call
+    driver.api.delays["users.info"] = 1.5  # the work after ack() waits on a slow Slack call
     started = time.perf_counter()
     assert await driver.command("UBOB", "list", key="slow") == 200
     acked = time.perf_counter() - started
-    assert acked < 0.4, f"ack took {acked:.2f}s"
+    assert acked < 1.0, f"ack took {acked:.2f}s: it waited for the work"  # generous: CI machines are noisy
     assert driver.api.answers("slow") == []
     await driver.settle()
     [answer] = driver.api.answers("slow")
