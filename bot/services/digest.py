@@ -10,7 +10,6 @@ from pathlib import Path
 
 from bot.domain.ticket import humanize_duration
 from bot.outbound import Button, Destination, DestinationKind, Message
-from bot.services.chart import render_chart
 from bot.services.context import DeskContext
 from bot.services.metrics import Report, Spread, compute, per_day
 from bot.services.notify import relay
@@ -108,6 +107,9 @@ async def build(
         daily = await per_day(conn, until) if charts_dir is not None else None
     attachment = None
     if charts_dir is not None and daily is not None:
+        # matplotlib is imported only when a chart is drawn: it is a quarter of the CLI's start-up time
+        from bot.services.chart import render_chart
+
         path = charts_dir / f"digest-{until:%Y%m%d-%H%M%S}.png"
         attachment = str(await asyncio.to_thread(render_chart, daily, report.open_by_priority, path))
     buttons = tuple(

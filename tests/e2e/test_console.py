@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,16 +30,22 @@ I can't log in to my account, the password reset email never arrives
 """
 
 
-def threaddesk(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "adapters.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+def threaddesk(*args: str, stdin: str = "", timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI. If it hangs, it is made to print every thread's stack (faulthandler on SIGABRT)
+    before the test fails, so a hang is diagnosable from the CI log."""
+    command = [sys.executable, "-X", "faulthandler", "-m", "adapters.cli", *args]
+    with subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    ) as process:
+        try:
+            out, err = process.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            out, err = process.communicate()
+            raise AssertionError(
+                f"threaddesk {' '.join(args)} hung for {timeout:.0f} s\n{out[-3000:]}\n{err}"
+            ) from None
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 def section(output: str, start: str, end: str) -> str:
