@@ -22,10 +22,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import translate
 from adapters.slack.config import SlackConfig
 from adapters.slack.people import Directory
-from adapters.slack.render import prompt_modal, render
+from adapters.slack.render import article_modal, prompt_modal, render
 from bot.domain.commands import GROUPS
 from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.refs import UserRef
+from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
 from bot.outbound import Message
 from bot.services.desk import Desk
@@ -63,6 +64,7 @@ class Listeners:
             app.command(f"/{group}")(self.on_command)
         app.action(re.compile(r"^td_"))(self.on_action)
         app.view(translate.VIEW_CALLBACK)(self.on_view)
+        app.view(translate.ARTICLE_CALLBACK)(self.on_article)
 
     # --- bookkeeping ------------------------------------------------------------------------------------
 
@@ -192,6 +194,9 @@ class Listeners:
         async with self._working() as desk:
             call = translate.slash_command(body)
             actor = await self.people.person(call.actor.id, call.actor.name)
+            if call.text.lower().split() == ["/kb", "add"] and desk.role_of(actor).at_least(Role.AGENT):
+                await self._open_article_form(body, call.place.channel, respond)
+                return
             await self._learn_mentioned(desk, call.text)
             await self._answer(respond, await self._run(desk, actor, call.text, call.place))
 
@@ -211,6 +216,29 @@ class Listeners:
                 return
             actor = await self.people.person(press.actor.id, press.actor.name)
             await self._answer(respond, await self._run(desk, actor, press.command, press.place))
+
+    async def _open_article_form(self, body: dict[str, Any], channel: str, respond: Respond) -> None:
+        try:
+            await self.client.views_open(trigger_id=body["trigger_id"], view=article_modal(channel))
+        except SlackApiError as exc:
+            log.warning("views.open failed: %s", exc.response.get("error"))
+            hint = "Sorry, the form did not open. Type `/kb add Title | alias one; alias two | Body` instead."
+            await self._answer(respond, Reply.error(hint))
+
+    async def on_article(self, ack: Ack, body: dict[str, Any]) -> None:
+        call = translate.article_submission(body)
+        if call is None:
+            await ack()
+            return
+        if not call.typed:
+            await ack(response_action="errors", errors={"title": "Give the article a title."})
+            return
+        await ack()
+        async with self._working() as desk:
+            actor = await self.people.person(call.actor.id, call.actor.name)
+            reply = await self._run(desk, actor, call.text, call.place)
+            if call.place.channel:
+                await self._ephemeral(call.place.channel, actor.id, reply.message)
 
     async def on_view(self, ack: Ack, body: dict[str, Any]) -> None:
         call = translate.view_submission(body)

@@ -8,9 +8,17 @@ ticket's history (which keeps the full text).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from adapters.slack.translate import PLATFORM, VIEW_CALLBACK, Press, encode_prompt, view_metadata
+from adapters.slack.translate import (
+    ARTICLE_CALLBACK,
+    PLATFORM,
+    VIEW_CALLBACK,
+    Press,
+    encode_prompt,
+    view_metadata,
+)
 from bot.domain.text import neutralise_mentions
 from bot.outbound import Button, ButtonStyle, Message
 
@@ -176,5 +184,39 @@ def prompt_modal(press: Press) -> dict[str, Any]:
                 "label": _plain(press.prompt or "Text", 2000),
                 "element": {"type": "plain_text_input", "action_id": "text", "multiline": True, "max_length": 3000},
             }
+        ],
+    }
+
+
+def article_modal(channel: str) -> dict[str, Any]:
+    """`/kb add` typed alone: a form for the article instead of one `title | aliases | body` line."""
+
+    def field(name: str, label: str, hint: str, *, optional: bool, multiline: bool) -> dict[str, Any]:
+        return {
+            "type": "input",
+            "block_id": name,
+            "optional": optional,
+            "label": _plain(label, 2000),
+            "hint": _plain(hint, 2000),
+            "element": {"type": "plain_text_input", "action_id": name, "multiline": multiline, "max_length": 3000},
+        }
+
+    return {
+        "type": "modal",
+        "callback_id": ARTICLE_CALLBACK,
+        "private_metadata": json.dumps({"channel": channel}, separators=(",", ":")),
+        "title": _plain("New article", MODAL_TITLE_CHARS),
+        "submit": {"type": "plain_text", "text": "Add"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            field(
+                "title",
+                "Title",
+                "What the article answers, as a customer would put it",
+                optional=False,
+                multiline=False,
+            ),
+            field("aliases", "How customers ask it", "Phrasings separated by ;", optional=True, multiline=False),
+            field("body", "The answer", "Markdown is fine", optional=True, multiline=True),
         ],
     }

@@ -17,6 +17,9 @@ from bot.domain.refs import UserRef
 
 PLATFORM = "slack"
 VIEW_CALLBACK = "threaddesk_prompt"
+ARTICLE_CALLBACK = "threaddesk_article"
+#: `/kb add`'s form: the three parts of the core's one-line `/kb add title | aliases | body`
+ARTICLE_FIELDS = ("title", "aliases", "body")
 #: Message subtypes that are a person writing something new; edits, deletes, joins, bot posts are not.
 _PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 
@@ -199,4 +202,24 @@ def shortcut_message(body: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
         dict(body.get("message") or {}),
         str((body.get("channel") or {}).get("id", "")),
         str((body.get("user") or {}).get("id", "")),
+    )
+
+
+def article_submission(body: dict[str, Any]) -> Invocation | None:
+    """The `/kb add` form, submitted: `/kb add <title> | <aliases> | <body>` (`|` inside a field would split
+    it, so it becomes `/`)."""
+    view = body.get("view") or {}
+    try:
+        meta = json.loads(view.get("private_metadata") or "")
+        values = view["state"]["values"]
+        raw = [str(values[name][name].get("value") or "") for name in ARTICLE_FIELDS]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    parts = [" ".join(value.replace("|", "/").split()) for value in raw]
+    who = body.get("user") or {}
+    return Invocation(
+        actor=user(str(who.get("id", "")), str(who.get("name") or "")),
+        text="/kb add " + " | ".join(parts),
+        place=Place(platform=PLATFORM, channel=str(meta.get("channel") or "")),
+        typed=parts[0],
     )

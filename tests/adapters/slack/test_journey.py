@@ -134,3 +134,33 @@ async def test_escalate_alerts_the_leads_and_card_thread_talk_stays_internal(dri
     history = await driver.desk.run(user("UBOB", "Bob"), "/ticket show 1")
     [line] = [x for x in history.text.splitlines() if "SSO bug" in x]
     assert "[internal]" in line and "Erin" in line
+
+
+async def test_kb_add_opens_a_form_for_agents(driver: SlackDriver) -> None:
+    api = driver.api
+    assert await driver.command("UBOB", "add", key="kb", command="/kb") == 200
+    await driver.settle()
+    view = api.calls_to("views.open")[-1].params["view"]
+    assert [b["label"]["text"] for b in view["blocks"]] == ["Title", "How customers ask it", "The answer"]
+    values = {
+        "title": {"title": {"type": "plain_text_input", "value": "Redeem a gift card"}},
+        "aliases": {"aliases": {"type": "plain_text_input", "value": "redeem my gift card; gift code"}},
+        "body": {"body": {"type": "plain_text_input", "value": "Billing → Redeem, then paste the code."}},
+    }
+    body = payload(
+        "view_submission",
+        user={"id": "UBOB", "username": "ubob", "name": "ubob", "team_id": "T0ACME"},
+        view={**view, "id": "V0002", "state": {"values": values}},
+    )
+    status, _ = await driver.interaction(body)
+    assert status == 200
+    await driver.settle()
+    told = api.calls_to("chat.postEphemeral")[-1].params
+    assert told["user"] == "UBOB" and told["text"].startswith("Added article `redeem-a-gift-card`")
+    assert driver.desk.ctx.kb.suggest("how do I redeem a gift code")[0].article.id == "redeem-a-gift-card"
+
+    # a customer gets no form: the core says who may write articles
+    assert await driver.command("UCAROL", "add", key="nope", command="/kb") == 200
+    await driver.settle()
+    assert len(api.calls_to("views.open")) == 1
+    assert api.answers("nope") and "Usage: `/kb add" in api.answers("nope")[0]
