@@ -8,7 +8,6 @@ platform that is not running stay pending until it is. The worker resumes whatev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -19,6 +18,7 @@ from bot.ports import ChatPlatform, Clock, DeliveryRefused, RetryLater
 from bot.store import outbox, tickets
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow
+from bot.waiting import until_set
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,7 @@ class DeliveryWorker:
             timeout = None
             if next_at is not None:
                 timeout = max(0.05, (next_at - self.clock.now()).total_seconds())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await until_set(self._wake, timeout)
 
     async def _deliver(self, row: OutboxRow) -> None:
         async with self._slots:

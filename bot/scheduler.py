@@ -10,7 +10,6 @@ sleeping until the next stored moment (at most `poll` seconds, and woken by ever
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from bot.outbound import Destination, DestinationKind
 from bot.services import digest, sla_alerts
 from bot.services.context import DeskContext
 from bot.store import outbox, timers
+from bot.waiting import until_set
 
 log = logging.getLogger(__name__)
 DIGEST = "digest"
@@ -124,5 +124,4 @@ class Scheduler:
             timeout = self.poll
             if next_at is not None:
                 timeout = min(self.poll, max(0.05, (next_at - self.ctx.clock.now()).total_seconds()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await until_set(self._wake, timeout)
