@@ -226,27 +226,20 @@ class Listeners:
             await self._answer(respond, Reply.error(hint))
 
     async def on_article(self, ack: Ack, body: dict[str, Any]) -> None:
-        call = translate.article_submission(body)
-        if call is None:
-            await ack()
-            return
-        if not call.typed:
-            await ack(response_action="errors", errors={"title": "Give the article a title."})
-            return
-        await ack()
-        async with self._working() as desk:
-            actor = await self.people.person(call.actor.id, call.actor.name)
-            reply = await self._run(desk, actor, call.text, call.place)
-            if call.place.channel:
-                await self._ephemeral(call.place.channel, actor.id, reply.message)
+        await self._submitted(ack, translate.article_submission(body), ("title", "Give the article a title."))
 
     async def on_view(self, ack: Ack, body: dict[str, Any]) -> None:
-        call = translate.view_submission(body)
+        await self._submitted(ack, translate.view_submission(body), ("text", "Please write something first."))
+
+    async def _submitted(self, ack: Ack, call: translate.Invocation | None, empty: tuple[str, str]) -> None:
+        """A modal was submitted: refuse it in place when its required field is empty, else run its
+        command and answer only the person who submitted it."""
         if call is None:
             await ack()
             return
         if not call.typed:
-            await ack(response_action="errors", errors={"text": "Please write something first."})
+            field, problem = empty
+            await ack(response_action="errors", errors={field: problem})
             return
         await ack()
         async with self._working() as desk:
