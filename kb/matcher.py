@@ -4,9 +4,13 @@ Each article's title, alias and learned alias is scored against the message ON I
 long concatenated blob saturates and ranks by KB order), with ½ token_set_ratio + ½ token_sort_ratio:
 token_set forgives extra words, token_sort punishes them, and together they rarely tie. An article's
 fuzzy score is the mean of its best three field scores, so one lucky alias is not enough. A BM25 term
-over the whole article (`kb.bm25`) adds word rarity, which the ratios ignore:
+over the whole article's stemmed words (`kb.bm25`) adds word rarity, which the ratios ignore, and a
+second BM25 over the article's character n-grams matches parts of words ("topup" / "top up", typos):
 
-    score = 0.7 × fuzzy + 0.3 × 100 × normalised BM25          (0..100)
+    score = 0.55 × fuzzy + 0.3 × 100 × BM25(words) + 0.15 × 100 × BM25(character n-grams)    (0..100)
+
+Character n-grams need about ten times the postings of words, so past `Scoring.char_grams_up_to`
+articles they are left out and their share goes back to the fuzzy score (0.7 × fuzzy).
 
 Scale: the BM25 scores come from an inverted index, so they are cheap for every article; only the
 `Scoring.candidates` best of them are re-ranked with rapidfuzz. Below that many articles every article
@@ -32,18 +36,18 @@ from rapidfuzz import fuzz, process
 
 from kb.article import Article
 from kb.bm25 import BM25Index
-from kb.text import normalize, stem, tokens
+from kb.text import char_grams, normalize, stem, tokens
 
-DEFAULT_MIN_SCORE: float = 50.0
+DEFAULT_MIN_SCORE: float = 45.0
 """Below this score nothing is suggested.
 
 Chosen on CLINC150 dev (banking + credit_cards = 30 articles, title + K = 5 train aliases per intent,
 seed 0; 600 in-scope `val` queries, 100 `oos_val` queries; rapidfuzz 3.14, default `Scoring`) as the
-round threshold nearest the lowest one (49) where out-of-scope abstain recall reaches 0.9:
-  hit@1 0.807, hit@3 0.925, MRR@3 0.861; AUROC 0.969
-  at 50: abstain precision 0.63 (oos:in-scope = 1:6; 0.91 at 1:1), abstain recall 0.94,
-  false-abstain rate 0.092
-The dev thresholds of the other KBs: 55 (same KB, K = 20), 52 / 61 (BANKING77, K = 5 / 20), 54 / 63
+lowest whole threshold where out-of-scope abstain recall reaches 0.9:
+  hit@1 0.802, hit@3 0.943, MRR@3 0.866; AUROC 0.971
+  at 45: abstain precision 0.687 (oos:in-scope = 1:6; 0.93 at 1:1), abstain recall 0.90,
+  false-abstain rate 0.068
+The dev thresholds of the other KBs: 56 (same KB, K = 20), 52 / 63 (BANKING77, K = 5 / 20), 52 / 65
 (all 150 CLINC intents, K = 5 / 20): a KB with many aliases per article can afford a higher one.
 Regenerate with `python -m kb.evaluation` or `threaddesk kb eval` (BENCHMARKS.md, "Knowledge base").
 """
@@ -74,6 +78,8 @@ class Scoring:
 
     fuzzy_top: int = 3  # mean of the best N title/alias fuzzy scores
     bm25_weight: float = 0.3  # share of the normalised article BM25 score in the lexical 0..100 score
+    char_weight: float = 0.15  # share of the character n-gram BM25 score, taken from the fuzzy share
+    char_grams_up_to: int = 5_000  # larger KBs leave the n-gram index out (memory: ~1,000 postings/article)
     stem: bool = True  # light suffix stripping for the BM25 terms
     candidates: int = 50  # articles re-ranked with rapidfuzz; the rest are ranked out by BM25
     semantic_weight: float = 0.6  # share of the embedding similarity when an embedder is given
@@ -94,6 +100,7 @@ class _Entry:
     fields: tuple[str, ...]  # normalised, words sorted, deduplicated
     originals: tuple[str, ...]  # the same fields as written
     terms: tuple[str, ...]
+    grams: tuple[str, ...]  # character n-grams of every field
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,7 @@ class _Index:
     starts: npt.NDArray[np.int64]  # article i owns fields[starts[i]:starts[i + 1]]
     positions: npt.NDArray[np.int32]  # field -> its place in (title, *aliases, *learned)
     bm25: BM25Index
+    grams: BM25Index | None  # character n-grams; None past `Scoring.char_grams_up_to` articles
     sums: FloatArray | None  # sum of each article's field embeddings (its direction is the centroid's)
     centroids: FloatArray | None  # unit article embeddings, one row per article
 
@@ -146,6 +154,11 @@ class Matcher:
                 yield terms
 
         bm25 = BM25Index(documents(), k1=1.2, b=0.75)
+        grams = None
+        if self.scoring.char_weight and len(articles) <= self.scoring.char_grams_up_to:
+            grams = BM25Index(
+                (_grams(text for _, text in _normalised_fields(article)) for article in articles), k1=1.2, b=0.75
+            )
         sums = self._embedding_sums([_originals(a) for a in articles]) if self._embedder else None
         centroids = None if sums is None else _unit_rows(sums)
         return _Index(
@@ -155,6 +168,7 @@ class Matcher:
             starts=starts,
             positions=np.array(positions, dtype=np.int32),
             bm25=bm25,
+            grams=grams,
             sums=sums,
             centroids=centroids,
         )
@@ -204,8 +218,10 @@ class Matcher:
         lexical = self._index.bm25.normalised_scores(terms)
         for index, entry in self._changed.items():
             lexical[index] = self._index.bm25.score_document(terms, entry.terms)
+        partial = self._char_scores(query)
         semantic = self._semantic(text[:MAX_QUERY_CHARS])
-        candidates = self._candidates(lexical, semantic)
+        candidates = self._candidates(lexical, partial, semantic)
+        fuzzy_weight = 1 - s.bm25_weight - (s.char_weight if partial is not None else 0.0)
 
         texts: list[str] = []
         bounds = [0]
@@ -225,7 +241,9 @@ class Matcher:
             best = max(range(len(scores)), key=scores.__getitem__)  # the first best, like argmax
             top = heapq.nlargest(s.fuzzy_top, scores)
             fuzzy_score = sum(top) / len(top)
-            score = (1 - s.bm25_weight) * fuzzy_score + s.bm25_weight * 100 * float(lexical[index])
+            score = fuzzy_weight * fuzzy_score + s.bm25_weight * 100 * float(lexical[index])
+            if partial is not None:
+                score += s.char_weight * 100 * float(partial[index])
             if semantic is not None:
                 score = (1 - s.semantic_weight) * score + s.semantic_weight * 100 * max(0.0, float(semantic[index]))
             score = round(score, 4)
@@ -261,6 +279,7 @@ class Matcher:
             fields=tuple(text for _, text in pairs),
             originals=tuple(everything[position] for position, _ in pairs),
             terms=tuple(term for _, text in pairs for term in self._terms(text)),
+            grams=tuple(_grams(text for _, text in pairs)),
         )
         derived = object.__new__(Matcher)
         derived.min_score = self.min_score
@@ -300,6 +319,17 @@ class Matcher:
         position = int(self._index.positions[int(self._index.starts[index]) + field])
         return _originals(self._index.articles[index])[position]
 
+    def _char_scores(self, query: str) -> FloatArray | None:
+        """Normalised character n-gram BM25 of every article, or None when the KB is too large for it."""
+        index = self._index.grams
+        if index is None:
+            return None
+        grams = char_grams(query)
+        scores = index.normalised_scores(grams)
+        for article, entry in self._changed.items():
+            scores[article] = index.score_document(grams, entry.grams)
+        return scores
+
     def _semantic(self, text: str) -> FloatArray | None:
         centroids = self._index.centroids
         if self._embedder is None or centroids is None:
@@ -312,14 +342,16 @@ class Matcher:
             similarity[index] = float(total @ vector) / (float(np.linalg.norm(total)) or 1.0)
         return similarity
 
-    def _candidates(self, lexical: FloatArray, semantic: FloatArray | None) -> list[int]:
-        """Every article on a small KB; otherwise the best `candidates` by BM25 (and by embedding)."""
+    def _candidates(self, *rankings: FloatArray | None) -> list[int]:
+        """Every article on a small KB; otherwise the best `candidates` by each ranking given (word BM25,
+        character n-gram BM25, embedding), so a typo or a paraphrase still reaches the fuzzy re-ranking."""
         n, limit = len(self), self.scoring.candidates
         if n <= limit:
             return list(range(n))
-        chosen = set(_top(lexical, limit).tolist())
-        if semantic is not None:
-            chosen.update(_top(semantic, limit).tolist())
+        chosen: set[int] = set()
+        for scores in rankings:
+            if scores is not None:
+                chosen.update(_top(scores, limit).tolist())
         return sorted(chosen)
 
     def _terms(self, text: str) -> list[str]:
@@ -340,6 +372,10 @@ def _normalised_fields(article: Article) -> list[tuple[int, str]]:
             seen.add(text)
             out.append((position, text))
     return out
+
+
+def _grams(fields: Iterator[str]) -> list[str]:
+    return [gram for text in fields for gram in char_grams(text)]
 
 
 def _unit_rows(matrix: FloatArray) -> FloatArray:

@@ -9,8 +9,12 @@ Letters, digits and combining marks of every script are kept.
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 import unicodedata
+
+import snowballstemmer
 
 _APOSTROPHES = "'\u2018\u2019\u02bc\u0060\u00b4"
 # Characters that vanish without leaving a word break: apostrophes and soft hyphens.
@@ -42,17 +46,39 @@ def tokens(text: str) -> list[str]:
     return text.split()
 
 
-_SUFFIXES = ("ing", "ed", "es", "s")
+def char_grams(text: str, shortest: int = 3, longest: int = 4) -> list[str]:
+    """Character n-grams of each word of normalised text, the word padded with spaces (" top", "opu").
+
+    They let "topup" meet "top up", "pasword" meet "password" and "refunded" meet "refund" where whole
+    words (even stemmed) do not.
+    """
+    grams: list[str] = []
+    for word in text.split():
+        padded = f" {word} "
+        for n in range(shortest, longest + 1):
+            grams += [padded[i : i + n] for i in range(max(1, len(padded) - n + 1))]
+    return grams
 
 
 def stem(term: str) -> str:
-    """A deliberately tiny English suffix stripper ("invoices" → "invoic", "invoice" → "invoic").
+    """The English Snowball (Porter 2) stem of one normalised term ("invoices" → "invoic").
 
-    Good enough to let plural and tense variants share a BM25 term; it never has to produce a word.
+    Lets plural, tense and derived forms share a BM25 term ("transferring", "transferred", "transfer").
+    Measured on the dev splits against a five-suffix stripper it gains about 0.01 hit@1 on BANKING77 and
+    cuts false abstains on the support KBs (BENCHMARKS.md). Words of other scripts pass through unchanged.
     """
-    if term.endswith("ies") and len(term) > 4:
-        return term[:-3] + "y"
-    for suffix in _SUFFIXES:
-        if term.endswith(suffix) and len(term) - len(suffix) >= 3 and not term.endswith("ss"):
-            return term[: -len(suffix)]
-    return term[:-1] if term.endswith("e") and len(term) > 3 else term
+    return _stem_cached(term)
+
+
+_local = threading.local()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _stem_cached(term: str) -> str:
+    # A Snowball stemmer object keeps per-call state, and indexes are built in worker threads while the
+    # event loop keeps matching, so each thread gets its own.
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    result: str = stemmer.stemWord(term)
+    return result
