@@ -19,8 +19,14 @@ is scored, so small KBs get exactly the full scan.
 Learning: `Matcher.learn` returns a new matcher with one more learned alias, sharing the built index
 with the old one; the changed article is kept beside the index and scored on its own.
 
-Optional semantic boost: pass an `Embedder` (`kb.semantic`); the article's embedding centroid is fused
-with the lexical score. Every choice and its dev numbers: BENCHMARKS.md, "Knowledge base".
+Optional semantic boost: pass an `Embedder` (`kb.semantic`); the cosine with the article's embedding
+centroid is fused with the lexical score, and on KBs of up to `Scoring.classifier_up_to` articles so is
+the probability of a softmax classifier trained on the alias embeddings (`kb.classifier`):
+
+    semantic score = (0.4 × lexical + 0.6 × 100 × cosine + 0.3 × 100 × P(article)) / 1.3
+
+A learned alias moves the centroid and takes a few online steps of the classifier.
+Every choice and its dev numbers: BENCHMARKS.md, "Knowledge base".
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from rapidfuzz import fuzz, process
 
 from kb.article import Article
 from kb.bm25 import BM25Index
+from kb.classifier import SoftmaxClassifier, TextClassifier, train, train_text
 from kb.text import char_grams, normalize, stem, tokens
 
 DEFAULT_MIN_SCORE: float = 45.0
@@ -58,6 +65,16 @@ stated first."""
 
 MAX_LEARNED = 50
 """Learned aliases kept per article; the oldest goes first, so wording drifts with the customers."""
+
+EMBEDDING_CLASSIFIER_C = 100.0
+"""Inverse regularisation strength of the embedding classifier (dev: 10 / 100 / 1000 measured)."""
+
+REFIT_AFTER = 32
+"""Learned aliases after which the text classifier should be fitted afresh (`Matcher.needs_refit`).
+
+Each learned alias takes a few online steps of the classifier at once; those drift from what a fit on
+all the aliases finds. On BANKING77 (K = 5, then every dev query learned, scored on 1,516 held-out
+train utterances) online steps alone gave hit@1 0.767, a refit after learning 0.799."""
 
 COMPACT_AFTER = 256
 """Articles changed by `learn` are scored one by one beside the index; past this many, `learn` rebuilds
@@ -83,6 +100,10 @@ class Scoring:
     stem: bool = True  # light suffix stripping for the BM25 terms
     candidates: int = 50  # articles re-ranked with rapidfuzz; the rest are ranked out by BM25
     semantic_weight: float = 0.6  # share of the embedding similarity when an embedder is given
+    text_classifier_weight: float = 0.2  # weight of the word/n-gram alias classifier (`kb.classifier`)
+    text_classifier_c: float = 30.0  # its inverse regularisation strength
+    embedding_classifier_weight: float = 0.3  # weight of the embedding alias classifier (semantic only)
+    classifier_up_to: int = 300  # larger KBs train no classifier (fitting grows with articles²)
 
 
 @dataclass(frozen=True)
@@ -116,6 +137,8 @@ class _Index:
     grams: BM25Index | None  # character n-grams; None past `Scoring.char_grams_up_to` articles
     sums: FloatArray | None  # sum of each article's field embeddings (its direction is the centroid's)
     centroids: FloatArray | None  # unit article embeddings, one row per article
+    text_classifier: TextClassifier | None  # trained on the normalised fields, small KBs only
+    embedding_classifier: SoftmaxClassifier | None  # trained on the field embeddings, small KBs only
 
 
 class Matcher:
@@ -135,6 +158,10 @@ class Matcher:
         self._changed: dict[int, _Entry] = {}
         self._semantic_changed: dict[int, FloatArray] = {}
         self._index = self._build(tuple(articles))
+        # `learn` derives updated copies of these
+        self._text_classifier = self._index.text_classifier
+        self._embedding_classifier = self._index.embedding_classifier
+        self._learned_since_fit = 0
 
     def _build(self, articles: tuple[Article, ...]) -> _Index:
         fields: list[str] = []
@@ -159,8 +186,22 @@ class Matcher:
             grams = BM25Index(
                 (_grams(text for _, text in _normalised_fields(article)) for article in articles), k1=1.2, b=0.75
             )
-        sums = self._embedding_sums([_originals(a) for a in articles]) if self._embedder else None
-        centroids = None if sums is None else _unit_rows(sums)
+        small = len(articles) <= self.scoring.classifier_up_to
+        labels = np.repeat(np.arange(len(articles)), np.diff(starts))
+        text_classifier = None
+        if self.scoring.text_classifier_weight and small:
+            text_classifier = train_text(
+                fields, labels, len(articles), analyzer=_classifier_features, c=self.scoring.text_classifier_c
+            )
+        sums, centroids, embedding_classifier = None, None, None
+        if self._embedder is not None:
+            groups = [_originals(a) for a in articles]
+            vectors, bounds = self._embed_groups(groups)
+            sums = _group_sums(vectors, bounds)
+            centroids = _unit_rows(sums)
+            if self.scoring.embedding_classifier_weight and small:
+                groups_of = np.repeat(np.arange(len(groups)), np.diff(bounds))
+                embedding_classifier = train(vectors, groups_of, len(groups), c=EMBEDDING_CLASSIFIER_C)
         return _Index(
             articles=articles,
             ids=ids,
@@ -171,18 +212,21 @@ class Matcher:
             grams=grams,
             sums=sums,
             centroids=centroids,
+            text_classifier=text_classifier,
+            embedding_classifier=embedding_classifier,
         )
 
-    def _embedding_sums(self, groups: Sequence[Sequence[str]]) -> FloatArray:
-        """The sum of the embeddings of each group of texts (an article's title and aliases)."""
+    def _embed_groups(self, groups: Sequence[Sequence[str]]) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+        """The embeddings of every text of every group (an article's title and aliases), group by group,
+        and where each group starts."""
         assert self._embedder is not None
         flat = [text for group in groups for text in group]
         vectors = self._embedder.encode(flat) if flat else np.zeros((0, 1), dtype=np.float32)
-        bounds = np.cumsum([0, *(len(group) for group in groups)])
-        out = np.zeros((len(groups), vectors.shape[1]), dtype=np.float32)
-        for i in range(len(groups)):
-            out[i] = vectors[bounds[i] : bounds[i + 1]].sum(axis=0)
-        return out
+        return vectors, np.cumsum([0, *(len(group) for group in groups)])
+
+    def _embedding_sums(self, groups: Sequence[Sequence[str]]) -> FloatArray:
+        """The sum of the embeddings of each group of texts."""
+        return _group_sums(*self._embed_groups(groups))
 
     def __len__(self) -> int:
         return len(self._index.articles)
@@ -219,8 +263,9 @@ class Matcher:
         for index, entry in self._changed.items():
             lexical[index] = self._index.bm25.score_document(terms, entry.terms)
         partial = self._char_scores(query)
-        semantic = self._semantic(text[:MAX_QUERY_CHARS])
-        candidates = self._candidates(lexical, partial, semantic)
+        recognised = None if self._text_classifier is None else self._text_classifier.probabilities(query)
+        semantic, classified = self._semantic(text[:MAX_QUERY_CHARS])
+        candidates = self._candidates(lexical, partial, recognised, semantic)
         fuzzy_weight = 1 - s.bm25_weight - (s.char_weight if partial is not None else 0.0)
 
         texts: list[str] = []
@@ -244,8 +289,14 @@ class Matcher:
             score = fuzzy_weight * fuzzy_score + s.bm25_weight * 100 * float(lexical[index])
             if partial is not None:
                 score += s.char_weight * 100 * float(partial[index])
+            if recognised is not None:
+                weight = s.text_classifier_weight
+                score = (score + weight * 100 * float(recognised[index])) / (1 + weight)
             if semantic is not None:
                 score = (1 - s.semantic_weight) * score + s.semantic_weight * 100 * max(0.0, float(semantic[index]))
+            if classified is not None:
+                weight = s.embedding_classifier_weight
+                score = (score + weight * 100 * float(classified[index])) / (1 + weight)
             score = round(score, 4)
             if score <= 0:
                 continue
@@ -281,20 +332,55 @@ class Matcher:
             terms=tuple(term for _, text in pairs for term in self._terms(text)),
             grams=tuple(_grams(text for _, text in pairs)),
         )
-        derived = object.__new__(Matcher)
-        derived.min_score = self.min_score
-        derived.scoring = self.scoring
-        derived._embedder = self._embedder
-        derived._index = self._index
+        derived = self._copy()
         derived._changed = {**self._changed, index: entry}
-        derived._semantic_changed = dict(self._semantic_changed)
+        derived._learned_since_fit += 1
+        if self._text_classifier is not None:
+            derived._text_classifier = self._text_classifier.learned(normalised, index)
         if len(derived._changed) > COMPACT_AFTER:
             return Matcher(derived.articles, min_score=self.min_score, scoring=self.scoring, embedder=self._embedder)
         if self._embedder is not None:
+            vector = self._embedder.encode([wording])[0]
             if len(learned) > len(article.learned):  # one more text: add its embedding to the sum
-                derived._semantic_changed[index] = self._embedding_sum(index) + self._embedder.encode([wording])[0]
+                derived._semantic_changed[index] = self._embedding_sum(index) + vector
             else:  # the oldest learned alias was dropped: embed the article again
                 derived._semantic_changed[index] = self._embedding_sums([everything])[0]
+            if self._embedding_classifier is not None:
+                derived._embedding_classifier = self._embedding_classifier.learned(vector, index)
+        return derived
+
+    @property
+    def text_classifier(self) -> TextClassifier | None:
+        return self._text_classifier
+
+    @property
+    def needs_refit(self) -> bool:
+        """True once `REFIT_AFTER` aliases were learned since the text classifier was last fitted."""
+        return self._text_classifier is not None and self._learned_since_fit >= REFIT_AFTER
+
+    def refit_text_classifier(self) -> TextClassifier | None:
+        """The text classifier fitted afresh on every field, learned aliases included (seconds on a KB of
+        hundreds of articles: run it off the event loop, then hand it to `with_text_classifier`)."""
+        if self._index.text_classifier is None:
+            return None
+        fields = [list(self._fields(index)) for index in range(len(self))]
+        labels = [index for index, texts in enumerate(fields) for _ in texts]
+        texts = [text for group in fields for text in group]
+        c = self.scoring.text_classifier_c
+        return train_text(texts, labels, len(self), analyzer=_classifier_features, c=c)
+
+    def with_text_classifier(self, classifier: TextClassifier | None) -> Matcher:
+        """This matcher with `classifier` (from `refit_text_classifier`) in place of its text classifier."""
+        derived = self._copy()
+        derived._text_classifier = classifier
+        derived._learned_since_fit = 0
+        return derived
+
+    def _copy(self) -> Matcher:
+        """A shallow copy sharing the built index: the start of every derived matcher."""
+        derived = object.__new__(Matcher)
+        derived.__dict__.update(self.__dict__)
+        derived._semantic_changed = dict(self._semantic_changed)
         return derived
 
     def _embedding_sum(self, index: int) -> FloatArray:
@@ -330,21 +416,25 @@ class Matcher:
             scores[article] = index.score_document(grams, entry.grams)
         return scores
 
-    def _semantic(self, text: str) -> FloatArray | None:
+    def _semantic(self, text: str) -> tuple[FloatArray | None, FloatArray | None]:
+        """The cosine of `text` with every article centroid, and the classifier's probabilities (each
+        None when not available)."""
         centroids = self._index.centroids
         if self._embedder is None or centroids is None:
-            return None
+            return None, None
         vector = self._embedder.encode([text])[0]
         # einsum, not `@`: BLAS would start its own threads, which spin after the product and starve
         # torch's threads on a small machine (measured at 10k articles: p50 106 ms with `@`, 12 ms without)
         similarity: FloatArray = np.einsum("ij,j->i", centroids, vector)
         for index, total in self._semantic_changed.items():
             similarity[index] = float(total @ vector) / (float(np.linalg.norm(total)) or 1.0)
-        return similarity
+        classifier = self._embedding_classifier
+        return similarity, None if classifier is None else classifier.probabilities(vector)
 
     def _candidates(self, *rankings: FloatArray | None) -> list[int]:
         """Every article on a small KB; otherwise the best `candidates` by each ranking given (word BM25,
-        character n-gram BM25, embedding), so a typo or a paraphrase still reaches the fuzzy re-ranking."""
+        character n-gram BM25, classifier, embedding), so a typo or a paraphrase still reaches the fuzzy
+        re-ranking."""
         n, limit = len(self), self.scoring.candidates
         if n <= limit:
             return list(range(n))
@@ -374,8 +464,20 @@ def _normalised_fields(article: Article) -> list[tuple[int, str]]:
     return out
 
 
+def _classifier_features(text: str) -> list[str]:
+    """What the text classifier sees: character 2–4-grams and stemmed words (dev-measured, BENCHMARKS.md)."""
+    return char_grams(text, 2, 4) + [f"w:{stem(word)}" for word in tokens(text)]
+
+
 def _grams(fields: Iterator[str]) -> list[str]:
     return [gram for text in fields for gram in char_grams(text)]
+
+
+def _group_sums(vectors: FloatArray, bounds: npt.NDArray[np.int64]) -> FloatArray:
+    out = np.zeros((len(bounds) - 1, vectors.shape[1]), dtype=np.float32)
+    for i in range(len(out)):
+        out[i] = vectors[bounds[i] : bounds[i + 1]].sum(axis=0)
+    return out
 
 
 def _unit_rows(matrix: FloatArray) -> FloatArray:

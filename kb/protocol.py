@@ -140,6 +140,8 @@ def simulate_learning(matcher: Matcher, queries: Sequence[Query]) -> tuple[Match
         else:
             cited += 1
         matcher = matcher.learn(query.gold, query.text)
+        if matcher.needs_refit:  # as `KnowledgeLibrary.refresh` does in the bot
+            matcher = matcher.with_text_classifier(matcher.refit_text_classifier())
     return matcher, LearnStats(accepted=accepted, cited=cited)
 
 

@@ -67,6 +67,11 @@ class KnowledgeLibrary:
         """Reload when the articles changed. Cheap when they did not: one tiny query, at most every
         `check_every` seconds unless `force`. The index is built in a worker thread: at 100k articles it
         takes seconds, and the bot keeps answering meanwhile with the previous one."""
+        if self._matcher.needs_refit:  # enough learned aliases: fit the classifier on them too
+            matcher = self._matcher
+            classifier = await asyncio.to_thread(matcher.refit_text_classifier)
+            # aliases learned meanwhile keep their fields; the next refit teaches them to the classifier
+            self._matcher = self._matcher.with_text_classifier(classifier)
         now = self._monotonic()
         if not force and now - self._checked_at < self.check_every:
             return

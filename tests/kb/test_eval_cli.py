@@ -71,7 +71,7 @@ def data(tmp_path: Path) -> Path:
     }
     test = {
         "test": [[TRANSFER[0], "transfer"], [LIMIT[1], "spending_limit"], [RECIPE[1], "recipe"]],
-        "oos_test": [["please turn off the lights upstairs", "oos"]],
+        "oos_test": [["play jazz music", "oos"]],
     }
     (clinc / "data_dev.json").write_text(json.dumps(dev))
     (clinc / "data_test.json").write_text(json.dumps(test))

@@ -189,3 +189,21 @@ async def test_changes_from_another_process_reach_the_running_bot(desk: Desk, db
     async with db.reading() as conn:
         await desk.ctx.kb.refresh(conn)
     assert desk.ctx.kb.suggest("redeem my gift card")[0].article.id == "gift-cards"
+
+
+async def test_the_running_bot_refits_its_classifier_once_enough_wordings_were_learned(
+    desk: Desk, db: Database
+) -> None:
+    from kb.matcher import REFIT_AFTER, Matcher
+
+    library = desk.ctx.kb
+    for n in range(REFIT_AFTER):
+        library.learned("refund-request", f"money back for order number {n}")
+    async with db.reading() as conn:
+        await library.refresh(conn)
+    matcher: Matcher = library._matcher
+    assert not matcher.needs_refit
+    fresh = Matcher(matcher.articles).text_classifier
+    assert fresh is not None and matcher.text_classifier is not None
+    query = "money back for order number 3"
+    assert list(matcher.text_classifier.probabilities(query)) == list(fresh.probabilities(query))
