@@ -4,20 +4,26 @@ Each article's title, alias and learned alias is scored against the message ON I
 long concatenated blob saturates and ranks by KB order), with ½ token_set_ratio + ½ token_sort_ratio:
 token_set forgives extra words, token_sort punishes them, and together they rarely tie. An article's
 fuzzy score is the mean of its best three field scores, so one lucky alias is not enough. A BM25 term
-over the whole article's stemmed words (`kb.bm25`) adds word rarity, which the ratios ignore, and a
-second BM25 over the article's character n-grams matches parts of words ("topup" / "top up", typos):
+over the whole article's stemmed words (`kb.bm25`) adds word rarity, which the ratios ignore, a
+second BM25 over the article's character n-grams matches parts of words ("topup" / "top up", typos),
+and a classifier trained on every alias at once (`kb.classifier`) adds what tells look-alike articles
+apart:
 
-    score = 0.55 × fuzzy + 0.3 × 100 × BM25(words) + 0.15 × 100 × BM25(character n-grams)    (0..100)
+    lexical = 0.55 × fuzzy + 0.3 × 100 × BM25(words) + 0.15 × 100 × BM25(character n-grams)
+    score   = (lexical + 0.2 × 100 × P(article | text classifier)) / 1.2                    (0..100)
 
 Character n-grams need about ten times the postings of words, so past `Scoring.char_grams_up_to`
-articles they are left out and their share goes back to the fuzzy score (0.7 × fuzzy).
+articles they are left out and their share goes back to the fuzzy score (0.7 × fuzzy); fitting the
+classifier grows with articles², so past `Scoring.classifier_up_to` articles there is none (score =
+lexical).
 
 Scale: the BM25 scores come from an inverted index, so they are cheap for every article; only the
 `Scoring.candidates` best of them are re-ranked with rapidfuzz. Below that many articles every article
 is scored, so small KBs get exactly the full scan.
 
 Learning: `Matcher.learn` returns a new matcher with one more learned alias, sharing the built index
-with the old one; the changed article is kept beside the index and scored on its own.
+with the old one; the changed article is kept beside the index and scored on its own, and the
+classifiers take a few online steps on the new wording (`REFIT_AFTER` says when to refit).
 
 Optional semantic boost: pass an `Embedder` (`kb.semantic`); the cosine with the article's embedding
 centroid is fused with the lexical score, and on KBs of up to `Scoring.classifier_up_to` articles so is
@@ -45,16 +51,16 @@ from kb.bm25 import BM25Index
 from kb.classifier import SoftmaxClassifier, TextClassifier, train, train_text
 from kb.text import char_grams, normalize, stem, tokens
 
-DEFAULT_MIN_SCORE: float = 45.0
+DEFAULT_MIN_SCORE: float = 40.0
 """Below this score nothing is suggested.
 
 Chosen on CLINC150 dev (banking + credit_cards = 30 articles, title + K = 5 train aliases per intent,
 seed 0; 600 in-scope `val` queries, 100 `oos_val` queries; rapidfuzz 3.14, default `Scoring`) as the
 lowest whole threshold where out-of-scope abstain recall reaches 0.9:
-  hit@1 0.802, hit@3 0.943, MRR@3 0.866; AUROC 0.971
-  at 45: abstain precision 0.687 (oos:in-scope = 1:6; 0.93 at 1:1), abstain recall 0.90,
-  false-abstain rate 0.068
-The dev thresholds of the other KBs: 56 (same KB, K = 20), 52 / 63 (BANKING77, K = 5 / 20), 52 / 65
+  hit@1 0.812, hit@3 0.947, MRR@3 0.874; AUROC 0.970
+  at 40: abstain precision 0.711 (oos:in-scope = 1:6; 0.94 at 1:1), abstain recall 0.91,
+  false-abstain rate 0.062
+The dev thresholds of the other KBs: 49 (same KB, K = 20), 46 / 56 (BANKING77, K = 5 / 20), 46 / 57
 (all 150 CLINC intents, K = 5 / 20): a KB with many aliases per article can afford a higher one.
 Regenerate with `python -m kb.evaluation` or `threaddesk kb eval` (BENCHMARKS.md, "Knowledge base").
 """
@@ -97,7 +103,7 @@ class Scoring:
     bm25_weight: float = 0.3  # share of the normalised article BM25 score in the lexical 0..100 score
     char_weight: float = 0.15  # share of the character n-gram BM25 score, taken from the fuzzy share
     char_grams_up_to: int = 5_000  # larger KBs leave the n-gram index out (memory: ~1,000 postings/article)
-    stem: bool = True  # light suffix stripping for the BM25 terms
+    stem: bool = True  # Snowball stems as the BM25 terms
     candidates: int = 50  # articles re-ranked with rapidfuzz; the rest are ranked out by BM25
     semantic_weight: float = 0.6  # share of the embedding similarity when an embedder is given
     text_classifier_weight: float = 0.2  # weight of the word/n-gram alias classifier (`kb.classifier`)
@@ -188,11 +194,7 @@ class Matcher:
             )
         small = len(articles) <= self.scoring.classifier_up_to
         labels = np.repeat(np.arange(len(articles)), np.diff(starts))
-        text_classifier = None
-        if self.scoring.text_classifier_weight and small:
-            text_classifier = train_text(
-                fields, labels, len(articles), analyzer=_classifier_features, c=self.scoring.text_classifier_c
-            )
+        text_classifier = self._fit_text_classifier(fields, labels, len(articles)) if small else None
         sums, centroids, embedding_classifier = None, None, None
         if self._embedder is not None:
             groups = [_originals(a) for a in articles]
@@ -365,9 +367,16 @@ class Matcher:
             return None
         fields = [list(self._fields(index)) for index in range(len(self))]
         labels = [index for index, texts in enumerate(fields) for _ in texts]
-        texts = [text for group in fields for text in group]
+        return self._fit_text_classifier([text for group in fields for text in group], labels, len(self))
+
+    def _fit_text_classifier(
+        self, fields: Sequence[str], labels: Sequence[int] | npt.NDArray[np.intp], articles: int
+    ) -> TextClassifier | None:
+        """A text classifier over `fields` (normalised); `labels` holds each field's article index."""
+        if not self.scoring.text_classifier_weight:
+            return None
         c = self.scoring.text_classifier_c
-        return train_text(texts, labels, len(self), analyzer=_classifier_features, c=c)
+        return train_text(fields, labels, articles, analyzer=_classifier_features, c=c)
 
     def with_text_classifier(self, classifier: TextClassifier | None) -> Matcher:
         """This matcher with `classifier` (from `refit_text_classifier`) in place of its text classifier."""
