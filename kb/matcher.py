@@ -47,7 +47,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from kb.article import Article
-from kb.bm25 import BM25Index
+from kb.bm25 import Bag, BM25Index
 from kb.classifier import SoftmaxClassifier, TextClassifier, train, train_text
 from kb.text import char_grams, normalize, stem, tokens
 
@@ -126,8 +126,8 @@ class _Entry:
     article: Article
     fields: tuple[str, ...]  # normalised, words sorted, deduplicated
     originals: tuple[str, ...]  # the same fields as written
-    terms: tuple[str, ...]
-    grams: tuple[str, ...]  # character n-grams of every field
+    terms: Bag  # BM25 terms of every field
+    grams: Bag  # character n-grams of every field
 
 
 @dataclass(frozen=True)
@@ -262,8 +262,9 @@ class Matcher:
         s = self.scoring
         terms = self._terms(query)
         lexical = self._index.bm25.normalised_scores(terms)
-        for index, entry in self._changed.items():
-            lexical[index] = self._index.bm25.score_document(terms, entry.terms)
+        if self._changed:
+            changed = self._index.bm25.score_documents(terms, [entry.terms for entry in self._changed.values()])
+            lexical[list(self._changed)] = changed
         partial = self._char_scores(query)
         recognised = None if self._text_classifier is None else self._text_classifier.probabilities(query)
         semantic, classified = self._semantic(text[:MAX_QUERY_CHARS])
@@ -331,8 +332,8 @@ class Matcher:
             article=updated,
             fields=tuple(text for _, text in pairs),
             originals=tuple(everything[position] for position, _ in pairs),
-            terms=tuple(term for _, text in pairs for term in self._terms(text)),
-            grams=tuple(_grams(text for _, text in pairs)),
+            terms=Bag.of([term for _, text in pairs for term in self._terms(text)]),
+            grams=Bag.of(_grams(text for _, text in pairs)),
         )
         derived = self._copy()
         derived._changed = {**self._changed, index: entry}
@@ -361,13 +362,15 @@ class Matcher:
         return self._text_classifier is not None and self._learned_since_fit >= REFIT_AFTER
 
     def refit_text_classifier(self) -> TextClassifier | None:
-        """The text classifier fitted afresh on every field, learned aliases included (seconds on a KB of
-        hundreds of articles: run it off the event loop, then hand it to `with_text_classifier`)."""
-        if self._index.text_classifier is None:
+        """The text classifier fitted again on every field, learned aliases included (warm-started, a
+        fraction of a second on a KB of hundreds of articles; still, run it off the event loop, then
+        hand it to `with_text_classifier`)."""
+        if self._text_classifier is None:
             return None
         fields = [list(self._fields(index)) for index in range(len(self))]
         labels = [index for index, texts in enumerate(fields) for _ in texts]
-        return self._fit_text_classifier([text for group in fields for text in group], labels, len(self))
+        texts = [text for group in fields for text in group]
+        return self._text_classifier.refitted(texts, labels, c=self.scoring.text_classifier_c)
 
     def _fit_text_classifier(
         self, fields: Sequence[str], labels: Sequence[int] | npt.NDArray[np.intp], articles: int
@@ -421,8 +424,10 @@ class Matcher:
             return None
         grams = char_grams(query)
         scores = index.normalised_scores(grams)
-        for article, entry in self._changed.items():
-            scores[article] = index.score_document(grams, entry.grams)
+        if self._changed:
+            scores[list(self._changed)] = index.score_documents(
+                grams, [entry.grams for entry in self._changed.values()]
+            )
         return scores
 
     def _semantic(self, text: str) -> tuple[FloatArray | None, FloatArray | None]:
