@@ -10,8 +10,8 @@ them apart. Measured on the dev splits (BENCHMARKS.md, "Knowledge base"):
 - `SoftmaxClassifier` over MiniLM embeddings (the semantic boost): +0.02 on CLINC150, +0.03 on
   BANKING77 at K = 20.
 
-scikit-learn fits them (imported only when one is trained, so starting the bot does not pay for it);
-scoring and learning one more alias are plain numpy on the fitted weights. Fitting grows with
+scikit-learn fits them (imported only when one is trained, so commands that never build a matcher do
+not pay for it); scoring and learning one more alias are plain numpy on the fitted weights. Fitting grows with
 articles × aliases × articles, which is why the matcher trains them only for KBs up to a size.
 """
 
