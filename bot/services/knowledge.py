@@ -69,7 +69,11 @@ class KnowledgeLibrary:
         takes seconds, and the bot keeps answering meanwhile with the previous one."""
         if self._matcher.needs_refit:  # enough learned aliases: fit the classifier on them too
             matcher = self._matcher
-            classifier = await asyncio.to_thread(matcher.refit_text_classifier)
+            try:
+                classifier = await asyncio.to_thread(matcher.refit_text_classifier)
+            except Exception:  # keep serving with the classifier we have; try again after more learning
+                log.exception("knowledge base: refitting the classifier failed; keeping the current one")
+                classifier = matcher.text_classifier
             # aliases learned meanwhile keep their fields; the next refit teaches them to the classifier
             self._matcher = self._matcher.with_text_classifier(classifier)
         now = self._monotonic()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.delivery import DeliveryWorker
 from bot.domain.ticket import Status
 from bot.services.desk import Desk
@@ -207,3 +209,22 @@ async def test_the_running_bot_refits_its_classifier_once_enough_wordings_were_l
     assert not after.needs_refit and after.text_classifier is not before.text_classifier
     assert after.articles == before.articles  # the learned aliases are all still there
     assert after.suggest("money back for order number 3")[0].article.id == "refund-request"
+
+
+async def test_a_failed_refit_keeps_the_bot_suggesting(
+    desk: Desk, db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from kb.matcher import REFIT_AFTER, Matcher
+
+    def broken(self: Matcher) -> None:
+        raise MemoryError("no room to fit")
+
+    monkeypatch.setattr(Matcher, "refit_text_classifier", broken)
+    library = desk.ctx.kb
+    for n in range(REFIT_AFTER):
+        library.learned("refund-request", f"money back for order number {n}")
+    async with db.reading() as conn:
+        await library.refresh(conn)
+    assert "refitting the classifier failed" in caplog.text
+    assert not library._matcher.needs_refit  # not retried on every message
+    assert library.suggest("money back for order number 3")[0].article.id == "refund-request"
