@@ -14,6 +14,7 @@ from kb.article import Article
 from kb.bm25 import BM25Index
 from kb.loader import load_directory
 from kb.matcher import MAX_LEARNED, FloatArray, Matcher, Scoring
+from kb.text import char_grams, stem
 from tests.conftest import ROOT, SAMPLE_KB
 
 
@@ -151,3 +152,12 @@ def test_the_default_install_never_imports_torch() -> None:
     code = "import sys, kb.matcher, kb.semantic, kb.protocol, adapters.cli; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_typo_reaches_its_article_through_character_ngrams_even_past_the_prefilter() -> None:
+    articles = [*_synthetic_kb(60), Article(id="reset", title="Reset your password", aliases=("forgot my password",))]
+    matcher = Matcher(articles, min_score=0, scoring=Scoring(candidates=8))
+    # "pasword" shares no word (nor stem) with any article, so word BM25 alone would not nominate it
+    assert matcher.rank("pasword")[0].article.id == "reset"
+    assert [stem(w) for w in ("transferring", "transferred", "transfers")] == ["transfer"] * 3
+    assert char_grams("top up", 3, 4) == [" to", "top", "op ", " top", "top ", " up", "up ", " up "]
