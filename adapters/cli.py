@@ -25,12 +25,15 @@ from adapters.discord import SPEC as DISCORD
 from adapters.kb_eval_command import kb_eval
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from adapters.slack import SPEC as SLACK
+from adapters.webhooks import commands as webhook_commands
+from adapters.webhooks.runtime import webhook_delivery
+from adapters.webhooks.sender import WebhookSetupError, load_endpoints
 from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.delivery import DeliveryWorker
 from bot.domain.ticket import Status, Ticket
 from bot.leads_config import parse_duration
-from bot.ports import SystemClock
+from bot.ports import Clock, SystemClock
 from bot.scheduler import Scheduler
 from bot.services import metrics
 from bot.services.knowledge import ImportOutcome, KnowledgeLibrary
@@ -78,6 +81,19 @@ def _settings(config: Path | None, db: Path | None) -> Settings:
         raise _fail(str(exc)) from None
 
 
+app.add_typer(webhook_commands.build_app(_settings, _fail), name="webhooks")
+
+
+def _serving_settings(config: Path | None, db: Path | None) -> Settings:
+    """Settings for a command that serves: webhook secrets are checked before anything slow starts."""
+    settings = _settings(config, db)
+    try:
+        load_endpoints(settings.webhooks)
+    except WebhookSetupError as exc:
+        raise _fail(str(exc)) from None
+    return settings
+
+
 def _logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -122,7 +138,17 @@ async def _run_console(settings: Settings) -> None:
         platform = make_platform()
         worker = DeliveryWorker(db, {platform.name: platform}, desk.ctx.clock)
         scheduler = _scheduler(settings, desk)
-        await run_console(desk, worker, platform, console_config, scheduler=scheduler)
+        async with _webhooks(settings, db, desk.ctx.clock):
+            await run_console(desk, worker, platform, console_config, scheduler=scheduler)
+
+
+@contextlib.asynccontextmanager
+async def _webhooks(settings: Settings, db: Database, clock: Clock) -> Any:
+    try:
+        async with webhook_delivery(settings, db, clock):
+            yield
+    except WebhookSetupError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _scheduler(settings: Settings, desk: Any) -> Scheduler:
@@ -133,7 +159,7 @@ def _scheduler(settings: Settings, desk: Any) -> Scheduler:
 def run(config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False) -> None:
     """Start the bot with the adapters enabled in the config (the console when no platform is enabled)."""
     _logging(verbose)
-    settings = _settings(config, db)
+    settings = _serving_settings(config, db)
     enabled = [spec for spec in SPECS if spec.build is not None and settings.adapters[spec.name].enabled]
     if not enabled:
         asyncio.run(_run_console(settings))
@@ -158,7 +184,7 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources)
         worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)
         try:
-            async with asyncio.TaskGroup() as group:
+            async with _webhooks(settings, db, SystemClock()), asyncio.TaskGroup() as group:
                 group.create_task(worker.run(), name="delivery")
                 group.create_task(_scheduler(settings, desk).run(), name="scheduler")
                 for name, adapter in running:
@@ -171,7 +197,7 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
 def console(config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False) -> None:
     """A local workspace in this terminal: play customer, agent and team lead. Pipe a script into it too."""
     _logging(verbose)
-    asyncio.run(_run_console(_settings(config, db)))
+    asyncio.run(_run_console(_serving_settings(config, db)))
 
 
 @db_app.command("migrate")

@@ -74,6 +74,10 @@ class DeliveryWorker:
                 timeout = max(0.05, (next_at - self.clock.now()).total_seconds())
             await until_set(self._wake, timeout)
 
+    async def deliver_one(self, row: OutboxRow) -> None:
+        """One attempt at one row now, with the usual bookkeeping (`threaddesk webhooks redeliver`)."""
+        await self._deliver(row)
+
     async def _deliver(self, row: OutboxRow) -> None:
         async with self._slots:
             try:

@@ -17,6 +17,7 @@ from bot.ports import Clock, RoleSource
 from bot.services.knowledge import KnowledgeLibrary
 from bot.store import tickets
 from bot.store.db import Database
+from bot.webhooks.config import WebhookConfig
 
 
 class RoleDirectory:
@@ -67,6 +68,7 @@ class DeskContext:
     sla: SlaPolicy | None = None
     automation: AutomationConfig = field(default_factory=AutomationConfig)
     charts_dir: Path | None = None  # where digest charts are written; None draws no chart
+    webhooks: tuple[WebhookConfig, ...] = ()  # endpoints that get ticket events (`[[webhooks]]`)
 
     _names: dict[str, str] = field(default_factory=dict)
 

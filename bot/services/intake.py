@@ -145,6 +145,7 @@ async def _join(
     if ticket.status is Status.CLOSED:
         await work.to_customer(notify.closed_thread(ticket))
         await work.to_card_thread(notify.customer_wrote(ticket, msg.author, body))
+        await work.finish()  # publishes the webhook event; nothing else changed
         return
     if ticket.status in (Status.PENDING, Status.RESOLVED):
         await work.event(

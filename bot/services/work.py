@@ -12,6 +12,9 @@ from bot.outbound import Destination, DestinationKind, Message
 from bot.services import followups, notify
 from bot.services.context import DeskContext
 from bot.store import outbox, tickets
+from bot.webhooks import events as webhook_events
+from bot.webhooks.payload import person, ticket_data
+from bot.webhooks.publish import publish
 
 
 class TicketWork:
@@ -27,6 +30,9 @@ class TicketWork:
         self._save = False
         self.is_new = False
         self.loaded_status = ticket.status  # what the ticket was before this command (for follow-ups)
+        # webhook events wait for the end of the command, so they carry the ticket as it ends up
+        self._hooks: list[tuple[webhook_events.Hook, str, UserRef, dict[str, Any]]] = []
+        self._logged: list[dict[str, Any]] = []
 
     @property
     def platform(self) -> str:
@@ -35,6 +41,9 @@ class TicketWork:
     async def event(self, kind: str, *, by: UserRef | None = None, **detail: Any) -> None:
         actor = by or self.actor
         await tickets.add_event(self.conn, self.ticket.number, self.now, actor, kind, **detail)
+        hook = webhook_events.hook_for(kind, detail) if self.ctx.webhooks else None
+        if hook is not None:
+            self._hooks.append((hook, kind, actor, detail))
 
     async def log(
         self,
@@ -46,6 +55,10 @@ class TicketWork:
         delivery: str = "received",
         platform_message_id: str | None = None,
     ) -> int:
+        if self.ctx.webhooks:
+            self._logged.append(
+                {"author": person(author), "role": role, "visibility": visibility, "body": body, "at": self.now}
+            )
         return await tickets.add_message(
             self.conn,
             self.ticket.number,
@@ -94,8 +107,12 @@ class TicketWork:
         self._card_dirty = True
 
     async def finish(self) -> None:
-        if not self._card_dirty:
-            return
+        if self._card_dirty:
+            await self._refresh()
+        if self._hooks:
+            await self._publish_hooks()
+
+    async def _refresh(self) -> None:
         if self._save and not self.is_new:
             self.ticket.updated_at = self.now
             await tickets.save_ticket(self.conn, self.ticket)
@@ -108,3 +125,29 @@ class TicketWork:
             await outbox.enqueue(
                 self.conn, dest, card, at=self.now, ticket=self.ticket.number, coalesce=not self.is_new
             )
+
+    async def _publish_hooks(self) -> None:
+        """Queue the webhook events this command caused, each with the ticket as it is now."""
+        hooks, self._hooks = self._hooks, []
+        snapshot = ticket_data(self.ticket)
+        for hook, kind, actor, detail in hooks:
+            data: dict[str, Any] = {"ticket": snapshot, "event": {"kind": kind, "actor": person(actor), **detail}}
+            if hook.message is not None:
+                found = self._take_message(*hook.message)
+                if found is not None:
+                    data["message"] = {**found, "at": found["at"].isoformat().replace("+00:00", "Z")}
+            await publish(
+                self.conn,
+                self.ctx.webhooks,
+                hook.type,
+                data,
+                at=self.now,
+                ticket=self.ticket.number,
+                internal=hook.internal,
+            )
+
+    def _take_message(self, role: str, visibility: str) -> dict[str, Any] | None:
+        for i, logged in enumerate(self._logged):
+            if logged["role"] == role and logged["visibility"] == visibility:
+                return self._logged.pop(i)
+        return None

@@ -87,19 +87,20 @@ async def due(conn: Conn, now: datetime, *, platforms: Sequence[str], limit: int
            WHERE o.next_attempt_at <= ? ORDER BY o.id LIMIT ?""",
         (*platforms, to_db(now), limit),
     )
-    return [
-        OutboxRow(
-            id=r["id"],
-            destination=Destination.model_validate_json(r["destination"]),
-            message=Message.model_validate_json(r["payload"]),
-            ticket=r["ticket"],
-            log_message=r["message"],
-            version=r["version"],
-            attempts=r["attempts"],
-            created_at=from_db(r["created_at"]),
-        )
-        for r in rows
-    ]
+    return [row_from_db(r) for r in rows]
+
+
+def row_from_db(r: aiosqlite.Row) -> OutboxRow:
+    return OutboxRow(
+        id=r["id"],
+        destination=Destination.model_validate_json(r["destination"]),
+        message=Message.model_validate_json(r["payload"]),
+        ticket=r["ticket"],
+        log_message=r["message"],
+        version=r["version"],
+        attempts=r["attempts"],
+        created_at=from_db(r["created_at"]),
+    )
 
 
 async def next_attempt_at(conn: Conn, *, platforms: Sequence[str]) -> datetime | None:

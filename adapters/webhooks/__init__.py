@@ -1,0 +1,1 @@
+"""Outbound webhooks: the HTTP side of `[[webhooks]]` (signing keys from the environment, aiohttp)."""

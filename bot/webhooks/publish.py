@@ -1,0 +1,47 @@
+"""Webhook deliveries are outbox rows, written in the same transaction as the change they report.
+
+One row per endpoint and event; the ordering key is the endpoint and the ticket, so the delivery worker
+sends each endpoint a ticket's events strictly in order, and different tickets in parallel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.outbound import Destination, DestinationKind, Message
+from bot.store import outbox
+from bot.webhooks.config import WebhookConfig
+from bot.webhooks.payload import PLATFORM, envelope, new_id
+
+
+def destination(endpoint: str, ticket: int | None) -> Destination:
+    thread = f"ticket-{ticket}" if ticket is not None else None
+    return Destination(kind=DestinationKind.THREAD, platform=PLATFORM, channel=endpoint, thread=thread)
+
+
+async def publish(
+    conn: aiosqlite.Connection,
+    endpoints: Sequence[WebhookConfig],
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    at: datetime,
+    ticket: int | None = None,
+    internal: bool = False,
+) -> int:
+    """Queue `event_type` for every endpoint that wants it. Returns how many deliveries were queued.
+
+    Internal content (notes) goes only to endpoints with `include_internal = true`. Every endpoint gets
+    the same `id`, so a receiver subscribed twice can tell it is one event.
+    """
+    wanted = [e for e in endpoints if e.wants(event_type) and (e.include_internal or not internal)]
+    if not wanted:
+        return 0
+    body = envelope(event_type, data, at, new_id())
+    for endpoint in wanted:
+        await outbox.enqueue(conn, destination(endpoint.label, ticket), Message(text=body), at=at, ticket=ticket)
+    return len(wanted)
