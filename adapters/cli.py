@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters import kb_cli
+from adapters import kb_cli, transcript_export
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
@@ -422,29 +422,51 @@ def _ticket_fields(t: Ticket) -> dict[str, str | None]:
 class ExportFormat(StrEnum):
     CSV = "csv"
     JSON = "json"
+    MD = "md"
+    HTML = "html"
 
 
 @app.command()
 def export(
     format: Annotated[
-        ExportFormat, typer.Option("--format", "-f", help="csv: one row per ticket; json: with history.")
+        ExportFormat,
+        typer.Option("--format", "-f", help="csv: one row per ticket; json: with history; md/html: transcripts."),
     ],
+    ticket: Annotated[int | None, typer.Option("--ticket", help="Only this ticket.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only tickets created or changed in this period: 24h, 7d …")
+    ] = None,
+    copy: Annotated[
+        transcript_export.Copy,
+        typer.Option("--copy", help="agents: everything; customer: what the customer saw (no internal notes)."),
+    ] = transcript_export.Copy.AGENTS,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Export every ticket (JSON includes each ticket's history and message log)."""
+    """Export tickets (JSON includes each ticket's history and message log; md/html are transcripts)."""
     settings = _settings(config, db)
+    start = None
+    if since is not None:
+        try:
+            start = SystemClock().now() - parse_duration(since)
+        except ValueError as exc:
+            raise _fail(f"--since: {exc}") from None
+    public_only = copy is transcript_export.Copy.CUSTOMER
 
-    async def load() -> list[dict[str, Any]]:
+    async def load() -> tuple[list[dict[str, Any]], list[Any]]:
         rows: list[dict[str, Any]] = []
         async with _database(settings) as database, database.reading() as conn:
-            for t in await store.list_tickets(conn, TicketQuery(limit=10_000_000)):
+            chosen = await transcript_export.select(conn, number=ticket, since=start)
+            if format in (ExportFormat.MD, ExportFormat.HTML):
+                return [], await transcript_export.load(conn, chosen)
+            for t in chosen:
                 row = _export_row(t)
                 if format is ExportFormat.JSON:
                     row["history"] = [
                         {"at": e.at.isoformat(), "actor": e.actor.key, "kind": e.kind, **e.detail}
                         for e in await store.events_for(conn, t.number)
+                        if not public_only
                     ]
                     row["messages"] = [
                         {
@@ -456,14 +478,18 @@ def export(
                             "delivery": m.delivery,
                             "body": m.body,
                         }
-                        for m in await store.messages_for(conn, t.number)
+                        for m in await store.messages_for(conn, t.number, public_only=public_only)
                     ]
                 rows.append(row)
-        return sorted(rows, key=lambda r: int(r["number"]))
+        return rows, []
 
-    rows = asyncio.run(load())
+    rows, found = asyncio.run(load())
+    if ticket is not None and not rows and not found:
+        raise _fail(f"there is no ticket #{ticket}", code=1)
     buffer = io.StringIO()
-    if format is ExportFormat.JSON:
+    if format in (ExportFormat.MD, ExportFormat.HTML):
+        buffer.write(transcript_export.render(found, format.value, copy, SystemClock().now()))
+    elif format is ExportFormat.JSON:
         json.dump(rows, buffer, ensure_ascii=False, indent=2)
         buffer.write("\n")
     else:
@@ -472,7 +498,7 @@ def export(
         writer.writerows(rows)
     if output:
         output.write_text(buffer.getvalue(), encoding="utf-8")
-        err.print(f"Wrote {len(rows)} ticket(s) to {output}.")
+        err.print(f"Wrote {len(rows) or len(found)} ticket(s) to {output}.")
     else:
         sys.stdout.write(buffer.getvalue())
 

@@ -68,6 +68,12 @@ def charts_folder(settings: Settings) -> Path:
     return settings.resolve(settings.store.path).parent / "charts"
 
 
+def transcripts_folder(settings: Settings) -> Path:
+    if settings.transcripts.dir:
+        return settings.resolve(settings.transcripts.dir)
+    return settings.resolve(settings.store.path).parent / "transcripts"
+
+
 def build_desk(
     settings: Settings,
     db: Database,
@@ -88,5 +94,7 @@ def build_desk(
         automation=settings.automation,
         charts_dir=charts_folder(settings),
         webhooks=settings.webhooks,
+        transcripts=settings.transcripts,
+        transcripts_dir=transcripts_folder(settings),
     )
     return Desk(ctx)

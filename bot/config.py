@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.domain.ticket import Priority
 from bot.leads_config import AutomationConfig, DigestsConfig, SlaConfig
+from bot.transcripts.config import TranscriptsConfig
 from bot.webhooks.config import WebhookConfig, check_names
 
 USER_KEY = re.compile(r"^[a-z][a-z0-9_-]*:[^\s:]+$")
@@ -98,6 +99,7 @@ class PlatformChannels(_Strict):
     intake_channels: tuple[str, ...] = ()
     queue_channel: str | None = None
     leads_channel: str | None = None
+    archive_channel: str | None = None  # where ticket transcripts are posted at close ([transcripts])
 
 
 class Settings(_Strict):
@@ -109,6 +111,7 @@ class Settings(_Strict):
     digests: DigestsConfig = DigestsConfig()
     automation: AutomationConfig = AutomationConfig()
     webhooks: tuple[WebhookConfig, ...] = ()
+    transcripts: TranscriptsConfig = TranscriptsConfig()
     adapters: Mapping[str, PlatformChannels] = Field(default_factory=dict)
     source: Path | None = None
 
@@ -144,7 +147,7 @@ def settings_from_dict(
     db_override: Path | None = None,
 ) -> Settings:
     where = str(source) if source else "config"
-    core_keys = {"store", "kb", "roles", "intake", "sla", "digests", "automation", "webhooks"}
+    core_keys = {"store", "kb", "roles", "intake", "sla", "digests", "automation", "webhooks", "transcripts"}
     unknown = set(raw) - core_keys - set(adapter_models)
     if unknown:
         allowed = ", ".join(f"[{k}]" for k in sorted(core_keys | set(adapter_models)))

@@ -29,7 +29,8 @@ def render(message: Message, number: Numbering) -> list[str]:
     if message.footer:
         lines.append(message.footer)
     if message.attachment:
-        lines.append(f"📎 chart saved to {message.attachment}")
+        what = "chart saved to" if message.attachment.endswith(".png") else "file:"
+        lines.append(f"📎 {what} {message.attachment}")
     return lines
 
 

@@ -17,6 +17,7 @@ from bot.ports import Clock, RoleSource
 from bot.services.knowledge import KnowledgeLibrary
 from bot.store import tickets
 from bot.store.db import Database
+from bot.transcripts.config import TranscriptsConfig
 from bot.webhooks.config import WebhookConfig
 
 
@@ -69,6 +70,10 @@ class DeskContext:
     automation: AutomationConfig = field(default_factory=AutomationConfig)
     charts_dir: Path | None = None  # where digest charts are written; None draws no chart
     webhooks: tuple[WebhookConfig, ...] = ()  # endpoints that get ticket events (`[[webhooks]]`)
+    transcripts: TranscriptsConfig = field(default_factory=TranscriptsConfig)
+    transcripts_dir: Path | None = None  # where transcript files are written
+    #: customer platform → the platform its agents work on (e-mail tickets are worked from chat)
+    desk_platforms: Mapping[str, str] = field(default_factory=dict)
 
     _names: dict[str, str] = field(default_factory=dict)
 
@@ -79,6 +84,10 @@ class DeskContext:
                 self._names.clear()
             await tickets.remember_person(conn, person, self.clock.now())
             self._names[person.key] = person.name
+
+    def desk_platform(self, platform: str) -> str:
+        """Where agents see and work tickets whose customer is on `platform` (cards, notes, alerts)."""
+        return self.desk_platforms.get(platform, platform)
 
     def channels(self, platform: str) -> PlatformChannels:
         return self.routing.get(platform) or PlatformChannels()

@@ -51,6 +51,11 @@ async def after_change(work: TicketWork) -> str:
     t = work.ticket
     if t.status is Status.CLOSED and work.loaded_status is not Status.CLOSED:
         await _survey(work)
+        if "transcript" not in work.once:
+            work.once.add("transcript")
+            from bot.services import transcripts  # imported here: transcripts → queries → followups
+
+            await transcripts.at_close(work)
     return line
 
 

@@ -33,10 +33,17 @@ class TicketWork:
         # webhook events wait for the end of the command, so they carry the ticket as it ends up
         self._hooks: list[tuple[webhook_events.Hook, str, UserRef, dict[str, Any]]] = []
         self._logged: list[dict[str, Any]] = []
+        #: follow-ups that happen once per command even when `finish` runs twice (e.g. the transcript)
+        self.once: set[str] = set()
 
     @property
     def platform(self) -> str:
         return self.ticket.customer.platform
+
+    @property
+    def desk_platform(self) -> str:
+        """Where the agents work this ticket: its card, card thread and alerts (e-mail tickets: a chat)."""
+        return self.ctx.desk_platform(self.platform)
 
     async def event(self, kind: str, *, by: UserRef | None = None, **detail: Any) -> None:
         actor = by or self.actor
