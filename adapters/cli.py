@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -22,6 +23,7 @@ from adapters import kb_cli, transcript_export
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
+from adapters.email import SPEC as EMAIL
 from adapters.kb_eval_command import kb_eval
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from adapters.slack import SPEC as SLACK
@@ -33,7 +35,7 @@ from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.delivery import DeliveryWorker
 from bot.domain.ticket import Status, Ticket
 from bot.leads_config import parse_duration
-from bot.ports import Clock, SystemClock
+from bot.ports import ChatPlatform, Clock, SystemClock
 from bot.scheduler import Scheduler
 from bot.services import metrics
 from bot.services.knowledge import ImportOutcome, KnowledgeLibrary
@@ -43,7 +45,7 @@ from bot.store.db import Database, SchemaTooNew
 from bot.store.tickets import TicketQuery
 from kb.loader import ArticleError
 
-SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK, DISCORD)
+SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK, DISCORD, EMAIL)
 ADAPTERS: dict[str, type[PlatformChannels]] = {spec.name: spec.config_model for spec in SPECS}
 
 app = typer.Typer(help="ThreadDesk — a support desk that lives in chat.", no_args_is_help=True, add_completion=False)
@@ -130,16 +132,51 @@ async def _kb_database(settings: Settings) -> Any:
         yield db
 
 
-async def _run_console(settings: Settings) -> None:
+async def _run_console(settings: Settings, beside: Sequence[AdapterSpec] = ()) -> None:
+    """The console; channels whose agents work in it (e-mail with `agents_platform = "console"`) run beside."""
     console_config = settings.adapters["console"]
     assert isinstance(console_config, ConsoleConfig)
+    running = []
+    for spec in beside:
+        assert spec.build is not None
+        try:
+            running.append(spec.build(settings.adapters[spec.name], settings))
+        except AdapterStartupError as exc:
+            raise _fail(str(exc), code=1) from None
     async with _database(settings) as db:
         desk = build_desk(settings, db, kb=await _knowledge_base(settings, db), clock=SystemClock())
         platform = make_platform()
-        worker = DeliveryWorker(db, {platform.name: platform}, desk.ctx.clock)
+        platforms: dict[str, ChatPlatform] = {platform.name: platform}
+        platforms.update({adapter.platform.name: adapter.platform for adapter in running})
+        worker = DeliveryWorker(db, platforms, desk.ctx.clock)
         scheduler = _scheduler(settings, desk)
-        async with _webhooks(settings, db, desk.ctx.clock):
-            await run_console(desk, worker, platform, console_config, scheduler=scheduler)
+        async with _webhooks(settings, db, desk.ctx.clock), _serving(running, desk):
+            await run_console(
+                desk, worker, platform, console_config, scheduler=scheduler, background_delivery=bool(running)
+            )
+
+
+@contextlib.asynccontextmanager
+async def _serving(adapters: Sequence[RunningAdapter], desk: Any) -> Any:
+    """Serve `adapters` in the background; wait until each that says when it is ready (`ready`) is."""
+    tasks = [asyncio.create_task(adapter.serve(desk)) for adapter in adapters]
+    try:
+        for adapter, task in zip(adapters, tasks, strict=True):
+            ready = getattr(adapter, "ready", None)
+            if isinstance(ready, asyncio.Event):
+                waiting = asyncio.create_task(ready.wait())
+                await asyncio.wait((task, waiting), return_when=asyncio.FIRST_COMPLETED)
+                waiting.cancel()
+                if task.done() and task.exception() is not None:
+                    exc = task.exception()
+                    raise _fail(str(exc), code=1) if isinstance(exc, AdapterStartupError) else exc  # type: ignore[misc]
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 @contextlib.asynccontextmanager
@@ -161,9 +198,17 @@ def run(config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False)
     _logging(verbose)
     settings = _serving_settings(config, db)
     enabled = [spec for spec in SPECS if spec.build is not None and settings.adapters[spec.name].enabled]
-    if not enabled:
-        asyncio.run(_run_console(settings))
+    beside = [spec for spec in enabled if settings.adapters[spec.name].agents_platform == "console"]
+    chat = [spec for spec in enabled if spec not in beside]
+    if not chat:  # no chat platform: the console, with e-mail (if on) beside it
+        asyncio.run(_run_console(settings, beside))
         return
+    if beside:
+        name, other = beside[0].name, chat[0].name
+        raise _fail(
+            f"[{name}] agents_platform is 'console', but {other} is running: "
+            f'set [{name}] agents_platform = "{other}" so agents see those tickets there'
+        )
     try:
         asyncio.run(_run_platforms(settings, enabled))
     except AdapterStartupError as exc:
@@ -197,7 +242,15 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
 def console(config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False) -> None:
     """A local workspace in this terminal: play customer, agent and team lead. Pipe a script into it too."""
     _logging(verbose)
-    asyncio.run(_run_console(_serving_settings(config, db)))
+    settings = _serving_settings(config, db)
+    beside = [
+        spec
+        for spec in SPECS
+        if spec.build is not None
+        and settings.adapters[spec.name].enabled
+        and settings.adapters[spec.name].agents_platform == "console"
+    ]
+    asyncio.run(_run_console(settings, beside))
 
 
 @db_app.command("migrate")

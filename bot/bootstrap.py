@@ -96,5 +96,6 @@ def build_desk(
         webhooks=settings.webhooks,
         transcripts=settings.transcripts,
         transcripts_dir=transcripts_folder(settings),
+        desk_platforms={n: c.agents_platform for n, c in settings.adapters.items() if c.agents_platform},
     )
     return Desk(ctx)

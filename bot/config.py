@@ -100,6 +100,8 @@ class PlatformChannels(_Strict):
     queue_channel: str | None = None
     leads_channel: str | None = None
     archive_channel: str | None = None  # where ticket transcripts are posted at close ([transcripts])
+    #: where agents work this platform's tickets, when not here (e-mail has no place for cards and notes)
+    agents_platform: str | None = None
 
 
 class Settings(_Strict):
@@ -167,6 +169,7 @@ def settings_from_dict(
     else:
         errors.extend(_check_digest_targets(settings))
         errors.extend(check_names(settings.webhooks))
+        errors.extend(_check_agents_platforms(settings))
     if errors:
         raise ConfigError(f"{where} has {len(errors)} problem(s):\n" + "\n".join(f"  {e}" for e in errors))
     if db_override is not None:
@@ -186,6 +189,16 @@ def _check_digest_targets(settings: Settings) -> list[str]:
             problems.append(
                 f"digests.schedules.{i}.channel: not set, and [{schedule.platform}] has no leads_channel to use"
             )
+    return problems
+
+
+def _check_agents_platforms(settings: Settings) -> list[str]:
+    problems = []
+    for name, channels in settings.adapters.items():
+        target = channels.agents_platform
+        if channels.enabled and target is not None and (target == name or target not in settings.adapters):
+            known = ", ".join(sorted(p for p in settings.adapters if p != name))
+            problems.append(f"{name}.agents_platform: {target!r} is not another platform (known: {known})")
     return problems
 
 

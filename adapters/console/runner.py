@@ -14,6 +14,9 @@ from adapters.console.session import ConsoleSession
 from bot.delivery import DeliveryWorker
 from bot.scheduler import Scheduler
 from bot.services.desk import Desk
+from bot.waiting import until_set
+
+RETRY_POLL_SECONDS = 5.0
 
 
 def make_platform() -> ConsolePlatform:
@@ -29,7 +32,10 @@ async def run_console(
     stdin: TextIO | None = None,
     out: Callable[[str], None] | None = None,
     scheduler: Scheduler | None = None,
+    background_delivery: bool = False,
 ) -> None:
+    """With `background_delivery`, posts go out as soon as anything commits — for channels that run beside
+    the console (an e-mail arriving opens a ticket while nobody types)."""
     stdin = stdin or sys.stdin
     write = out or (lambda line: print(line, flush=True))
     interactive = stdin.isatty()
@@ -57,13 +63,26 @@ async def run_console(
         await scheduler.tick()  # what fell due while the console was closed fires now, late, once
         await session.deliver()
         ticking = asyncio.create_task(scheduler.run(after_tick=show_what_fired), name="scheduler")
+    pumping: asyncio.Task[None] | None = None
+    if background_delivery:
+        wake = asyncio.Event()
+        desk.ctx.db.after_commit(wake.set)
+
+        async def pump() -> None:
+            while True:
+                await until_set(wake, RETRY_POLL_SECONDS)  # the timeout picks up retries that fall due
+                wake.clear()
+                await session.deliver()
+
+        pumping = asyncio.create_task(pump(), name="console-delivery")
     try:
         await _read_lines(session, stdin, write, interactive)
     finally:
-        if ticking is not None:
-            ticking.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticking
+        for task in (ticking, pumping):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
     write("Bye — everything is saved in the database.")
 
 

@@ -24,6 +24,8 @@ class IncomingMessage(BaseModel):
     # a thread the platform opened for this message when the thread's id is not the message's own id
     # (Discord private threads); None = the message is the root of its ticket's thread
     started_thread: str | None = None
+    # a subject the channel has (an e-mail's Subject); None = the ticket's subject comes from the text
+    subject: str | None = None
 
     @property
     def thread_ref(self) -> ThreadRef | None:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from bot.domain import commands
 from bot.domain.errors import DeskError, PermissionDenied
 from bot.domain.inbound import IncomingMessage, Place
-from bot.domain.refs import UserRef
+from bot.domain.refs import ThreadRef, UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
 from bot.services import actions, intake, kb_commands, leads, queries
@@ -96,6 +96,12 @@ class Desk:
         async with self.ctx.db.reading() as conn:
             found = await tickets.ticket_for_thread(conn, thread)
         return found[0].number if found else None
+
+    async def ticket_at(self, thread: ThreadRef) -> Ticket | None:
+        """The ticket whose customer thread this is (e-mail: the customer's address and first Message-ID)."""
+        async with self.ctx.db.reading() as conn:
+            found = await tickets.ticket_for_thread(conn, thread)
+        return found[0] if found and not found[1] else None
 
     async def ticket(self, number: int) -> Ticket | None:
         async with self.ctx.db.reading() as conn:

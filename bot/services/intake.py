@@ -59,7 +59,9 @@ async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
             await _join(ctx, conn, ticket, msg, body, in_card_thread)
         else:
             root = msg.started_thread or msg.message_id
-            ticket = await open_ticket(ctx, conn, msg.author, msg.channel, root, body, message_id=msg.message_id)
+            ticket = await open_ticket(
+                ctx, conn, msg.author, msg.channel, root, body, message_id=msg.message_id, subject=msg.subject
+            )
         return ticket
 
 
@@ -72,6 +74,7 @@ async def open_ticket(
     body: str,
     *,
     message_id: str | None = None,
+    subject: str | None = None,
 ) -> Ticket | None:
     """Open a ticket whose customer thread is `channel`/`thread` ("" = the bot's first post starts it)."""
     now = ctx.clock.now()
@@ -89,7 +92,7 @@ async def open_ticket(
     priority, category = ctx.intake.classify(body)
     ticket = await tickets.insert_ticket(
         conn,
-        subject=subject_from(body),
+        subject=subject_from(subject) if subject and subject.strip() else subject_from(body),
         description=body,
         customer=customer,
         origin=ThreadRef(platform=customer.platform, channel=channel, thread=thread),

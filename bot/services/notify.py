@@ -79,14 +79,24 @@ def still_needs_help(ticket: Ticket) -> Message:
     return Message(text=f"Thanks for telling us. {ticket.ref} stays with our agents; someone will reply here.")
 
 
-def card(ticket: Ticket, now: datetime, *, sla: str = "") -> Message:
-    """The ticket's card in the agents' queue channel, edited in place on every change."""
+#: How each platform is named to people ("via e-mail").
+PLATFORM_NAMES = {"slack": "Slack", "discord": "Discord", "console": "console", "email": "e-mail"}
+
+
+def platform_name(platform: str) -> str:
+    return PLATFORM_NAMES.get(platform, platform)
+
+
+def card(ticket: Ticket, now: datetime, *, sla: str = "", via: str = "") -> Message:
+    """The ticket's card in the agents' queue channel, edited in place on every change. `via` names the
+    customer's channel when it is not where the card is (an e-mail ticket worked from Slack)."""
     assignee = ticket.assignee.display if ticket.assignee else "unassigned"
     subject = relay(ticket.subject)
+    customer = ticket.customer.display + (f" via {via}" if via else "")
     fields = [
         Field(name="Status", value=ticket.status.label),
         Field(name="Priority", value=ticket.priority.value),
-        Field(name="Customer", value=ticket.customer.display),
+        Field(name="Customer", value=customer),
         Field(name="Assignee", value=assignee),
         Field(name="Age", value=ticket.age(now)),
         Field(name="Category", value=ticket.category),
@@ -121,7 +131,7 @@ def card(ticket: Ticket, now: datetime, *, sla: str = "") -> Message:
             buttons.append(Button(label="Save as article", command=f"/kb save {n}"))
     text = (
         f"{ticket.ref} [{ticket.priority.value} · {ticket.status.label}] {subject} — "
-        f"{ticket.customer.display} · {assignee} · {ticket.age(now)}"
+        f"{customer} · {assignee} · {ticket.age(now)}"
     )
     return Message(
         text=text,

@@ -16,16 +16,13 @@ import aiosqlite
 
 from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind, Message
-from bot.services.notify import relay
+from bot.services.notify import platform_name, relay
 from bot.services.queries import describe_event
 from bot.store import csat, outbox, tickets
 from bot.transcripts.render import Audience, HistoryEntry, Line, Transcript, html_page, markdown
 
 if TYPE_CHECKING:
     from bot.services.work import TicketWork
-
-#: How each platform is named to people ("via e-mail").
-CHANNEL_NAMES = {"slack": "Slack", "discord": "Discord", "console": "console", "email": "e-mail"}
 
 
 async def load(conn: aiosqlite.Connection, ticket: Ticket) -> Transcript:
@@ -40,7 +37,7 @@ async def load(conn: aiosqlite.Connection, ticket: Ticket) -> Transcript:
         lines=[Line(m.at, m.author.display, m.author_role, m.visibility, m.delivery, m.body) for m in messages],
         history=[HistoryEntry(e.at, e.actor.display, describe_event(e)) for e in events],
         rating=rating,
-        channel=CHANNEL_NAMES.get(ticket.customer.platform, ticket.customer.platform),
+        channel=platform_name(ticket.customer.platform),
     )
 
 

@@ -92,17 +92,17 @@ class TicketWork:
         await outbox.enqueue(self.conn, dest, message, at=self.now, ticket=self.ticket.number, log_message=logged)
 
     async def to_card_thread(self, message: Message, *, log_message: int | None = None) -> None:
-        queue = self.ctx.channels(self.platform).queue_channel
+        queue = self.ctx.channels(self.desk_platform).queue_channel
         if queue:
-            dest = Destination.card_thread(self.platform, queue, self.ticket.number)
+            dest = Destination.card_thread(self.desk_platform, queue, self.ticket.number)
             await outbox.enqueue(
                 self.conn, dest, message, at=self.now, ticket=self.ticket.number, log_message=log_message
             )
 
     async def to_leads(self, message: Message) -> None:
-        leads = self.ctx.channels(self.platform).leads_channel
+        leads = self.ctx.channels(self.desk_platform).leads_channel
         if leads:
-            dest = Destination(kind=DestinationKind.CHANNEL, platform=self.platform, channel=leads)
+            dest = Destination(kind=DestinationKind.CHANNEL, platform=self.desk_platform, channel=leads)
             await outbox.enqueue(self.conn, dest, message, at=self.now, ticket=self.ticket.number)
 
     def touch(self) -> None:
@@ -124,10 +124,11 @@ class TicketWork:
             self.ticket.updated_at = self.now
             await tickets.save_ticket(self.conn, self.ticket)
         sla_line = await followups.after_change(self)
-        queue = self.ctx.channels(self.platform).queue_channel
+        queue = self.ctx.channels(self.desk_platform).queue_channel
         if queue:
-            dest = Destination.card(self.platform, queue, self.ticket.number)
-            card = notify.card(self.ticket, self.now, sla=sla_line)
+            dest = Destination.card(self.desk_platform, queue, self.ticket.number)
+            via = notify.platform_name(self.platform) if self.desk_platform != self.platform else ""
+            card = notify.card(self.ticket, self.now, sla=sla_line, via=via)
             # a new ticket has no card waiting to be coalesced with
             await outbox.enqueue(
                 self.conn, dest, card, at=self.now, ticket=self.ticket.number, coalesce=not self.is_new

@@ -153,9 +153,10 @@ async def ticket_for_thread(conn: Conn, thread: ThreadRef) -> tuple[Ticket, bool
     )
     if row:
         return _ticket(row), False
+    # a card lives on the agents' platform, which is not the customer's for e-mail tickets
     row = await fetch_one(
         conn,
-        "SELECT * FROM tickets WHERE card_channel=? AND card_message=? AND customer_platform=?",
+        "SELECT * FROM tickets WHERE card_channel=? AND card_message=? ORDER BY customer_platform<>? LIMIT 1",
         (thread.channel, thread.thread, thread.platform),
     )
     return (_ticket(row), True) if row else None
