@@ -92,6 +92,7 @@ async def rig(db: Database, clock: FakeClock, platform: RecordingPlatform) -> As
     raw: dict[str, Any] = {
         **BASE_CONFIG,
         "kb": {"suggestions": 0},
+        "transcripts": {"enabled": True, "to_customer": True, "dir": str(db.path.parent / "transcripts")},
         "email": {
             "enabled": True,
             "host": "127.0.0.1",
@@ -199,6 +200,13 @@ async def test_resolution_close_and_rating_by_reply(rig: Rig) -> None:
     assert any(t.startswith("#1 is closed.") for t in texts), "the command's answer is mailed back"
     survey = next(t for t in texts if t.startswith("How did we do on #1?"))
     assert "reply with just a number from 1 (poor) to 5 (great)" in survey
+
+    # the customer's copy of the transcript arrives as an attachment
+    transcript = next(m for m in rig.relay.mails if rig.relay.text(m).startswith("Here is the transcript of #1"))
+    [attached] = list(transcript.iter_attachments())
+    assert attached.get_filename().endswith("-customer.html") and attached.get_content_type() == "text/html"
+    page = attached.get_content()
+    assert "Refunded the second charge." in page and "transcript (your copy)" in page
 
     rating = mail("Re: [#1] Refund please", "5 Quick and friendly!\n\n> How did we do on #1?")
     assert await rig.send(rating) == "250 2.0.0 OK"
