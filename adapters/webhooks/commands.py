@@ -16,7 +16,7 @@ from bot.ports import SystemClock
 from bot.store import webhook_deliveries as store
 from bot.store.db import Database
 from bot.webhooks.config import TEST_TYPE
-from bot.webhooks.payload import envelope, iso
+from bot.webhooks.payload import envelope
 
 SettingsLoader = Callable[[Path | None, Path | None], Settings]
 Fail = Callable[[str, int], typer.Exit]
@@ -162,4 +162,4 @@ def build_app(load: SettingsLoader, fail: Fail) -> typer.Typer:
     return app
 
 
-__all__ = ["build_app", "iso"]
+__all__ = ["build_app"]
