@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from bot import telemetry
 from bot.leads_config import DigestsConfig
 from bot.outbound import Destination, DestinationKind
 from bot.services import digest, sla_alerts
@@ -75,6 +76,11 @@ class Scheduler:
 
     async def tick(self) -> list[str]:
         """Fire whatever is due now. Returns one line per thing done."""
+        async with self.ctx.db.reading() as conn:
+            due = await timers.next_due(conn)
+        lag = (self.ctx.clock.now() - due).total_seconds() if due is not None else 0.0
+        telemetry.SCHEDULER_LAG.set(max(0.0, lag))
+        telemetry.SCHEDULER_TICKS.inc()
         done = await sla_alerts.fire_due(self.ctx)
         now = self.ctx.clock.now()
         async with self.ctx.db.reading() as conn:
