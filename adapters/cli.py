@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters import kb_cli, lifecycle, log_setup
+from adapters import kb_cli, lifecycle, log_setup, ops_cli
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
@@ -129,7 +129,9 @@ async def _run_console(settings: Settings) -> None:
 
 
 def _scheduler(settings: Settings, desk: Any) -> Scheduler:
-    return Scheduler(desk.ctx, settings.digests, charts_dir=desk.ctx.charts_dir)
+    return Scheduler(
+        desk.ctx, settings.digests, charts_dir=desk.ctx.charts_dir, message_days=settings.retention.message_days
+    )
 
 
 @app.command()
@@ -165,6 +167,9 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources)
         worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)
         await lifecycle.serve(settings, desk, worker, _scheduler(settings, desk), running)
+
+
+ops_cli.register(db_app, app, lambda config, db: _settings(config, db), _fail)
 
 
 @app.command()
