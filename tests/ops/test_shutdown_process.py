@@ -19,13 +19,13 @@ from slack_sdk.signature import SignatureVerifier
 
 from tests.adapters.slack.harness import payload
 from tests.adapters.slack.test_cli import _free_port, api_in_thread
+from tests.fakes.patience import HANG
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
 
 __all__ = ["api_in_thread"]  # the fixture: the fake Slack API on its own loop in a thread
 
 SECRET = "s3cret"
 BURST = 12
-START_TIMEOUT = 90.0  # how long a loaded machine may take to import and start (a failure limit, not a wait)
 
 
 def _get(url: str) -> tuple[int, dict[str, object]] | None:
@@ -39,14 +39,14 @@ def _get(url: str) -> tuple[int, dict[str, object]] | None:
 
 
 def _wait_ready(ops: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
+    deadline = time.monotonic() + HANG
     while time.monotonic() < deadline:
         assert process.poll() is None, "threaddesk run exited during start-up"
         answer = _get(f"{ops}/readyz")
         if answer is not None and answer[0] == 200:
             return
         time.sleep(0.05)  # polling the readiness endpoint until it says ready
-    raise AssertionError(f"not ready within {START_TIMEOUT:g}s: {answer}")
+    raise AssertionError(f"not ready within {HANG:g}s: {answer}")
 
 
 def _post_dm(events_url: str, n: int) -> int:
@@ -110,7 +110,7 @@ queue_channel = "CQUEUE"
             statuses = list(pool.map(lambda n: _post_dm(events, n), range(BURST)))
         assert statuses == [200] * BURST  # all acknowledged: from here on, Slack will not send them again
         process.send_signal(signal.SIGTERM)  # while the burst is still being handled
-        _, stderr = process.communicate(timeout=120)
+        _, stderr = process.communicate(timeout=HANG)
     finally:
         if process.poll() is None:
             process.kill()
