@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiosqlite
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
@@ -31,12 +32,18 @@ def settings() -> Settings:
     return make_settings(web={"enabled": True, "port": 8080})
 
 
+class ArticlesOnly(KnowledgeLibrary):
+    """The sample articles live in the database (the KB pages read and edit them there), but no matcher is
+    fitted — that takes seconds per test; the one test of suggestions loads a real library."""
+
+    async def refresh(self, conn: aiosqlite.Connection, *, force: bool = False) -> None:
+        return None
+
+
 @pytest.fixture
 async def knowledge(settings: Settings, db: Database, clock: FakeClock) -> KnowledgeLibrary:
-    """The sample articles in the database, without fitting a matcher (seconds per test): pages list and
-    edit articles from the database; the one test of suggestions asks for `fitted_knowledge`."""
     await seed_knowledge_base(settings, db, clock)
-    return KnowledgeLibrary()
+    return ArticlesOnly()
 
 
 @pytest.fixture
