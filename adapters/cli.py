@@ -125,22 +125,28 @@ async def _run_console(settings: Settings) -> None:
         platform = make_platform()
         worker = DeliveryWorker(db, {platform.name: platform}, desk.ctx.clock)
         scheduler = _scheduler(settings, desk)
-        async with _web(settings, desk):
+        async with _web(settings, desk, required=False):
             await run_console(desk, worker, platform, console_config, scheduler=scheduler)
 
 
 @contextlib.asynccontextmanager
-async def _web(settings: Settings, desk: Any) -> Any:
-    """The web dashboard next to the chat platforms, when `[web] enabled`."""
+async def _web(settings: Settings, desk: Any, *, required: bool = True) -> Any:
+    """The web dashboard next to the chat platforms, when `[web] enabled`. The console (a local playground)
+    runs on without it when its port is taken; `threaddesk run` with chat platforms stops with the reason."""
     if not settings.web.enabled:
         yield
         return
-    try:
-        async with web_app.serve(desk, settings.web, WEB_EXTENSIONS) as url:
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            url = await stack.enter_async_context(web_app.serve(desk, settings.web, WEB_EXTENSIONS))
+        except web_app.WebStartupError as exc:
+            if required:
+                raise _fail(str(exc), code=1) from None
+            err.print(f"{exc}; the console runs without the dashboard.", style="yellow")
+            desk.ctx.dashboard = None
+        else:
             err.print(f"Web dashboard on {url} — type /dashboard in chat for a sign-in link.")
-            yield
-    except web_app.WebStartupError as exc:
-        raise _fail(str(exc), code=1) from None
+        yield
 
 
 def _scheduler(settings: Settings, desk: Any) -> Scheduler:

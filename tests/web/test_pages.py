@@ -272,3 +272,17 @@ async def test_kb_suggestions_on_the_ticket_page(browser: Browser, worker: Deliv
     html = await (await browser.client.get("/tickets/1")).text()
     section = html.split('<section class="suggestions">')[1].split("</section>")[0]
     assert "/kb/reset-password" in section and "Send to customer" in section
+
+
+async def test_closing_a_ticket_posts_its_transcript_link_on_the_card(
+    browser: Browser, worker: DeliveryWorker, platform: RecordingPlatform
+) -> None:
+    await _tickets(browser.desk, worker)
+    await browser.desk.run(BOB, "/ticket close 1 duplicate of an older request")
+    await worker.drain()
+    [card] = [p for p in platform.in_channel("queue") if p.current.title and p.current.title.startswith("#1 ")]
+    assert platform.texts("queue", card.id)[-1] == "#1: closed — transcript: http://127.0.0.1:8080/transcripts/1"
+    # once: closing again changes nothing
+    await browser.desk.run(BOB, "/ticket close 1")
+    await worker.drain()
+    assert sum("transcript:" in text for text in platform.texts("queue", card.id)) == 1
