@@ -9,13 +9,12 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import aiosqlite
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.web.app import build_app
-from bot.bootstrap import build_desk, seed_knowledge_base
+from bot.bootstrap import build_desk
 from bot.config import Settings
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary
@@ -30,20 +29,6 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 @pytest.fixture
 def settings() -> Settings:
     return make_settings(web={"enabled": True, "port": 8080})
-
-
-class ArticlesOnly(KnowledgeLibrary):
-    """The sample articles live in the database (the KB pages read and edit them there), but no matcher is
-    fitted — that takes seconds per test; the one test of suggestions loads a real library."""
-
-    async def refresh(self, conn: aiosqlite.Connection, *, force: bool = False) -> None:
-        return None
-
-
-@pytest.fixture
-async def knowledge(settings: Settings, db: Database, clock: FakeClock) -> KnowledgeLibrary:
-    await seed_knowledge_base(settings, db, clock)
-    return ArticlesOnly()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from bot.delivery import DeliveryWorker
 from bot.domain.refs import UserRef
 from bot.scheduler import Scheduler
 from bot.services.desk import Desk
-from bot.services.knowledge import KnowledgeLibrary
 from tests.conftest import ALICE, BOB, CAROL, DANA, dm
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
@@ -264,8 +263,6 @@ async def test_knowledge_base_pages_and_editing_with_versions(browser: Browser) 
 
 
 async def test_kb_suggestions_on_the_ticket_page(browser: Browser, worker: DeliveryWorker) -> None:
-    browser.desk.ctx.kb = KnowledgeLibrary()  # a real matcher, fitted on the sample articles
-    await browser.desk.ctx.kb.load(browser.desk.ctx.db)
     await browser.desk.receive(dm(ALICE, "I forgot my password and can't sign in", message_id="p1"))
     await worker.drain()
     await browser.sign_in(BOB)
