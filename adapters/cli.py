@@ -22,9 +22,10 @@ from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
 from adapters.kb_eval_command import kb_eval
-from adapters.ops_http import OpsStartupError
+from adapters.ops_http import OpsStartupError, add_ops_routes
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from adapters.slack import SPEC as SLACK
+from adapters.web import app as web_app
 from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.delivery import DeliveryWorker
@@ -42,6 +43,8 @@ from kb.loader import ArticleError
 
 SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK, DISCORD)
 ADAPTERS: dict[str, type[PlatformChannels]] = {spec.name: spec.config_model for spec in SPECS}
+#: More routes for the `[web]` server (each a function taking the aiohttp Application), e.g. health checks.
+WEB_EXTENSIONS: list[web_app.Extension] = []
 
 app = typer.Typer(help="ThreadDesk — a support desk that lives in chat.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -125,7 +128,32 @@ async def _run_console(settings: Settings) -> None:
         platform = make_platform()
         worker = DeliveryWorker(db, {platform.name: platform}, desk.ctx.clock)
         scheduler = _scheduler(settings, desk)
-        await run_console(desk, worker, platform, console_config, scheduler=scheduler)
+        async with _web(settings, desk, required=False):
+            await run_console(desk, worker, platform, console_config, scheduler=scheduler)
+
+
+@contextlib.asynccontextmanager
+async def _web(
+    settings: Settings, desk: Any, *, required: bool = True, extensions: list[web_app.Extension] | None = None
+) -> Any:
+    """The web dashboard next to the chat platforms, when `[web] enabled`. The console (a local playground)
+    runs on without it when its port is taken; `threaddesk run` with chat platforms stops with the reason."""
+    if not settings.web.enabled:
+        yield
+        return
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            url = await stack.enter_async_context(
+                web_app.serve(desk, settings.web, WEB_EXTENSIONS if extensions is None else extensions)
+            )
+        except web_app.WebStartupError as exc:
+            if required:
+                raise _fail(str(exc), code=1) from None
+            err.print(f"{exc}; the console runs without the dashboard.", style="yellow")
+            desk.ctx.dashboard = None
+        else:
+            err.print(f"Web dashboard on {url} — type /dashboard in chat for a sign-in link.")
+        yield
 
 
 def _scheduler(settings: Settings, desk: Any) -> Scheduler:
@@ -166,7 +194,10 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         kb = await _knowledge_base(settings, db)
         desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources)
         worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)
-        await lifecycle.serve(settings, desk, worker, _scheduler(settings, desk), running)
+        probe = lifecycle.make_probe(settings, desk)
+        extensions = [*WEB_EXTENSIONS, lambda app: add_ops_routes(app, probe)]  # /healthz … on the dashboard too
+        async with _web(settings, desk, extensions=extensions):
+            await lifecycle.serve(settings, desk, worker, _scheduler(settings, desk), running, probe=probe)
 
 
 ops_cli.register(db_app, app, lambda config, db: _settings(config, db), _fail)

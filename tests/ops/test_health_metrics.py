@@ -11,11 +11,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.ops_http import add_ops_routes
+from adapters.web.app import build_app
 from bot.delivery import DeliveryWorker
 from bot.health import Probe
 from bot.ports import DeliveryRefused, RetryLater
 from bot.services.desk import Desk
 from bot.store.db import Database
+from bot.web_config import WebConfig
 from tests.conftest import ALICE, BOB, dm
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
@@ -136,3 +138,11 @@ async def test_metrics_count_what_happened(
     assert delta("threaddesk_command_seconds_count", command="message") == 1
     assert delta("threaddesk_kb_suggest_seconds_count") == 1
     assert after[("threaddesk_inbox_depth", ())] == 0
+
+
+async def test_the_dashboard_server_carries_the_same_routes(desk: Desk, probe: Probe) -> None:
+    dashboard = build_app(desk, WebConfig(enabled=True), [lambda app: add_ops_routes(app, probe)])
+    async with TestClient(TestServer(dashboard)) as client:
+        response = await client.get("/readyz")
+        assert response.status == 200 and (await response.json())["status"] == "ready"
+        assert "threaddesk_tickets_opened" in await (await client.get("/metrics")).text()
