@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.domain.ticket import Priority
 from bot.leads_config import AutomationConfig, DigestsConfig, SlaConfig
+from bot.ops_config import OpsConfig, RetentionConfig
 from bot.transcripts.config import TranscriptsConfig
+from bot.web_config import WebConfig
 from bot.webhooks.config import WebhookConfig, check_names
 
 USER_KEY = re.compile(r"^[a-z][a-z0-9_-]*:[^\s:]+$")
@@ -114,6 +116,9 @@ class Settings(_Strict):
     automation: AutomationConfig = AutomationConfig()
     webhooks: tuple[WebhookConfig, ...] = ()
     transcripts: TranscriptsConfig = TranscriptsConfig()
+    web: WebConfig = WebConfig()
+    ops: OpsConfig = OpsConfig()
+    retention: RetentionConfig = RetentionConfig()
     adapters: Mapping[str, PlatformChannels] = Field(default_factory=dict)
     source: Path | None = None
 
@@ -149,7 +154,10 @@ def settings_from_dict(
     db_override: Path | None = None,
 ) -> Settings:
     where = str(source) if source else "config"
-    core_keys = {"store", "kb", "roles", "intake", "sla", "digests", "automation", "webhooks", "transcripts"}
+    core_keys = {
+        "store", "kb", "roles", "intake", "sla", "digests", "automation", "web", "ops", "retention", "webhooks",
+        "transcripts",
+    }  # fmt: skip
     unknown = set(raw) - core_keys - set(adapter_models)
     if unknown:
         allowed = ", ".join(f"[{k}]" for k in sorted(core_keys | set(adapter_models)))

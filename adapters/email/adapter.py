@@ -28,6 +28,17 @@ class EmailAdapter:
         self.port: int | None = None  # the bound port (the config may say 0: any free port)
         self._server: asyncio.Server | None = None
 
+    @property
+    def connected(self) -> bool:
+        """Listening for mail (for /readyz)."""
+        return self._server is not None and self._server.is_serving()
+
+    async def stop_intake(self) -> None:
+        """Shutting down: take no new SMTP connections; a mail already in a session is still stored before
+        its `250` (or the sender is told to retry)."""
+        if self._server is not None:
+            self._server.close()
+
     async def serve(self, desk: Desk) -> None:
         self.email.lookup = desk.ticket_at
         inbound = InboundMail(self.config, desk, self.email)

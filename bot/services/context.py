@@ -15,6 +15,7 @@ from bot.domain.sla import SlaPolicy
 from bot.leads_config import AutomationConfig
 from bot.ports import Clock, RoleSource
 from bot.services.knowledge import KnowledgeLibrary
+from bot.services.web_auth import DashboardAccess
 from bot.store import tickets
 from bot.store.db import Database
 from bot.transcripts.config import TranscriptsConfig
@@ -74,6 +75,7 @@ class DeskContext:
     transcripts_dir: Path | None = None  # where transcript files are written
     #: customer platform → the platform its agents work on (e-mail tickets are worked from chat)
     desk_platforms: Mapping[str, str] = field(default_factory=dict)
+    dashboard: DashboardAccess | None = None  # the web dashboard, when `[web] enabled`
 
     _names: dict[str, str] = field(default_factory=dict)
 

@@ -19,7 +19,7 @@ import aiosqlite
 from bot.domain.refs import bot_user
 from bot.domain.sla import Level, ResolutionClock, Target, describe, due_moments
 from bot.domain.ticket import Status, Ticket
-from bot.services import leads_notify
+from bot.services import dashboard_link, leads_notify
 from bot.store import csat, timers
 from bot.store import sla as sla_store
 from bot.store.db import fetch_one
@@ -56,6 +56,7 @@ async def after_change(work: TicketWork) -> str:
             from bot.services import transcripts  # imported here: transcripts → queries → followups
 
             await transcripts.at_close(work)
+        await dashboard_link.post_transcript_link(work)
     return line
 
 

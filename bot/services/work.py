@@ -6,6 +6,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot import logcontext
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind, Message
@@ -35,6 +36,7 @@ class TicketWork:
         self._logged: list[dict[str, Any]] = []
         #: follow-ups that happen once per command even when `finish` runs twice (e.g. the transcript)
         self.once: set[str] = set()
+        logcontext.bind(ticket=ticket.number)
 
     @property
     def platform(self) -> str:
