@@ -69,7 +69,7 @@ _ARTICLE_FORM = ("title", "aliases", "body")
 
 def _options(data: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
     """Follow subcommand nesting: the command path and the leaf options by name."""
-    path = [str(data.get("name", ""))]
+    path = str(data.get("name", "")).split("-", 1)  # a staff command `/ticket-claim` is `/ticket claim`
     options: Sequence[Mapping[str, Any]] = data.get("options") or ()
     while len(options) == 1 and options[0].get("type") in (1, 2):  # SUB_COMMAND, SUB_COMMAND_GROUP
         path.append(str(options[0]["name"]))
