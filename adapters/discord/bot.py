@@ -29,7 +29,6 @@ from adapters.discord.roles import GuildRoles
 from adapters.discord.setup_checks import check_setup, sync_commands
 from adapters.discord.slash import DigestCommands, KbCommands, TicketCommands, staff_commands
 from bot.domain import commands as command_table
-from bot.domain.errors import DeskError
 from bot.domain.inbound import IncomingMessage
 from bot.domain.roles import Role
 from bot.ports import DeliveryError
@@ -268,17 +267,15 @@ class DeskBot(commands.Bot):
     def _refusal(self, interaction: discord.Interaction[Any], command: str) -> str | None:
         self.roles.learn_member(interaction.user)
         role = self.desk.role_of(translate.user_ref(interaction.user))
-        try:
-            parsed = command_table.parse(command)
-        except DeskError:
+        words = command.lstrip("/").split()
+        spec = next((s for s in command_table.SPECS if [s.group, s.name] == words[:2]), None)
+        if spec is None:
             return None  # the desk will say what is wrong with it after the form
-        needed = parsed.spec.role
-        if self._on_a_card(interaction):
-            needed = max(needed, Role.AGENT, key=lambda r: r.rank)
+        needed = max(spec.role, Role.AGENT, key=lambda r: r.rank) if self._on_a_card(interaction) else spec.role
         if role.at_least(needed):
             return None
         return (
-            f"Only {needed.plural} can use `/{parsed.group} {parsed.name}` from a ticket card. "
+            f"Only {needed.plural} can use `/{spec.group} {spec.name}` from a ticket card. "
             f"You are signed in as {role.with_article}."
         )
 

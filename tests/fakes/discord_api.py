@@ -245,6 +245,15 @@ class FakeDiscord:
         }
         return cid
 
+    def thread(self, parent: str, name: str, owner: dict[str, Any] | None = None) -> str:
+        """A public thread someone started in `parent` (not on a message). Returns its id."""
+        tid = self.new_id()
+        self._thread(tid, parent, name, 11)
+        if owner is not None:
+            self.channels[tid]["owner_id"] = owner["id"]
+            self.thread_members[tid].add(owner["id"])
+        return tid
+
     def dm_channel(self, user: dict[str, Any]) -> str:
         for cid, ch in self.channels.items():
             if ch["type"] == 1 and ch["recipients"][0]["id"] == user["id"]:
