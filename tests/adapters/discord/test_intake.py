@@ -38,7 +38,8 @@ async def test_errors_are_ephemeral_and_say_what_to_do(world: World) -> None:
     card = (await eventually(lambda: fake.bot_messages_in(world.queue)))[0]
     denied = fake.press(world.alice, card["id"], "Claim")  # a customer pressing an agent's button
     await eventually(lambda: denied.followups, what="the refusal")
-    assert denied.texts == ["✗ Only agents can use `/ticket claim`. You are signed in as a customer."]
+    # named as Discord shows the agents' command: `/ticket-claim`
+    assert denied.texts == ["✗ Only agents can use `/ticket-claim`. You are signed in as a customer."]
     assert denied.callbacks[0]["data"]["flags"] & EPHEMERAL and denied.followups[0]["flags"] & EPHEMERAL
     missing = fake.slash(world.bob, world.queue, "ticket", "show", ticket=42)
     await eventually(lambda: missing.followups)

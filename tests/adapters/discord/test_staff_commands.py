@@ -12,12 +12,12 @@ async def test_a_customer_pressing_reply_or_resolve_on_a_card_is_refused_before_
     fake = world.fake
     asked = fake.say(world.alice, world.intake, "My invoice shows the wrong VAT number")
     card = (await eventually(lambda: fake.bot_messages_in(world.queue), what="the card"))[0]
-    for label, verb in (("Reply", "reply"), ("Resolve", "resolve")):
+    for label, command in (("Reply", "/ticket reply"), ("Resolve", "/ticket-resolve")):
         pressed = fake.press(world.alice, card["id"], label)
         await eventually(lambda p=pressed: p.callbacks, what="the refusal")  # type: ignore[misc]
         assert pressed.modal is None
         assert pressed.texts == [
-            f"✗ Only agents can use `/ticket {verb}` from a ticket card. You are signed in as a customer."
+            f"✗ Only agents can use `{command}` from a ticket card. You are signed in as a customer."
         ]
         assert pressed.callbacks[0]["data"]["flags"] & EPHEMERAL
     opened = fake.press(world.bob, card["id"], "Reply")  # an agent gets the form
@@ -25,8 +25,12 @@ async def test_a_customer_pressing_reply_or_resolve_on_a_card_is_refused_before_
     # the staff command run directly by a customer (an admin may have shown it to everyone): still refused
     direct = fake.slash(world.alice, world.intake, "ticket", "resolve", ticket=1, summary="fixed it myself")
     await eventually(lambda: direct.followups)
-    assert direct.texts == ["✗ Only agents can use `/ticket resolve`. You are signed in as a customer."]
+    assert direct.texts == ["✗ Only agents can use `/ticket-resolve`. You are signed in as a customer."]
     assert find(fake, asked, "is resolved") is None
+    helped = fake.slash(world.bob, world.queue, "ticket", "help")  # help names the commands Discord shows
+    await eventually(lambda: helped.followups)
+    assert "• `/ticket-claim [N]` — assign a ticket to yourself" in helped.texts[0]
+    assert "• `/ticket reply [N] <text>`" in helped.texts[0]
 
 
 async def test_options_discord_py_cannot_match_are_answered_by_the_desk(world: World) -> None:
