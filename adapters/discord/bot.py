@@ -27,7 +27,7 @@ from adapters.discord.message_intake import CREATE_TICKET, open_for_message, rea
 from adapters.discord.platform import DiscordPlatform
 from adapters.discord.roles import GuildRoles
 from adapters.discord.setup_checks import check_setup, sync_commands
-from adapters.discord.slash import DigestCommands, KbCommands, TicketCommands, staff_commands
+from adapters.discord.slash import DashboardCommands, DigestCommands, KbCommands, TicketCommands, staff_commands
 from bot.domain import commands as command_table
 from bot.domain.inbound import IncomingMessage
 from bot.domain.roles import Role
@@ -108,6 +108,7 @@ class DeskBot(commands.Bot):
         self.tree.add_command(TicketCommands())
         self.tree.add_command(KbCommands())
         self.tree.add_command(DigestCommands())
+        self.tree.add_command(DashboardCommands())
         for command in staff_commands():
             self.tree.add_command(command)
         self.tree.add_command(app_commands.ContextMenu(name=CREATE_TICKET, callback=self.create_ticket_from_menu))

@@ -1,12 +1,12 @@
-"""`/ticket …`, `/kb …` and `/digest now` as Discord app commands.
+"""`/ticket …`, `/kb …`, `/digest now` and `/dashboard link` as Discord app commands.
 
 The typed options only shape Discord's UI (choices, autocomplete, user pickers). Every callback does the
 same thing: hand the interaction to the bot, which turns its data back into the core's command text
 (`translate.command_text`) and runs it — so an app command and a typed `/ticket` line cannot diverge.
 
 Customers see `/ticket` and `/kb` with the commands they may use. The agents' commands are top-level
-`/ticket-claim`, `/kb-add`, … and the leads' `/ticket-stats` and `/digest`, carrying `default_permissions`
-so Discord shows them only to staff (see `staff_commands`).
+(`/ticket-claim`, `/kb-add`, …, `/dashboard`), as are the leads' (`/ticket-stats`, `/digest`), carrying
+`default_permissions` so Discord shows them only to staff (see `staff_commands`).
 """
 
 from __future__ import annotations
@@ -173,6 +173,26 @@ class DigestCommands(app_commands.Group):
         await _run(interaction)
 
     @app_commands.command(name="help", description="Digest commands")
+    async def help_(self, interaction: discord.Interaction[Any], command: str | None = None) -> None:
+        await _run(interaction)
+
+
+class DashboardCommands(app_commands.Group):
+    """The web dashboard is the agents' and leads': hidden from the others like the staff commands."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="dashboard",
+            description="The web dashboard for agents and team leads",
+            default_permissions=AGENT_DEFAULT,
+            allowed_contexts=app_commands.AppCommandContext(guild=True),
+        )
+
+    @app_commands.command(description="A one-time sign-in link to the web dashboard (only you see it)")
+    async def link(self, interaction: discord.Interaction[Any]) -> None:
+        await _run(interaction)
+
+    @app_commands.command(name="help", description="Dashboard commands")
     async def help_(self, interaction: discord.Interaction[Any], command: str | None = None) -> None:
         await _run(interaction)
 
