@@ -36,7 +36,7 @@ from bot.services import metrics
 from bot.services.knowledge import ImportOutcome, KnowledgeLibrary
 from bot.services.queries import describe_event
 from bot.store import tickets as store
-from bot.store.db import Database, SchemaTooNew
+from bot.store.db import Database, StoreUnavailable
 from bot.store.tickets import TicketQuery
 from kb.loader import ArticleError
 
@@ -90,9 +90,9 @@ def _logging(verbose: bool) -> None:
 async def _database(settings: Settings) -> Any:
     path = settings.resolve(settings.store.path)
     try:
-        async with Database.open(path) as db:
+        async with Database.open(path, check=True) as db:
             yield db
-    except SchemaTooNew as exc:
+    except StoreUnavailable as exc:
         raise _fail(str(exc)) from None
 
 
@@ -190,8 +190,36 @@ def db_migrate(config: ConfigOpt = None, db: DbOpt = None) -> None:
 
     try:
         asyncio.run(main())
-    except SchemaTooNew as exc:
+    except StoreUnavailable as exc:
         raise _fail(str(exc)) from None
+
+
+@db_app.command("check")
+def db_check(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    full: Annotated[bool, typer.Option("--full", help="Also cross-check every index (slower).")] = False,
+) -> None:
+    """Check the database file for damage (SQLite's integrity check); exit 1 if anything is wrong.
+
+    Example: threaddesk db check --db threaddesk.db
+    """
+    settings = _settings(config, db)
+
+    async def main() -> list[str]:
+        async with Database.open(settings.resolve(settings.store.path), migrate=False) as database:
+            return await database.integrity_problems(full=full)
+
+    try:
+        problems = asyncio.run(main())
+    except StoreUnavailable as exc:
+        raise _fail(str(exc)) from None
+    path = settings.resolve(settings.store.path)
+    if problems:
+        for problem in problems[:20]:
+            err.print(f"{path}: {problem}")
+        raise _fail(f"{path} is damaged ({len(problems)} problem(s)) — restore it from a backup", code=1)
+    out.print(f"{path}: no damage found ({'integrity_check' if full else 'quick_check'}).")
 
 
 @kb_app.command("import")
