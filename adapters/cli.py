@@ -9,7 +9,7 @@ import io
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,6 +38,7 @@ from bot.services.queries import describe_event
 from bot.store import tickets as store
 from bot.store.db import Database, StoreUnavailable
 from bot.store.tickets import TicketQuery
+from bot.writer_lease import writer_lease
 from kb.loader import ArticleError
 
 SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK, DISCORD)
@@ -96,6 +97,16 @@ async def _database(settings: Settings) -> Any:
         raise _fail(str(exc)) from None
 
 
+@contextlib.asynccontextmanager
+async def _running_database(settings: Settings) -> Any:
+    """The database for a running bot: this process holds it, or it stops with who does."""
+    async with (
+        _database(settings) as db,
+        writer_lease(db, SystemClock(), timedelta(seconds=settings.store.lease_seconds)),
+    ):
+        yield db
+
+
 async def _knowledge_base(settings: Settings, db: Database) -> KnowledgeLibrary:
     try:
         return await open_knowledge_base(settings, db, SystemClock())
@@ -117,7 +128,7 @@ async def _kb_database(settings: Settings) -> Any:
 async def _run_console(settings: Settings) -> None:
     console_config = settings.adapters["console"]
     assert isinstance(console_config, ConsoleConfig)
-    async with _database(settings) as db:
+    async with _running_database(settings) as db:
         desk = build_desk(settings, db, kb=await _knowledge_base(settings, db), clock=SystemClock())
         platform = make_platform()
         worker = DeliveryWorker(db, {platform.name: platform}, desk.ctx.clock)
@@ -153,7 +164,7 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         assert spec.build is not None
         running.append((spec.name, spec.build(settings.adapters[spec.name], settings)))
     sources = [source for _, adapter in running for source in adapter.role_sources]
-    async with _database(settings) as db:
+    async with _running_database(settings) as db:
         kb = await _knowledge_base(settings, db)
         desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources)
         worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)

@@ -30,6 +30,12 @@ class _Strict(BaseModel):
 
 class StoreConfig(_Strict):
     path: Path = Field(default=Path("threaddesk.db"), description="SQLite file; created when missing")
+    lease_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="how long a crashed process keeps the database before another may take it",
+    )
 
 
 class KbConfig(_Strict):

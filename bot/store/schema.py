@@ -219,6 +219,17 @@ MIGRATIONS: tuple[str, ...] = (
          WHERE id = NEW.message;
     END;
     """,
+    # 5: leases — one holder per role (the SQLite writer; later, PostgreSQL leadership), renewed while alive
+    """
+    CREATE TABLE leases (
+        role    TEXT PRIMARY KEY,
+        token   TEXT NOT NULL,
+        host    TEXT NOT NULL,
+        pid     INTEGER NOT NULL,
+        since   TEXT NOT NULL,
+        expires TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
