@@ -7,9 +7,10 @@ import contextlib
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +23,9 @@ from adapters import kb_cli, lifecycle, log_setup, ops_cli, transcript_export
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
+from adapters.discord import invite as discord_invite
+from adapters.discord.config import TOKEN_ENV as DISCORD_TOKEN_ENV
+from adapters.discord.config import DiscordConfig
 from adapters.email import SPEC as EMAIL
 from adapters.kb_eval_command import kb_eval
 from adapters.ops_http import OpsStartupError, add_ops_routes
@@ -42,8 +46,9 @@ from bot.services import metrics
 from bot.services.knowledge import ImportOutcome, KnowledgeLibrary
 from bot.services.queries import describe_event
 from bot.store import tickets as store
-from bot.store.db import Database, SchemaTooNew
+from bot.store.db import Database, StoreUnavailable
 from bot.store.tickets import TicketQuery
+from bot.writer_lease import writer_lease
 from kb.loader import ArticleError
 
 SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK, DISCORD, EMAIL)
@@ -58,6 +63,8 @@ kb_app = typer.Typer(help="The knowledge base: articles, search, statistics and 
 app.add_typer(db_app, name="db")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(kb_app, name="kb")
+discord_app = typer.Typer(help="Discord: adding the bot to your server.", no_args_is_help=True)
+app.add_typer(discord_app, name="discord")
 kb_app.command("eval")(kb_eval)
 
 ConfigOpt = Annotated[
@@ -114,10 +121,20 @@ def _logging(verbose: bool, log_format: str | None = None, settings: Settings | 
 async def _database(settings: Settings) -> Any:
     path = settings.resolve(settings.store.path)
     try:
-        async with Database.open(path) as db:
+        async with Database.open(path, check=True) as db:
             yield db
-    except SchemaTooNew as exc:
+    except StoreUnavailable as exc:
         raise _fail(str(exc)) from None
+
+
+@contextlib.asynccontextmanager
+async def _running_database(settings: Settings) -> Any:
+    """The database for a running bot: this process holds it, or it stops with who does."""
+    async with (
+        _database(settings) as db,
+        writer_lease(db, SystemClock(), timedelta(seconds=settings.store.lease_seconds)),
+    ):
+        yield db
 
 
 async def _knowledge_base(settings: Settings, db: Database) -> KnowledgeLibrary:
@@ -149,7 +166,7 @@ async def _run_console(settings: Settings, beside: Sequence[AdapterSpec] = ()) -
             running.append(spec.build(settings.adapters[spec.name], settings))
         except AdapterStartupError as exc:
             raise _fail(str(exc), code=1) from None
-    async with _database(settings) as db:
+    async with _running_database(settings) as db:
         desk = build_desk(settings, db, kb=await _knowledge_base(settings, db), clock=SystemClock())
         platform = make_platform()
         platforms: dict[str, ChatPlatform] = {platform.name: platform}
@@ -264,7 +281,7 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         assert spec.build is not None
         running.append((spec.name, spec.build(settings.adapters[spec.name], settings)))
     sources = [source for _, adapter in running for source in adapter.role_sources]
-    async with _database(settings) as db:
+    async with _running_database(settings) as db:
         kb = await _knowledge_base(settings, db)
         desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources)
         worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)
@@ -308,8 +325,36 @@ def db_migrate(config: ConfigOpt = None, db: DbOpt = None) -> None:
 
     try:
         asyncio.run(main())
-    except SchemaTooNew as exc:
+    except StoreUnavailable as exc:
         raise _fail(str(exc)) from None
+
+
+@db_app.command("check")
+def db_check(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    full: Annotated[bool, typer.Option("--full", help="Also cross-check every index (slower).")] = False,
+) -> None:
+    """Check the database file for damage (SQLite's integrity check); exit 1 if anything is wrong.
+
+    Example: threaddesk db check --db threaddesk.db
+    """
+    settings = _settings(config, db)
+
+    async def main() -> list[str]:
+        async with Database.open(settings.resolve(settings.store.path), migrate=False) as database:
+            return await database.integrity_problems(full=full)
+
+    try:
+        problems = asyncio.run(main())
+    except StoreUnavailable as exc:
+        raise _fail(str(exc)) from None
+    path = settings.resolve(settings.store.path)
+    if problems:
+        for problem in problems[:20]:
+            err.print(f"{path}: {problem}")
+        raise _fail(f"{path} is damaged ({len(problems)} problem(s)) — restore it from a backup", code=1)
+    out.print(f"{path}: no damage found ({'integrity_check' if full else 'quick_check'}).")
 
 
 @kb_app.command("import")
@@ -721,6 +766,30 @@ def _report_tables(r: metrics.Report) -> None:
     for name, a in r.per_agent.items():
         agents.add_row(name, str(a.assigned_open), str(a.resolved), _fmt(a.first_response_minutes_median))
     out.print(agents)
+
+
+@discord_app.command("invite-url")
+def discord_invite_url(
+    config: ConfigOpt = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option("--client-id", help="Application ID (developer portal); default: looked up with DISCORD_TOKEN."),
+    ] = None,
+) -> None:
+    """Print the link that adds the bot to your server with exactly the permissions and scopes it uses.
+
+    Example: threaddesk discord invite-url --config config.toml
+    """
+    settings = _settings(config, None)
+    discord_config = settings.adapters["discord"]
+    assert isinstance(discord_config, DiscordConfig)
+    token = os.environ.get(DISCORD_TOKEN_ENV, "").strip() or None
+    try:
+        url = asyncio.run(discord_invite.link(discord_config, client_id=client_id, token=token))
+    except AdapterStartupError as exc:
+        raise _fail(str(exc)) from None
+    out.print(url)
+    err.print(discord_invite.grants(discord_config))
 
 
 def main() -> None:
