@@ -1,6 +1,6 @@
 """Dashboard page timings with 100,000 tickets in the store.
 
-Builds (once, cached in the temp folder) a database of 100,000 tickets over 120 days — ~10 % open, 25
+Builds (once, cached in the temp folder) a database of 100,000 tickets over 120 days — ~7 % open, 25
 agents, tags, categories, SLA alerts, and a history of events and messages for every ticket (3–14 messages
 each, internal notes among them) — then serves the real dashboard (aiohttp, in this process) and times
 requests from a signed-in client, one at a time:
