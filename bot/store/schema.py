@@ -248,7 +248,18 @@ MIGRATIONS: tuple[str, ...] = (
         CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, created_at, number);
     CREATE INDEX ix_tickets_updated ON tickets (updated_at, number);
     """,
-    # 6: the dashboard's open queue in its default order, over open tickets only (a page is a short index
+    # 6: leases — one holder per role (the SQLite writer; later, PostgreSQL leadership), renewed while alive
+    """
+    CREATE TABLE leases (
+        role    TEXT PRIMARY KEY,
+        token   TEXT NOT NULL,
+        host    TEXT NOT NULL,
+        pid     INTEGER NOT NULL,
+        since   TEXT NOT NULL,
+        expires TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
+    # 7: the dashboard's open queue in its default order, over open tickets only (a page is a short index
     #    range however long the closed history grows); queries say `status NOT IN ('resolved', 'closed')`
     """
     CREATE INDEX ix_tickets_open_urgency ON tickets (
