@@ -1,8 +1,9 @@
 """Liveness and readiness for /healthz and /readyz, and the database side of /metrics.
 
 Readiness is a list of named checks, each with a line a person can act on: the store answers and has this
-version's schema, every enabled platform is connected, the delivery worker is running, and the oldest post
-waiting in the outbox is younger than `[ops] max_outbox_lag_seconds`. While shutting down it fails with
+version's schema, every enabled platform is connected, the delivery worker is running, no message has been
+in handling longer than `[ops] max_inbox_lag_seconds`, and the oldest post waiting in the outbox is younger
+than `[ops] max_outbox_lag_seconds`. While shutting down it fails with
 `shutdown`, so a load balancer stops sending work before the process stops taking it.
 """
 
@@ -15,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot import telemetry
+from bot.lifecycle import WorkGate
 from bot.ports import Clock
 from bot.store import ops_stats
 from bot.store.db import Database
@@ -53,6 +55,8 @@ class Probe:
     db: Database
     clock: Clock
     max_outbox_lag: timedelta = timedelta(minutes=5)
+    gate: WorkGate | None = None  # the desk's work in flight (the inbox)
+    max_inbox_lag: timedelta = timedelta(minutes=1)
     platforms: dict[str, Callable[[], bool]] = field(default_factory=dict)
     worker_alive: Callable[[], bool] | None = None
     shutting_down: bool = False
@@ -65,6 +69,8 @@ class Probe:
         if self.worker_alive is not None:
             alive = self.worker_alive()
             checks.append(Check("delivery", alive, "running" if alive else "the delivery worker has stopped"))
+        if self.gate is not None:
+            checks.append(self._inbox(self.gate))
         if checks[0].ok:
             checks.append(await self._outbox())
         if self.shutting_down:
@@ -86,6 +92,17 @@ class Probe:
                 f"schema version {version}, this ThreadDesk needs {SCHEMA_VERSION} — run `threaddesk db migrate`",
             )
         return Check("store", True, f"reachable, schema version {version}")
+
+    def _inbox(self, gate: WorkGate) -> Check:
+        age, limit = gate.oldest_age(), self.max_inbox_lag.total_seconds()
+        if age > limit:
+            return Check(
+                "inbox",
+                False,
+                f"a message has been in handling for {age:.0f} s (limit {limit:g} s; "
+                f"{gate.in_flight} in flight) — the database or the KB is stuck",
+            )
+        return Check("inbox", True, f"{gate.in_flight} in flight, oldest {age:.0f} s (limit {limit:g} s)")
 
     async def _outbox(self) -> Check:
         now = self.clock.now()
