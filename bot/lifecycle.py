@@ -18,6 +18,7 @@ class WorkGate:
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._now = monotonic
         self.draining = False
+        self.started = 0  # units started since the process began
         self._started: dict[int, float] = {}
         self._ids = itertools.count()
         self._idle = asyncio.Event()
@@ -35,6 +36,7 @@ class WorkGate:
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[None]:
         key = next(self._ids)
+        self.started += 1
         self._started[key] = self._now()
         self._idle.clear()
         try:
