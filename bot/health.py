@@ -23,6 +23,7 @@ from bot.store.db import Database
 from bot.store.schema import SCHEMA_VERSION
 
 STORE_TIMEOUT = 2.0
+EVENTS_PER_SLICE = 20_000
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class Probe:
     platforms: dict[str, Callable[[], bool]] = field(default_factory=dict)
     worker_alive: Callable[[], bool] | None = None
     shutting_down: bool = False
+    _openings: telemetry.DeskStats = field(default_factory=telemetry.DeskStats)  # running totals
+    _counted_to: int = 0  # the last history event id counted into `_openings`
+    _counting: asyncio.Lock = field(default_factory=asyncio.Lock)  # two scrapes at once never count twice
 
     async def readiness(self) -> Readiness:
         checks = [await self._store()]
@@ -117,6 +121,23 @@ class Probe:
         return Check("outbox", True, f"oldest undelivered post {lag.total_seconds():.0f} s old (limit {limit:g} s)")
 
     async def metrics(self) -> bytes:
+        await self._count_new_events()
         async with self.db.reading() as conn:
             stats = await ops_stats.read_stats(conn, self.clock.now())
+        stats.opened, stats.resolved = dict(self._openings.opened), dict(self._openings.resolved)
         return telemetry.render(stats)
+
+    async def _count_new_events(self) -> None:
+        """Openings and resolutions since the last scrape. The first scrape reads the whole history in slices,
+        letting go of the shared connection between them so intake is never held up for long."""
+        async with self._counting:
+            async with self.db.reading() as conn:
+                last = await ops_stats.last_event_id(conn)
+            await self._count_up_to(last)
+
+    async def _count_up_to(self, last: int) -> None:
+        while self._counted_to < last:
+            upto = min(last, self._counted_to + EVENTS_PER_SLICE)
+            async with self.db.reading() as conn:
+                await ops_stats.count_openings(conn, self._openings, self._counted_to, upto)
+            self._counted_to = upto
