@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters import kb_cli, lifecycle, log_setup, ops_cli
+from adapters import kb_cli, lifecycle, log_setup, ops_cli, web_cli
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
@@ -61,6 +61,7 @@ app.add_typer(kb_app, name="kb")
 discord_app = typer.Typer(help="Discord: adding the bot to your server.", no_args_is_help=True)
 app.add_typer(discord_app, name="discord")
 kb_app.command("eval")(kb_eval)
+app.add_typer(web_cli.app, name="web")
 
 ConfigOpt = Annotated[
     Path | None,
