@@ -55,6 +55,21 @@ def _k(name: str, args: str, summary: str, role: Role, arg: Arg = Arg.NONE, **kw
 
 
 C, A = Role.CUSTOMER, Role.AGENT
+MACRO_SPECS = (
+    Spec("macro", "list", "[text]", "the macros you can use: shared ones and your own", A, Arg.OPTIONAL_TEXT),
+    Spec("macro", "show", "<name>", "a macro's text, actions and versions", A, Arg.TEXT),
+    Spec("macro", "add", "<name> | <text> [| actions]", "write a macro (leads: shared; agents: your own)", A, Arg.TEXT),
+    Spec(
+        "macro",
+        "edit",
+        "<name> | <text> [| actions]",
+        "change a macro (or: <name> text|actions|name <value>)",
+        A,
+        Arg.TEXT,
+    ),
+    Spec("macro", "delete", "<name>", "delete a macro (its versions stay in the history)", A, Arg.TEXT),
+    Spec("macro", "help", "[command]", "macro commands", A, Arg.SUBCOMMAND),
+)
 SPECS: tuple[Spec, ...] = (
     _t("new", "<what you need help with>", "open a ticket", C, Arg.TEXT),
     _t("show", "[N]", "a ticket with its history", C, takes_ticket=True),
@@ -117,6 +132,14 @@ SPECS: tuple[Spec, ...] = (
     _t("customer", "<@user | N>", "a customer's open and past tickets", A, Arg.USER),
     _t("stats", "[7d]", "queue metrics over a period (e.g. 24h, 7d, 30d)", Role.LEAD, Arg.OPTIONAL_TEXT),
     _t("rate", "[N] <1-5> [comment]", "rate how we did on your closed ticket", C, Arg.TEXT, takes_ticket=True),
+    _t(
+        "macro",
+        "[N] <name> [extra text]",
+        "reply with a macro: its text and actions, in one step",
+        A,
+        Arg.TEXT,
+        takes_ticket=True,
+    ),
     _t("help", "[command]", "this help", C, Arg.SUBCOMMAND),
     _k("search", "<text>", "search the knowledge base", C, Arg.TEXT),
     _k("show", "<article>", "an article (agents also see its learned wordings and versions)", C, Arg.TEXT),
@@ -137,9 +160,10 @@ SPECS: tuple[Spec, ...] = (
     _k("help", "[command]", "knowledge base commands", C, Arg.SUBCOMMAND),
     Spec("digest", "now", "", "post the queue digest to the leads channel now", Role.LEAD),
     Spec("digest", "help", "", "digest commands", C, Arg.SUBCOMMAND),
+    *MACRO_SPECS,
 )
 _BY_KEY: dict[tuple[str, str], Spec] = {(s.group, s.name): s for s in SPECS}
-GROUPS = ("ticket", "kb", "digest")
+GROUPS = ("ticket", "kb", "digest", "macro")
 
 FILTER_WORDS = ("all", "unassigned", "active")
 _TICKET_NUMBER = re.compile(r"#?(\d{1,9})")
@@ -177,7 +201,8 @@ def parse(text: str) -> Command:
     """Turn `/ticket claim 42` (leading slash optional) into a `Command`, or raise `CommandError`."""
     words = text.strip().split(maxsplit=2)
     if not words or words[0].lower().lstrip("/") not in GROUPS:
-        raise CommandError("Commands start with `/ticket`, `/kb` or `/digest`. Try `/ticket help`.")
+        starts = ", ".join(f"`/{g}`" for g in GROUPS)
+        raise CommandError(f"Commands start with {starts}. Try `/ticket help`.")
     group = words[0].lower().lstrip("/")
     if len(words) == 1:
         return Command(_BY_KEY[(group, "help")])

@@ -116,6 +116,7 @@ _EVENT_TEXT = {
     "sla_warning": "warned: {target} target close",
     "sla_breach": "flagged: {target} target missed",
     "reminder_sent": "reminded the customer (#{attempt})",
+    "macro_applied": "applied the macro {macro} (v{version})",
 }
 
 

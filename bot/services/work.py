@@ -9,7 +9,7 @@ import aiosqlite
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind, Message
-from bot.services import followups, notify
+from bot.services import followups, macro_card, notify
 from bot.services.context import DeskContext
 from bot.store import outbox, tickets
 
@@ -103,7 +103,7 @@ class TicketWork:
         queue = self.ctx.channels(self.platform).queue_channel
         if queue:
             dest = Destination.card(self.platform, queue, self.ticket.number)
-            card = notify.card(self.ticket, self.now, sla=sla_line)
+            card = await macro_card.decorate(self, notify.card(self.ticket, self.now, sla=sla_line))
             # a new ticket has no card waiting to be coalesced with
             await outbox.enqueue(
                 self.conn, dest, card, at=self.now, ticket=self.ticket.number, coalesce=not self.is_new
