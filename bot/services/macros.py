@@ -211,7 +211,7 @@ async def apply(ctx: DeskContext, req: Request) -> Reply:
         await work.to_customer(notify.agent_reply(req.actor, body), author=req.actor, role="agent", body=body)
         await record_first_response(work)
         done = await _act(work, macro.actions, values, body)
-    what = f" and {', '.join(done)}" if done else ""
+    what = f"; {', '.join(done)}" if done else ""
     return Reply.done(f"Sent `{macro.name}` to {t.customer.display} on {t.ref}{what}.", t.number)
 
 
@@ -254,7 +254,7 @@ async def _act(work: TicketWork, actions: Actions, values: Values, body: str) ->
             if target is Status.CLOSED:
                 t.closed_at = work.now
             await work.to_customer(notify.status_changed(t))
-        done.append(target.label)
+        done.append(f"status {target.label}")
     work.touch()
     return done
 

@@ -37,7 +37,7 @@ async def test_a_shared_macro_is_suggested_on_the_card_and_applied_from_its_menu
     # the agent picks the option: its command runs as them, exactly like a typed `/ticket macro`
     applied = await desk.run(BOB, menu.options[0].command)
     assert applied.ok, applied.text
-    assert applied.text == "Sent `reset-link` to Alice on #1 and tags password, pending."
+    assert applied.text == "Sent `reset-link` to Alice on #1; tags password, status pending."
     await worker.drain()
     said = platform.texts("dm-alice", "m-open")
     assert said[-2].startswith("Bob: Hi Alice, here is how to get back in: Can't log in or forgot your password: ")
