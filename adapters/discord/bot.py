@@ -22,10 +22,11 @@ from adapters.discord import translate
 from adapters.discord.answers import answer, answer_error, text_modal
 from adapters.discord.components import CommandButton, CommandSelect
 from adapters.discord.config import DiscordConfig
-from adapters.discord.lookups import RecentIds, dm_ticket_thread, ticket_choices
+from adapters.discord.lookups import RecentIds, dm_ticket_thread, macro_choices, ticket_choices
 from adapters.discord.platform import DiscordPlatform
 from adapters.discord.roles import GuildRoles
 from adapters.discord.slash import DigestCommands, KbCommands, TicketCommands
+from adapters.discord.slash_macros import MacroCommands
 from bot.domain.inbound import IncomingMessage
 from bot.domain.roles import Role
 from bot.ports import DeliveryError
@@ -94,6 +95,7 @@ class DeskBot(commands.Bot):
         self.tree.add_command(TicketCommands())
         self.tree.add_command(KbCommands())
         self.tree.add_command(DigestCommands())
+        self.tree.add_command(MacroCommands())
         if self.config.guild_id:
             guild = discord.Object(int(self.config.guild_id))
             self.tree.copy_global_to(guild=guild)
@@ -253,6 +255,14 @@ class DeskBot(commands.Bot):
         self.roles.learn_member(interaction.user)
         actor = translate.user_ref(interaction.user)
         return await ticket_choices(self.desk, actor, current, staff=self.desk.role_of(actor).at_least(Role.AGENT))
+
+    async def macro_names(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
+        """Autocomplete for macro names (agents only: customers get none)."""
+        self.roles.learn_member(interaction.user)
+        actor = translate.user_ref(interaction.user)
+        if not self.desk.role_of(actor).at_least(Role.AGENT):
+            return []
+        return await macro_choices(self.desk, actor, current)
 
 
 __all__ = ["MESSAGE_CONTENT_HELP", "DeskBot", "IntentMissing", "intents"]

@@ -41,6 +41,13 @@ async def ticket_choices(interaction: discord.Interaction[Any], current: str) ->
 
 
 ticket_option = app_commands.autocomplete(ticket=ticket_choices)
+
+
+async def macro_choices(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
+    client: Any = interaction.client
+    return await client.macro_names(interaction, current)  # type: ignore[no-any-return]
+
+
 describe_ticket = app_commands.describe(ticket=TICKET)
 
 
@@ -189,6 +196,15 @@ class TicketCommands(app_commands.Group):
         rating: app_commands.Range[int, 1, 5],
         text: str | None = None,
         ticket: int | None = None,
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Reply with a macro: its text and actions, in one step")
+    @ticket_option
+    @app_commands.autocomplete(name=macro_choices)
+    @app_commands.describe(ticket=TICKET, name="the macro", text="more text after the macro's (optional)")
+    async def macro(
+        self, interaction: discord.Interaction[Any], name: str, text: str | None = None, ticket: int | None = None
     ) -> None:
         await _run(interaction)
 

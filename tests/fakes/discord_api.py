@@ -361,9 +361,12 @@ class FakeDiscord:
             data["resolved"] = resolved
         return self._interaction(user, channel_id, 2, data)
 
-    def autocomplete(self, user: dict[str, Any], channel_id: str, group: str, sub: str, typed: str) -> Interaction:
+    def autocomplete(
+        self, user: dict[str, Any], channel_id: str, group: str, sub: str, typed: str, option_name: str = "ticket"
+    ) -> Interaction:
         command = next(c for c in self.commands if c["name"] == group)
-        option = {"type": 4, "name": "ticket", "value": typed, "focused": True}
+        kind = 4 if option_name == "ticket" else 3  # INTEGER ticket numbers, STRING otherwise
+        option = {"type": kind, "name": option_name, "value": typed, "focused": True}
         data = {
             "id": command["id"],
             "name": group,
