@@ -75,7 +75,8 @@ async def test_placeholders_and_actions_are_checked_when_saved_not_when_used(des
 async def test_customers_can_neither_use_nor_see_macros(desk: Desk, worker: DeliveryWorker) -> None:
     assert (await desk.run(DANA, RESET)).ok
     await desk.receive(dm(ALICE, "password reset mail never arrives", message_id="m-open"))
-    for command in ("/macro list", "/macro show reset-link", "/ticket macro 1 reset-link", "/macro", "/macro add x | y"):
+    tries = ("/macro list", "/macro show reset-link", "/ticket macro 1 reset-link", "/macro", "/macro add x | y")
+    for command in tries:
         reply = await desk.run(ALICE, command)
         assert not reply.ok and reply.text.startswith("Only agents can use"), (command, reply.text)
     assert "macro" not in (await desk.run(ALICE, "/ticket show 1")).text.lower()
@@ -83,7 +84,7 @@ async def test_customers_can_neither_use_nor_see_macros(desk: Desk, worker: Deli
 
 async def test_personal_macros_belong_to_their_author_and_shared_ones_to_the_leads(desk: Desk) -> None:
     mine = await desk.run(BOB, "/macro add bob-hello | Hi {customer}, Bob here.")
-    assert mine.text == "Macro `bob-hello` saved, personal (only you see it). Apply it with `/ticket macro N bob-hello`."
+    assert mine.text.startswith("Macro `bob-hello` saved, personal (only you see it).")
     assert "bob-hello" not in (await desk.run(ERIN, "/macro list")).text
     assert not (await desk.run(ERIN, "/macro show bob-hello")).ok
     assert (await desk.run(DANA, RESET)).ok
@@ -97,7 +98,8 @@ async def test_personal_macros_belong_to_their_author_and_shared_ones_to_the_lea
     assert "Macro `reset-link` (shared, version 2, used 0×)" in shown.text
     assert "Actions: status pending" in shown.text and "v2 " in shown.text and "Dana: actions" in shown.text
     assert (await desk.run(DANA, "/macro edit reset-link name reset-password-link")).ok
-    assert (await desk.run(DANA, "/macro delete reset-password-link")).text.startswith("Macro `reset-password-link` deleted")
+    deleted = await desk.run(DANA, "/macro delete reset-password-link")
+    assert deleted.text.startswith("Macro `reset-password-link` deleted")
     assert "reset" not in (await desk.run(BOB, "/macro list")).text
 
 
