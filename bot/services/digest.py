@@ -93,6 +93,9 @@ def digest_text(r: Report, p: Report, now: datetime, note: str = "", title: str 
             for name, a in r.per_agent.items()
         )
         lines.append(f"Agents: {load}")
+    if r.macros:
+        used = " · ".join(f"{name} {n}" for name, n in list(r.macros.items())[:8])
+        lines.append(f"Macros used: {used}")
     return "\n".join(lines)
 
 

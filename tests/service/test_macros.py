@@ -3,6 +3,8 @@ actions in the same transaction, offered (and suggested) on the queue card, hidd
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.delivery import DeliveryWorker
 from bot.services.desk import Desk
 from bot.store.db import Database
@@ -129,3 +131,23 @@ async def test_a_resolving_macro_sends_its_text_once_and_extra_words_follow_it(
     said = platform.texts("dm-alice", "m-open")
     assert said[-2] == "Bob: Invoices are under Billing › Invoices.\n\nThe March one is there too."
     assert said[-1] == "#1 is resolved by Bob with the answer above.\nDid this solve your problem?"
+
+
+async def test_usage_counts_reach_the_report_and_the_digest(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    from bot.services.digest import build
+    from bot.services.metrics import compute
+
+    assert (await desk.run(DANA, "/macro add invoices | Invoices are under Billing › Invoices.")).ok
+    assert (await desk.run(DANA, "/macro add thanks | Thanks {customer}!")).ok
+    for n, who in enumerate((ALICE, ALICE, ALICE), 1):
+        await desk.receive(dm(who, f"Question {n} about my invoices", message_id=f"m{n}"))
+        assert (await desk.run(BOB, f"/ticket macro {n} invoices")).ok
+    assert (await desk.run(ERIN, "/ticket macro 1 thanks")).ok
+    now = clock.now()
+    async with desk.ctx.db.reading() as conn:
+        report = await compute(conn, now - timedelta(days=1), now + timedelta(seconds=1))
+    assert report.macros == {"invoices": 3, "thanks": 1}
+    assert report.to_json()["macros"] == {"invoices": 3, "thanks": 1}
+    digest = await build(desk.ctx, now - timedelta(days=1), now + timedelta(seconds=1), None)
+    assert "Macros used: invoices 3 · thanks 1" in digest.message.text
+    assert "used 3×" in (await desk.run(BOB, "/macro show invoices")).text
