@@ -9,7 +9,8 @@ article that does not exist is refused with the fix, so applying a macro cannot 
 
 Placeholders: `{customer}`, `{customer.first_name}`, `{agent}`, `{ticket}`, `{subject}`, `{kb:ARTICLE}`
 (the article's title, summary and how to read it). `{{` and `}}` write literal braces.
-Actions, separated by `;`: `status S`, `priority P`, `tag a b -c`, `note TEXT` (an internal note).
+Actions, separated by `;`: `status S`, `priority P`, `tag a b -c`, `note TEXT` (an internal note; last, as
+everything after `note` is its text).
 """
 
 from __future__ import annotations
@@ -110,11 +111,16 @@ def parse_actions(raw: str) -> Actions:
     add: list[str] = []
     remove: list[str] = []
     note = ""
-    for part in (p.strip() for p in raw.split(";")):
+    rest = raw
+    while rest.strip():
+        part, _, rest = rest.partition(";")
+        part = part.strip()
         if not part:
             continue
         verb, _, value = part.partition(" ")
         verb, value = verb.lower(), value.strip()
+        if verb == "note" and rest.strip():  # a note is the last action: it may contain `;`
+            value, rest = f"{value};{rest}".strip(), ""
         if verb == "status":
             status = _enum(Status, value, "status", MACRO_STATUSES)
         elif verb == "priority":

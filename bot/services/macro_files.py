@@ -68,7 +68,7 @@ def parse_macro(text: str, source: Path) -> Macro:
     if owner and not USER_KEY.match(owner):
         raise ArticleParseError(lines.get("owner", 1), f"owner {owner!r} is not 'platform:user-id'")
     parts: list[str] = []
-    for key in ("status", "priority", "note"):
+    for key in ("status", "priority"):
         if data.get(key) is not None:
             parts.append(f"{key} {data[key]}")
     tags: Any = data.get("tags")
@@ -76,6 +76,8 @@ def parse_macro(text: str, source: Path) -> Macro:
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ArticleParseError(lines.get("tags", 1), "'tags' must be a list of strings")
         parts.append("tag " + " ".join(tags))
+    if data.get("note") is not None:
+        parts.append(f"note {data['note']}")  # last: a note's text may hold `;`
     try:
         actions = parse_actions("; ".join(parts))
     except DeskError as exc:

@@ -12,6 +12,7 @@ status: pending
 tags:
 - password
 - -new
+note: Reset link sent; check SSO too
 ---
 Hi {customer.first_name}, here is how to get back in: {kb:reset-password}
 """

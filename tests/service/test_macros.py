@@ -151,3 +151,35 @@ async def test_usage_counts_reach_the_report_and_the_digest(desk: Desk, clock) -
     digest = await build(desk.ctx, now - timedelta(days=1), now + timedelta(seconds=1), None)
     assert "Macros used: invoices 3 · thanks 1" in digest.message.text
     assert "used 3×" in (await desk.run(BOB, "/macro show invoices")).text
+
+
+async def test_the_sample_macros_answer_five_common_questions_in_two_clicks_each(
+    desk: Desk,
+    worker: DeliveryWorker,
+    platform: RecordingPlatform,
+    db: Database,
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    from bot.services.macro_files import import_folder
+    from tests.conftest import ROOT
+
+    imported = await import_folder(db, ROOT / "examples" / "macros", at=clock.now())
+    assert (imported.added, imported.errors) == (6, [])
+    questions = {
+        "I forgot my password and the reset email never arrives": "reset-password",
+        "I was charged after cancelling, I want my money back": "refund",
+        "Where do I download my invoices?": "invoices",
+        "My card was declined when I tried to upgrade": "card-declined",
+        "How do I cancel my subscription?": "cancel",
+    }
+    for n, (question, expected) in enumerate(questions.items(), 1):
+        await desk.receive(dm(ALICE if n % 2 else ERIN.model_copy(update={"id": "frank", "name": "Frank"}), question))
+        await worker.drain()
+        card = platform.in_channel("queue")[-1]
+        [menu] = card.current.menus
+        first = menu.options[0]  # click 1 opens the menu, click 2 picks the suggested macro
+        assert first.label == f"★ {expected} (suggested)", (question, [o.label for o in menu.options[:3]])
+        assert (await desk.run(BOB, first.command)).ok
+    clock.advance(minutes=1)
+    stats = (await desk.run(DANA, "/ticket stats 1d")).text
+    assert "Macros used: cancel 1 · card-declined 1 · invoices 1 · refund 1 · reset-password 1" in stats
