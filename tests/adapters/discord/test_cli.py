@@ -31,8 +31,7 @@ async def test_run_starts_discord_from_the_config(
     settings = load_settings(config, cli.ADAPTERS)
     running = asyncio.create_task(cli._run_platforms(settings, [SPEC]))
     try:
-        # `run` reads the config, opens the store and the KB, then connects: slow on a busy machine
-        await eventually(lambda: fake.identifies == 1, timeout=60, what="the bot started by `run`")
+        await eventually(lambda: fake.identifies == 1, what="the bot started by `run`")
         asked = fake.say(alice, intake, "Sync is broken on Android")
         await eventually(lambda: find(fake, asked, "we've opened ticket #1"), what="the acknowledgement")
         card = (await eventually(lambda: fake.bot_messages_in(queue)))[0]
