@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from bot.ports import Clock, RoleSource, SystemClock
 from bot.services.context import DeskContext, RoleDirectory
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary, MatcherBuilder, import_articles
+from bot.services.web_auth import SECRET_ENV, DashboardAccess
 from bot.store import articles
 from bot.store.db import Database
 from kb import semantic
@@ -89,5 +92,13 @@ def build_desk(
         sla=settings.sla.policy() if settings.sla.enabled else None,
         automation=settings.automation,
         charts_dir=charts_folder(settings),
+        dashboard=dashboard_access(settings) if settings.web.enabled else None,
     )
     return Desk(ctx)
+
+
+def dashboard_access(settings: Settings) -> DashboardAccess:
+    """The dashboard's address and link-signing key: `THREADDESK_WEB_SECRET`, or a fresh key per process
+    (sessions survive a restart either way; only links not yet opened stop working)."""
+    secret = os.environ.get(SECRET_ENV, "").encode() or secrets.token_bytes(32)
+    return DashboardAccess(public_url=settings.web.public_url, secret=secret)

@@ -160,10 +160,12 @@ SPECS: tuple[Spec, ...] = (
     _k("help", "[command]", "knowledge base commands", C, Arg.SUBCOMMAND),
     Spec("digest", "now", "", "post the queue digest to the leads channel now", Role.LEAD),
     Spec("digest", "help", "", "digest commands", C, Arg.SUBCOMMAND),
+    Spec("dashboard", "link", "", "a one-time sign-in link to the web dashboard (only you see it; 10 minutes)", A),
+    Spec("dashboard", "help", "", "dashboard commands", C, Arg.SUBCOMMAND),
     *MACRO_SPECS,
 )
 _BY_KEY: dict[tuple[str, str], Spec] = {(s.group, s.name): s for s in SPECS}
-GROUPS = ("ticket", "kb", "digest", "macro")
+GROUPS = ("ticket", "kb", "digest", "dashboard", "macro")
 
 FILTER_WORDS = ("all", "unassigned", "active")
 _TICKET_NUMBER = re.compile(r"#?(\d{1,9})")
@@ -204,6 +206,8 @@ def parse(text: str) -> Command:
         starts = ", ".join(f"`/{g}`" for g in GROUPS)
         raise CommandError(f"Commands start with {starts}. Try `/ticket help`.")
     group = words[0].lower().lstrip("/")
+    if group == "dashboard" and len(words) == 1:
+        return Command(_BY_KEY[("dashboard", "link")])  # `/dashboard` alone is the link
     if len(words) == 1:
         return Command(_BY_KEY[(group, "help")])
     name = words[1].lower()
