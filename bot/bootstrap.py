@@ -13,6 +13,7 @@ from bot.ports import Clock, RoleSource, SystemClock
 from bot.services.context import DeskContext, RoleDirectory
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary, MatcherBuilder, import_articles
+from bot.services.teams import TeamDirectory
 from bot.store import articles
 from bot.store.db import Database
 from kb import semantic
@@ -89,5 +90,6 @@ def build_desk(
         sla=settings.sla.policy() if settings.sla.enabled else None,
         automation=settings.automation,
         charts_dir=charts_folder(settings),
+        teams=TeamDirectory(settings.teams),
     )
     return Desk(ctx)
