@@ -33,7 +33,7 @@ from bot.domain.ticket import Status, Ticket
 from bot.leads_config import parse_duration
 from bot.ports import SystemClock
 from bot.scheduler import Scheduler
-from bot.services import macro_files, metrics
+from bot.services import macro_files, metrics, team_scope
 from bot.services.knowledge import ImportOutcome, KnowledgeLibrary
 from bot.services.queries import describe_event
 from bot.store import tickets as store
@@ -562,6 +562,7 @@ def report(
     until: Annotated[
         str | None, typer.Option("--until", help="End of the period, ISO 8601 (default: now).", hidden=True)
     ] = None,
+    team: Annotated[str | None, typer.Option("--team", help="Only this team's tickets ([[teams]]).")] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -578,8 +579,14 @@ def report(
     if end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
 
+    if team is not None and team not in {t.name for t in settings.teams}:
+        known = ", ".join(t.name for t in settings.teams) or "none configured"
+        raise _fail(f"--team: no team {team!r} (teams: {known})")
+
     async def load() -> metrics.Report:
         async with _database(settings) as database, database.reading() as conn:
+            if team is not None:
+                return await team_scope.team_report(conn, team, end - span, end)
             return await metrics.compute(conn, end - span, end)
 
     result = asyncio.run(load())

@@ -27,6 +27,7 @@ from adapters.discord.platform import DiscordPlatform
 from adapters.discord.roles import GuildRoles
 from adapters.discord.slash import DashboardCommands, DigestCommands, KbCommands, TicketCommands
 from adapters.discord.slash_macros import MacroCommands
+from adapters.discord.slash_routing import AgentCommands, TeamCommands
 from bot.domain.inbound import IncomingMessage
 from bot.domain.roles import Role
 from bot.ports import DeliveryError
@@ -97,6 +98,8 @@ class DeskBot(commands.Bot):
         self.tree.add_command(DigestCommands())
         self.tree.add_command(MacroCommands())
         self.tree.add_command(DashboardCommands())
+        self.tree.add_command(AgentCommands())
+        self.tree.add_command(TeamCommands())
         if self.config.guild_id:
             guild = discord.Object(int(self.config.guild_id))
             self.tree.copy_global_to(guild=guild)

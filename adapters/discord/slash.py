@@ -208,6 +208,14 @@ class TicketCommands(app_commands.Group):
     ) -> None:
         await _run(interaction)
 
+    @app_commands.command(description="Move a ticket to another team's queue")
+    @ticket_option
+    @app_commands.describe(ticket=TICKET, team="the team's name (see /team list)", reason="why (optional)")
+    async def transfer(
+        self, interaction: discord.Interaction[Any], team: str, reason: str | None = None, ticket: int | None = None
+    ) -> None:
+        await _run(interaction)
+
     @app_commands.command(name="help", description="How to use the desk")
     async def help_(self, interaction: discord.Interaction[Any], command: str | None = None) -> None:
         await _run(interaction)

@@ -60,8 +60,8 @@ def incoming(message: discord.Message, *, bot_id: int | None, channel: Any = Non
 
 #: options that come after the ticket number, in the order the core's parser reads them
 _OPTION_ORDER = (
-    "kb", "article", "name", "part", "agent", "user", "status", "priority", "scope", "command", "period", "rating",
-    "tags", "reason", "summary", "text", "value", "which",
+    "handover", "until", "team", "kb", "article", "name", "part", "agent", "user", "status", "priority", "scope",
+    "command", "period", "rating", "tags", "reason", "summary", "text", "value", "which",
 )  # fmt: skip
 #: `/kb add`'s three form fields become the core's one-line `title | aliases | body`.
 _ARTICLE_FORM = ("title", "aliases", "body")
@@ -84,6 +84,8 @@ def _value(name: str, value: Any) -> str:
         return f"<@{value}>"
     if name == "kb":
         return f"--kb {value}"
+    if name == "handover":
+        return "--handover" if value else ""
     return " ".join(str(value).split()) if name not in ("text", "summary", "reason") else str(value).strip()
 
 

@@ -40,6 +40,7 @@ class Spec:
     arg: Arg = Arg.NONE
     takes_ticket: bool = False
     options: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()  # `--name` options that take no value
 
     @property
     def usage(self) -> str:
@@ -69,6 +70,22 @@ MACRO_SPECS = (
     ),
     Spec("macro", "delete", "<name>", "delete a macro (its versions stay in the history)", A, Arg.TEXT),
     Spec("macro", "help", "[command]", "macro commands", A, Arg.SUBCOMMAND),
+)
+ROUTING_SPECS = (
+    Spec(
+        "agent",
+        "away",
+        "[until] [--handover]",
+        "no new tickets for you until then; --handover gives yours back",
+        A,
+        Arg.OPTIONAL_TEXT,
+        flags=("handover",),
+    ),
+    Spec("agent", "back", "", "available again for new tickets", A),
+    Spec("agent", "help", "[command]", "availability commands", A, Arg.SUBCOMMAND),
+    Spec("team", "list", "", "teams: members available, open and unassigned tickets", Role.LEAD),
+    Spec("team", "show", "<name>", "a team's members with availability and open load", Role.LEAD, Arg.TEXT),
+    Spec("team", "help", "[command]", "team commands", Role.LEAD, Arg.SUBCOMMAND),
 )
 SPECS: tuple[Spec, ...] = (
     _t("new", "<what you need help with>", "open a ticket", C, Arg.TEXT),
@@ -140,6 +157,7 @@ SPECS: tuple[Spec, ...] = (
         Arg.TEXT,
         takes_ticket=True,
     ),
+    _t("transfer", "[N] <team> [reason]", "move a ticket to another team's queue", A, Arg.TEXT, takes_ticket=True),
     _t("help", "[command]", "this help", C, Arg.SUBCOMMAND),
     _k("search", "<text>", "search the knowledge base", C, Arg.TEXT),
     _k("show", "<article>", "an article (agents also see its learned wordings and versions)", C, Arg.TEXT),
@@ -163,9 +181,10 @@ SPECS: tuple[Spec, ...] = (
     Spec("dashboard", "link", "", "a one-time sign-in link to the web dashboard (only you see it; 10 minutes)", A),
     Spec("dashboard", "help", "", "dashboard commands", C, Arg.SUBCOMMAND),
     *MACRO_SPECS,
+    *ROUTING_SPECS,
 )
 _BY_KEY: dict[tuple[str, str], Spec] = {(s.group, s.name): s for s in SPECS}
-GROUPS = ("ticket", "kb", "digest", "dashboard", "macro")
+GROUPS = ("ticket", "kb", "digest", "dashboard", "macro", "agent", "team")
 
 FILTER_WORDS = ("all", "unassigned", "active")
 _TICKET_NUMBER = re.compile(r"#?(\d{1,9})")
@@ -270,8 +289,12 @@ def _take_options(spec: Spec, rest: str) -> tuple[dict[str, str], str]:
     while rest.startswith("--"):
         token, _, rest = rest.partition(" ")
         key = token[2:].lower()
+        if key in spec.flags:
+            options[key] = ""
+            rest = rest.strip()
+            continue
         if key not in spec.options:
-            allowed = ", ".join(f"--{o}" for o in spec.options) or "none"
+            allowed = ", ".join(f"--{o}" for o in (*spec.options, *spec.flags)) or "none"
             raise CommandError(f"`/{spec.group} {spec.name}` has no option `{token}` (options: {allowed}).")
         value, _, rest = rest.strip().partition(" ")
         if not value:

@@ -16,6 +16,7 @@ from bot.leads_config import AutomationConfig
 from bot.ports import Clock, RoleSource
 from bot.services.knowledge import KnowledgeLibrary
 from bot.services.macro_library import MacroLibrary
+from bot.services.teams import TeamDirectory
 from bot.services.web_auth import DashboardAccess
 from bot.store import tickets
 from bot.store.db import Database
@@ -71,6 +72,7 @@ class DeskContext:
     charts_dir: Path | None = None  # where digest charts are written; None draws no chart
     macros: MacroLibrary = field(default_factory=MacroLibrary)
     dashboard: DashboardAccess | None = None  # the web dashboard, when `[web] enabled`
+    teams: TeamDirectory = field(default_factory=TeamDirectory)
 
     _names: dict[str, str] = field(default_factory=dict)
 

@@ -12,7 +12,7 @@ from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
-from bot.services import actions, dashboard_link, intake, kb_commands, leads, macros, queries
+from bot.services import actions, dashboard_link, intake, kb_commands, leads, macros, queries, routing
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
@@ -64,6 +64,13 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("macro", "edit"): macros.edit,
     ("macro", "delete"): macros.delete,
     ("macro", "help"): queries.help_,
+    ("ticket", "transfer"): routing.transfer,
+    ("agent", "away"): routing.away,
+    ("agent", "back"): routing.back,
+    ("agent", "help"): queries.help_,
+    ("team", "list"): routing.team_list,
+    ("team", "show"): routing.team_show,
+    ("team", "help"): queries.help_,
 }
 
 

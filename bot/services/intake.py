@@ -12,7 +12,7 @@ from bot.domain.roles import Role
 from bot.domain.text import MAX_MESSAGE_CHARS, clean_text, subject_from
 from bot.domain.ticket import Status, Ticket
 from bot.outbound import Destination, DestinationKind
-from bot.services import macro_card, notify
+from bot.services import macro_card, notify, routing
 from bot.services.context import DeskContext
 from bot.services.work import TicketWork
 from bot.store import articles, outbox, tickets
@@ -113,6 +113,7 @@ async def open_ticket(
         await articles.record_feedback(conn, ticket.number, suggested, "suggested", now)
     await work.log(body, author=customer, role="customer", platform_message_id=message_id or thread or None)
     await work.to_customer(notify.acknowledgement(ticket, suggestions))
+    await routing.on_open(work, channel, ctx.intake.team_for(body))
     work.touch()
     await work.finish()
     return ticket
