@@ -20,7 +20,7 @@ from croniter import croniter
 
 from bot.leads_config import DigestsConfig
 from bot.outbound import Destination, DestinationKind
-from bot.services import digest, sla_alerts
+from bot.services import digest, routing, sla_alerts
 from bot.services.context import DeskContext
 from bot.store import outbox, timers
 from bot.waiting import until_set
@@ -76,6 +76,7 @@ class Scheduler:
     async def tick(self) -> list[str]:
         """Fire whatever is due now. Returns one line per thing done."""
         done = await sla_alerts.fire_due(self.ctx)
+        done += await routing.hand_out_waiting(self.ctx)  # a team's hours opened, someone's away time ended
         now = self.ctx.clock.now()
         async with self.ctx.db.reading() as conn:
             jobs = await timers.due_jobs(conn, now)

@@ -84,5 +84,9 @@ class DeskContext:
             await tickets.remember_person(conn, person, self.clock.now())
             self._names[person.key] = person.name
 
+    def known_name(self, person_key: str) -> str | None:
+        """The display name this process last saw for `platform:user-id` (None: look it up)."""
+        return self._names.get(person_key)
+
     def channels(self, platform: str) -> PlatformChannels:
         return self.routing.get(platform) or PlatformChannels()

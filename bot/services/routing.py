@@ -47,6 +47,9 @@ async def on_open(work: TicketWork, channel: str, rule_team: str | None) -> None
 
 async def _person(work: TicketWork, user_id: str) -> UserRef:
     platform = work.platform
+    known = work.ctx.known_name(f"{platform}:{user_id}")  # seen by this process: no query
+    if known:
+        return UserRef(platform=platform, id=user_id, name=known)
     found = await tickets.find_person(work.conn, platform, user_id)
     return found if found and found.id == user_id else UserRef(platform=platform, id=user_id, name=user_id.capitalize())
 
@@ -251,12 +254,29 @@ async def back(ctx: DeskContext, req: Request) -> Reply:
     return Reply.done(("Welcome back" if was_away else "You're available") + f": new tickets can come to you.{picked}")
 
 
+async def hand_out_waiting(ctx: DeskContext) -> list[str]:
+    """The scheduler's tick: teams whose tickets wait because nobody was available get them handed out as
+    soon as someone is (business hours opened, an away time ended)."""
+    if not ctx.teams:
+        return []
+    async with ctx.db.reading() as conn:
+        waiting = [t for t in ctx.teams.teams if await routing.unstaffed_since(conn, t.name) is not None]
+    return await assign_waiting(ctx, [t for t in waiting if t.assignment is not Assignment.MANUAL])
+
+
 async def assign_waiting(ctx: DeskContext, teams: list[TeamConfig]) -> list[str]:
     """Hand out the teams' waiting unassigned tickets, oldest first, while someone is available."""
     done: list[str] = []
+    now = ctx.clock.now()
     for team in teams:
         async with ctx.db.reading() as conn:
-            numbers = await routing.waiting(conn, team.name)
+            platforms = {p.split(":", 1)[0] for p in team.members}
+            free = [
+                c
+                for platform in sorted(platforms)
+                for c in assignment.available(await candidates(ctx, conn, team, platform, now), team.max_open_per_agent)
+            ]
+            numbers = await routing.waiting(conn, team.name) if free else []
         for number in numbers:
             async with ctx.db.transaction() as conn:
                 ticket = await tickets.get_ticket(conn, number)

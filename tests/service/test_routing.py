@@ -11,6 +11,7 @@ from bot.bootstrap import build_desk
 from bot.config import ConfigError, Settings
 from bot.delivery import DeliveryWorker
 from bot.domain.refs import UserRef
+from bot.scheduler import Scheduler
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary
 from bot.store import routing
@@ -128,7 +129,7 @@ async def test_away_back_handover_and_the_assignee_is_told(
     assert "Bob: available · 2 open · got the last ticket" in shown and "Erin: available · 3 open" in shown
 
 
-async def test_business_hours_count_as_away_and_back_hands_out_what_waited(
+async def test_business_hours_count_as_away_and_what_waited_is_handed_out_when_they_open(
     db: Database, clock: FakeClock, platform: RecordingPlatform, worker: DeliveryWorker
 ) -> None:
     hours = {"timezone": "UTC", "hours": {"mon": "09:00-17:00"}}
@@ -143,10 +144,13 @@ async def test_business_hours_count_as_away_and_back_hands_out_what_waited(
     [told] = [p.text for p in platform.in_channel("leads")]
     assert "Nobody in team support can take new tickets: it is outside its business hours." in told
     assert "business hours: closed now" in (await desk.run(DANA, "/team show support")).text
-    clock.advance(days=7, hours=-8)  # next Monday 09:30
-    assert (await desk.run(BOB, "/agent back")).text == (
-        "You're available: new tickets can come to you. Assigned meanwhile: #1 → Bob, #2 → Bob."
-    )
+    assert await Scheduler(desk.ctx).tick() == [], "still closed: nothing to hand out, nothing said twice"
+    clock.advance(days=7, hours=-8)  # next Monday 09:30: the scheduler's tick hands out what waited
+    done = await Scheduler(desk.ctx).tick()
+    assert [line for line in done if "→" in line] == ["#1 → Bob", "#2 → Bob"]
+    assert await assignee(desk, 1) == "bob"
+    await worker.drain()
+    assert len([p for p in platform.in_channel("leads") if "Nobody" in p.text]) == 1
 
 
 async def test_transfer_moves_the_card_to_the_teams_queue_and_escalation_climbs_the_tiers(
