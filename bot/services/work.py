@@ -6,6 +6,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot import logcontext
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind, Field, Message
@@ -31,6 +32,7 @@ class TicketWork:
         self._team_loaded = False
         #: posts for the card's thread that must follow the card (the assignee's note on a new ticket)
         self.after_card: list[Message] = []
+        logcontext.bind(ticket=ticket.number)
 
     @property
     def platform(self) -> str:
