@@ -248,7 +248,18 @@ MIGRATIONS: tuple[str, ...] = (
         CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, created_at, number);
     CREATE INDEX ix_tickets_updated ON tickets (updated_at, number);
     """,
-    # 6: macros (every version kept) and teams: a ticket's team and suggested macro, agents' availability,
+    # 6: leases — one holder per role (the SQLite writer; later, PostgreSQL leadership), renewed while alive
+    """
+    CREATE TABLE leases (
+        role    TEXT PRIMARY KEY,
+        token   TEXT NOT NULL,
+        host    TEXT NOT NULL,
+        pid     INTEGER NOT NULL,
+        since   TEXT NOT NULL,
+        expires TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
+    # 7: macros (every version kept) and teams: a ticket's team and suggested macro, agents' availability,
     #    the round-robin pointer per team, and "nobody is available" told once per team
     """
     CREATE TABLE macros (
