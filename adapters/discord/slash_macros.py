@@ -11,7 +11,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord.slash import _run, macro_choices
+from adapters.discord.slash import AGENT_DEFAULT, _run, macro_choices
 
 macro_option = app_commands.autocomplete(name=macro_choices)
 
@@ -20,7 +20,12 @@ class MacroCommands(app_commands.Group):
     """Canned replies with actions. Leads write shared ones; agents their own."""
 
     def __init__(self) -> None:
-        super().__init__(name="macro", description="Canned replies with actions (agents)")
+        super().__init__(
+            name="macro",
+            description="Canned replies with actions (agents)",
+            default_permissions=AGENT_DEFAULT,
+            allowed_contexts=app_commands.AppCommandContext(guild=True),
+        )
 
     @app_commands.command(name="list", description="The macros you can use: shared ones and your own")
     @app_commands.describe(text="only macros whose name or text contains this")

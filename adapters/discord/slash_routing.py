@@ -7,12 +7,17 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord.slash import _run
+from adapters.discord.slash import AGENT_DEFAULT, LEAD_DEFAULT, _run
 
 
 class AgentCommands(app_commands.Group):
     def __init__(self) -> None:
-        super().__init__(name="agent", description="Your availability for automatic assignment (agents)")
+        super().__init__(
+            name="agent",
+            description="Your availability for automatic assignment (agents)",
+            default_permissions=AGENT_DEFAULT,
+            allowed_contexts=app_commands.AppCommandContext(guild=True),
+        )
 
     @app_commands.command(description="No new tickets for you until then (or /agent back)")
     @app_commands.describe(until="e.g. 2h, 3d or 2026-12-01T09:00+01:00", handover="give your open tickets back")
@@ -32,7 +37,12 @@ class AgentCommands(app_commands.Group):
 
 class TeamCommands(app_commands.Group):
     def __init__(self) -> None:
-        super().__init__(name="team", description="Teams, availability and load (team leads)")
+        super().__init__(
+            name="team",
+            description="Teams, availability and load (team leads)",
+            default_permissions=LEAD_DEFAULT,
+            allowed_contexts=app_commands.AppCommandContext(guild=True),
+        )
 
     @app_commands.command(name="list", description="Teams: members available, open and unassigned tickets")
     async def list_(self, interaction: discord.Interaction[Any]) -> None:
