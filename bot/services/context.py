@@ -15,6 +15,8 @@ from bot.domain.sla import SlaPolicy
 from bot.leads_config import AutomationConfig
 from bot.ports import Clock, RoleSource
 from bot.services.knowledge import KnowledgeLibrary
+from bot.services.macro_library import MacroLibrary
+from bot.services.teams import TeamDirectory
 from bot.services.web_auth import DashboardAccess
 from bot.store import tickets
 from bot.store.db import Database
@@ -75,7 +77,9 @@ class DeskContext:
     transcripts_dir: Path | None = None  # where transcript files are written
     #: customer platform → the platform its agents work on (e-mail tickets are worked from chat)
     desk_platforms: Mapping[str, str] = field(default_factory=dict)
+    macros: MacroLibrary = field(default_factory=MacroLibrary)
     dashboard: DashboardAccess | None = None  # the web dashboard, when `[web] enabled`
+    teams: TeamDirectory = field(default_factory=TeamDirectory)
 
     _names: dict[str, str] = field(default_factory=dict)
 
@@ -90,6 +94,10 @@ class DeskContext:
     def desk_platform(self, platform: str) -> str:
         """Where agents see and work tickets whose customer is on `platform` (cards, notes, alerts)."""
         return self.desk_platforms.get(platform, platform)
+
+    def known_name(self, person_key: str) -> str | None:
+        """The display name this process last saw for `platform:user-id` (None: look it up)."""
+        return self._names.get(person_key)
 
     def channels(self, platform: str) -> PlatformChannels:
         return self.routing.get(platform) or PlatformChannels()

@@ -120,6 +120,9 @@ _EVENT_TEXT = {
     "sla_warning": "warned: {target} target close",
     "sla_breach": "flagged: {target} target missed",
     "reminder_sent": "reminded the customer (#{attempt})",
+    "macro_applied": "applied the macro {macro} (v{version})",
+    "transferred": "moved it to team {after}",
+    "unassigned_waiting": "found nobody available in team {team}: it waits unassigned",
 }
 
 

@@ -9,10 +9,10 @@ import aiosqlite
 from bot import logcontext
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.ticket import Ticket
-from bot.outbound import Destination, DestinationKind, Message
-from bot.services import followups, notify
+from bot.outbound import Destination, DestinationKind, Field, Message
+from bot.services import followups, macro_card, notify
 from bot.services.context import DeskContext
-from bot.store import outbox, tickets
+from bot.store import outbox, routing, tickets
 from bot.webhooks import events as webhook_events
 from bot.webhooks.payload import person, ticket_data
 from bot.webhooks.publish import publish
@@ -36,6 +36,10 @@ class TicketWork:
         self._logged: list[dict[str, Any]] = []
         #: follow-ups that happen once per command even when `finish` runs twice (e.g. the transcript)
         self.once: set[str] = set()
+        self.team: str | None = None  # the ticket's team, once looked up (`queue`)
+        self._team_loaded = False
+        #: posts for the card's thread that must follow the card (the assignee's note on a new ticket)
+        self.after_card: list[Message] = []
         logcontext.bind(ticket=ticket.number)
 
     @property
@@ -93,8 +97,16 @@ class TicketWork:
         dest = Destination.customer(self.platform, self.ticket.number)
         await outbox.enqueue(self.conn, dest, message, at=self.now, ticket=self.ticket.number, log_message=logged)
 
+    async def queue(self) -> str | None:
+        """Where the ticket's card lives: its team's own queue channel, else the platform's."""
+        if self.ctx.teams and not self._team_loaded and self.team is None:
+            self.team = await routing.team_of(self.conn, self.ticket.number)
+        self._team_loaded = True
+        desk = self.desk_platform
+        return self.ctx.teams.queue_channel(self.team, desk) or self.ctx.channels(desk).queue_channel
+
     async def to_card_thread(self, message: Message, *, log_message: int | None = None) -> None:
-        queue = self.ctx.channels(self.desk_platform).queue_channel
+        queue = await self.queue()
         if queue:
             dest = Destination.card_thread(self.desk_platform, queue, self.ticket.number)
             await outbox.enqueue(
@@ -126,15 +138,20 @@ class TicketWork:
             self.ticket.updated_at = self.now
             await tickets.save_ticket(self.conn, self.ticket)
         sla_line = await followups.after_change(self)
-        queue = self.ctx.channels(self.desk_platform).queue_channel
+        queue = await self.queue()
         if queue:
             dest = Destination.card(self.desk_platform, queue, self.ticket.number)
             via = notify.platform_name(self.platform) if self.desk_platform != self.platform else ""
-            card = notify.card(self.ticket, self.now, sla=sla_line, via=via)
+            card = await macro_card.decorate(self, notify.card(self.ticket, self.now, sla=sla_line, via=via))
+            if self.team:
+                card = card.model_copy(update={"fields": (*card.fields, Field(name="Team", value=self.team))})
             # a new ticket has no card waiting to be coalesced with
             await outbox.enqueue(
                 self.conn, dest, card, at=self.now, ticket=self.ticket.number, coalesce=not self.is_new
             )
+        notes, self.after_card = self.after_card, []
+        for note in notes:  # in the card's thread, so after the card (a new one is posted first)
+            await self.to_card_thread(note)
 
     async def _publish_hooks(self) -> None:
         """Queue the webhook events this command caused, each with the ticket as it is now."""

@@ -48,7 +48,8 @@ enabled = true
         load_settings(bad, ADAPTERS)
     assert (
         "unknown table(s) slak; allowed: [automation], [console], [digests], [discord], [email], [intake], [kb], "
-        "[ops], [retention], [roles], [sla], [slack], [store], [transcripts], [web], [webhooks]" in str(caught.value)
+        "[ops], [retention], [roles], [sla], [slack], [store], [teams], [transcripts], [web], [webhooks]"
+        in str(caught.value)
     )
     bad.write_text(bad.read_text().replace("[slak]\nenabled = true\n", ""), encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
