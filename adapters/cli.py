@@ -387,9 +387,10 @@ def _ticket_fields(t: Ticket) -> dict[str, str | None]:
         "Assignee": t.assignee.display if t.assignee else None,
         "Created": f"{t.created_at:%Y-%m-%d %H:%M:%S}",
         "First response": f"{t.first_response_at:%Y-%m-%d %H:%M:%S}" if t.first_response_at else None,
-        "Resolved": f"{t.resolved_at:%Y-%m-%d %H:%M:%S}" if t.resolved_at else None,
+        # a reopened ticket keeps its last resolution time in the data, but it is not resolved now
+        "Resolved": f"{t.resolved_at:%Y-%m-%d %H:%M:%S}" if t.resolved_at and not t.status.is_active else None,
         "Closed": f"{t.closed_at:%Y-%m-%d %H:%M:%S}" if t.closed_at else None,
-        "Resolution": t.resolution_summary,
+        "Resolution": t.resolution_summary if not t.status.is_active else None,
     }
 
 
@@ -545,13 +546,19 @@ def _fmt(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
+def _percent(share: float | None) -> str:
+    """A 0–1 share as chat shows it (the JSON and CSV keep the share itself)."""
+    return "—" if share is None else f"{round(share * 100, 1):g}%"
+
+
 def _report_tables(r: metrics.Report) -> None:
     data = r.to_json()
     summary = Table(title=f"ThreadDesk report {r.since:%Y-%m-%d %H:%M} → {r.until:%Y-%m-%d %H:%M} UTC")
     summary.add_column("Metric")
     summary.add_column("Value", justify="right")
     for key in ("created", "resolved", "closed", "reopened", "unassigned", "reopen_rate", "sla_breached", "deflected"):
-        summary.add_row(key.replace("_", " "), _fmt(data[key]))
+        value = _percent(data[key]) if key == "reopen_rate" else _fmt(data[key])
+        summary.add_row(key.replace("_", " "), value)
     for key in ("first_response_minutes", "resolution_minutes"):
         summary.add_row(
             f"{key.replace('_', ' ')} (median / p90)", f"{_fmt(data[key]['median'])} / {_fmt(data[key]['p90'])}"
