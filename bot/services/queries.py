@@ -116,7 +116,7 @@ _EVENT_TEXT = {
     "sla_warning": "warned that the {target} target is near{late}",
     "sla_breach": "flagged that the {target} target was missed{late}",
     "reminder_sent": "reminded the customer (reminder {attempt})",
-    "thanked": "thanked us (the ticket stays {status})",
+    "pleasantry": "{said} (no reopen: it stays {status})",
 }
 
 # stored detail values are machine names (`first_response`, `on_hold`); history lines are read by people
