@@ -22,7 +22,8 @@ from adapters import kb_cli
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
-from adapters.kb_eval_command import kb_eval
+from adapters.help import example
+from adapters.kb_eval_command import KB_EVAL_EXAMPLES, kb_eval
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from adapters.slack import SPEC as SLACK
 from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
@@ -43,14 +44,34 @@ from kb.loader import ArticleError
 SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK, DISCORD)
 ADAPTERS: dict[str, type[PlatformChannels]] = {spec.name: spec.config_model for spec in SPECS}
 
-app = typer.Typer(help="ThreadDesk — a support desk that lives in chat.", no_args_is_help=True, add_completion=False)
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-tickets_app = typer.Typer(help="The queue in your terminal.", no_args_is_help=True)
-kb_app = typer.Typer(help="The knowledge base: articles, search, statistics and evaluation.", no_args_is_help=True)
+# Plain help (rich_markup_mode=None): help texts name `[store] path` and `.[semantic]`, which rich markup would
+# swallow, and rich mode prints a `<bool>` metavar beside every flag.
+app = typer.Typer(
+    help="ThreadDesk — a support desk that lives in chat.",
+    epilog=example("threaddesk run --config config.toml", "threaddesk kb search 'password reset' --limit 3"),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(
+    help="Database maintenance.", epilog=example("threaddesk db migrate"), no_args_is_help=True, rich_markup_mode=None
+)
+tickets_app = typer.Typer(
+    help="The queue in your terminal.",
+    epilog=example("threaddesk tickets list", "threaddesk tickets show 42"),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+kb_app = typer.Typer(
+    help="The knowledge base: articles, search, statistics and evaluation.",
+    epilog=example("threaddesk kb list", "threaddesk kb search 'refund for last month'"),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(kb_app, name="kb")
-kb_app.command("eval")(kb_eval)
+kb_app.command("eval", epilog=KB_EVAL_EXAMPLES)(kb_eval)
 
 ConfigOpt = Annotated[
     Path | None,
@@ -129,9 +150,14 @@ def _scheduler(settings: Settings, desk: Any) -> Scheduler:
     return Scheduler(desk.ctx, settings.digests, charts_dir=desk.ctx.charts_dir)
 
 
-@app.command()
+@app.command(
+    epilog=example("threaddesk run --config config.toml -v", "THREADDESK_DB=/var/lib/threaddesk.db threaddesk run")
+)
 def run(config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False) -> None:
-    """Start the bot with the adapters enabled in the config (the console when no platform is enabled)."""
+    """Start the bot on the chat platforms enabled in the config.
+
+    With no platform enabled, the local console workspace starts instead.
+    """
     _logging(verbose)
     settings = _settings(config, db)
     enabled = [spec for spec in SPECS if spec.build is not None and settings.adapters[spec.name].enabled]
@@ -167,14 +193,17 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
             raise problems.exceptions[0] from None
 
 
-@app.command()
+@app.command(epilog=example("threaddesk console", "threaddesk console --db demo.db < demo.txt"))
 def console(config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False) -> None:
-    """A local workspace in this terminal: play customer, agent and team lead. Pipe a script into it too."""
+    """A local workspace in this terminal.
+
+    Play customer, agent and team lead (`/as NAME`); pipe a script into it too.
+    """
     _logging(verbose)
     asyncio.run(_run_console(_settings(config, db)))
 
 
-@db_app.command("migrate")
+@db_app.command("migrate", epilog=example("threaddesk db migrate --db threaddesk.db"))
 def db_migrate(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Create the database or bring its schema up to date."""
     settings = _settings(config, db)
@@ -194,13 +223,18 @@ def db_migrate(config: ConfigOpt = None, db: DbOpt = None) -> None:
         raise _fail(str(exc)) from None
 
 
-@kb_app.command("import")
+@kb_app.command(
+    "import", epilog=example("threaddesk kb import articles/", "threaddesk kb import kb/sample --db threaddesk.db")
+)
 def kb_import(
-    folder: Annotated[Path, typer.Argument(help="Folder of Markdown articles with front matter.")],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder of Markdown articles with front matter.")],
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Import articles: new ones are added, changed ones get a new version; bad files are reported."""
+    """Import Markdown articles from a folder.
+
+    New ones are added, changed ones get a new version; bad files are reported and the rest still import.
+    """
     settings = _settings(config, db)
     if not folder.is_dir():
         raise _fail(f"{folder} is not a folder")
@@ -217,13 +251,18 @@ def kb_import(
         raise typer.Exit(1)
 
 
-@kb_app.command("export")
+@kb_app.command("export", epilog=example("threaddesk kb export articles/"))
 def kb_export(
-    folder: Annotated[Path, typer.Argument(help="Folder to write <id>.md files into (created if missing).")],
+    folder: Annotated[
+        Path, typer.Argument(metavar="FOLDER", help="Folder to write <id>.md files into (created if missing).")
+    ],
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Write every article as Markdown with front matter (learned aliases stay in the database)."""
+    """Write every article to a folder as Markdown.
+
+    Each article becomes <id>.md with front matter; learned aliases stay in the database.
+    """
     settings = _settings(config, db)
 
     async def main() -> list[Path]:
@@ -233,9 +272,9 @@ def kb_export(
     out.print(f"Wrote {len(asyncio.run(main()))} article(s) to {folder}.")
 
 
-@kb_app.command("list")
+@kb_app.command("list", epilog=example("threaddesk kb list --config config.toml"))
 def kb_list(config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """Every article with its number of authored and learned aliases."""
+    """List every article with its authored and learned aliases."""
     settings = _settings(config, db)
 
     async def main() -> Table:
@@ -245,9 +284,13 @@ def kb_list(config: ConfigOpt = None, db: DbOpt = None) -> None:
     out.print(asyncio.run(main()))
 
 
-@kb_app.command("show")
-def kb_show(article: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """One article: aliases, learned wordings, body and versions."""
+@kb_app.command("show", epilog=example("threaddesk kb show reset-password"))
+def kb_show(
+    article: Annotated[str, typer.Argument(metavar="ARTICLE", help="The article's id (see `threaddesk kb list`).")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Show one article: aliases, learned wordings, body and versions."""
     settings = _settings(config, db)
 
     async def main() -> str | None:
@@ -260,14 +303,17 @@ def kb_show(article: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
     out.print(text)
 
 
-@kb_app.command("search")
+@kb_app.command("search", epilog=example("threaddesk kb search 'the reset email never arrives' --limit 3"))
 def kb_search(
-    text: str,
-    limit: Annotated[int, typer.Option(min=1, help="Show this many.")] = 5,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="What a customer would write.")],
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="Show this many.")] = 5,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Rank articles for a message, with scores and whether each clears the suggestion threshold."""
+    """Rank articles for a message.
+
+    Shows each score and whether it clears the suggestion threshold.
+    """
     settings = _settings(config, db)
 
     async def main() -> Table:
@@ -278,9 +324,12 @@ def kb_search(
     out.print(asyncio.run(main()))
 
 
-@kb_app.command("stats")
+@kb_app.command("stats", epilog=example("threaddesk kb stats --db threaddesk.db"))
 def kb_stats(config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """Per article: suggested, accepted, rejected, and tickets it helped resolve."""
+    """How each article is used.
+
+    Per article: suggested, accepted, rejected, and tickets it helped resolve.
+    """
     settings = _settings(config, db)
 
     async def main() -> Table:
@@ -314,10 +363,12 @@ async def _query(settings: Settings, query: TicketQuery) -> list[Ticket]:
         return await store.list_tickets(conn, query)
 
 
-@tickets_app.command("list")
+@tickets_app.command(
+    "list", epilog=example("threaddesk tickets list", "threaddesk tickets list --status pending --limit 20")
+)
 def tickets_list(
     status: Annotated[StatusFilter, typer.Option(help="Which tickets.")] = StatusFilter.ACTIVE,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many.")] = 50,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -342,9 +393,13 @@ def tickets_list(
     out.print(table)
 
 
-@tickets_app.command("show")
-def tickets_show(number: int, config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """One ticket with its history and every message (internal notes included)."""
+@tickets_app.command("show", epilog=example("threaddesk tickets show 42"))
+def tickets_show(
+    number: Annotated[int, typer.Argument(metavar="N", help="The ticket number.")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Show one ticket with its history and every message (internal notes too)."""
     settings = _settings(config, db)
 
     async def load() -> tuple[Ticket | None, list[store.Event], list[store.LoggedMessage]]:
@@ -399,7 +454,11 @@ class ExportFormat(StrEnum):
     JSON = "json"
 
 
-@app.command()
+@app.command(
+    epilog=example(
+        "threaddesk export --format csv --output tickets.csv", "threaddesk export --format json > tickets.json"
+    )
+)
 def export(
     format: Annotated[
         ExportFormat, typer.Option("--format", "-f", help="csv: one row per ticket; json: with history.")
@@ -408,7 +467,10 @@ def export(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Export every ticket (JSON includes each ticket's history and message log)."""
+    """Export every ticket as CSV or JSON.
+
+    JSON includes each ticket's history and message log.
+    """
     settings = _settings(config, db)
 
     async def load() -> list[dict[str, Any]]:
@@ -491,9 +553,9 @@ class ReportFormat(StrEnum):
     JSON = "json"
 
 
-@app.command()
+@app.command(epilog=example("threaddesk report --since 7d", "threaddesk report --since 30d --format json"))
 def report(
-    since: Annotated[str, typer.Option("--since", help="How far back: 24h, 7d, 30d …")] = "7d",
+    since: Annotated[str, typer.Option("--since", metavar="DURATION", help="How far back: 24h, 7d, 30d …")] = "7d",
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="table, csv or json.")] = ReportFormat.TABLE,
     until: Annotated[
         str | None, typer.Option("--until", help="End of the period, ISO 8601 (default: now).", hidden=True)
@@ -501,7 +563,10 @@ def report(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Team-lead metrics over a period: totals, first response and resolution times, CSAT, per agent."""
+    """Team-lead metrics over a period.
+
+    Totals, first response and resolution times, reopen rate, CSAT, and per agent.
+    """
     settings = _settings(config, db)
     try:
         span = parse_duration(since)
