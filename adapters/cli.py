@@ -24,6 +24,7 @@ from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
 from adapters.help import example
 from adapters.kb_eval_command import KB_EVAL_EXAMPLES, kb_eval
+from adapters.progress import ProgressBars
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from adapters.slack import SPEC as SLACK
 from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
@@ -41,6 +42,8 @@ from bot.store.db import Database, SchemaTooNew
 from bot.store.tickets import TicketQuery
 from kb.loader import ArticleError
 
+#: Articles from which the first index build shows a progress bar (100,000 take seconds).
+LARGE_KB = 5_000
 SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK, DISCORD)
 ADAPTERS: dict[str, type[PlatformChannels]] = {spec.name: spec.config_model for spec in SPECS}
 
@@ -119,7 +122,9 @@ async def _database(settings: Settings) -> Any:
 
 async def _knowledge_base(settings: Settings, db: Database) -> KnowledgeLibrary:
     try:
-        return await open_knowledge_base(settings, db, SystemClock())
+        # a bar only for a large KB: the sample's 18 articles index in milliseconds
+        with ProgressBars(err, min_total=LARGE_KB) as progress:
+            return await open_knowledge_base(settings, db, SystemClock(), progress=progress)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
@@ -241,7 +246,8 @@ def kb_import(
 
     async def main() -> tuple[ImportOutcome, list[ArticleError]]:
         async with _database(settings) as database:
-            return await kb_cli.import_folder(database, folder, SystemClock())
+            with ProgressBars(err) as progress:
+                return await kb_cli.import_folder(database, folder, SystemClock(), progress)
 
     outcome, errors = asyncio.run(main())
     for error in errors:
@@ -476,26 +482,12 @@ def export(
     async def load() -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         async with _database(settings) as database, database.reading() as conn:
-            for t in await store.list_tickets(conn, TicketQuery(limit=10_000_000)):
-                row = _export_row(t)
-                if format is ExportFormat.JSON:
-                    row["history"] = [
-                        {"at": e.at.isoformat(), "actor": e.actor.key, "kind": e.kind, **e.detail}
-                        for e in await store.events_for(conn, t.number)
-                    ]
-                    row["messages"] = [
-                        {
-                            "at": m.at.isoformat(),
-                            "author": m.author.key,
-                            "author_name": m.author.display,
-                            "role": m.author_role,
-                            "visibility": m.visibility,
-                            "delivery": m.delivery,
-                            "body": m.body,
-                        }
-                        for m in await store.messages_for(conn, t.number)
-                    ]
-                rows.append(row)
+            found = await store.list_tickets(conn, TicketQuery(limit=10_000_000))
+            with ProgressBars(err) as progress:
+                progress.start("Exporting tickets", len(found))
+                for t in found:
+                    progress.advance()
+                    rows.append(await _export_ticket(conn, t, format))
         return sorted(rows, key=lambda r: int(r["number"]))
 
     rows = asyncio.run(load())
@@ -512,6 +504,28 @@ def export(
         err.print(f"Wrote {len(rows)} ticket(s) to {output}.")
     else:
         sys.stdout.write(buffer.getvalue())
+
+
+async def _export_ticket(conn: Any, t: Ticket, format: ExportFormat) -> dict[str, Any]:
+    row = _export_row(t)
+    if format is ExportFormat.JSON:
+        row["history"] = [
+            {"at": e.at.isoformat(), "actor": e.actor.key, "kind": e.kind, **e.detail}
+            for e in await store.events_for(conn, t.number)
+        ]
+        row["messages"] = [
+            {
+                "at": m.at.isoformat(),
+                "author": m.author.key,
+                "author_name": m.author.display,
+                "role": m.author_role,
+                "visibility": m.visibility,
+                "delivery": m.delivery,
+                "body": m.body,
+            }
+            for m in await store.messages_for(conn, t.number)
+        ]
+    return row
 
 
 def _export_row_fields() -> tuple[str, ...]:

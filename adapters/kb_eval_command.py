@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 
 from adapters.help import example
+from adapters.progress import ProgressBars
 from kb.datasets import DatasetError
 from kb.matcher import Embedder
 from kb.protocol import EvalConfig, EvalResult, notes, run
@@ -81,7 +82,8 @@ def kb_eval(
         raise _fail(f"data folder not found: {data}")
     embedder = _embedder() if semantic else None
     try:
-        result = run(config, embedder=embedder)
+        with ProgressBars(err) as progress:
+            result = run(config, embedder=embedder, progress=progress)
     except DatasetError as exc:
         raise _fail(str(exc)) from None
     for note in notes(config):

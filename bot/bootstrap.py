@@ -18,6 +18,7 @@ from bot.store.db import Database
 from kb import semantic
 from kb.loader import load_directory
 from kb.matcher import DEFAULT_MIN_SCORE
+from kb.progress import NO_PROGRESS, Progress
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,9 @@ async def seed_knowledge_base(settings: Settings, db: Database, clock: Clock) ->
     log.info("knowledge base: seeded %d articles from %s", outcome.added, folder)
 
 
-async def open_knowledge_base(settings: Settings, db: Database, clock: Clock) -> KnowledgeLibrary:
+async def open_knowledge_base(
+    settings: Settings, db: Database, clock: Clock, *, progress: Progress = NO_PROGRESS
+) -> KnowledgeLibrary:
     await seed_knowledge_base(settings, db, clock)
     embedder = None
     default_min = DEFAULT_MIN_SCORE
@@ -58,7 +61,7 @@ async def open_knowledge_base(settings: Settings, db: Database, clock: Clock) ->
         default_min = semantic.SEMANTIC_MIN_SCORE
     min_score = settings.kb.min_score if settings.kb.min_score is not None else default_min
     library = KnowledgeLibrary(min_score=min_score, embedder=embedder)
-    await library.load(db)
+    await library.load(db, progress=progress)
     return library
 
 

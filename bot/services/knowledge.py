@@ -20,6 +20,7 @@ from bot.store import articles
 from bot.store.db import Database
 from kb.article import Article
 from kb.matcher import DEFAULT_MIN_SCORE, Embedder, Matcher, Suggestion
+from kb.progress import NO_PROGRESS, Progress
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,13 @@ class KnowledgeLibrary:
     def find(self, article_id: str) -> Article | None:
         return next((a for a in self._matcher.articles if a.id == article_id), None)
 
-    async def load(self, db: Database) -> None:
+    async def load(self, db: Database, *, progress: Progress = NO_PROGRESS) -> None:
         async with db.reading() as conn:
-            await self.refresh(conn, force=True)
+            await self.refresh(conn, force=True, progress=progress)
 
-    async def refresh(self, conn: aiosqlite.Connection, *, force: bool = False) -> None:
+    async def refresh(
+        self, conn: aiosqlite.Connection, *, force: bool = False, progress: Progress = NO_PROGRESS
+    ) -> None:
         """Reload when the articles changed. Cheap when they did not: one tiny query, at most every
         `check_every` seconds unless `force`. The index is built in a worker thread: at 100k articles it
         takes seconds, and the bot keeps answering meanwhile with the previous one."""
@@ -85,7 +88,9 @@ class KnowledgeLibrary:
             return
         found = await articles.all_articles(conn)
         started = time.perf_counter()
-        self._matcher = await asyncio.to_thread(Matcher, found, min_score=self.min_score, embedder=self.embedder)
+        self._matcher = await asyncio.to_thread(
+            Matcher, found, min_score=self.min_score, embedder=self.embedder, progress=progress
+        )
         self._revision = current
         log.info("knowledge base: %d articles indexed in %.0f ms", len(found), 1000 * (time.perf_counter() - started))
 
@@ -107,12 +112,20 @@ class ImportOutcome:
 
 
 async def import_articles(
-    db: Database, found: Sequence[Article], *, actor: str, at: datetime, source: str
+    db: Database,
+    found: Sequence[Article],
+    *,
+    actor: str,
+    at: datetime,
+    source: str,
+    progress: Progress = NO_PROGRESS,
 ) -> ImportOutcome:
     """Insert new articles and new versions of changed ones, in one transaction; learned aliases stay."""
     added = updated = 0
+    progress.start("Importing articles", len(found))
     async with db.transaction() as conn:
         for article in found:
+            progress.advance()
             version = await articles.save_article(conn, article, actor=actor, at=at, change=f"imported from {source}")
             if version == 1:
                 added += 1
