@@ -259,6 +259,10 @@ class KbCommands(app_commands.Group):
     async def save(self, interaction: discord.Interaction[Any], ticket: int | None = None) -> None:
         await _run(interaction)
 
+    @app_commands.command(description="How each article is used (agents)")
+    async def stats(self, interaction: discord.Interaction[Any]) -> None:
+        await _run(interaction)
+
     @app_commands.command(name="help", description="Knowledge base commands")
     async def help_(self, interaction: discord.Interaction[Any], command: str | None = None) -> None:
         await _run(interaction)

@@ -343,3 +343,25 @@ async def save(ctx: DeskContext, req: Request) -> Reply:
         f"or `/kb edit {article.id} title …`.",
         t.number,
     )
+
+
+#: Articles listed by `/kb stats` in chat; `threaddesk kb stats` lists every one.
+STATS_SHOWN = 15
+
+
+async def stats(ctx: DeskContext, req: Request) -> Reply:
+    """The numbers of `threaddesk kb stats`, in chat: the most helpful articles first."""
+    async with ctx.db.reading() as conn:
+        rows = await articles.stats(conn)
+    used = [r for r in rows if r.suggested or r.accepted or r.rejected or r.helped_resolve]
+    if not used:
+        return Reply.done(f"No article has been suggested yet ({len(rows)} article(s) in the knowledge base).")
+    lines = [f"Knowledge base use — {len(used)} of {len(rows)} article(s) suggested or cited, most helpful first:"]
+    lines += [
+        f"• {r.title} [{r.article}]: suggested {r.suggested} · accepted {r.accepted} · rejected {r.rejected}"
+        f" · helped resolve {r.helped_resolve}"
+        for r in used[:STATS_SHOWN]
+    ]
+    if len(used) > STATS_SHOWN:
+        lines.append(f"… and {len(used) - STATS_SHOWN} more (`threaddesk kb stats` lists every article).")
+    return Reply.done("\n".join(lines))
