@@ -81,7 +81,7 @@ async def show(ctx: DeskContext, req: Request) -> Reply:
         if history:
             last = history[-1]
             lines.append(f"Version {last.version}, {last.change} by {last.actor} on {last.at:%Y-%m-%d %H:%M} UTC.")
-    return Reply.done("\n".join(lines))
+    return Reply(message=Message(text="\n".join(lines), markdown=True))
 
 
 async def accept(ctx: DeskContext, req: Request) -> Reply:
