@@ -27,6 +27,7 @@ from adapters.kb_eval_command import KB_EVAL_EXAMPLES, kb_eval
 from adapters.progress import ProgressBars
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from adapters.slack import SPEC as SLACK
+from adapters.web import app as web_app
 from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.delivery import DeliveryWorker
@@ -46,6 +47,8 @@ from kb.loader import ArticleError
 LARGE_KB = 5_000
 SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK, DISCORD)
 ADAPTERS: dict[str, type[PlatformChannels]] = {spec.name: spec.config_model for spec in SPECS}
+#: More routes for the `[web]` server (each a function taking the aiohttp Application), e.g. health checks.
+WEB_EXTENSIONS: list[web_app.Extension] = []
 
 # Plain help (rich_markup_mode=None): help texts name `[store] path` and `.[semantic]`, which rich markup would
 # swallow, and rich mode prints a `<bool>` metavar beside every flag.
@@ -148,7 +151,28 @@ async def _run_console(settings: Settings) -> None:
         platform = make_platform()
         worker = DeliveryWorker(db, {platform.name: platform}, desk.ctx.clock)
         scheduler = _scheduler(settings, desk)
-        await run_console(desk, worker, platform, console_config, scheduler=scheduler)
+        async with _web(settings, desk, required=False):
+            await run_console(desk, worker, platform, console_config, scheduler=scheduler)
+
+
+@contextlib.asynccontextmanager
+async def _web(settings: Settings, desk: Any, *, required: bool = True) -> Any:
+    """The web dashboard next to the chat platforms, when `[web] enabled`. The console (a local playground)
+    runs on without it when its port is taken; `threaddesk run` with chat platforms stops with the reason."""
+    if not settings.web.enabled:
+        yield
+        return
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            url = await stack.enter_async_context(web_app.serve(desk, settings.web, WEB_EXTENSIONS))
+        except web_app.WebStartupError as exc:
+            if required:
+                raise _fail(str(exc), code=1) from None
+            err.print(f"{exc}; the console runs without the dashboard.", style="yellow")
+            desk.ctx.dashboard = None
+        else:
+            err.print(f"Web dashboard on {url} — type /dashboard in chat for a sign-in link.")
+        yield
 
 
 def _scheduler(settings: Settings, desk: Any) -> Scheduler:
@@ -189,7 +213,7 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources)
         worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)
         try:
-            async with asyncio.TaskGroup() as group:
+            async with _web(settings, desk), asyncio.TaskGroup() as group:
                 group.create_task(worker.run(), name="delivery")
                 group.create_task(_scheduler(settings, desk).run(), name="scheduler")
                 for name, adapter in running:

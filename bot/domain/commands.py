@@ -138,9 +138,11 @@ SPECS: tuple[Spec, ...] = (
     _k("help", "[command]", "knowledge base commands", C, Arg.SUBCOMMAND),
     Spec("digest", "now", "", "post the queue digest to the leads channel now", Role.LEAD),
     Spec("digest", "help", "", "digest commands", C, Arg.SUBCOMMAND),
+    Spec("dashboard", "link", "", "a one-time sign-in link to the web dashboard (only you see it; 10 minutes)", A),
+    Spec("dashboard", "help", "", "dashboard commands", C, Arg.SUBCOMMAND),
 )
 _BY_KEY: dict[tuple[str, str], Spec] = {(s.group, s.name): s for s in SPECS}
-GROUPS = ("ticket", "kb", "digest")
+GROUPS = ("ticket", "kb", "digest", "dashboard")
 
 FILTER_WORDS = ("all", "unassigned", "active")
 _TICKET_NUMBER = re.compile(r"#?(\d{1,9})")
@@ -178,8 +180,10 @@ def parse(text: str) -> Command:
     """Turn `/ticket claim 42` (leading slash optional) into a `Command`, or raise `CommandError`."""
     words = text.strip().split(maxsplit=2)
     if not words or words[0].lower().lstrip("/") not in GROUPS:
-        raise CommandError("Commands start with `/ticket`, `/kb` or `/digest`. Try `/ticket help`.")
+        raise CommandError("Commands start with `/ticket`, `/kb`, `/digest` or `/dashboard`. Try `/ticket help`.")
     group = words[0].lower().lstrip("/")
+    if group == "dashboard" and len(words) == 1:
+        return Command(_BY_KEY[("dashboard", "link")])  # `/dashboard` alone is the link
     if len(words) == 1:
         return Command(_BY_KEY[(group, "help")])
     name = words[1].lower()

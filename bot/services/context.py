@@ -15,6 +15,7 @@ from bot.domain.sla import SlaPolicy
 from bot.leads_config import AutomationConfig
 from bot.ports import Clock, RoleSource
 from bot.services.knowledge import KnowledgeLibrary
+from bot.services.web_auth import DashboardAccess
 from bot.store import tickets
 from bot.store.db import Database
 
@@ -67,6 +68,7 @@ class DeskContext:
     sla: SlaPolicy | None = None
     automation: AutomationConfig = field(default_factory=AutomationConfig)
     charts_dir: Path | None = None  # where digest charts are written; None draws no chart
+    dashboard: DashboardAccess | None = None  # the web dashboard, when `[web] enabled`
 
     _names: dict[str, str] = field(default_factory=dict)
 

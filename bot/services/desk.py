@@ -12,7 +12,7 @@ from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
-from bot.services import actions, intake, kb_commands, leads, queries
+from bot.services import actions, dashboard_link, intake, kb_commands, leads, queries
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
@@ -56,6 +56,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ticket", "rate"): leads.rate,
     ("digest", "now"): leads.digest_now,
     ("digest", "help"): queries.help_,
+    ("dashboard", "link"): dashboard_link.link,
+    ("dashboard", "help"): queries.help_,
 }
 
 
