@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.domain.ticket import Priority
 from bot.leads_config import AutomationConfig, DigestsConfig, SlaConfig
+from bot.ops_config import OpsConfig, RetentionConfig
 from bot.web_config import WebConfig
 
 USER_KEY = re.compile(r"^[a-z][a-z0-9_-]*:[^\s:]+$")
@@ -109,6 +110,8 @@ class Settings(_Strict):
     digests: DigestsConfig = DigestsConfig()
     automation: AutomationConfig = AutomationConfig()
     web: WebConfig = WebConfig()
+    ops: OpsConfig = OpsConfig()
+    retention: RetentionConfig = RetentionConfig()
     adapters: Mapping[str, PlatformChannels] = Field(default_factory=dict)
     source: Path | None = None
 
@@ -144,7 +147,7 @@ def settings_from_dict(
     db_override: Path | None = None,
 ) -> Settings:
     where = str(source) if source else "config"
-    core_keys = {"store", "kb", "roles", "intake", "sla", "digests", "automation", "web"}
+    core_keys = {"store", "kb", "roles", "intake", "sla", "digests", "automation", "web", "ops", "retention"}
     unknown = set(raw) - core_keys - set(adapter_models)
     if unknown:
         allowed = ", ".join(f"[{k}]" for k in sorted(core_keys | set(adapter_models)))
