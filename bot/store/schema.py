@@ -248,6 +248,17 @@ MIGRATIONS: tuple[str, ...] = (
         CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, created_at, number);
     CREATE INDEX ix_tickets_updated ON tickets (updated_at, number);
     """,
+    # 6: leases — one holder per role (the SQLite writer; later, PostgreSQL leadership), renewed while alive
+    """
+    CREATE TABLE leases (
+        role    TEXT PRIMARY KEY,
+        token   TEXT NOT NULL,
+        host    TEXT NOT NULL,
+        pid     INTEGER NOT NULL,
+        since   TEXT NOT NULL,
+        expires TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
