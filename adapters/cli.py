@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -17,10 +18,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters import kb_cli, lifecycle, log_setup, ops_cli
+from adapters import kb_cli, lifecycle, log_setup, ops_cli, web_cli
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
+from adapters.discord import invite as discord_invite
+from adapters.discord.config import TOKEN_ENV as DISCORD_TOKEN_ENV
+from adapters.discord.config import DiscordConfig
 from adapters.help import example
 from adapters.kb_eval_command import KB_EVAL_EXAMPLES, kb_eval
 from adapters.ops_http import OpsStartupError, add_ops_routes
@@ -78,7 +82,15 @@ kb_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(kb_app, name="kb")
+discord_app = typer.Typer(
+    help="Discord: adding the bot to your server.",
+    epilog=example("threaddesk discord invite-url --config config.toml"),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(discord_app, name="discord")
 kb_app.command("eval", epilog=KB_EVAL_EXAMPLES)(kb_eval)
+app.add_typer(web_cli.app, name="web")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -735,6 +747,32 @@ def _report_tables(r: metrics.Report) -> None:
     for name, a in r.per_agent.items():
         agents.add_row(name, str(a.assigned_open), str(a.resolved), _fmt(a.first_response_minutes_median))
     out.print(agents)
+
+
+@discord_app.command(
+    "invite-url",
+    epilog=example(
+        "threaddesk discord invite-url --config config.toml", "threaddesk discord invite-url --client-id 123"
+    ),
+)
+def discord_invite_url(
+    config: ConfigOpt = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option("--client-id", help="Application ID (developer portal); default: looked up with DISCORD_TOKEN."),
+    ] = None,
+) -> None:
+    """Print the link that adds the bot to your server with exactly the permissions and scopes it uses."""
+    settings = _settings(config, None)
+    discord_config = settings.adapters["discord"]
+    assert isinstance(discord_config, DiscordConfig)
+    token = os.environ.get(DISCORD_TOKEN_ENV, "").strip() or None
+    try:
+        url = asyncio.run(discord_invite.link(discord_config, client_id=client_id, token=token))
+    except AdapterStartupError as exc:
+        raise _fail(str(exc)) from None
+    out.print(url)
+    err.print(discord_invite.grants(discord_config))
 
 
 def main() -> None:

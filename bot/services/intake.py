@@ -47,15 +47,17 @@ async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
     if thread is None and not is_intake_place(ctx, msg):
         return None
     async with ctx.db.transaction() as conn:
+        found = await tickets.ticket_for_thread(conn, thread) if thread is not None else None
+        if thread is not None and found is None:
+            # a thread that is not a ticket's: ordinary conversation, not taken in (a reaction may still make
+            # a ticket of it)
+            return None
         if not await tickets.claim_inbound(conn, msg.platform, msg.message_id, ctx.clock.now()):
             log.info("ignoring re-delivered message %s:%s", msg.platform, msg.message_id)
             return None
         await ctx.remember(conn, msg.author)
         ticket: Ticket | None
-        if thread is not None:
-            found = await tickets.ticket_for_thread(conn, thread)
-            if found is None:
-                return None  # a thread that is not a ticket's: ordinary conversation
+        if found is not None:
             ticket, in_card_thread = found
             await _join(ctx, conn, ticket, msg, body, in_card_thread)
         elif msg.is_direct and (kind := pleasantries.pleasantry_in(msg, body)) is not None:

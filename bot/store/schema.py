@@ -259,6 +259,13 @@ MIGRATIONS: tuple[str, ...] = (
         expires TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 7: the dashboard's open queue in its default order, over open tickets only (a page is a short index
+    #    range however long the closed history grows); queries say `status NOT IN ('resolved', 'closed')`
+    """
+    CREATE INDEX ix_tickets_open_urgency ON tickets (
+        CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, created_at, number)
+        WHERE status NOT IN ('resolved', 'closed');
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
