@@ -13,6 +13,7 @@ from bot.outbound import Button, Destination, DestinationKind, Message
 from bot.services.context import DeskContext
 from bot.services.metrics import Report, Spread, compute, per_day
 from bot.services.notify import relay
+from bot.services.team_scope import team_report
 from bot.store import outbox
 
 
@@ -88,6 +89,9 @@ def digest_text(r: Report, p: Report, now: datetime, note: str = "", title: str 
     lines.append(f"KB deflection: {r.deflected} ticket(s) solved by a suggestion{_trend(r.deflected, p.deflected)}")
     if r.per_agent:
         lines.append(_agents_line(r))
+    if r.macros:
+        used = " · ".join(f"{name} {n}" for name, n in list(r.macros.items())[:8])
+        lines.append(f"Macros used: {used}")
     return "\n".join(lines)
 
 
@@ -108,6 +112,14 @@ def _agents_line(r: Report) -> str:
         return f"Agents: {shown}"
     return (
         f"Agents (top {TOP_AGENTS} of {len(ranked)}): {shown}; and {rest} more (`threaddesk report` lists every agent)"
+    )
+
+
+def team_line(name: str, r: Report) -> str:
+    unassigned = f" ({r.unassigned} unassigned)" if r.unassigned else ""
+    return (
+        f"Team {name}: {r.open_total} open{unassigned} · created {r.created} · resolved {r.resolved}"
+        f" · first response {_minutes(r.first_response_minutes.median)}"
     )
 
 
@@ -132,6 +144,10 @@ async def build(
         Button(label=f"Show #{w.number}", command=f"/ticket show {w.number}") for w in report.oldest_waiting[:3]
     )
     text = digest_text(report, previous, ctx.clock.now(), note)
+    if ctx.teams:
+        async with ctx.db.reading() as conn:
+            per_team = [(t.name, await team_report(conn, t.name, since, until)) for t in ctx.teams.teams]
+        text += "\n" + "\n".join(team_line(name, r) for name, r in per_team)
     return Digest(Message(text=text, buttons=buttons, attachment=attachment), report, previous)
 
 

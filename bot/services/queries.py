@@ -121,6 +121,9 @@ _EVENT_TEXT = {
     "sla_breach": "flagged that the {target} target was missed{late}",
     "reminder_sent": "reminded the customer (reminder {attempt})",
     "pleasantry": "{said} (no reopen: it stays {status})",
+    "macro_applied": "applied the macro {macro} (v{version})",
+    "transferred": "moved it to team {after}",
+    "unassigned_waiting": "found nobody available in team {team}: it waits unassigned",
 }
 
 # stored detail values are machine names (`first_response`, `on_hold`); history lines are read by people
