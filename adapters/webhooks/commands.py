@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from adapters.help import example
 from adapters.webhooks.sender import Attempt, WebhookSender, WebhookSetupError, load_endpoints, make_worker
 from bot.config import Settings
 from bot.ports import SystemClock
@@ -46,9 +47,13 @@ def _outcome(d: store.Delivery) -> str:
 
 
 def build_app(load: SettingsLoader, fail: Fail) -> typer.Typer:
-    app = typer.Typer(help="Outbound webhooks: endpoints, tests, the delivery log.", no_args_is_help=True)
+    app = typer.Typer(
+        help="Outbound webhooks: endpoints, tests, the delivery log.",
+        no_args_is_help=True,
+        epilog=example("threaddesk webhooks list", "threaddesk webhooks test tracker"),
+    )
 
-    @app.command("list")
+    @app.command("list", epilog=example("threaddesk webhooks list --config config.toml"))
     def list_(config: ConfigOpt = None, db: DbOpt = None) -> None:
         """The endpoints in [[webhooks]]: URL, events, whether internal notes go, whether the secret is set."""
         settings = load(config, db)
@@ -68,7 +73,7 @@ def build_app(load: SettingsLoader, fail: Fail) -> typer.Typer:
                 f" · secret: {secret} · gives up after {hook.give_up_after}"
             )
 
-    @app.command("test")
+    @app.command("test", epilog=example("threaddesk webhooks test tracker"))
     def test(name: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
         """Send one signed `webhook.test` event to NAME now and show the answer (not retried)."""
         settings = load(config, db)
@@ -96,7 +101,7 @@ def build_app(load: SettingsLoader, fail: Fail) -> typer.Typer:
             raise fail(f"{name} ({hooks[name].url}): {result.detail} — the test event was not accepted", 1)
         out.print(f"✓ {name} accepted the test event: {result.detail} in {result.seconds * 1000:.0f} ms.")
 
-    @app.command("deliveries")
+    @app.command("deliveries", epilog=example("threaddesk webhooks deliveries --failed"))
     def deliveries(
         failed: Annotated[bool, typer.Option("--failed", help="Only deliveries that were given up.")] = False,
         limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
@@ -122,7 +127,7 @@ def build_app(load: SettingsLoader, fail: Fail) -> typer.Typer:
         if any(d.state == "failed" for d in found):
             out.print("Send one again with `threaddesk webhooks redeliver ID`.")
 
-    @app.command("redeliver")
+    @app.command("redeliver", epilog=example("threaddesk webhooks redeliver 17"))
     def redeliver(delivery_id: Annotated[int, typer.Argument(help="ID from `webhooks deliveries`.")],
                   config: ConfigOpt = None, db: DbOpt = None) -> None:  # fmt: skip
         """Send a delivery again (same body and webhook-id), now; if that fails the bot keeps retrying it."""
