@@ -87,5 +87,6 @@ def build_desk(
         sla=settings.sla.policy() if settings.sla.enabled else None,
         automation=settings.automation,
         charts_dir=charts_folder(settings),
+        incidents=settings.incidents,
     )
     return Desk(ctx)

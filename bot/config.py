@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.domain.ticket import Priority
+from bot.incidents_config import IncidentsConfig
 from bot.leads_config import AutomationConfig, DigestsConfig, SlaConfig
 
 USER_KEY = re.compile(r"^[a-z][a-z0-9_-]*:[^\s:]+$")
@@ -107,6 +108,7 @@ class Settings(_Strict):
     sla: SlaConfig = SlaConfig()
     digests: DigestsConfig = DigestsConfig()
     automation: AutomationConfig = AutomationConfig()
+    incidents: IncidentsConfig = IncidentsConfig()
     adapters: Mapping[str, PlatformChannels] = Field(default_factory=dict)
     source: Path | None = None
 
@@ -142,7 +144,7 @@ def settings_from_dict(
     db_override: Path | None = None,
 ) -> Settings:
     where = str(source) if source else "config"
-    core_keys = {"store", "kb", "roles", "intake", "sla", "digests", "automation"}
+    core_keys = {"store", "kb", "roles", "intake", "sla", "digests", "automation", "incidents"}
     unknown = set(raw) - core_keys - set(adapter_models)
     if unknown:
         allowed = ", ".join(f"[{k}]" for k in sorted(core_keys | set(adapter_models)))

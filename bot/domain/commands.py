@@ -55,6 +55,25 @@ def _k(name: str, args: str, summary: str, role: Role, arg: Arg = Arg.NONE, **kw
 
 
 C, A = Role.CUSTOMER, Role.AGENT
+
+
+def _i(name: str, args: str, summary: str, arg: Arg = Arg.TEXT) -> Spec:
+    return Spec("incident", name, args, summary, Role.AGENT, arg)
+
+
+#: `/incident …` (bot/services/incidents.py): the id and ticket numbers are read by the service.
+INCIDENT_SPECS: tuple[Spec, ...] = (
+    _i("new", "<title> [#N …]", "open an incident, linking the tickets that report it"),
+    _i("link", "<ID> <#N …>", "link tickets to an incident (each customer is told)"),
+    _i("unlink", "<ID> <#N>", "unlink a wrong match (its wording will not join again)"),
+    _i("update", "<ID> <text>", "post an update into every linked customer's thread"),
+    _i("status", "<ID> <investigating|identified|monitoring> [text]", "change the status (text goes to customers)"),
+    _i("resolve", "<ID> <summary>", "resolve the incident and every linked ticket"),
+    _i("dismiss", "<#N …>", "dismiss a proposed incident: the reports stay separate"),
+    _i("list", "[all]", "open incidents (all: resolved ones too)", Arg.OPTIONAL_TEXT),
+    _i("show", "<ID>", "an incident: linked tickets, updates and notes"),
+    Spec("incident", "help", "[command]", "incident commands", A, Arg.SUBCOMMAND),
+)
 SPECS: tuple[Spec, ...] = (
     _t("new", "<what you need help with>", "open a ticket", C, Arg.TEXT),
     _t("show", "[N]", "a ticket with its history", C, takes_ticket=True),
@@ -136,10 +155,11 @@ SPECS: tuple[Spec, ...] = (
     _k("save", "[N]", "save a resolved ticket as a new article", A, takes_ticket=True),
     _k("help", "[command]", "knowledge base commands", C, Arg.SUBCOMMAND),
     Spec("digest", "now", "", "post the queue digest to the leads channel now", Role.LEAD),
+    *INCIDENT_SPECS,
     Spec("digest", "help", "", "digest commands", C, Arg.SUBCOMMAND),
 )
 _BY_KEY: dict[tuple[str, str], Spec] = {(s.group, s.name): s for s in SPECS}
-GROUPS = ("ticket", "kb", "digest")
+GROUPS = ("ticket", "kb", "digest", "incident")
 
 FILTER_WORDS = ("all", "unassigned", "active")
 _TICKET_NUMBER = re.compile(r"#?(\d{1,9})")
@@ -177,7 +197,7 @@ def parse(text: str) -> Command:
     """Turn `/ticket claim 42` (leading slash optional) into a `Command`, or raise `CommandError`."""
     words = text.strip().split(maxsplit=2)
     if not words or words[0].lower().lstrip("/") not in GROUPS:
-        raise CommandError("Commands start with `/ticket`, `/kb` or `/digest`. Try `/ticket help`.")
+        raise CommandError("Commands start with `/ticket`, `/kb`, `/digest` or `/incident`. Try `/ticket help`.")
     group = words[0].lower().lstrip("/")
     if len(words) == 1:
         return Command(_BY_KEY[(group, "help")])

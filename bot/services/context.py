@@ -12,11 +12,13 @@ from bot.config import IntakeConfig, PlatformChannels, RolesConfig
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.sla import SlaPolicy
+from bot.incidents_config import IncidentsConfig
 from bot.leads_config import AutomationConfig
 from bot.ports import Clock, RoleSource
 from bot.services.knowledge import KnowledgeLibrary
 from bot.store import tickets
 from bot.store.db import Database
+from kb.grouping import ReportSimilarity
 
 
 class RoleDirectory:
@@ -67,6 +69,10 @@ class DeskContext:
     sla: SlaPolicy | None = None
     automation: AutomationConfig = field(default_factory=AutomationConfig)
     charts_dir: Path | None = None  # where digest charts are written; None draws no chart
+    incidents: IncidentsConfig = field(default_factory=IncidentsConfig)
+    #: report-to-report similarity for incident detection, with its background of recent reports
+    grouping: ReportSimilarity = field(default_factory=ReportSimilarity)
+    grouping_ready: bool = False  # its background was loaded from the store
 
     _names: dict[str, str] = field(default_factory=dict)
 

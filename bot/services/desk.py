@@ -12,7 +12,7 @@ from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
-from bot.services import actions, intake, kb_commands, leads, queries
+from bot.services import actions, incidents, intake, kb_commands, leads, queries
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
@@ -55,6 +55,16 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ticket", "rate"): leads.rate,
     ("digest", "now"): leads.digest_now,
     ("digest", "help"): queries.help_,
+    ("incident", "new"): incidents.new,
+    ("incident", "link"): incidents.link,
+    ("incident", "unlink"): incidents.unlink,
+    ("incident", "update"): incidents.update,
+    ("incident", "status"): incidents.status,
+    ("incident", "resolve"): incidents.resolve,
+    ("incident", "dismiss"): incidents.dismiss,
+    ("incident", "list"): incidents.list_,
+    ("incident", "show"): incidents.show,
+    ("incident", "help"): queries.help_,
 }
 
 

@@ -116,6 +116,9 @@ _EVENT_TEXT = {
     "sla_warning": "warned: {target} target close",
     "sla_breach": "flagged: {target} target missed",
     "reminder_sent": "reminded the customer (#{attempt})",
+    "incident_linked": "linked it to {incident} · {title}",
+    "incident_unlinked": "unlinked it from {incident}",
+    "incident_update": "sent the {incident} update",
 }
 
 
