@@ -116,7 +116,7 @@ async def test_similar_reports_are_proposed_then_created_updated_and_resolved(
     assert joined is not None
     await worker.drain()
     [ack] = thread(platform, FRAN, "r-fran")
-    assert ack.startswith(f"Thanks, Fran — we've opened ticket #5")
+    assert ack.startswith("Thanks, Fran — we've opened ticket #5")
     assert f"\nWe're aware of an ongoing issue: {title}. We'll update you here.\nLatest update (investigating, " in ack
     assert ack.endswith("The login service is restarting; ETA 10 minutes.")
     assert fields(card)["Linked tickets"] == "4"

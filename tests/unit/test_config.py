@@ -47,8 +47,8 @@ enabled = true
     with pytest.raises(ConfigError) as caught:
         load_settings(bad, ADAPTERS)
     assert (
-        "unknown table(s) slak; allowed: [automation], [console], [digests], [discord], [incidents], [intake], [kb], [roles], "
-        "[sla], [slack], [store]" in str(caught.value)
+        "unknown table(s) slak; allowed: [automation], [console], [digests], [discord], [incidents], [intake], "
+        "[kb], [roles], [sla], [slack], [store]" in str(caught.value)
     )
     bad.write_text(bad.read_text().replace("[slak]\nenabled = true\n", ""), encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
