@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters import kb_cli
+from adapters import incident_replay, kb_cli
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
@@ -51,6 +51,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(kb_app, name="kb")
 kb_app.command("eval")(kb_eval)
+incidents_app = typer.Typer(help="Incidents: replay a stream of reports through detection.", no_args_is_help=True)
+app.add_typer(incidents_app, name="incidents")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -577,6 +579,32 @@ def _report_tables(r: metrics.Report) -> None:
     for name, a in r.per_agent.items():
         agents.add_row(name, str(a.assigned_open), str(a.resolved), _fmt(a.first_response_minutes_median))
     out.print(agents)
+
+
+@incidents_app.command("replay")
+def incidents_replay(
+    file: Annotated[Path, typer.Argument(help='JSON Lines: {"id", "at", "customer", "text"} per line.')],
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Run a stream through intake and detection (auto-create on, a fresh in-memory store, the configured
+    [incidents] thresholds) on the stream's own clock; print the incidents and the unlinked reports."""
+    settings = _settings(config, None)
+    try:
+        reports = incident_replay.read_file(file)
+    except incident_replay.StreamError as exc:
+        raise _fail(f"{file}: {exc}") from None
+    result = asyncio.run(incident_replay.replay(settings, reports))
+    if as_json:
+        out.print(json.dumps(result, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(result['incidents'])} incident(s) from {len(reports)} report(s)")
+    for column in ("Id", "Detected at", "Reports", "Title"):
+        table.add_column(column, overflow="fold")
+    for found in result["incidents"]:
+        table.add_row(str(found["id"]), found["detected_at"], str(len(found["members"])), found["title"])
+    out.print(table)
+    out.print(f"{len(result['unlinked'])} report(s) linked to no incident.")
 
 
 def main() -> None:

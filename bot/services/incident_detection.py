@@ -3,10 +3,11 @@
 1. **Join.** While an incident is open, a new ticket that reads like its reports (`join_similarity`, the
    mean of its best three similarities to the linked tickets' texts) — or that matches the keyword rule the
    incident came from — is linked, unless it reads even more like a wording an agent unlinked from that
-   incident (the negative examples). Its acknowledgement then says so.
-2. **Detect.** Otherwise, when at least `min_reports` reports from different customers that belong to no
-   incident arrived within `window` and are similar to this one (`similarity`, or the same keyword rule) and
-   to each other, the bot proposes an incident on the queue channel — or creates it (`auto_create`).
+   incident (the negative examples). Its acknowledgement then says so. The incident is compared with its
+   earliest reports, so it does not drift towards whatever joined it last.
+2. **Detect.** Otherwise, when this report and at least `min_reports - 1` others from different customers
+   that belong to no incident arrived within `window` and are similar to it (`similarity`, or the same
+   keyword rule), the bot proposes an incident on the queue channel — or creates it (`auto_create`).
 
 Similarity is `kb.grouping` (BM25 + rapidfuzz over the ticket texts, word rarity from recent traffic).
 """
@@ -113,18 +114,11 @@ async def _detect(
     ]
     if len({r.customer for r in recent}) + 1 < cfg.min_reports:
         return None
-    prepared = [prepare(r.text) for r in recent]
-    scores = ctx.grouping.scores(report, prepared)
-    close = [
-        i for i, (r, score) in enumerate(zip(recent, scores, strict=True))
-        if score >= cfg.similarity or (rule is not None and r.rule == rule)
-    ]  # fmt: skip
-    # cohesion: each report kept must also be like another one kept (not only like the new ticket)
+    scores = ctx.grouping.scores(report, [prepare(r.text) for r in recent])
     kept = [
         i
-        for i in close
-        if (rule is not None and recent[i].rule == rule)
-        or any(j != i and ctx.grouping.score(prepared[i], prepared[j]) >= cfg.similarity for j in close)
+        for i, (r, score) in enumerate(zip(recent, scores, strict=True))
+        if score >= cfg.similarity or (rule is not None and r.rule == rule)
     ]
     if len({recent[i].customer for i in kept}) + 1 < cfg.min_reports:
         return None

@@ -170,12 +170,12 @@ async def incident_of_ticket(conn: Conn, ticket: int) -> int | None:
     return int(row[0]) if row else None
 
 
-async def member_texts(conn: Conn, incident: int, limit: int = 30) -> list[str]:
-    """What the linked customers wrote when they opened their tickets (the latest `limit`)."""
+async def member_texts(conn: Conn, incident: int, limit: int = 20) -> list[str]:
+    """What the linked customers wrote when they opened their tickets (the earliest `limit`)."""
     rows = await fetch_all(
         conn,
         "SELECT t.description FROM incident_links l JOIN tickets t ON t.number = l.ticket"
-        " WHERE l.incident=? AND l.unlinked_at IS NULL ORDER BY l.ticket DESC LIMIT ?",
+        " WHERE l.incident=? AND l.unlinked_at IS NULL ORDER BY l.ticket LIMIT ?",
         (incident, limit),
     )
     return [str(r[0]) for r in rows]
