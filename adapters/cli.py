@@ -560,6 +560,12 @@ def _report_tables(r: metrics.Report) -> None:
         )
     c = data["csat"]
     summary.add_row("CSAT average (responses / requests)", f"{_fmt(c['average'])} ({c['responses']} / {c['requests']})")
+    i = data["incidents"] or {}
+    summary.add_row("incidents (linked tickets)", f"{_fmt(i.get('count'))} ({_fmt(i.get('linked_tickets'))})")
+    summary.add_row(
+        "incident time to detect / resolve (median min)",
+        f"{_fmt(i.get('median_time_to_detect_minutes'))} / {_fmt(i.get('median_time_to_resolve_minutes'))}",
+    )
     out.print(summary)
     queue = Table(title="Open queue")
     queue.add_column("Status")

@@ -45,7 +45,7 @@ def parse_line(line: str, number: int) -> Report:
     try:
         raw = json.loads(line)
     except ValueError as exc:
-        raise StreamError(f"line {number}: not JSON ({exc.msg})") from None
+        raise StreamError(f"line {number}: not JSON ({exc})") from None
     if not isinstance(raw, dict):
         raise StreamError(f"line {number}: expected an object with id, at, customer, text")
     missing = [key for key in ("id", "at", "customer", "text") if key not in raw]

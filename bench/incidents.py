@@ -146,7 +146,7 @@ def score(stream: Stream, result: dict[str, Any]) -> dict[str, float]:
         for r, b in stream.gold.items()
     ]
     delays = []
-    for b, ids in bursts.items():
+    for ids in bursts.values():
         moments = [detected_at[cluster[r]] for r in ids if r in cluster]
         if moments:
             first = min(moments)
@@ -185,6 +185,7 @@ def main() -> None:
     parser.add_argument("--similarity", type=float)
     parser.add_argument("--join-similarity", type=float)
     parser.add_argument("--min-reports", type=int)
+    parser.add_argument("--join-window")
     parser.add_argument("--grid", action="store_true", help="sweep similarity × join_similarity")
     parser.add_argument("--write", type=Path, help="also write each stream as JSON Lines into this folder")
     args = parser.parse_args()
@@ -217,6 +218,7 @@ def main() -> None:
         ("similarity", args.similarity),
         ("join_similarity", args.join_similarity),
         ("min_reports", args.min_reports),
+        ("join_window", args.join_window),
     ):
         if value is not None:
             base[key] = value
@@ -238,14 +240,15 @@ def main() -> None:
         "| datasets | similarity | join | precision | recall | bursts detected | median reports to detect | "
         "background linked / stream | CPU ms per report |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for thresholds in grid:
         for name in args.datasets.split(","):
             chosen = [s for s in streams if s.name.startswith(name)]
             total, cpu, _ = run(chosen, thresholds)
             shown = settings_from_dict({"incidents": thresholds}, {}).incidents
             print(
-                f"| {name} | {shown.similarity:g} | {shown.join_similarity:g} | {total['precision']:.3f} | "
+                f"| {name} | {shown.similarity:g} | {shown.join_similarity:g} | {shown.join_window} | "
+                f"{total['precision']:.3f} | "
                 f"{total['recall']:.3f} | {total['detected']:.2f} | {total['delay']:g} | "
                 f"{total['linked_background']:.1f} | {1000 * cpu / sum(len(s.reports) for s in chosen):.2f} |",
                 flush=True,

@@ -45,9 +45,10 @@ class IncidentsConfig(_Strict):
     auto_create: bool = Field(default=False, description="create the incident instead of proposing it")
     similarity: float = Field(default=62, ge=0, le=100, description="report-to-report similarity that groups")
     join_similarity: float = Field(default=60, ge=0, le=100, description="report-to-incident similarity that joins")
+    join_window: str = Field(default="1h", description="joins only while the incident's last report is this recent")
     rules: tuple[OutageRule, ...] = ()
 
-    @field_validator("window")
+    @field_validator("window", "join_window")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)
@@ -56,6 +57,10 @@ class IncidentsConfig(_Strict):
     @property
     def window_delta(self) -> timedelta:
         return parse_duration(self.window)
+
+    @property
+    def join_window_delta(self) -> timedelta:
+        return parse_duration(self.join_window)
 
     def rule_for(self, text: str) -> OutageRule | None:
         return next((rule for rule in self.rules if rule.matches(text)), None)

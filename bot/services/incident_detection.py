@@ -4,7 +4,9 @@
    mean of its best three similarities to the linked tickets' texts) — or that matches the keyword rule the
    incident came from — is linked, unless it reads even more like a wording an agent unlinked from that
    incident (the negative examples). Its acknowledgement then says so. The incident is compared with its
-   earliest reports, so it does not drift towards whatever joined it last.
+   earliest reports, so it does not drift towards whatever joined it last; and only while it is still
+   drawing reports (its latest within `join_window`): a look-alike hours after the burst is ordinary
+   traffic far more often than a late report of the outage, and `/incident link` adds one in a command.
 2. **Detect.** Otherwise, when this report and at least `min_reports - 1` others from different customers
    that belong to no incident arrived within `window` and are similar to it (`similarity`, or the same
    keyword rule), the bot proposes an incident on the queue channel — or creates it (`auto_create`).
@@ -86,6 +88,9 @@ async def _join(
         if rule is not None and await store.rule_of(conn, incident.id) == rule:
             score = 100.0
         else:
+            last = await store.last_report_at(conn, incident.id)
+            if last is not None and ticket.created_at - last > ctx.incidents.join_window_delta:
+                continue  # the outage stopped producing reports: similar tickets now are ordinary traffic
             members = [prepare(text) for text in await store.member_texts(conn, incident.id)]
             score = ctx.grouping.closeness(report, members or [prepare(incident.title)])
             negatives = [prepare(text) for text in await store.negatives_for(conn, incident.id)]

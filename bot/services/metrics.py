@@ -17,6 +17,8 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.ticket import Priority, Status
+from bot.services import incident_metrics
+from bot.services.incident_metrics import IncidentStats
 from bot.store.db import fetch_all, fetch_one, from_db, to_db
 
 ACTIVE = tuple(s.value for s in Status if s.is_active)
@@ -93,6 +95,7 @@ class Report:
     breached_open: int = 0
     oldest_waiting: tuple[Waiting, ...] = ()
     resolved_by_priority: dict[str, int] = field(default_factory=dict)
+    incidents: IncidentStats | None = None
 
     @property
     def open_total(self) -> int:
@@ -124,6 +127,7 @@ class Report:
                 }
                 for name, a in sorted(self.per_agent.items())
             },
+            "incidents": (self.incidents or IncidentStats(0, 0, 0, None, None)).to_json(),
         }
 
 
@@ -232,6 +236,7 @@ async def compute(conn: aiosqlite.Connection, since: datetime, until: datetime, 
         breached_open=breached_open,
         oldest_waiting=tuple(Waiting(r[0], r[1], r[2], from_db(r[3])) for r in waiting),
         resolved_by_priority=dict(resolved_by_priority),
+        incidents=await incident_metrics.compute(conn, since, until),
     )
 
 

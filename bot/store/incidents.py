@@ -181,6 +181,17 @@ async def member_texts(conn: Conn, incident: int, limit: int = 20) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+async def last_report_at(conn: Conn, incident: int) -> datetime | None:
+    """When the latest linked report arrived (the ticket's opening)."""
+    row = await fetch_one(
+        conn,
+        "SELECT MAX(t.created_at) FROM incident_links l JOIN tickets t ON t.number = l.ticket"
+        " WHERE l.incident=? AND l.unlinked_at IS NULL",
+        (incident,),
+    )
+    return from_db(row[0]) if row and row[0] else None
+
+
 async def first_report_at(conn: Conn, incident: int) -> datetime | None:
     row = await fetch_one(
         conn,

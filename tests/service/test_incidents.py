@@ -3,6 +3,7 @@ across a restart), resolve-all with CSAT, unlink that teaches, and who sees what
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from bot.delivery import DeliveryWorker
 from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import UserRef
 from bot.ports import RetryLater
+from bot.services import metrics
 from bot.services.desk import Desk
 from bot.store import outbox
 from bot.store.db import Database
@@ -244,3 +246,26 @@ async def test_customers_never_see_other_customers_or_internal_notes(
         refused = await idesk.run(user, "/incident show 1")
         assert not refused.ok and refused.text.startswith("Only agents can use `/incident show`")
         assert "auth DB" not in (await idesk.run(user, f"/ticket show {number}")).text
+
+
+async def test_report_and_digest_count_incidents(
+    db: Database, clock: FakeClock, worker: DeliveryWorker, platform: RecordingPlatform
+) -> None:
+    desk = desk_for(db, clock, auto_create=True)
+    start = clock.now()
+    await report_outage(desk, clock)  # reports at +0, +2, +4 min; the incident opens at +4
+    clock.advance(minutes=30)
+    assert (await desk.run(BOB, "/incident resolve 1 Fixed.")).ok
+    async with db.reading() as conn:
+        report = await metrics.compute(conn, start, clock.now() + timedelta(minutes=1))
+    assert report.to_json()["incidents"] == {
+        "count": 1,
+        "linked_tickets": 3,
+        "median_time_to_detect_minutes": 4.0,
+        "median_time_to_resolve_minutes": 32.0,
+    }
+    clock.advance(minutes=1)
+    assert (await desk.run(DANA, "/digest now")).ok
+    await worker.drain()
+    digest = platform.texts("leads")[-1]
+    assert "Incidents: 1 opened · 3 linked report(s) · 1 resolved · time to detect 4m · time to resolve 32m" in digest
