@@ -12,6 +12,11 @@ recent reports (the traffic itself: on a card desk "card" is common, "login" is 
 corpus and rebuilds a `BM25Index` over it now and then. Two messages that share only "my", "card" and
 "not" then stay low, two that share "verification code" score high.
 
+Raw similarity means different things on different desks: on a card desk every report shares "card", so
+two unrelated ones score as high as two reports of one outage do elsewhere. So decisions use the *lift*:
+similarity above each report's own noise level (its 95th-percentile similarity to a sample of recent
+traffic), which keeps one threshold meaningful across desks (BENCHMARKS.md, "Incident grouping").
+
 Pure and in memory: the bot feeds it texts and keeps the decisions; nothing here knows tickets.
 """
 
@@ -31,6 +36,16 @@ BACKGROUND_SIZE = 2_000
 
 REBUILD_EVERY = 50
 """Reports added before the background index is rebuilt (a rebuild over 2,000 short texts is ~10 ms)."""
+
+NOISE_SAMPLE = 100
+"""Background reports a report is compared with to learn its own noise level (`ReportSimilarity.noise`)."""
+
+NOISE_QUANTILE = 0.95
+"""A report's noise level: this quantile of its similarity to the background sample."""
+
+DEFAULT_NOISE = 35.0
+"""The noise level assumed until `NOISE_SAMPLE` reports make a background (a new desk, a test): the
+median noise level measured on the CLINC150 and BANKING77 training traffic (32 and 37)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,8 @@ class ReportSimilarity:
         self._recent: deque[Prepared] = deque(maxlen=BACKGROUND_SIZE)
         self._since_build = 0
         self._index: BM25Index | None = None
+        self._sample: list[Prepared] = []
+        self._noise: dict[str, float] = {}
         for text in background:
             self._recent.append(prepare(text))
         self._rebuild()
@@ -70,6 +87,12 @@ class ReportSimilarity:
     def _rebuild(self) -> None:
         self._since_build = 0
         self._index = BM25Index([p.terms for p in self._recent]) if self._recent else None
+        step = max(1, len(self._recent) // NOISE_SAMPLE)
+        sample = list(self._recent)[::step][:NOISE_SAMPLE]
+        if len(sample) >= NOISE_SAMPLE or len(sample) > 2 * len(self._sample):
+            self._sample = sample  # kept steady once full, so noise levels stay comparable
+            if len(self._noise) > 50_000:
+                self._noise.clear()
 
     def _bm25(self, query: Prepared, others: Sequence[Prepared]) -> list[float]:
         if self._index is None:
@@ -91,6 +114,26 @@ class ReportSimilarity:
 
     def score(self, a: Prepared, b: Prepared) -> float:
         return self.scores(a, [b])[0]
+
+    def noise(self, report: Prepared) -> float:
+        """How alike `report` is to ordinary traffic: the 95th percentile of its similarity to a sample of
+        the background. "my card is not working" resembles half of a card desk's traffic; "error 503 on
+        login" resembles nothing. Similarity above this level is evidence; below it, coincidence. Cached per
+        text; `DEFAULT_NOISE` until there is a background to measure against."""
+        if len(self._sample) < NOISE_SAMPLE:
+            return DEFAULT_NOISE
+        found = self._noise.get(report.text)
+        if found is None:
+            others = [p for p in self._sample if p.text != report.text]
+            values = sorted(self.scores(report, others))
+            found = values[min(len(values) - 1, int(NOISE_QUANTILE * len(values)))] if values else 0.0
+            self._noise[report.text] = found
+        return found
+
+    def lifts(self, report: Prepared, others: Sequence[Prepared]) -> list[float]:
+        """Similarity above the noise level of the noisier of the two reports (can be negative)."""
+        mine = self.noise(report)
+        return [s - max(mine, self.noise(o)) for s, o in zip(self.scores(report, others), others, strict=True)]
 
     def closeness(self, report: Prepared, group: Sequence[Prepared], top: int = 3) -> float:
         """How well `report` fits a group: the mean of its best `top` similarities to the group's members

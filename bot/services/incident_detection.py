@@ -93,8 +93,9 @@ async def _join(
                 continue  # the outage stopped producing reports: similar tickets now are ordinary traffic
             members = [prepare(text) for text in await store.member_texts(conn, incident.id)]
             score = ctx.grouping.closeness(report, members or [prepare(incident.title)])
+            score -= ctx.grouping.noise(report)
             negatives = [prepare(text) for text in await store.negatives_for(conn, incident.id)]
-            if negatives and max(ctx.grouping.scores(report, negatives)) >= score:
+            if negatives and max(ctx.grouping.lifts(report, negatives)) >= score:
                 continue  # an agent said a wording like this one is not this incident
         if score >= ctx.incidents.join_similarity and (best is None or score > best[0]):
             best = (score, incident)
@@ -119,7 +120,7 @@ async def _detect(
     ]
     if len({r.customer for r in recent}) + 1 < cfg.min_reports:
         return None
-    scores = ctx.grouping.scores(report, [prepare(r.text) for r in recent])
+    scores = ctx.grouping.lifts(report, [prepare(r.text) for r in recent])
     kept = [
         i
         for i, (r, score) in enumerate(zip(recent, scores, strict=True))
