@@ -186,6 +186,7 @@ def main() -> None:
     parser.add_argument("--join-similarity", type=float)
     parser.add_argument("--min-reports", type=int)
     parser.add_argument("--join-window")
+    parser.add_argument("--window")
     parser.add_argument("--grid", action="store_true", help="sweep similarity × join_similarity")
     parser.add_argument("--write", type=Path, help="also write each stream as JSON Lines into this folder")
     args = parser.parse_args()
@@ -219,6 +220,7 @@ def main() -> None:
         ("join_similarity", args.join_similarity),
         ("min_reports", args.min_reports),
         ("join_window", args.join_window),
+        ("window", args.window),
     ):
         if value is not None:
             base[key] = value
@@ -240,14 +242,15 @@ def main() -> None:
         "| datasets | similarity | join | precision | recall | bursts detected | median reports to detect | "
         "background linked / stream | CPU ms per report |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for thresholds in grid:
         for name in args.datasets.split(","):
             chosen = [s for s in streams if s.name.startswith(name)]
             total, cpu, _ = run(chosen, thresholds)
             shown = settings_from_dict({"incidents": thresholds}, {}).incidents
             print(
-                f"| {name} | {shown.similarity:g} | {shown.join_similarity:g} | {shown.join_window} | "
+                f"| {name} | {shown.min_reports} | {shown.window} | {shown.similarity:g} | {shown.join_similarity:g} | "
+                f"{shown.join_window} | "
                 f"{total['precision']:.3f} | "
                 f"{total['recall']:.3f} | {total['detected']:.2f} | {total['delay']:g} | "
                 f"{total['linked_background']:.1f} | {1000 * cpu / sum(len(s.reports) for s in chosen):.2f} |",

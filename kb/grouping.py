@@ -106,9 +106,12 @@ class ReportSimilarity:
         forward = self._bm25(report, others)
         out = []
         for other, ahead in zip(others, forward, strict=True):
+            fuzzy = (fuzz.token_set_ratio(report.text, other.text) + fuzz.token_sort_ratio(report.text, other.text)) / 2
+            if self._index is None:  # nothing seen yet to tell rare words from common ones
+                out.append(fuzzy)
+                continue
             back = self._bm25(other, [report])[0]
             lexical = 100.0 * (ahead + back) / 2
-            fuzzy = (fuzz.token_set_ratio(report.text, other.text) + fuzz.token_sort_ratio(report.text, other.text)) / 2
             out.append(self.fuzzy_weight * fuzzy + (1 - self.fuzzy_weight) * lexical)
         return out
 

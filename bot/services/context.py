@@ -73,6 +73,8 @@ class DeskContext:
     #: report-to-report similarity for incident detection, with its background of recent reports
     grouping: ReportSimilarity = field(default_factory=ReportSimilarity)
     grouping_ready: bool = False  # its background was loaded from the store
+    #: lifts between recent reports (ticket numbers, lower first), kept for detection; lost on restart
+    pair_lifts: dict[tuple[int, int], float] = field(default_factory=dict)
 
     _names: dict[str, str] = field(default_factory=dict)
 

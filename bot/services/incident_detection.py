@@ -8,8 +8,10 @@
    drawing reports (its latest within `join_window`): a look-alike hours after the burst is ordinary
    traffic far more often than a late report of the outage, and `/incident link` adds one in a command.
 2. **Detect.** Otherwise, when this report and at least `min_reports - 1` others from different customers
-   that belong to no incident arrived within `window` and are similar to it (`similarity`, or the same
-   keyword rule), the bot proposes an incident on the queue channel — or creates it (`auto_create`).
+   that belong to no incident arrived within `window` and are alike (`similarity`, or the same keyword
+   rule) — all like this report, or all like one of them that is like this report — the bot proposes an
+   incident on the queue channel, or creates it (`auto_create`), then also linking the window's other free
+   reports that read like the group (they arrived before it existed).
 
 Similarity is `kb.grouping` (BM25 + rapidfuzz over the ticket texts, word rarity from recent traffic).
 """
@@ -121,11 +123,33 @@ async def _detect(
     if len({r.customer for r in recent}) + 1 < cfg.min_reports:
         return None
     scores = ctx.grouping.lifts(report, [prepare(r.text) for r in recent])
-    kept = [
-        i
-        for i, (r, score) in enumerate(zip(recent, scores, strict=True))
-        if score >= cfg.similarity or (rule is not None and r.rule == rule)
-    ]
+    pairs = ctx.pair_lifts
+    if len(pairs) > 200_000:
+        pairs.clear()
+    for r, score in zip(recent, scores, strict=True):
+        pairs[(r.ticket, ticket.number)] = score
+
+    def alike(a: int, b: int, rule_a: str | None, rule_b: str | None) -> bool:
+        if rule_a is not None and rule_a == rule_b:
+            return True
+        return pairs.get((min(a, b), max(a, b)), -100.0) >= cfg.similarity
+
+    # the largest star: the new report's neighbours, or a neighbour's own (with the new report among them)
+    by_ticket = {r.ticket: r for r in recent}
+    close = [r.ticket for r in recent if alike(r.ticket, ticket.number, r.rule, rule)]
+    best = close
+    for centre in close:
+        around = [
+            centre,
+            *(
+                r.ticket
+                for r in recent
+                if r.ticket != centre and alike(r.ticket, centre, r.rule, by_ticket[centre].rule)
+            ),
+        ]
+        if len({by_ticket[n].customer for n in around}) > len({by_ticket[n].customer for n in best}):
+            best = around
+    kept = [i for i, r in enumerate(recent) if r.ticket in set(best)]
     if len({recent[i].customer for i in kept}) + 1 < cfg.min_reports:
         return None
     members: list[Ticket] = []
@@ -137,6 +161,16 @@ async def _detect(
     rules = {recent[i].rule for i in kept} | {rule}
     title = rule if rule is not None and rules == {rule} else _central_subject(ctx, members)
     if cfg.auto_create:
+        # reports of the window that were not alike enough to the newest one but read like the group
+        anchors = [prepare(t.description) for t in members]
+        chosen = {t.number for t in members}
+        for other in recent:
+            if other.ticket in chosen:
+                continue
+            candidate = prepare(other.text)
+            lift = ctx.grouping.closeness(candidate, anchors) - ctx.grouping.noise(candidate)
+            if lift >= cfg.join_similarity and (late := await tickets.get_ticket(conn, other.ticket)) is not None:
+                members.insert(-1, late)
         incident = await open_incident(ctx, conn, title, members, source="auto", rule=rule, tell={ticket.number})
         return Joined(incident, None)
     await store.set_report_state(conn, [t.number for t in members], "proposed")

@@ -44,7 +44,7 @@ def card(incident: Incident, linked: int, now: datetime, latest: IncidentUpdate 
         Field(name="Status", value=incident.status.value),
         Field(name="Linked tickets", value=str(linked)),
         Field(name="Owner", value=owner),
-        Field(name="Opened", value=f"{humanize_duration(now - incident.created_at)} ago"),
+        Field(name="Opened", value=_ago(now - incident.created_at)),
     ]
     if latest is not None:
         fields.append(Field(name="Last update", value=shorten(relay(latest.text), 200)))
@@ -84,7 +84,7 @@ def card(incident: Incident, linked: int, now: datetime, latest: IncidentUpdate 
 def proposal(tickets: Sequence[Ticket], title: str, span_seconds: float) -> Message:
     """Detection on the queue channel: the reports it would link, and Create incident / Dismiss."""
     customers = len({t.customer.key for t in tickets})
-    span = humanize_duration(timedelta(seconds=span_seconds))
+    span = _span(timedelta(seconds=span_seconds))
     lines = [f"🔎 Possible incident: {len(tickets)} similar reports from {customers} customers within {span}"]
     lines += [f"• {t.ref} {t.customer.display}: {shorten(relay(t.subject), 80)}" for t in tickets]
     numbers = " ".join(f"#{t.number}" for t in tickets)
@@ -103,7 +103,7 @@ def proposal(tickets: Sequence[Ticket], title: str, span_seconds: float) -> Mess
 
 def linked_note(ticket: Ticket, incident: Incident, how: str) -> Message:
     """In the ticket's card thread: why it joined the incident, and the one button that undoes it."""
-    why = {"auto": "automatically (it reads like the incident's reports)", "detected": "by detection"}.get(
+    why = {"auto": "automatically (it reads like the incident's reports)", "detected": "from the proposal"}.get(
         how, "by an agent"
     )
     return Message(
@@ -122,7 +122,7 @@ def opened_for_leads(incident: Incident, linked: int, by: str) -> Message:
 
 
 def resolved_for_leads(incident: Incident, resolved: int, by: str) -> Message:
-    took = humanize_duration((incident.resolved_at or incident.created_at) - incident.created_at)
+    took = _span((incident.resolved_at or incident.created_at) - incident.created_at)
     return Message(
         text=(
             f"✅ Incident {incident.ref} resolved by {by} after {took}: {relay(incident.title)} — "
@@ -134,3 +134,13 @@ def resolved_for_leads(incident: Incident, resolved: int, by: str) -> Message:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _span(delta: timedelta) -> str:
+    shown = humanize_duration(delta)
+    return "under a minute" if shown == "just now" else shown
+
+
+def _ago(delta: timedelta) -> str:
+    shown = humanize_duration(delta)
+    return shown if shown == "just now" else f"{shown} ago"
