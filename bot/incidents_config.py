@@ -43,9 +43,9 @@ class IncidentsConfig(_Strict):
     min_reports: int = Field(default=3, ge=2, le=50, description="similar reports from different customers")
     window: str = Field(default="15m", description="…arriving within this long")
     auto_create: bool = Field(default=False, description="create the incident instead of proposing it")
-    similarity: float = Field(default=62, ge=0, le=100, description="report-to-report similarity that groups")
-    join_similarity: float = Field(default=60, ge=0, le=100, description="report-to-incident similarity that joins")
-    join_window: str = Field(default="1h", description="joins only while the incident's last report is this recent")
+    similarity: float = Field(default=22, ge=0, le=100, description="report-to-report similarity that groups")
+    join_similarity: float = Field(default=12, ge=0, le=100, description="report-to-incident similarity that joins")
+    join_window: str = Field(default="15m", description="joins only while the incident's last report is this recent")
     rules: tuple[OutageRule, ...] = ()
 
     @field_validator("window", "join_window")

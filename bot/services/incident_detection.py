@@ -78,7 +78,11 @@ async def on_new_ticket(ctx: DeskContext, conn: aiosqlite.Connection, ticket: Ti
 async def _ensure_background(ctx: DeskContext, conn: aiosqlite.Connection) -> None:
     """After a start, word rarity comes from the reports stored before it."""
     if not ctx.grouping_ready:
-        ctx.grouping = ReportSimilarity(background=await store.recent_report_texts(conn, BACKGROUND_SIZE))
+        reports = await store.recent_report_texts(conn, BACKGROUND_SIZE)
+        # a young desk has few reports to learn word rarity from: the knowledge base's wordings stand in
+        await ctx.kb.refresh(conn)
+        wordings = [text for article in ctx.kb.articles for text in (article.title, *article.aliases)]
+        ctx.grouping = ReportSimilarity(background=[*wordings[: max(0, BACKGROUND_SIZE - len(reports))], *reports])
         ctx.grouping_ready = True
 
 
