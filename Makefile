@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CONFIG ?= config.example.toml
 
-.PHONY: run console test lint typecheck contracts pytest bench bench-digest clean
+.PHONY: run console test test-fast lint typecheck contracts pytest bench bench-digest clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ contracts: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
+
+# the edit loop: the core's unit and service tests only (no adapters, no subprocesses)
+test-fast: $(STAMP)
+	$(BIN)/pytest -q tests/unit tests/service
 
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py

@@ -7,7 +7,6 @@ import contextlib
 import csv
 import io
 import json
-import logging
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -18,13 +17,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters import incident_replay, kb_cli
+from adapters import incident_replay, kb_cli, lifecycle, log_setup, ops_cli
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
 from adapters.kb_eval_command import kb_eval
+from adapters.ops_http import OpsStartupError, add_ops_routes
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from adapters.slack import SPEC as SLACK
+from adapters.web import app as web_app
 from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.delivery import DeliveryWorker
@@ -42,6 +43,8 @@ from kb.loader import ArticleError
 
 SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK, DISCORD)
 ADAPTERS: dict[str, type[PlatformChannels]] = {spec.name: spec.config_model for spec in SPECS}
+#: More routes for the `[web]` server (each a function taking the aiohttp Application), e.g. health checks.
+WEB_EXTENSIONS: list[web_app.Extension] = []
 
 app = typer.Typer(help="ThreadDesk — a support desk that lives in chat.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -62,6 +65,10 @@ DbOpt = Annotated[
     Path | None, typer.Option("--db", envvar="THREADDESK_DB", help="SQLite file; overrides [store] path.")
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log what the bot does to stderr.")]
+LogFormatOpt = Annotated[
+    str | None,
+    typer.Option("--log-format", help="text or json (one object per line); default: [ops] log_format, else text."),
+]
 
 # markup off: ticket text is user input and may contain [brackets]
 out = Console(highlight=False, soft_wrap=True, markup=False)
@@ -80,12 +87,11 @@ def _settings(config: Path | None, db: Path | None) -> Settings:
         raise _fail(str(exc)) from None
 
 
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _logging(verbose: bool, log_format: str | None = None, settings: Settings | None = None) -> None:
+    if log_format not in (None, "text", "json"):
+        raise _fail(f"--log-format must be text or json, not {log_format!r}")
+    chosen = log_format or (settings.ops.log_format if settings else "text")
+    log_setup.configure(verbose=verbose, log_format=chosen)
 
 
 @contextlib.asynccontextmanager
@@ -124,25 +130,56 @@ async def _run_console(settings: Settings) -> None:
         platform = make_platform()
         worker = DeliveryWorker(db, {platform.name: platform}, desk.ctx.clock)
         scheduler = _scheduler(settings, desk)
-        await run_console(desk, worker, platform, console_config, scheduler=scheduler)
+        async with _web(settings, desk, required=False):
+            await run_console(desk, worker, platform, console_config, scheduler=scheduler)
+
+
+@contextlib.asynccontextmanager
+async def _web(
+    settings: Settings, desk: Any, *, required: bool = True, extensions: list[web_app.Extension] | None = None
+) -> Any:
+    """The web dashboard next to the chat platforms, when `[web] enabled`. The console (a local playground)
+    runs on without it when its port is taken; `threaddesk run` with chat platforms stops with the reason."""
+    if not settings.web.enabled:
+        yield
+        return
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            url = await stack.enter_async_context(
+                web_app.serve(desk, settings.web, WEB_EXTENSIONS if extensions is None else extensions)
+            )
+        except web_app.WebStartupError as exc:
+            if required:
+                raise _fail(str(exc), code=1) from None
+            err.print(f"{exc}; the console runs without the dashboard.", style="yellow")
+            desk.ctx.dashboard = None
+        else:
+            err.print(f"Web dashboard on {url} — type /dashboard in chat for a sign-in link.")
+        yield
 
 
 def _scheduler(settings: Settings, desk: Any) -> Scheduler:
-    return Scheduler(desk.ctx, settings.digests, charts_dir=desk.ctx.charts_dir)
+    return Scheduler(
+        desk.ctx, settings.digests, charts_dir=desk.ctx.charts_dir, message_days=settings.retention.message_days
+    )
 
 
 @app.command()
-def run(config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False) -> None:
-    """Start the bot with the adapters enabled in the config (the console when no platform is enabled)."""
-    _logging(verbose)
+def run(
+    config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False, log_format: LogFormatOpt = None
+) -> None:
+    """Start the bot with the adapters enabled in the config (the console when no platform is enabled).
+    SIGTERM stops it gracefully (see README "Stopping and upgrading")."""
+    _logging(verbose, log_format)
     settings = _settings(config, db)
+    _logging(verbose, log_format, settings)
     enabled = [spec for spec in SPECS if spec.build is not None and settings.adapters[spec.name].enabled]
     if not enabled:
         asyncio.run(_run_console(settings))
         return
     try:
         asyncio.run(_run_platforms(settings, enabled))
-    except AdapterStartupError as exc:
+    except (AdapterStartupError, OpsStartupError) as exc:
         raise _fail(str(exc), code=1) from None
     except KeyboardInterrupt:
         pass
@@ -159,14 +196,13 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         kb = await _knowledge_base(settings, db)
         desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources)
         worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)
-        try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(worker.run(), name="delivery")
-                group.create_task(_scheduler(settings, desk).run(), name="scheduler")
-                for name, adapter in running:
-                    group.create_task(adapter.serve(desk), name=name)
-        except* AdapterStartupError as problems:
-            raise problems.exceptions[0] from None
+        probe = lifecycle.make_probe(settings, desk)
+        extensions = [*WEB_EXTENSIONS, lambda app: add_ops_routes(app, probe)]  # /healthz … on the dashboard too
+        async with _web(settings, desk, extensions=extensions):
+            await lifecycle.serve(settings, desk, worker, _scheduler(settings, desk), running, probe=probe)
+
+
+ops_cli.register(db_app, app, lambda config, db: _settings(config, db), _fail)
 
 
 @app.command()

@@ -25,6 +25,16 @@ class RunningAdapter(Protocol):
     platform: ChatPlatform
     role_sources: Sequence[RoleSource]
 
+    @property
+    def connected(self) -> bool:
+        """Connected to the platform and taking events (for /readyz)."""
+        ...
+
+    async def stop_intake(self) -> None:
+        """Shutting down: stop taking new events (Slack HTTP answers 503, Socket Mode disconnects) and return
+        once the events already taken are handled."""
+        ...
+
     async def serve(self, desk: Desk) -> None:
         """Receive events and run them through `desk` until cancelled. Raise `AdapterStartupError` on setup
         problems found while connecting."""

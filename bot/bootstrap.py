@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,12 +14,13 @@ from bot.config import ConfigError, Settings
 from bot.ports import Clock, RoleSource, SystemClock
 from bot.services.context import DeskContext, RoleDirectory
 from bot.services.desk import Desk
-from bot.services.knowledge import KnowledgeLibrary, import_articles
+from bot.services.knowledge import KnowledgeLibrary, MatcherBuilder, import_articles
+from bot.services.web_auth import SECRET_ENV, DashboardAccess
 from bot.store import articles
 from bot.store.db import Database
 from kb import semantic
 from kb.loader import load_directory
-from kb.matcher import DEFAULT_MIN_SCORE
+from kb.matcher import DEFAULT_MIN_SCORE, Matcher
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,9 @@ async def seed_knowledge_base(settings: Settings, db: Database, clock: Clock) ->
     log.info("knowledge base: seeded %d articles from %s", outcome.added, folder)
 
 
-async def open_knowledge_base(settings: Settings, db: Database, clock: Clock) -> KnowledgeLibrary:
+async def open_knowledge_base(
+    settings: Settings, db: Database, clock: Clock, *, build: MatcherBuilder = Matcher
+) -> KnowledgeLibrary:
     await seed_knowledge_base(settings, db, clock)
     embedder = None
     default_min = DEFAULT_MIN_SCORE
@@ -57,7 +62,7 @@ async def open_knowledge_base(settings: Settings, db: Database, clock: Clock) ->
             raise ConfigError(f"[kb] semantic = true, but {exc}") from None
         default_min = semantic.SEMANTIC_MIN_SCORE
     min_score = settings.kb.min_score if settings.kb.min_score is not None else default_min
-    library = KnowledgeLibrary(min_score=min_score, embedder=embedder)
+    library = KnowledgeLibrary(min_score=min_score, embedder=embedder, clock=clock, build=build)
     await library.load(db)
     return library
 
@@ -87,6 +92,14 @@ def build_desk(
         sla=settings.sla.policy() if settings.sla.enabled else None,
         automation=settings.automation,
         charts_dir=charts_folder(settings),
+        dashboard=dashboard_access(settings) if settings.web.enabled else None,
         incidents=settings.incidents,
     )
     return Desk(ctx)
+
+
+def dashboard_access(settings: Settings) -> DashboardAccess:
+    """The dashboard's address and link-signing key: `THREADDESK_WEB_SECRET`, or a fresh key per process
+    (sessions survive a restart either way; only links not yet opened stop working)."""
+    secret = os.environ.get(SECRET_ENV, "").encode() or secrets.token_bytes(32)
+    return DashboardAccess(public_url=settings.web.public_url, secret=secret)

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.domain.ticket import Priority
 from bot.incidents_config import IncidentsConfig
 from bot.leads_config import AutomationConfig, DigestsConfig, SlaConfig
+from bot.ops_config import OpsConfig, RetentionConfig
+from bot.web_config import WebConfig
 
 USER_KEY = re.compile(r"^[a-z][a-z0-9_-]*:[^\s:]+$")
 
@@ -108,6 +110,9 @@ class Settings(_Strict):
     sla: SlaConfig = SlaConfig()
     digests: DigestsConfig = DigestsConfig()
     automation: AutomationConfig = AutomationConfig()
+    web: WebConfig = WebConfig()
+    ops: OpsConfig = OpsConfig()
+    retention: RetentionConfig = RetentionConfig()
     incidents: IncidentsConfig = IncidentsConfig()
     adapters: Mapping[str, PlatformChannels] = Field(default_factory=dict)
     source: Path | None = None
@@ -144,7 +149,19 @@ def settings_from_dict(
     db_override: Path | None = None,
 ) -> Settings:
     where = str(source) if source else "config"
-    core_keys = {"store", "kb", "roles", "intake", "sla", "digests", "automation", "incidents"}
+    core_keys = {
+        "store",
+        "kb",
+        "roles",
+        "intake",
+        "sla",
+        "digests",
+        "automation",
+        "web",
+        "ops",
+        "retention",
+        "incidents",
+    }
     unknown = set(raw) - core_keys - set(adapter_models)
     if unknown:
         allowed = ", ".join(f"[{k}]" for k in sorted(core_keys | set(adapter_models)))

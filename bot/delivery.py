@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from datetime import timedelta
 
+from bot import logcontext, telemetry
 from bot.domain.refs import MessageRef
 from bot.outbound import DestinationKind
 from bot.ports import ChatPlatform, Clock, DeliveryRefused, RetryLater
@@ -43,7 +44,17 @@ class DeliveryWorker:
         self.max_backoff = max_backoff
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
+        self._stop_by: float | None = None  # event-loop time by which `run` returns (see `stop`)
         db.after_commit(self._wake.set)
+
+    def stop(self, within: float) -> None:
+        """Make `run` return: after delivering what it can within `within` seconds (retries that fall due
+        meanwhile included). Sends in progress are never cut off; what is left stays pending for the next start."""
+        self._stop_by = asyncio.get_running_loop().time() + within
+        self._wake.set()
+
+    def _out_of_time(self) -> bool:
+        return self._stop_by is not None and asyncio.get_running_loop().time() >= self._stop_by
 
     async def deliver_due(self) -> int:
         """One pass: send the head row of every ordering key that is due. Returns rows attempted."""
@@ -56,7 +67,7 @@ class DeliveryWorker:
     async def drain(self, max_passes: int = 1000) -> None:
         """Deliver until nothing is due right now (rows waiting for a retry later are left)."""
         for _ in range(max_passes):
-            if not await self.deliver_due():
+            if self._out_of_time() or not await self.deliver_due():
                 return
 
     async def run(self) -> None:
@@ -72,19 +83,28 @@ class DeliveryWorker:
             timeout = None
             if next_at is not None:
                 timeout = max(0.05, (next_at - self.clock.now()).total_seconds())
+            if self._stop_by is not None:
+                left = self._stop_by - asyncio.get_running_loop().time()
+                if left <= 0 or timeout is None or timeout > left:
+                    return  # stopping, and nothing more can be sent in time
             await until_set(self._wake, timeout)
 
     async def _deliver(self, row: OutboxRow) -> None:
-        async with self._slots:
-            try:
-                await self._send(row)
-            except RetryLater as exc:
-                await self._retry(row, str(exc), exc.retry_after)
-            except DeliveryRefused as exc:
-                await self._fail(row, str(exc))
-            except Exception as exc:  # a bug or an unexpected platform answer: keep the post, try later
-                log.exception("outbox row %d: unexpected delivery error", row.id)
-                await self._retry(row, f"{type(exc).__name__}: {exc}", None)
+        platform = row.destination.platform
+        with logcontext.bound(platform=platform, ticket=row.ticket, request_id=f"outbox-{row.id}"):
+            async with self._slots:
+                try:
+                    await self._send(row)
+                    telemetry.delivery(platform, "ok")
+                except RetryLater as exc:
+                    if exc.rate_limited:
+                        telemetry.rate_limited(platform)
+                    await self._retry(row, str(exc), exc.retry_after)
+                except DeliveryRefused as exc:
+                    await self._fail(row, str(exc))
+                except Exception as exc:  # a bug or an unexpected platform answer: keep the post, try later
+                    log.exception("outbox row %d: unexpected delivery error", row.id)
+                    await self._retry(row, f"{type(exc).__name__}: {exc}", None)
 
     async def _send(self, row: OutboxRow) -> None:
         dest = row.destination
@@ -143,6 +163,7 @@ class DeliveryWorker:
         if row.attempts + 1 >= self.max_attempts:
             await self._fail(row, f"gave up after {row.attempts + 1} attempts: {error}")
             return
+        telemetry.delivery(row.destination.platform, "retried")
         backoff = min(self.max_backoff, self.base_backoff * 2**row.attempts)
         delay = max(backoff, retry_after or 0.0)
         log.warning("outbox row %d: %s; retrying in %.1fs", row.id, error, delay)
@@ -150,6 +171,7 @@ class DeliveryWorker:
             await outbox.mark_retry(conn, row, self.clock.now() + timedelta(seconds=delay), error)
 
     async def _fail(self, row: OutboxRow, error: str) -> None:
+        telemetry.delivery(row.destination.platform, "failed")
         log.error("outbox row %d to %s: not delivered: %s", row.id, row.destination.ordering_key, error)
         async with self.db.transaction() as conn:
             await outbox.mark_failed(conn, row, error)

@@ -17,9 +17,10 @@ class DeliveryError(Exception):
 class RetryLater(DeliveryError):
     """Rate limited (429) or a temporary failure (5xx, timeout): try again, after `retry_after` if given."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, *, rate_limited: bool = False) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.rate_limited = rate_limited  # an HTTP 429 (counted in /metrics)
 
 
 class DeliveryRefused(DeliveryError):

@@ -18,15 +18,18 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from bot import telemetry
 from bot.leads_config import DigestsConfig
 from bot.outbound import Destination, DestinationKind
-from bot.services import digest, sla_alerts
+from bot.services import digest, privacy, sla_alerts
 from bot.services.context import DeskContext
 from bot.store import outbox, timers
 from bot.waiting import until_set
 
 log = logging.getLogger(__name__)
 DIGEST = "digest"
+RETENTION = "retention"
+RETENTION_EVERY = timedelta(hours=1)
 
 
 def next_cron(expression: str, after: datetime, zone: ZoneInfo) -> datetime:
@@ -48,6 +51,7 @@ class Scheduler:
         charts_dir: Path | None = None,
         poll: float = 60.0,
         late_after: timedelta = timedelta(minutes=5),
+        message_days: int | None = None,
     ) -> None:
         self.ctx = ctx
         self.digests = digests or DigestsConfig()
@@ -55,6 +59,7 @@ class Scheduler:
         self.charts_dir = charts_dir
         self.poll = poll
         self.late_after = ctx.sla.late_after if ctx.sla else late_after
+        self.message_days = message_days  # [retention]: purge texts of tickets closed this long ago
         self._wake = asyncio.Event()
         ctx.db.after_commit(self._wake.set)
 
@@ -72,9 +77,17 @@ class Scheduler:
                 spec = {"cron": schedule.cron, "platform": schedule.platform, "channel": channel}
                 await timers.ensure_job(conn, name, DIGEST, spec, next_cron(schedule.cron, now, self.zone))
             await timers.drop_jobs_except(conn, DIGEST, names)
+            if self.message_days:
+                await timers.ensure_job(conn, RETENTION, RETENTION, {"days": self.message_days}, now)
+            await timers.drop_jobs_except(conn, RETENTION, {RETENTION} if self.message_days else set())
 
     async def tick(self) -> list[str]:
         """Fire whatever is due now. Returns one line per thing done."""
+        async with self.ctx.db.reading() as conn:
+            due = await timers.next_due(conn)
+        lag = (self.ctx.clock.now() - due).total_seconds() if due is not None else 0.0
+        telemetry.SCHEDULER_LAG.set(max(0.0, lag))
+        telemetry.SCHEDULER_TICKS.inc()
         done = await sla_alerts.fire_due(self.ctx)
         now = self.ctx.clock.now()
         async with self.ctx.db.reading() as conn:
@@ -83,9 +96,18 @@ class Scheduler:
             try:
                 if job.kind == DIGEST:
                     done.append(await self._digest(job))
+                elif job.kind == RETENTION and self.message_days:
+                    done.append(await self._retention(job, self.message_days))
             except Exception:
                 log.exception("job %s failed; it stays due and is tried again", job.name)
         return [d for d in done if d]
+
+    async def _retention(self, job: timers.Job, days: int) -> str:
+        purged = await privacy.purge_expired(self.ctx.db, self.ctx.clock, days)
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as conn:
+            await timers.job_done(conn, job, now, now + RETENTION_EVERY)
+        return f"retention: message texts of {len(purged)} closed ticket(s) erased" if purged else ""
 
     async def _digest(self, job: timers.Job) -> str:
         now = self.ctx.clock.now()

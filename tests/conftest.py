@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,8 @@ from bot.domain.refs import UserRef
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary
 from bot.store.db import Database
+from kb.article import Article
+from kb.matcher import Matcher
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
 
@@ -74,10 +76,22 @@ def settings() -> Settings:
     return make_settings()
 
 
+_matchers: dict[tuple[object, ...], Matcher] = {}
+
+
+def shared_matcher(articles: Sequence[Article], **options: Any) -> Matcher:
+    """A matcher is immutable (learning derives a new one), so the same articles and options are fitted
+    once per test session: fitting the sample KB's classifier is most of a service test's time otherwise."""
+    key = (tuple(a.model_dump_json() for a in articles), tuple(sorted(options.items(), key=lambda kv: kv[0])))
+    if key not in _matchers:
+        _matchers[key] = Matcher(articles, **options)
+    return _matchers[key]
+
+
 @pytest.fixture
 async def knowledge(settings: Settings, db: Database, clock: FakeClock) -> KnowledgeLibrary:
     """The bundled sample knowledge base, seeded into the test database."""
-    return await open_knowledge_base(settings, db, clock)
+    return await open_knowledge_base(settings, db, clock, build=shared_matcher)
 
 
 @pytest.fixture

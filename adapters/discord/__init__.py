@@ -35,6 +35,16 @@ class DiscordAdapter:
         self.role_sources: Sequence[RoleSource] = (self.roles,)
         self.bot: DeskBot | None = None
 
+    @property
+    def connected(self) -> bool:
+        """For /readyz: logged in and the gateway websocket is open."""
+        bot = self.bot
+        return bot is not None and bot.is_ready() and not bot.is_closed() and bot.ws is not None and bot.ws.open
+
+    async def stop_intake(self) -> None:
+        """Shutting down. The gateway stays connected until the outbox is flushed (deliveries use the same
+        client); the bot closes cleanly when `serve` is cancelled afterwards."""
+
     async def serve(self, desk: Desk) -> None:
         # discord.py builds every REST URL from Route.BASE; the gateway URL comes from GET /gateway/bot
         Route.BASE = self.config.api_base_url

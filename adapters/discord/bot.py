@@ -25,7 +25,13 @@ from adapters.discord.config import DiscordConfig
 from adapters.discord.lookups import RecentIds, dm_ticket_thread, ticket_choices
 from adapters.discord.platform import DiscordPlatform
 from adapters.discord.roles import GuildRoles
-from adapters.discord.slash import DigestCommands, IncidentCommands, KbCommands, TicketCommands
+from adapters.discord.slash import (
+    DashboardCommands,
+    DigestCommands,
+    IncidentCommands,
+    KbCommands,
+    TicketCommands,
+)
 from bot.domain.inbound import IncomingMessage
 from bot.domain.roles import Role
 from bot.ports import DeliveryError
@@ -94,6 +100,7 @@ class DeskBot(commands.Bot):
         self.tree.add_command(TicketCommands())
         self.tree.add_command(KbCommands())
         self.tree.add_command(DigestCommands())
+        self.tree.add_command(DashboardCommands())
         self.tree.add_command(IncidentCommands())
         if self.config.guild_id:
             guild = discord.Object(int(self.config.guild_id))

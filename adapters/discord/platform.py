@@ -231,7 +231,7 @@ class DiscordPlatform:
         try:
             return await request(http)
         except discord.RateLimited as exc:
-            raise RetryLater(f"Discord rate limit on {where}", retry_after=exc.retry_after) from exc
+            raise RetryLater(f"Discord rate limit on {where}", retry_after=exc.retry_after, rate_limited=True) from exc
         except discord.HTTPException as exc:
             if passthrough:
                 raise
@@ -269,7 +269,7 @@ def _translate(exc: discord.HTTPException, where: str) -> Exception:
     detail = f"{status} {exc.text or exc.response.reason}".strip()
     if status == 429 or status >= 500:
         retry_after = getattr(exc, "retry_after", None)
-        return RetryLater(f"Discord said {detail} for {where}", retry_after=retry_after)
+        return RetryLater(f"Discord said {detail} for {where}", retry_after=retry_after, rate_limited=status == 429)
     if status == 403:
         return DeliveryRefused(
             f"Discord refused {where} ({detail}): give the bot View Channel, Send Messages, Send Messages in "

@@ -1,4 +1,4 @@
-"""`/ticket …`, `/kb …`, `/digest now` and `/incident …` as Discord app commands.
+"""`/ticket …`, `/kb …`, `/digest now`, `/dashboard link` and `/incident …` as Discord app commands.
 
 The typed options only shape Discord's UI (choices, autocomplete, user pickers). Every callback does the
 same thing: hand the interaction to the bot, which turns its data back into the core's command text
@@ -273,6 +273,19 @@ class DigestCommands(app_commands.Group):
         await _run(interaction)
 
     @app_commands.command(name="help", description="Digest commands")
+    async def help_(self, interaction: discord.Interaction[Any], command: str | None = None) -> None:
+        await _run(interaction)
+
+
+class DashboardCommands(app_commands.Group):
+    def __init__(self) -> None:
+        super().__init__(name="dashboard", description="The web dashboard for agents and team leads")
+
+    @app_commands.command(description="A one-time sign-in link to the web dashboard (only you see it)")
+    async def link(self, interaction: discord.Interaction[Any]) -> None:
+        await _run(interaction)
+
+    @app_commands.command(name="help", description="Dashboard commands")
     async def help_(self, interaction: discord.Interaction[Any], command: str | None = None) -> None:
         await _run(interaction)
 

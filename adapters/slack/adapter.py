@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_bolt.async_app import AsyncApp
@@ -48,6 +49,9 @@ class SlackAdapter:
         )
         self.listeners.register(self.app)
         self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self.connected = False  # for /readyz: set up, and serving HTTP or connected over Socket Mode
+        self.draining = False  # shutting down: HTTP answers 503 (Slack retries the event later)
 
     def attach(self, desk: Desk) -> None:
         self.listeners.desk = desk
@@ -120,6 +124,7 @@ class SlackAdapter:
     async def start_http(self, host: str | None = None, port: int | None = None) -> int:
         """Serve bolt's aiohttp endpoint at /slack/events. Returns the port actually bound (0 picks one)."""
         server = AsyncSlackAppServer(port=self.config.port, path=EVENTS_PATH, app=self.app, host=self.config.host)
+        server.web_app.middlewares.append(self._refuse_while_draining)
         self._runner = web.AppRunner(server.web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(
@@ -137,6 +142,22 @@ class SlackAdapter:
         log.info("Slack: HTTP mode, Request URL path %s on %s:%s", EVENTS_PATH, host or self.config.host, bound)
         return int(bound)
 
+    @web.middleware
+    async def _refuse_while_draining(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.draining:
+            return web.json_response({"error": "shutting down"}, status=503, headers={"Retry-After": "5"})
+        return await handler(request)
+
+    async def stop_intake(self) -> None:
+        """Shutting down: new HTTP requests get 503 (Slack retries them); Socket Mode disconnects; returns when
+        the events already taken are handled. The Web API client stays open so the outbox can be flushed."""
+        self.draining = True
+        self.connected = False
+        if self._socket is not None:
+            handler, self._socket = self._socket, None
+            await handler.close_async()  # type: ignore[no-untyped-call]
+        await self.listeners.idle()
+
     async def stop_http(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
@@ -150,6 +171,7 @@ class SlackAdapter:
             refresher = asyncio.create_task(self.refresh_groups_forever(), name="slack-groups")
             if self.config.mode == "http":
                 await self.start_http()
+                self.connected = True
                 await asyncio.Event().wait()
             else:
                 await self.serve_socket_mode()
@@ -158,6 +180,7 @@ class SlackAdapter:
                 refresher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await refresher
+            self.connected = False
             await self.close()
 
     async def serve_socket_mode(self) -> None:
@@ -167,10 +190,14 @@ class SlackAdapter:
         except SlackApiError as exc:
             raise AdapterStartupError(f"Slack Socket Mode: {_explain(exc, app_token=True)}") from None
         log.info("Slack: Socket Mode connected")
+        self._socket = handler
+        self.connected = True
         try:
             await asyncio.Event().wait()
         finally:
-            await handler.close_async()  # type: ignore[no-untyped-call]
+            if self._socket is not None:
+                self._socket = None
+                await handler.close_async()  # type: ignore[no-untyped-call]
 
 
 def _explain(exc: SlackApiError, *, app_token: bool = False) -> str:

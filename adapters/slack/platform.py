@@ -59,7 +59,9 @@ def to_delivery_error(exc: SlackApiError) -> RetryLater | DeliveryRefused:
     error = str(data.get("error") or f"HTTP {status}")
     if status == 429 or error == "ratelimited":
         retry_after = _retry_after(response.headers)
-        return RetryLater(f"rate limited by Slack (retry after {retry_after}s)", retry_after=retry_after)
+        return RetryLater(
+            f"rate limited by Slack (retry after {retry_after}s)", retry_after=retry_after, rate_limited=True
+        )
     if status >= 500 or error in TRANSIENT:
         return RetryLater(f"Slack is having trouble ({error})")
     return DeliveryRefused(describe(error, data.get("needed")))

@@ -157,9 +157,11 @@ SPECS: tuple[Spec, ...] = (
     Spec("digest", "now", "", "post the queue digest to the leads channel now", Role.LEAD),
     *INCIDENT_SPECS,
     Spec("digest", "help", "", "digest commands", C, Arg.SUBCOMMAND),
+    Spec("dashboard", "link", "", "a one-time sign-in link to the web dashboard (only you see it; 10 minutes)", A),
+    Spec("dashboard", "help", "", "dashboard commands", C, Arg.SUBCOMMAND),
 )
 _BY_KEY: dict[tuple[str, str], Spec] = {(s.group, s.name): s for s in SPECS}
-GROUPS = ("ticket", "kb", "digest", "incident")
+GROUPS = ("ticket", "kb", "digest", "dashboard", "incident")
 
 FILTER_WORDS = ("all", "unassigned", "active")
 _TICKET_NUMBER = re.compile(r"#?(\d{1,9})")
@@ -197,8 +199,12 @@ def parse(text: str) -> Command:
     """Turn `/ticket claim 42` (leading slash optional) into a `Command`, or raise `CommandError`."""
     words = text.strip().split(maxsplit=2)
     if not words or words[0].lower().lstrip("/") not in GROUPS:
-        raise CommandError("Commands start with `/ticket`, `/kb`, `/digest` or `/incident`. Try `/ticket help`.")
+        raise CommandError(
+            "Commands start with `/ticket`, `/kb`, `/digest`, `/dashboard` or `/incident`. Try `/ticket help`."
+        )
     group = words[0].lower().lstrip("/")
+    if group == "dashboard" and len(words) == 1:
+        return Command(_BY_KEY[("dashboard", "link")])  # `/dashboard` alone is the link
     if len(words) == 1:
         return Command(_BY_KEY[(group, "help")])
     name = words[1].lower()

@@ -16,6 +16,7 @@ from bot.incidents_config import IncidentsConfig
 from bot.leads_config import AutomationConfig
 from bot.ports import Clock, RoleSource
 from bot.services.knowledge import KnowledgeLibrary
+from bot.services.web_auth import DashboardAccess
 from bot.store import tickets
 from bot.store.db import Database
 from kb.grouping import ReportSimilarity
@@ -69,6 +70,7 @@ class DeskContext:
     sla: SlaPolicy | None = None
     automation: AutomationConfig = field(default_factory=AutomationConfig)
     charts_dir: Path | None = None  # where digest charts are written; None draws no chart
+    dashboard: DashboardAccess | None = None  # the web dashboard, when `[web] enabled`
     incidents: IncidentsConfig = field(default_factory=IncidentsConfig)
     #: report-to-report similarity for incident detection, with its background of recent reports
     grouping: ReportSimilarity = field(default_factory=ReportSimilarity)

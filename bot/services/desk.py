@@ -6,13 +6,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot import logcontext, telemetry
 from bot.domain import commands
 from bot.domain.errors import DeskError, PermissionDenied
 from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
-from bot.services import actions, incidents, intake, kb_commands, leads, queries
+from bot.lifecycle import WorkGate
+from bot.services import actions, dashboard_link, incidents, intake, kb_commands, leads, queries
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
@@ -55,6 +57,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ticket", "rate"): leads.rate,
     ("digest", "now"): leads.digest_now,
     ("digest", "help"): queries.help_,
+    ("dashboard", "link"): dashboard_link.link,
+    ("dashboard", "help"): queries.help_,
     ("incident", "new"): incidents.new,
     ("incident", "link"): incidents.link,
     ("incident", "unlink"): incidents.unlink,
@@ -71,16 +75,25 @@ HANDLERS: dict[tuple[str, str], Handler] = {
 class Desk:
     def __init__(self, ctx: DeskContext) -> None:
         self.ctx = ctx
+        self.gate = WorkGate()  # work in flight: waited for on shutdown, counted in /metrics
 
     def role_of(self, user: UserRef) -> Role:
         return self.ctx.roles.role_of(user)
 
     async def receive(self, msg: IncomingMessage) -> Ticket | None:
         """A chat message from anyone: opens or joins a ticket, or is ignored."""
-        return await intake.receive(self.ctx, msg)
+        with logcontext.bound(platform=msg.platform, request_id=msg.message_id, command="message"):
+            async with self.gate.unit():
+                with telemetry.timed(telemetry.COMMAND_SECONDS, command="message"):
+                    return await intake.receive(self.ctx, msg)
 
     async def run(self, actor: UserRef, text: str, place: Place | None = None) -> Reply:
         """Run one command as `actor`. Never raises for anything a person typed: errors become replies."""
+        with logcontext.bound(platform=actor.platform):
+            async with self.gate.unit():
+                return await self._run(actor, text, place)
+
+    async def _run(self, actor: UserRef, text: str, place: Place | None) -> Reply:
         try:
             command = commands.parse(text)
             role = self.role_of(actor)
@@ -93,11 +106,15 @@ class Desk:
             if number is None and command.spec.takes_ticket and place is not None and place.thread_ref:
                 number = await self._ticket_in(place)
             request = Request(actor=actor, role=role, command=command, place=place, number=number)
-            return await HANDLERS[(command.group, command.name)](self.ctx, request)
+            name = f"{command.group} {command.name}"
+            logcontext.bind(command=name, ticket=number)
+            with telemetry.timed(telemetry.COMMAND_SECONDS, command=name):
+                return await HANDLERS[(command.group, command.name)](self.ctx, request)
         except DeskError as exc:
             return Reply.error(exc.message)
         except Exception:
-            log.exception("command failed: %r by %s", text[:200], actor.key)
+            # the text is not logged: it may be a customer's words (the command name is in the context)
+            log.exception("command failed, run by %s", actor.key)
             return Reply.error("Sorry — something went wrong on our side and nothing was changed. Please try again.")
 
     async def _ticket_in(self, place: Place) -> int | None:

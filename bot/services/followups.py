@@ -19,7 +19,7 @@ import aiosqlite
 from bot.domain.refs import bot_user
 from bot.domain.sla import Level, ResolutionClock, Target, describe, due_moments
 from bot.domain.ticket import Status, Ticket
-from bot.services import leads_notify
+from bot.services import dashboard_link, leads_notify
 from bot.store import csat, timers
 from bot.store import sla as sla_store
 from bot.store.db import fetch_one
@@ -51,6 +51,7 @@ async def after_change(work: TicketWork) -> str:
     t = work.ticket
     if t.status is Status.CLOSED and work.loaded_status is not Status.CLOSED:
         await _survey(work)
+        await dashboard_link.post_transcript_link(work)
     return line
 
 

@@ -6,6 +6,7 @@ import logging
 
 import aiosqlite
 
+from bot import telemetry
 from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import ThreadRef, UserRef
 from bot.domain.roles import Role
@@ -103,7 +104,8 @@ async def open_ticket(
     suggestions = []
     if ctx.suggestions:
         await ctx.kb.refresh(conn)
-        suggestions = ctx.kb.suggest(body, ctx.suggestions)
+        with telemetry.timed(telemetry.KB_SUGGEST_SECONDS):
+            suggestions = ctx.kb.suggest(body, ctx.suggestions)
     suggested = [s.article.id for s in suggestions]
     await work.event("opened", priority=priority.value, category=category, suggested=suggested)
     if suggested:

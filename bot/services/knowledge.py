@@ -1,8 +1,12 @@
 """The live knowledge base: articles from the database, served by an in-memory matcher.
 
 The matcher is rebuilt when the articles change — at once for changes this process makes, and within
-`check_every` seconds for changes another process makes (`threaddesk kb import` while the bot runs), by
-polling the one-row `kb_revision` counter. So edits reach a running bot without a restart.
+`check_every` seconds (of the injected clock) for changes another process makes (`threaddesk kb import` while
+the bot runs), by polling the one-row `kb_revision` counter. So edits reach a running bot without a restart.
+
+Refits and reloads run one at a time, off the event loop, while the bot keeps suggesting with the matcher it
+has. A wording learned while a reload is being built is applied again to the rebuilt matcher, so a reload
+never drops what was learned meanwhile.
 """
 
 from __future__ import annotations
@@ -12,16 +16,20 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
+from bot.ports import Clock, SystemClock
 from bot.store import articles
 from bot.store.db import Database
 from kb.article import Article
 from kb.matcher import DEFAULT_MIN_SCORE, Embedder, Matcher, Suggestion
 
 log = logging.getLogger(__name__)
+
+MatcherBuilder = Callable[..., Matcher]
+"""Builds a matcher as `Matcher(articles, min_score=…, embedder=…)` does (tests pass a memoising one)."""
 
 
 class KnowledgeLibrary:
@@ -33,15 +41,19 @@ class KnowledgeLibrary:
         min_score: float = DEFAULT_MIN_SCORE,
         embedder: Embedder | None = None,
         check_every: float = 2.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
+        build: MatcherBuilder = Matcher,
     ) -> None:
         self.min_score = min_score
         self.embedder = embedder
         self.check_every = check_every
-        self._monotonic = monotonic
+        self._clock = clock or SystemClock()
+        self._build = build
         self._matcher = Matcher((), min_score=min_score, embedder=embedder)
         self._revision = -1
-        self._checked_at = float("-inf")
+        self._checked_at: datetime | None = None
+        self._busy = asyncio.Lock()  # one refit or reload at a time
+        self._learned_while_reloading: list[tuple[str, str]] | None = None
 
     def __len__(self) -> int:
         return len(self._matcher)
@@ -66,37 +78,67 @@ class KnowledgeLibrary:
     async def refresh(self, conn: aiosqlite.Connection, *, force: bool = False) -> None:
         """Reload when the articles changed. Cheap when they did not: one tiny query, at most every
         `check_every` seconds unless `force`. The index is built in a worker thread: at 100k articles it
-        takes seconds, and the bot keeps answering meanwhile with the previous one."""
-        if self._matcher.needs_refit:  # enough learned aliases: fit the classifier on them too
-            matcher = self._matcher
-            try:
-                classifier = await asyncio.to_thread(matcher.refit_text_classifier)
-            except Exception:  # keep serving with the classifier we have; try again after more learning
-                log.exception("knowledge base: refitting the classifier failed; keeping the current one")
-                classifier = matcher.text_classifier
-            # aliases learned meanwhile keep their fields; the next refit teaches them to the classifier
-            self._matcher = self._matcher.with_text_classifier(classifier)
-        now = self._monotonic()
-        if not force and now - self._checked_at < self.check_every:
+        takes seconds, and the bot keeps answering meanwhile with the previous one. While one refresh
+        works, another returns at once (or, when forced, waits for it and then checks again)."""
+        if self._busy.locked() and not force:
             return
-        self._checked_at = now
+        async with self._busy:
+            if self._matcher.needs_refit:  # enough learned aliases: fit the classifier on them too
+                await self._refit()
+            if force or self._poll_due():
+                self._checked_at = self._clock.now()
+                await self._reload_if_changed(conn)
+
+    def _poll_due(self) -> bool:
+        if self._checked_at is None:
+            return True
+        elapsed = self._clock.now() - self._checked_at
+        return not timedelta(0) <= elapsed < timedelta(seconds=self.check_every)  # a clock set back: look now
+
+    async def _refit(self) -> None:
+        matcher = self._matcher
+        try:
+            classifier = await asyncio.to_thread(matcher.refit_text_classifier)
+        except Exception:  # keep serving with the classifier we have; try again after more learning
+            log.exception("knowledge base: refitting the classifier failed; keeping the current one")
+            classifier = matcher.text_classifier
+        # aliases learned meanwhile keep their fields; the next refit teaches them to the classifier
+        self._matcher = self._matcher.with_text_classifier(classifier)
+
+    async def _reload_if_changed(self, conn: aiosqlite.Connection) -> None:
         current = await articles.revision(conn)
         if current == self._revision:
             return
         found = await articles.all_articles(conn)
         started = time.perf_counter()
-        self._matcher = await asyncio.to_thread(Matcher, found, min_score=self.min_score, embedder=self.embedder)
+        self._learned_while_reloading = []
+        try:
+            matcher = await asyncio.to_thread(self._build, found, min_score=self.min_score, embedder=self.embedder)
+            for article_id, wording in self._learned_while_reloading:  # committed after `found` was read
+                matcher = _learn(matcher, article_id, wording)
+        finally:
+            self._learned_while_reloading = None
+        self._matcher = matcher
         self._revision = current
         log.info("knowledge base: %d articles indexed in %.0f ms", len(found), 1000 * (time.perf_counter() - started))
 
     def learned(self, article_id: str, wording: str) -> None:
         """This process just stored `wording` as a learned alias (one revision step): serve it at once
         without rebuilding the index. Changes by others since the last check still trigger a reload."""
+        if self._learned_while_reloading is not None:
+            self._learned_while_reloading.append((article_id, wording))
         try:
             self._matcher = self._matcher.learn(article_id, wording)
         except KeyError:  # an article this matcher has not seen yet: the next refresh loads it
             return
         self._revision += 1
+
+
+def _learn(matcher: Matcher, article_id: str, wording: str) -> Matcher:
+    try:
+        return matcher.learn(article_id, wording)
+    except KeyError:  # an article the rebuilt matcher does not have (deleted meanwhile)
+        return matcher
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot import logcontext
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind, Message
@@ -27,6 +28,7 @@ class TicketWork:
         self._save = False
         self.is_new = False
         self.loaded_status = ticket.status  # what the ticket was before this command (for follow-ups)
+        logcontext.bind(ticket=ticket.number)
 
     @property
     def platform(self) -> str:

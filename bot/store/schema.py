@@ -219,7 +219,36 @@ MIGRATIONS: tuple[str, ...] = (
          WHERE id = NEW.message;
     END;
     """,
-    # 5: incidents — one outage many tickets report: links, the public update log and internal notes,
+    # 5: the web dashboard: one-time sign-in links (from `/dashboard` in chat) and server-side sessions
+    """
+    CREATE TABLE web_links (
+        id            TEXT PRIMARY KEY,
+        user_platform TEXT NOT NULL,
+        user_id       TEXT NOT NULL,
+        user_name     TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        expires_at    TEXT NOT NULL,
+        used_at       TEXT
+    ) WITHOUT ROWID;
+
+    CREATE TABLE web_sessions (
+        token_hash    TEXT PRIMARY KEY,  -- sha256 of the cookie: a copy of the database signs nobody in
+        user_platform TEXT NOT NULL,
+        user_id       TEXT NOT NULL,
+        user_name     TEXT NOT NULL,
+        csrf          TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        expires_at    TEXT NOT NULL,
+        revoked_at    TEXT,
+        user_agent    TEXT NOT NULL DEFAULT ''
+    ) WITHOUT ROWID;
+    CREATE INDEX ix_web_sessions_user ON web_sessions (user_platform, user_id);
+    -- the dashboard queue's orders over the whole table: most urgent then oldest, and recently updated
+    CREATE INDEX ix_tickets_urgency ON tickets (
+        CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, created_at, number);
+    CREATE INDEX ix_tickets_updated ON tickets (updated_at, number);
+    """,
+    # 6: incidents — one outage many tickets report: links, the public update log and internal notes,
     #    wordings agents unlinked (negative examples), and the reports detection groups
     """
     CREATE TABLE incidents (

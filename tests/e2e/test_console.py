@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.store.schema import SCHEMA_VERSION
+from tests.fakes.patience import HANG
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config.example.toml"
@@ -30,7 +31,7 @@ I can't log in to my account, the password reset email never arrives
 """
 
 
-def threaddesk(*args: str, stdin: str = "", timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def threaddesk(*args: str, stdin: str = "", timeout: float = 2 * HANG) -> subprocess.CompletedProcess[str]:
     """Run the real CLI. If it hangs, it is made to print every thread's stack (faulthandler on SIGABRT)
     before the test fails, so a hang is diagnosable from the CI log."""
     command = [sys.executable, "-X", "faulthandler", "-m", "adapters.cli", *args]

@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from tests.fakes.local_server import serve_locally
+from tests.fakes.patience import HANG
 
 TOKEN = "fake-bot-token"
 GATEWAY_MESSAGE_CONTENT = 1 << 18
@@ -798,8 +799,8 @@ def _compressor(kind: str | None) -> Callable[[bytes], bytes] | None:
     return None
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
-    """Poll until `check()` is truthy (the bot works asynchronously); fail with `what` after `timeout`."""
+async def eventually(check: Callable[[], Any], timeout: float = HANG, what: str = "") -> Any:
+    """Wait until `check()` is truthy (the bot works asynchronously); fail with `what` if it never is."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()

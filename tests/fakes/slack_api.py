@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 from aiohttp import WSMsgType, web
 
 from tests.fakes.local_server import serve_locally
+from tests.fakes.patience import HANG
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
@@ -79,7 +80,7 @@ class FakeSlackApi:
     posted: list[Posted] = field(default_factory=list)
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)  # file id -> name, bytes, where shared
     failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
-    delays: dict[str, float] = field(default_factory=dict)  # method -> seconds before answering
+    held: dict[str, asyncio.Event] = field(default_factory=dict)  # method -> answered once the event is set
     url: str = ""
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -148,8 +149,8 @@ class FakeSlackApi:
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append(Call(method, params))
-        if self.delays.get(method):
-            await asyncio.sleep(self.delays[method])
+        if method in self.held:
+            await self.held[method].wait()
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
         if token != expected:
@@ -301,13 +302,18 @@ class FakeSlackApi:
         self.sockets.remove(ws)
         return ws
 
+    def hold(self, method: str) -> asyncio.Event:
+        """Calls to `method` get no answer until the returned event is set (a Slack call that hangs)."""
+        return self.held.setdefault(method, asyncio.Event())
+
     async def connected(self) -> None:
-        await asyncio.wait_for(self._connected.wait(), 5)
+        await asyncio.wait_for(self._connected.wait(), HANG)
 
     async def send_envelope(self, kind: str, payload: dict[str, Any], envelope_id: str) -> dict[str, Any]:
-        """Send one Socket Mode envelope and wait for the app's ack (what Slack requires within 3 s)."""
+        """Send one Socket Mode envelope and wait for the app's ack (Slack wants it within 3 s; how fast
+        it comes is measured in bench/, not asserted here)."""
         waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._ack_waiters[envelope_id] = waiter
         envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": True}
         await self.sockets[-1].send_json(envelope)
-        return await asyncio.wait_for(waiter, 3)
+        return await asyncio.wait_for(waiter, HANG)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 
 from bot.delivery import DeliveryWorker
 from bot.domain.ticket import Status
 from bot.services.desk import Desk
+from bot.services.knowledge import KnowledgeLibrary
 from bot.store import articles
 from bot.store.db import Database
-from tests.conftest import ALICE, BOB, CAROL, dm
+from kb.article import Article
+from kb.matcher import Matcher
+from tests.conftest import ALICE, BOB, CAROL, dm, shared_matcher
+from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
 
 
@@ -187,16 +196,44 @@ async def test_changes_from_another_process_reach_the_running_bot(desk: Desk, db
         article = Article(id="gift-cards", title="Redeem a gift card", aliases=("how do I redeem my gift card",))
         await articles.save_article(other, article, actor="cli", at=desk.ctx.clock.now(), change="imported")
         await other.commit()
-    desk.ctx.kb.check_every = 0  # don't wait for the poll interval in a test
     async with db.reading() as conn:
+        await desk.ctx.kb.refresh(conn)  # checked at load: the next look is due `check_every` later
+        assert desk.ctx.kb.find("gift-cards") is None
+        desk.ctx.clock.advance(seconds=desk.ctx.kb.check_every)  # type: ignore[attr-defined]
         await desk.ctx.kb.refresh(conn)
     assert desk.ctx.kb.suggest("redeem my gift card")[0].article.id == "gift-cards"
+
+
+async def test_a_wording_learned_while_the_index_is_rebuilt_is_kept(
+    knowledge: KnowledgeLibrary, db: Database, clock: FakeClock
+) -> None:
+    """A reload reads the articles, then builds for a while in a thread; a wording learned (and committed)
+    after the read must not vanish when the rebuilt matcher takes over."""
+    building, learned = threading.Event(), threading.Event()
+
+    def slow_build(found: Sequence[Article], **options: Any) -> Matcher:
+        building.set()
+        assert learned.wait(timeout=60)
+        return shared_matcher(found, **options)
+
+    library = KnowledgeLibrary(clock=clock, build=slow_build)  # `knowledge` seeded the sample articles
+    wording = "my refund never arrived on the card"
+    async with db.reading() as conn:
+        await articles.bump_revision(conn)  # another process changed the KB: the next refresh reloads
+        reload = asyncio.create_task(library.refresh(conn, force=True))
+        await asyncio.to_thread(building.wait)
+    async with db.transaction() as conn:
+        assert await articles.learn(conn, "refund-request", wording, source="accepted", ticket=None, at=clock.now())
+    library.learned("refund-request", wording)
+    learned.set()
+    await reload
+    assert wording in library.find("refund-request").learned  # type: ignore[union-attr]
 
 
 async def test_the_running_bot_refits_its_classifier_once_enough_wordings_were_learned(
     desk: Desk, db: Database
 ) -> None:
-    from kb.matcher import REFIT_AFTER, Matcher
+    from kb.matcher import REFIT_AFTER
 
     library = desk.ctx.kb
     for n in range(REFIT_AFTER):

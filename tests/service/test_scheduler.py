@@ -21,6 +21,7 @@ from bot.services.desk import Desk
 from bot.store.db import Database
 from tests.conftest import ALICE, BOB, CAROL, make_settings
 from tests.fakes.clock import FakeClock
+from tests.fakes.patience import HANG
 from tests.fakes.platform import RecordingPlatform
 
 SLA = {
@@ -203,19 +204,18 @@ async def test_the_run_loop_fires_on_its_own_and_stops_cleanly(
         await open_urgent(bot)
         bot.scheduler.poll = 0.02
         seen: list[str] = []
+        fired = asyncio.Event()
 
         async def after_tick(done: list[str]) -> None:
             seen.extend(done)
             await bot.worker.drain()
+            fired.set()
 
         task = asyncio.create_task(bot.scheduler.run(after_tick=after_tick))
         await asyncio.sleep(0.05)
         assert seen == []
         clock.advance(minutes=16)
-        for _ in range(100):
-            if len(seen) == 1:
-                break
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(fired.wait(), HANG)  # the next poll sees the breach: nothing wakes it sooner
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

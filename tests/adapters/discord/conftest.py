@@ -19,6 +19,7 @@ from bot.config import Settings, settings_from_dict
 from bot.delivery import DeliveryWorker
 from bot.ports import SystemClock
 from bot.store.db import Database
+from tests.conftest import shared_matcher
 from tests.fakes.discord_api import TOKEN, FakeDiscord, eventually
 
 
@@ -41,7 +42,7 @@ class World:
         """A fresh process's worth of objects: database connection, adapter, desk, delivery worker."""
         self.db = await self._stack.enter_async_context(Database.open(self.db_path))
         self.adapter = DiscordAdapter(self.config, TOKEN, guild_ready_timeout=0.0, **self.client_options)
-        kb = await open_knowledge_base(self.settings, self.db, SystemClock())
+        kb = await open_knowledge_base(self.settings, self.db, SystemClock(), build=shared_matcher)
         self.desk = build_desk(
             self.settings, self.db, kb=kb, clock=SystemClock(), role_sources=self.adapter.role_sources
         )

@@ -17,6 +17,7 @@ from slack_sdk.signature import SignatureVerifier
 from adapters.slack.adapter import SlackAdapter
 from bot.delivery import DeliveryWorker
 from bot.services.desk import Desk
+from tests.fakes.patience import HANG
 from tests.fakes.slack_api import FakeSlackApi
 
 SIGNING_SECRET = "test-signing-secret"
@@ -127,7 +128,8 @@ class SlackDriver:
 
     async def settle(self) -> None:
         """Until the listeners are idle and the outbox has nothing due (a few loop turns for bolt's tasks)."""
-        for _ in range(200):
+        deadline = time.monotonic() + HANG
+        while time.monotonic() < deadline:
             await asyncio.sleep(0.002)
             await self.adapter.listeners.idle()
             if not await self.worker.deliver_due() and not self.adapter.listeners.busy:

@@ -1,0 +1,123 @@
+"""Running the desk as a service: adapters, delivery worker, scheduler and ops endpoints, until SIGTERM.
+
+On SIGTERM (or Ctrl-C) the shutdown is graceful, in this order: /readyz turns 503 ("shutdown"); every
+adapter stops taking new events (Slack HTTP answers 503 so Slack retries the event later, Socket Mode
+disconnects) and finishes the ones it took; the units of work in flight finish; the delivery worker
+sends what it can within `[ops] drain_seconds`; then everything closes (Discord's gateway cleanly) and
+the process exits 0. Posts left in the outbox are sent by the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from datetime import timedelta
+
+from adapters.ops_http import OpsServer
+from adapters.registry import RunningAdapter
+from bot.config import Settings
+from bot.delivery import DeliveryWorker
+from bot.health import Probe
+from bot.scheduler import Scheduler
+from bot.services.desk import Desk
+from bot.store import ops_stats
+
+log = logging.getLogger(__name__)
+
+#: After the drain deadline, how long sends already in progress may take before they are cut off.
+SEND_GRACE_SECONDS = 5.0
+
+
+def make_probe(settings: Settings, desk: Desk) -> Probe:
+    return Probe(desk.ctx.db, desk.ctx.clock, max_outbox_lag=timedelta(seconds=settings.ops.max_outbox_lag_seconds))
+
+
+async def serve(
+    settings: Settings,
+    desk: Desk,
+    worker: DeliveryWorker,
+    scheduler: Scheduler,
+    adapters: list[tuple[str, RunningAdapter]],
+    *,
+    probe: Probe | None = None,
+    on_ops_port: Callable[[int], None] | None = None,
+) -> None:
+    """Run until a stop signal, then drain. Raises the first error of an adapter that stops on its own."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    probe = probe or make_probe(settings, desk)
+    ops = OpsServer(probe, settings.ops.host, settings.ops.port) if settings.ops.enabled else None
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        worker_task = asyncio.create_task(worker.run(), name="delivery")
+        tasks.append(worker_task)
+        probe.worker_alive = lambda: not worker_task.done()
+        tasks.append(asyncio.create_task(scheduler.run(), name="scheduler"))
+        for name, adapter in adapters:
+            probe.platforms[adapter.platform.name] = lambda adapter=adapter: adapter.connected  # type: ignore[misc]
+            tasks.append(asyncio.create_task(adapter.serve(desk), name=name))
+        if ops is not None:
+            port = await ops.start()
+            if on_ops_port is not None:
+                on_ops_port(port)
+        stopper = asyncio.create_task(stop.wait(), name="stop-signal")
+        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        if stopper not in done:
+            stopper.cancel()
+            for task in done:
+                if task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            return
+        await _drain(settings, desk, worker, worker_task, probe, adapters)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if ops is not None:
+            await ops.stop()
+
+
+async def _drain(
+    settings: Settings,
+    desk: Desk,
+    worker: DeliveryWorker,
+    worker_task: asyncio.Task[None],
+    probe: Probe,
+    adapters: list[tuple[str, RunningAdapter]],
+) -> None:
+    loop = asyncio.get_running_loop()
+    budget = settings.ops.drain_seconds
+    deadline = loop.time() + budget
+    log.warning("shutting down: no new events; finishing work in flight and flushing the outbox (%gs)", budget)
+    probe.shutting_down = True
+    desk.gate.draining = True
+    try:
+        async with asyncio.timeout_at(deadline):
+            await asyncio.gather(*(adapter.stop_intake() for _, adapter in adapters))
+            await desk.gate.idle()
+    except TimeoutError:
+        log.error("shutdown: %d unit(s) of work still running after %gs; stopping anyway", desk.gate.in_flight, budget)
+    worker.stop(max(0.0, deadline - loop.time()))
+    try:
+        async with asyncio.timeout_at(max(deadline, loop.time()) + SEND_GRACE_SECONDS):
+            await asyncio.shield(worker_task)
+    except TimeoutError:
+        log.error("shutdown: deliveries in progress did not finish; they are checked again at the next start")
+    except Exception:
+        log.exception("shutdown: the delivery worker failed while flushing")
+    async with desk.ctx.db.reading() as conn:
+        left = await ops_stats.pending_count(conn)
+    if left:
+        log.warning("shutdown: %d post(s) left in the outbox; the next start sends them", left)
+    else:
+        log.warning("shutdown: outbox flushed; stopped cleanly")

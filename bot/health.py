@@ -1,0 +1,105 @@
+"""Liveness and readiness for /healthz and /readyz, and the database side of /metrics.
+
+Readiness is a list of named checks, each with a line a person can act on: the store answers and has this
+version's schema, every enabled platform is connected, the delivery worker is running, and the oldest post
+waiting in the outbox is younger than `[ops] max_outbox_lag_seconds`. While shutting down it fails with
+`shutdown`, so a load balancer stops sending work before the process stops taking it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from bot import telemetry
+from bot.ports import Clock
+from bot.store import ops_stats
+from bot.store.db import Database
+from bot.store.schema import SCHEMA_VERSION
+
+STORE_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Readiness:
+    checks: list[Check]
+
+    @property
+    def ready(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": "ready" if self.ready else "not ready",
+            "failed": [c.name for c in self.checks if not c.ok],
+            "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in self.checks},
+        }
+
+
+@dataclass
+class Probe:
+    """What the ops endpoints ask. The composition root registers platforms and the worker as they start."""
+
+    db: Database
+    clock: Clock
+    max_outbox_lag: timedelta = timedelta(minutes=5)
+    platforms: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    worker_alive: Callable[[], bool] | None = None
+    shutting_down: bool = False
+
+    async def readiness(self) -> Readiness:
+        checks = [await self._store()]
+        for name, connected in sorted(self.platforms.items()):
+            ok = connected()
+            checks.append(Check(f"platform:{name}", ok, "connected" if ok else f"{name} is not connected"))
+        if self.worker_alive is not None:
+            alive = self.worker_alive()
+            checks.append(Check("delivery", alive, "running" if alive else "the delivery worker has stopped"))
+        if checks[0].ok:
+            checks.append(await self._outbox())
+        if self.shutting_down:
+            checks.append(Check("shutdown", False, "shutting down: finishing work in flight"))
+        return Readiness(checks)
+
+    async def _store(self) -> Check:
+        try:
+            async with asyncio.timeout(STORE_TIMEOUT), self.db.reading() as conn:
+                version = await ops_stats.schema_version(conn)
+        except TimeoutError:
+            return Check("store", False, f"the database did not answer within {STORE_TIMEOUT:g} s")
+        except Exception as exc:  # any driver error: the check's job is to say so, not to raise
+            return Check("store", False, f"the database cannot be read: {type(exc).__name__}: {exc}")
+        if version != SCHEMA_VERSION:
+            return Check(
+                "store",
+                False,
+                f"schema version {version}, this ThreadDesk needs {SCHEMA_VERSION} — run `threaddesk db migrate`",
+            )
+        return Check("store", True, f"reachable, schema version {version}")
+
+    async def _outbox(self) -> Check:
+        now = self.clock.now()
+        async with self.db.reading() as conn:
+            oldest = await ops_stats.oldest_pending(conn, tuple(self.platforms))
+        lag = now - oldest if oldest is not None else timedelta(0)
+        limit = self.max_outbox_lag.total_seconds()
+        if lag > self.max_outbox_lag:
+            return Check(
+                "outbox", False, f"the oldest undelivered post is {lag.total_seconds():.0f} s old (limit {limit:g} s)"
+            )
+        return Check("outbox", True, f"oldest undelivered post {lag.total_seconds():.0f} s old (limit {limit:g} s)")
+
+    async def metrics(self) -> bytes:
+        async with self.db.reading() as conn:
+            stats = await ops_stats.read_stats(conn, self.clock.now())
+        return telemetry.render(stats)

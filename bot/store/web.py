@@ -1,0 +1,250 @@
+"""The dashboard's rows: one-time sign-in links, server-side sessions, and the filtered queue page.
+
+Kept in one module so it moves as a whole when the store becomes a port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.domain.refs import UserRef
+from bot.domain.ticket import Priority, Status, Ticket
+from bot.store.db import fetch_all, fetch_one, from_db, opt_from_db, to_db
+from bot.store.tickets import _ticket
+
+Conn = aiosqlite.Connection
+
+
+# --- sign-in links -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    id: str
+    user: UserRef
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
+async def insert_link(conn: Conn, link_id: str, user: UserRef, at: datetime, expires_at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO web_links (id, user_platform, user_id, user_name, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (link_id, user.platform, user.id, user.display, to_db(at), to_db(expires_at)),
+    )
+    # expired links are of no use to anyone: keep the table small
+    await conn.execute("DELETE FROM web_links WHERE expires_at < ?", (to_db(at),))
+
+
+async def get_link(conn: Conn, link_id: str) -> LinkRow | None:
+    row = await fetch_one(conn, "SELECT * FROM web_links WHERE id = ?", (link_id,))
+    if row is None:
+        return None
+    user = UserRef(platform=row["user_platform"], id=row["user_id"], name=row["user_name"])
+    return LinkRow(row["id"], user, from_db(row["created_at"]), from_db(row["expires_at"]), opt_from_db(row["used_at"]))
+
+
+async def use_link(conn: Conn, link_id: str, at: datetime) -> bool:
+    """Mark the link used; False when it already was (two tabs racing: exactly one wins)."""
+    cur = await conn.execute("UPDATE web_links SET used_at = ? WHERE id = ? AND used_at IS NULL", (to_db(at), link_id))
+    return cur.rowcount == 1
+
+
+# --- sessions ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    token_hash: str
+    user: UserRef
+    csrf: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    user_agent: str
+
+
+def _session(row: aiosqlite.Row) -> SessionRow:
+    return SessionRow(
+        token_hash=row["token_hash"],
+        user=UserRef(platform=row["user_platform"], id=row["user_id"], name=row["user_name"]),
+        csrf=row["csrf"],
+        created_at=from_db(row["created_at"]),
+        expires_at=from_db(row["expires_at"]),
+        revoked_at=opt_from_db(row["revoked_at"]),
+        user_agent=row["user_agent"],
+    )
+
+
+async def insert_session(
+    conn: Conn, token_hash: str, user: UserRef, csrf: str, at: datetime, expires_at: datetime, user_agent: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO web_sessions (token_hash, user_platform, user_id, user_name, csrf, created_at, expires_at,"
+        " user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (token_hash, user.platform, user.id, user.display, csrf, to_db(at), to_db(expires_at), user_agent[:200]),
+    )
+    await conn.execute("DELETE FROM web_sessions WHERE expires_at < ?", (to_db(at),))
+
+
+async def get_session(conn: Conn, token_hash: str) -> SessionRow | None:
+    row = await fetch_one(conn, "SELECT * FROM web_sessions WHERE token_hash = ?", (token_hash,))
+    return _session(row) if row else None
+
+
+async def sessions(conn: Conn, user: UserRef | None = None) -> list[SessionRow]:
+    if user is None:
+        rows = await fetch_all(conn, "SELECT * FROM web_sessions ORDER BY created_at")
+    else:
+        rows = await fetch_all(
+            conn,
+            "SELECT * FROM web_sessions WHERE user_platform = ? AND user_id = ? ORDER BY created_at",
+            (user.platform, user.id),
+        )
+    return [_session(r) for r in rows]
+
+
+async def revoke(conn: Conn, at: datetime, *, token_hash: str | None = None, user: UserRef | None = None) -> int:
+    """Revoke one session, every session of one person, or (neither given) every session."""
+    sql = "UPDATE web_sessions SET revoked_at = ? WHERE revoked_at IS NULL"
+    args: list[Any] = [to_db(at)]
+    if token_hash is not None:
+        sql += " AND token_hash = ?"
+        args.append(token_hash)
+    if user is not None:
+        sql += " AND user_platform = ? AND user_id = ?"
+        args += [user.platform, user.id]
+    cur = await conn.execute(sql, args)
+    return cur.rowcount
+
+
+# --- the queue page ------------------------------------------------------------------------------------------
+
+URGENCY = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+SORTS: dict[str, str] = {
+    "urgent": f"{URGENCY}, created_at, number",
+    "oldest": "created_at, number",
+    "newest": "created_at DESC, number DESC",
+    "updated": "updated_at DESC, number DESC",
+}
+"""Queue orders; `urgent` (most urgent, then oldest) is the chat queue's order too."""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    statuses: Sequence[Status] = ()
+    priorities: Sequence[Priority] = ()
+    category: str | None = None
+    assignee: str | None = None  # a user id on the customer's platform
+    tag: str | None = None
+    unassigned: bool = False
+    sla: str | None = None  # "at_risk" | "breached"
+    text: str | None = None
+    sort: str = "urgent"
+    page: int = 1
+    per_page: int = 50
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _where(f: QueueFilter) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    if f.statuses:
+        where.append(f"status IN ({','.join('?' * len(f.statuses))})")
+        args += [s.value for s in f.statuses]
+    if f.priorities:
+        where.append(f"priority IN ({','.join('?' * len(f.priorities))})")
+        args += [p.value for p in f.priorities]
+    if f.category:
+        where.append("category = ?")
+        args.append(f.category)
+    if f.assignee:
+        where.append("assignee_id = ?")
+        args.append(f.assignee)
+    if f.unassigned:
+        where.append("assignee_id IS NULL")
+    if f.tag:
+        where.append("EXISTS (SELECT 1 FROM json_each(tickets.tags) WHERE value = ?)")
+        args.append(f.tag)
+    if f.sla == "breached":
+        where.append("number IN (SELECT ticket FROM sla_alerts WHERE level = 'breach')")
+        where.append("status NOT IN ('resolved', 'closed')")
+    elif f.sla == "at_risk":
+        where.append("number IN (SELECT ticket FROM sla_alerts WHERE level = 'warning')")
+        where.append("number NOT IN (SELECT ticket FROM sla_alerts WHERE level = 'breach')")
+        where.append("status NOT IN ('resolved', 'closed')")
+    if f.text:
+        needle = f.text.strip()
+        if needle.lstrip("#").isdigit():
+            where.append("number = ?")
+            args.append(int(needle.lstrip("#")))
+        else:
+            escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(
+                "(subject LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\' OR customer_name LIKE ? ESCAPE '\\')"
+            )
+            args += [f"%{escaped}%"] * 3
+    return (" WHERE " + " AND ".join(where)) if where else "", args
+
+
+async def queue_page(conn: Conn, f: QueueFilter) -> tuple[list[Ticket], int]:
+    """One page of the filtered queue and the number of matching tickets."""
+    where, args = _where(f)
+    order = SORTS.get(f.sort, SORTS["urgent"])
+    offset = (max(1, f.page) - 1) * f.per_page
+    rows = await fetch_all(
+        conn, f"SELECT * FROM tickets{where} ORDER BY {order} LIMIT ? OFFSET ?", [*args, f.per_page, offset]
+    )
+    total = await fetch_one(conn, f"SELECT COUNT(*) FROM tickets{where}", args)
+    return [_ticket(r) for r in rows], int(total[0]) if total else 0
+
+
+async def sla_flags(conn: Conn, numbers: Sequence[int]) -> dict[int, str]:
+    """`breached` or `at_risk` per ticket among `numbers` (open tickets only matter to the caller)."""
+    if not numbers:
+        return {}
+    rows = await fetch_all(
+        conn,
+        f"SELECT ticket, max(level = 'breach') FROM sla_alerts WHERE ticket IN ({','.join('?' * len(numbers))})"
+        " GROUP BY ticket",
+        list(numbers),
+    )
+    return {int(r[0]): ("breached" if r[1] else "at_risk") for r in rows}
+
+
+async def change_stamp(conn: Conn) -> str:
+    """Moves whenever any ticket changes (every change writes an event or a message); O(1) on both keys."""
+    row = await fetch_one(
+        conn,
+        "SELECT (SELECT max(id) FROM ticket_events), (SELECT max(id) FROM ticket_messages),"
+        " (SELECT count(*) FROM outbox WHERE state = 'pending')",
+    )
+    return "-".join(str(v or 0) for v in row) if row else "0"
+
+
+async def choices(conn: Conn) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """Categories, assignees (id, name) and tags that occur on open tickets, for the filter menus."""
+    open_only = "status NOT IN ('resolved', 'closed')"
+    categories = [r[0] for r in await fetch_all(conn, "SELECT DISTINCT category FROM tickets ORDER BY 1 LIMIT 200")]
+    people = [
+        (r[0], r[1])
+        for r in await fetch_all(
+            conn,
+            f"SELECT assignee_id, max(assignee_name) FROM tickets WHERE assignee_id IS NOT NULL AND {open_only}"
+            " GROUP BY assignee_id ORDER BY 2 LIMIT 200",
+        )
+    ]
+    tags = [
+        r[0]
+        for r in await fetch_all(
+            conn,
+            f"SELECT DISTINCT j.value FROM tickets, json_each(tickets.tags) j WHERE {open_only} ORDER BY 1 LIMIT 200",
+        )
+    ]
+    return categories, people, tags
