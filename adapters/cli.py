@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,8 +37,9 @@ from bot.services import metrics
 from bot.services.knowledge import ImportOutcome, KnowledgeLibrary
 from bot.services.queries import describe_event
 from bot.store import tickets as store
-from bot.store.db import Database, SchemaTooNew
+from bot.store.db import Database, StoreUnavailable
 from bot.store.tickets import TicketQuery
+from bot.writer_lease import writer_lease
 from kb.loader import ArticleError
 
 SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK, DISCORD)
@@ -98,10 +99,20 @@ def _logging(verbose: bool, log_format: str | None = None, settings: Settings | 
 async def _database(settings: Settings) -> Any:
     path = settings.resolve(settings.store.path)
     try:
-        async with Database.open(path) as db:
+        async with Database.open(path, check=True) as db:
             yield db
-    except SchemaTooNew as exc:
+    except StoreUnavailable as exc:
         raise _fail(str(exc)) from None
+
+
+@contextlib.asynccontextmanager
+async def _running_database(settings: Settings) -> Any:
+    """The database for a running bot: this process holds it, or it stops with who does."""
+    async with (
+        _database(settings) as db,
+        writer_lease(db, SystemClock(), timedelta(seconds=settings.store.lease_seconds)),
+    ):
+        yield db
 
 
 async def _knowledge_base(settings: Settings, db: Database) -> KnowledgeLibrary:
@@ -125,7 +136,7 @@ async def _kb_database(settings: Settings) -> Any:
 async def _run_console(settings: Settings) -> None:
     console_config = settings.adapters["console"]
     assert isinstance(console_config, ConsoleConfig)
-    async with _database(settings) as db:
+    async with _running_database(settings) as db:
         desk = build_desk(settings, db, kb=await _knowledge_base(settings, db), clock=SystemClock())
         platform = make_platform()
         worker = DeliveryWorker(db, {platform.name: platform}, desk.ctx.clock)
@@ -192,7 +203,7 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         assert spec.build is not None
         running.append((spec.name, spec.build(settings.adapters[spec.name], settings)))
     sources = [source for _, adapter in running for source in adapter.role_sources]
-    async with _database(settings) as db:
+    async with _running_database(settings) as db:
         kb = await _knowledge_base(settings, db)
         desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources)
         worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)
@@ -228,8 +239,36 @@ def db_migrate(config: ConfigOpt = None, db: DbOpt = None) -> None:
 
     try:
         asyncio.run(main())
-    except SchemaTooNew as exc:
+    except StoreUnavailable as exc:
         raise _fail(str(exc)) from None
+
+
+@db_app.command("check")
+def db_check(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    full: Annotated[bool, typer.Option("--full", help="Also cross-check every index (slower).")] = False,
+) -> None:
+    """Check the database file for damage (SQLite's integrity check); exit 1 if anything is wrong.
+
+    Example: threaddesk db check --db threaddesk.db
+    """
+    settings = _settings(config, db)
+
+    async def main() -> list[str]:
+        async with Database.open(settings.resolve(settings.store.path), migrate=False) as database:
+            return await database.integrity_problems(full=full)
+
+    try:
+        problems = asyncio.run(main())
+    except StoreUnavailable as exc:
+        raise _fail(str(exc)) from None
+    path = settings.resolve(settings.store.path)
+    if problems:
+        for problem in problems[:20]:
+            err.print(f"{path}: {problem}")
+        raise _fail(f"{path} is damaged ({len(problems)} problem(s)) — restore it from a backup", code=1)
+    out.print(f"{path}: no damage found ({'integrity_check' if full else 'quick_check'}).")
 
 
 @kb_app.command("import")

@@ -33,6 +33,12 @@ class _Strict(BaseModel):
 
 class StoreConfig(_Strict):
     path: Path = Field(default=Path("threaddesk.db"), description="SQLite file; created when missing")
+    lease_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="how long a crashed process keeps the database before another may take it",
+    )
 
 
 class KbConfig(_Strict):
@@ -136,6 +142,12 @@ def load_settings(
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise ConfigError(f"config file {path} does not exist (copy config.example.toml)") from exc
+        except IsADirectoryError as exc:
+            raise ConfigError(f"--config {path} is a folder — give the path of a TOML file") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not a text file (expected TOML in UTF-8)") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read the config file {path} ({exc.strerror})") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     return settings_from_dict(raw, adapter_models, source=path, db_override=db_override)

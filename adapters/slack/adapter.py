@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.registry import AdapterStartupError
 from adapters.slack.app import Listeners
 from adapters.slack.config import Secrets, SlackConfig
+from adapters.slack.http_guard import signed_requests_only
 from adapters.slack.people import Directory, GroupRoles
 from adapters.slack.platform import SlackPlatform, describe, make_client
 from bot.ports import ChatPlatform, RoleSource
@@ -125,6 +126,7 @@ class SlackAdapter:
         """Serve bolt's aiohttp endpoint at /slack/events. Returns the port actually bound (0 picks one)."""
         server = AsyncSlackAppServer(port=self.config.port, path=EVENTS_PATH, app=self.app, host=self.config.host)
         server.web_app.middlewares.append(self._refuse_while_draining)
+        server.web_app.middlewares.append(signed_requests_only(self.secrets.signing_secret))
         self._runner = web.AppRunner(server.web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(

@@ -222,13 +222,20 @@ def _unknown_subcommand(group: str, name: str) -> str:
     return f"Unknown command `/{group} {name}`.{hint} See `/{group} help` for the list."
 
 
+def ticket_number(token: str) -> int | None:
+    """`42` or `#42` as a ticket number; None for anything else (a ticket number has at most nine digits,
+    so a 30-digit string is a name or an id, never a number the store could overflow on)."""
+    match = _TICKET_NUMBER.fullmatch(token)
+    return int(match.group(1)) if match else None
+
+
 def _parse_args(spec: Spec, rest: str) -> Command:
     ticket: int | None = None
     if spec.takes_ticket:
         head, _, tail = rest.partition(" ")
-        match = _TICKET_NUMBER.fullmatch(head)
-        if match:
-            ticket, rest = int(match.group(1)), tail.strip()
+        ticket = ticket_number(head)
+        if ticket is not None:
+            rest = tail.strip()
     options, rest = _take_options(spec, rest)
     rest = rest.strip()
     base = Command(spec, ticket=ticket, options=options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain.commands import help_text
+from bot.domain.commands import help_text, ticket_number
 from bot.domain.errors import CommandError, UnknownTicket
 from bot.domain.text import clean_text, shorten
 from bot.domain.ticket import Priority, Status, Ticket
@@ -41,8 +41,12 @@ async def new(ctx: DeskContext, req: Request) -> Reply:
         raise CommandError("`/ticket new` needs a channel to answer in: run it in a DM with the bot or a channel.")
     async with ctx.db.transaction() as conn:
         await ctx.remember(conn, req.actor)
-        # inside a thread the ticket lives in that thread; elsewhere the bot's acknowledgement starts one
-        ticket = await intake.open_ticket(ctx, conn, req.actor, place.channel, place.thread or "", body)
+        # inside a thread the ticket lives in that thread; elsewhere (or inside another ticket's thread) the
+        # bot's acknowledgement starts one
+        thread = place.thread or ""
+        if place.thread_ref is not None and await tickets.ticket_for_thread(conn, place.thread_ref):
+            thread = ""
+        ticket = await intake.open_ticket(ctx, conn, req.actor, place.channel, thread, body)
     if ticket is None:
         return Reply.error("You have reached the limit of open tickets; see the message in the channel.")
     return Reply.done(f"Opened {ticket.ref}: {ticket.subject}", ticket.number)
@@ -172,10 +176,11 @@ async def mine(ctx: DeskContext, req: Request) -> Reply:
 async def customer(ctx: DeskContext, req: Request) -> Reply:
     token = req.command.user or ""
     async with ctx.db.reading() as conn:
-        if token.lstrip("#").isdigit():
-            t = await tickets.get_ticket(conn, int(token.lstrip("#")))
+        number = ticket_number(token)
+        if number is not None:
+            t = await tickets.get_ticket(conn, number)
             if t is None:
-                raise UnknownTicket(int(token.lstrip("#")))
+                raise UnknownTicket(number)
             person = t.customer
         else:
             found = await tickets.find_person(conn, req.actor.platform, token)

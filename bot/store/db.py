@@ -31,8 +31,35 @@ def opt_from_db(value: str | None) -> datetime | None:
     return from_db(value) if value is not None else None
 
 
-class SchemaTooNew(RuntimeError):
+class StoreUnavailable(RuntimeError):
+    """The database cannot be used as it is; the message is one line that names the fix."""
+
+
+class SchemaTooNew(StoreUnavailable):
     pass
+
+
+def _explain(path: Path, exc: Exception) -> str:
+    """One line for a database that cannot be opened, naming what to do about it."""
+    text = str(exc).lower()
+    if "not a database" in text:
+        return f"{path} is not a ThreadDesk database (not an SQLite file) — move it away or set [store] path / --db"
+    if "malformed" in text or "corrupt" in text:
+        return (
+            f"{path} is damaged ({exc}) — restore it from a backup, or salvage it with "
+            f"`sqlite3 {path} .recover | sqlite3 recovered.db` and point [store] path at the copy"
+        )
+    if "locked" in text or "busy" in text:
+        return (
+            f"{path} stayed locked by another process for longer than {BUSY_TIMEOUT_MS // 1000} s — "
+            "stop the other program using it, then start again"
+        )
+    if "readonly" in text or "read-only" in text:
+        return f"{path} is read-only — give this user write access to the file and its folder"
+    return f"cannot open {path} ({exc}) — check that the path is a file in a folder this user can write"
+
+
+BUSY_TIMEOUT_MS = 5000
 
 
 class Database:
@@ -46,22 +73,45 @@ class Database:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: Path | str, *, migrate: bool = True) -> AsyncIterator[Database]:
+    async def open(cls, path: Path | str, *, migrate: bool = True, check: bool = False) -> AsyncIterator[Database]:
+        """Open (and create) the database. Anything that makes it unusable — a folder or a non-database at
+        the path, no write access, a lock held too long, damage found by `check` (`PRAGMA quick_check`) —
+        raises `StoreUnavailable` with one line naming the fix, never a driver traceback."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        if path.is_dir():
+            raise StoreUnavailable(f"{path} is a folder — set [store] path (or --db) to a database file")
         try:
-            conn.row_factory = aiosqlite.Row
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute("PRAGMA busy_timeout=5000")
-            db = cls(conn, path)
-            if migrate:
-                await db.migrate()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailable(_explain(path, exc)) from None
+        try:
+            try:
+                conn.row_factory = aiosqlite.Row
+                await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                await conn.execute("PRAGMA journal_mode=WAL")
+                await conn.execute("PRAGMA synchronous=NORMAL")
+                await conn.execute("PRAGMA foreign_keys=ON")
+                db = cls(conn, path)
+                if check:
+                    problems = await db.integrity_problems()
+                    if problems:
+                        raise StoreUnavailable(_explain(path, sqlite3.DatabaseError(f"malformed: {problems[0]}")))
+                if migrate:
+                    await db.migrate()
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(_explain(path, exc)) from None
             yield db
         finally:
             await conn.close()
+
+    async def integrity_problems(self, *, full: bool = False) -> list[str]:
+        """What SQLite's integrity check finds (empty when the file is sound). `quick_check` is linear in
+        the file's size and skips index cross-checks; `full` runs `integrity_check`."""
+        pragma = "integrity_check" if full else "quick_check"
+        rows = await self.conn.execute_fetchall(f"PRAGMA {pragma}")
+        found = [str(row[0]) for row in rows]
+        return [] if found == ["ok"] else found
 
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:
@@ -145,7 +195,7 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-__all__ = ["Database", "SchemaTooNew", "fetch_all", "fetch_one", "from_db", "opt_from_db", "to_db"]
+__all__ = ["Database", "SchemaTooNew", "StoreUnavailable", "fetch_all", "fetch_one", "from_db", "opt_from_db", "to_db"]
 
 
 async def fetch_one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:

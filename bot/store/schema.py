@@ -248,7 +248,18 @@ MIGRATIONS: tuple[str, ...] = (
         CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, created_at, number);
     CREATE INDEX ix_tickets_updated ON tickets (updated_at, number);
     """,
-    # 6: incidents — one outage many tickets report: links, the public update log and internal notes,
+    # 6: leases — one holder per role (the SQLite writer; later, PostgreSQL leadership), renewed while alive
+    """
+    CREATE TABLE leases (
+        role    TEXT PRIMARY KEY,
+        token   TEXT NOT NULL,
+        host    TEXT NOT NULL,
+        pid     INTEGER NOT NULL,
+        since   TEXT NOT NULL,
+        expires TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
+    # 7: incidents — one outage many tickets report: links, the public update log and internal notes,
     #    wordings agents unlinked (negative examples), and the reports detection groups
     """
     CREATE TABLE incidents (

@@ -151,3 +151,16 @@ async def test_slash_new_starts_its_thread_with_the_first_post(
     assert platform.texts("dm-carol", ack.id) == ["Done!".join(["Bob: ", ""])]
     ticket = await desk.ticket(1)
     assert ticket is not None and ticket.origin.thread == ack.id
+
+
+async def test_ticket_new_inside_a_tickets_thread_opens_a_new_thread(
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform
+) -> None:
+    await desk.receive(dm(ALICE, "My invoice shows the wrong VAT number", message_id="a1"))
+    inside = Place(platform="test", channel="dm-alice", thread="a1")
+    reply = await desk.run(ALICE, "/ticket new The mobile app logs me out every hour", inside)
+    assert reply.text == "Opened #2: The mobile app logs me out every hour"
+    await worker.drain()
+    [ack] = [p for p in platform.in_channel("dm-alice") if "ticket #2" in p.message.text]
+    assert ack.thread is None  # its acknowledgement starts the new ticket's own thread
+    assert [p.message.text for p in platform.in_thread("dm-alice", "a1") if "#2" in p.message.text] == []

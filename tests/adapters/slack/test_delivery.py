@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+
+import pytest
 
 from bot.store import tickets
 from tests.adapters.slack.harness import SlackDriver, payload
@@ -46,6 +50,27 @@ async def test_bad_signature_or_stale_timestamp_is_rejected_and_creates_nothing(
     assert status == 200  # the same request, correctly signed, is accepted
     await driver.settle()
     assert await _ticket_count(driver) == 1
+
+
+async def test_garbage_bodies_and_headers_are_refused_before_bolt_reads_them(
+    driver: SlackDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"{driver.base}/slack/events"
+    garbage = b"\xff\xfe payload=\x80\x81"
+    for headers in (
+        {},  # no signature at all
+        {"X-Slack-Request-Timestamp": "yesterday", "X-Slack-Signature": "v0=00"},
+        {"X-Slack-Request-Timestamp": "", "X-Slack-Signature": "\u00e9t\u00e9"},
+    ):
+        async with driver.session.post(url, data=garbage, headers=headers) as response:
+            assert response.status == 401, headers
+    timestamp = str(int(driver.now()))
+    digest = hmac.new(driver.secret.encode(), f"v0:{timestamp}:".encode() + garbage, hashlib.sha256).hexdigest()
+    signed = {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": f"v0={digest}"}
+    async with driver.session.post(url, data=garbage, headers=signed) as response:
+        assert response.status == 400
+    assert "Traceback" not in caplog.text and not [r for r in caplog.records if r.exc_info]
+    assert await _ticket_count(driver) == 0
 
 
 async def test_429_then_success_delivers_exactly_once_and_in_order(driver: SlackDriver) -> None:
