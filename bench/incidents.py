@@ -246,8 +246,8 @@ def main() -> None:
         else [base]
     )
     print(
-        "| datasets | similarity | join | precision | recall | bursts detected | median reports to detect | "
-        "background linked / stream | CPU ms per report |"
+        "| dataset | min reports | window | similarity | join | join window | precision | recall | "
+        "bursts detected | median reports to detect | background linked / stream | CPU ms per report |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for thresholds in grid:

@@ -87,7 +87,7 @@ def digest_text(r: Report, p: Report, now: datetime, note: str = "", title: str 
         f"(response rate {answered})"
     )
     lines.append(f"KB deflection: {r.deflected} ticket(s) solved by a suggestion{_trend(r.deflected, p.deflected)}")
-    if r.incidents is not None:
+    if r.incidents is not None and (r.incidents.count or r.incidents.resolved):
         lines.append(incident_metrics.digest_line(r.incidents))
     if r.per_agent:
         load = "; ".join(

@@ -119,6 +119,16 @@ async def _detect(
 ) -> Joined | None:
     cfg = ctx.incidents
     since = ticket.created_at - cfg.window_delta
+    if not cfg.auto_create:
+        # a proposal is waiting for an agent: a report like its reports goes with it, not into a new one
+        pending = await store.free_reports(
+            conn, ticket.customer.platform, since, exclude=ticket.number, state="proposed"
+        )
+        if pending:
+            lifts = ctx.grouping.lifts(report, [prepare(r.text) for r in pending])
+            if max(lifts) >= cfg.similarity:
+                await store.set_report_state(conn, [ticket.number], "proposed")
+                return None
     recent = [
         r
         for r in await store.free_reports(conn, ticket.customer.platform, since, exclude=ticket.number)

@@ -29,6 +29,7 @@ from bot.services.work import TicketWork
 from bot.store import incidents as store
 from bot.store import tickets
 from bot.store.db import fetch_one
+from kb.grouping import prepare
 
 _TICKET = re.compile(r"#(\d{1,9})")
 _BARE_TICKET = re.compile(r"#?(\d{1,9})")
@@ -119,6 +120,8 @@ async def new(ctx: DeskContext, req: Request) -> Reply:
         )
         work = IncidentWork(ctx, conn, incident, req.actor)
         work.is_new = True
+        if proposed:  # reports that arrived while the proposal waited, and read like it, come along
+            members += await _waiting_like(ctx, conn, members)
         for ticket in members:
             await work.link(ticket, "detected" if proposed else "agent")
         await work.to_leads(incident_notify.opened_for_leads(incident, len(members), f"by {req.actor.display}"))
@@ -126,6 +129,21 @@ async def new(ctx: DeskContext, req: Request) -> Reply:
         await work.finish()
     linked = f", linking {_refs(members)}" if members else ""
     return Reply.done(f"Opened {incident.ref} · {title}{linked}. Its card is in the queue channel.")
+
+
+async def _waiting_like(ctx: DeskContext, conn: aiosqlite.Connection, members: list[Ticket]) -> list[Ticket]:
+    anchors = [prepare(t.description) for t in members]
+    chosen = {t.number for t in members}
+    since = min(t.created_at for t in members)
+    found: list[Ticket] = []
+    for report in await store.free_reports(conn, members[0].customer.platform, since, exclude=0, state="proposed"):
+        if report.ticket in chosen:
+            continue
+        text = prepare(report.text)
+        lift = ctx.grouping.closeness(text, anchors) - ctx.grouping.noise(text)
+        if lift >= ctx.incidents.join_similarity and (ticket := await tickets.get_ticket(conn, report.ticket)):
+            found.append(ticket)
+    return found
 
 
 async def _all_proposed(conn: aiosqlite.Connection, numbers: list[int]) -> bool:

@@ -276,12 +276,14 @@ async def record_report(
     )
 
 
-async def free_reports(conn: Conn, platform: str, since: datetime, *, exclude: int) -> list[Report]:
-    """Reports since `since` that belong to no incident, proposal or dismissal yet."""
+async def free_reports(
+    conn: Conn, platform: str, since: datetime, *, exclude: int, state: str = "free"
+) -> list[Report]:
+    """Reports since `since` that belong to no incident, proposal or dismissal yet (or in `state`)."""
     rows = await fetch_all(
         conn,
-        "SELECT * FROM incident_reports WHERE platform=? AND at >= ? AND state='free' AND ticket != ? ORDER BY ticket",
-        (platform, to_db(since), exclude),
+        "SELECT * FROM incident_reports WHERE platform=? AND at >= ? AND state=? AND ticket != ? ORDER BY ticket",
+        (platform, to_db(since), state, exclude),
     )
     return [Report(r["ticket"], r["customer"], from_db(r["at"]), r["text"], r["rule"]) for r in rows]
 

@@ -269,3 +269,36 @@ async def test_report_and_digest_count_incidents(
     await worker.drain()
     digest = platform.texts("leads")[-1]
     assert "Incidents: 1 opened · 3 linked report(s) · 1 resolved · time to detect 4m · time to resolve 32m" in digest
+
+
+async def test_a_keyword_rule_groups_reports_whatever_their_wording(
+    db: Database, clock: FakeClock, worker: DeliveryWorker, platform: RecordingPlatform
+) -> None:
+    rules = [{"match": r"\b(checkout|payment page)\b", "title": "Checkout outage"}]
+    desk = desk_for(db, clock, rules=rules)
+    for user, text in (
+        (ALICE, "checkout spins forever"),
+        (CAROL, "the payment page is blank for me"),
+        (DAVE, "can't finish checkout, it says try again later"),
+    ):
+        await desk.receive(dm(user, text, message_id=f"r-{user.id}"))
+        clock.advance(minutes=1)
+    await worker.drain()
+    found = proposal(platform)
+    assert found.message.buttons[0].command == "/incident new Checkout outage #1 #2 #3"
+
+
+async def test_one_proposal_however_many_report_and_create_takes_the_waiting_ones_along(
+    idesk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, clock: FakeClock
+) -> None:
+    await report_outage(idesk, clock)
+    for user, text in (
+        (FRAN, "can't log in, error 503 on the login page"),
+        (GUS, "login page: error 503, can't log in"),
+    ):
+        await idesk.receive(dm(user, text, message_id=f"r-{user.id}"))
+    await worker.drain()
+    found = proposal(platform)  # exactly one
+    assert (await idesk.run(BOB, found.message.buttons[0].command)).text.endswith(
+        "linking #1, #2, #3, #4, #5. Its card is in the queue channel."
+    )
