@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CONFIG ?= config.example.toml
 
-.PHONY: run console test test-fast lint typecheck contracts pytest bench bench-digest clean
+.PHONY: run console test test-fast lint typecheck contracts pytest bench bench-digest bench-web clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench: $(STAMP)
 
 bench-digest: $(STAMP)
 	$(BIN)/python bench/digest.py
+
+bench-web: $(STAMP)
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

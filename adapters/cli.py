@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -17,10 +18,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters import incident_replay, kb_cli, lifecycle, log_setup, ops_cli
+from adapters import incident_replay, kb_cli, lifecycle, log_setup, ops_cli, web_cli
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
+from adapters.discord import invite as discord_invite
+from adapters.discord.config import TOKEN_ENV as DISCORD_TOKEN_ENV
+from adapters.discord.config import DiscordConfig
 from adapters.kb_eval_command import kb_eval
 from adapters.ops_http import OpsStartupError, add_ops_routes
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
@@ -54,9 +58,12 @@ kb_app = typer.Typer(help="The knowledge base: articles, search, statistics and 
 app.add_typer(db_app, name="db")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(kb_app, name="kb")
+discord_app = typer.Typer(help="Discord: adding the bot to your server.", no_args_is_help=True)
+app.add_typer(discord_app, name="discord")
 kb_app.command("eval")(kb_eval)
 incidents_app = typer.Typer(help="Incidents: replay a stream of reports through detection.", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(web_cli.app, name="web")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -686,6 +693,30 @@ def incidents_replay(
         table.add_row(str(found["id"]), found["detected_at"], str(len(found["members"])), found["title"])
     out.print(table)
     out.print(f"{len(result['unlinked'])} report(s) linked to no incident.")
+
+
+@discord_app.command("invite-url")
+def discord_invite_url(
+    config: ConfigOpt = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option("--client-id", help="Application ID (developer portal); default: looked up with DISCORD_TOKEN."),
+    ] = None,
+) -> None:
+    """Print the link that adds the bot to your server with exactly the permissions and scopes it uses.
+
+    Example: threaddesk discord invite-url --config config.toml
+    """
+    settings = _settings(config, None)
+    discord_config = settings.adapters["discord"]
+    assert isinstance(discord_config, DiscordConfig)
+    token = os.environ.get(DISCORD_TOKEN_ENV, "").strip() or None
+    try:
+        url = asyncio.run(discord_invite.link(discord_config, client_id=client_id, token=token))
+    except AdapterStartupError as exc:
+        raise _fail(str(exc)) from None
+    out.print(url)
+    err.print(discord_invite.grants(discord_config))
 
 
 def main() -> None:

@@ -32,7 +32,13 @@ SEND_GRACE_SECONDS = 5.0
 
 
 def make_probe(settings: Settings, desk: Desk) -> Probe:
-    return Probe(desk.ctx.db, desk.ctx.clock, max_outbox_lag=timedelta(seconds=settings.ops.max_outbox_lag_seconds))
+    return Probe(
+        desk.ctx.db,
+        desk.ctx.clock,
+        max_outbox_lag=timedelta(seconds=settings.ops.max_outbox_lag_seconds),
+        gate=desk.gate,
+        max_inbox_lag=timedelta(seconds=settings.ops.max_inbox_lag_seconds),
+    )
 
 
 async def serve(

@@ -143,4 +143,4 @@ def register(db_app: typer.Typer, app: typer.Typer, load: Load, fail: Fail) -> N
         if dry_run:
             out.print(f"Dry run — would erase for {who}: {what}. Nothing was changed.")
         else:
-            out.print(f"Erased for {who}: {what}. Recorded in each ticket's history; the database file was compacted.")
+            out.print(f"Erased for {who}: {what}. Recorded in each ticket's history.")

@@ -1,8 +1,9 @@
 """Liveness and readiness for /healthz and /readyz, and the database side of /metrics.
 
 Readiness is a list of named checks, each with a line a person can act on: the store answers and has this
-version's schema, every enabled platform is connected, the delivery worker is running, and the oldest post
-waiting in the outbox is younger than `[ops] max_outbox_lag_seconds`. While shutting down it fails with
+version's schema, every enabled platform is connected, the delivery worker is running, no message has been
+in handling longer than `[ops] max_inbox_lag_seconds`, and the oldest post waiting in the outbox is younger
+than `[ops] max_outbox_lag_seconds`. While shutting down it fails with
 `shutdown`, so a load balancer stops sending work before the process stops taking it.
 """
 
@@ -15,12 +16,14 @@ from datetime import timedelta
 from typing import Any
 
 from bot import telemetry
+from bot.lifecycle import WorkGate
 from bot.ports import Clock
 from bot.store import ops_stats
 from bot.store.db import Database
 from bot.store.schema import SCHEMA_VERSION
 
 STORE_TIMEOUT = 2.0
+EVENTS_PER_SLICE = 20_000
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,14 @@ class Probe:
     db: Database
     clock: Clock
     max_outbox_lag: timedelta = timedelta(minutes=5)
+    gate: WorkGate | None = None  # the desk's work in flight (the inbox)
+    max_inbox_lag: timedelta = timedelta(minutes=1)
     platforms: dict[str, Callable[[], bool]] = field(default_factory=dict)
     worker_alive: Callable[[], bool] | None = None
     shutting_down: bool = False
+    _openings: telemetry.DeskStats = field(default_factory=telemetry.DeskStats)  # running totals
+    _counted_to: int = 0  # the last history event id counted into `_openings`
+    _counting: asyncio.Lock = field(default_factory=asyncio.Lock)  # two scrapes at once never count twice
 
     async def readiness(self) -> Readiness:
         checks = [await self._store()]
@@ -65,6 +73,8 @@ class Probe:
         if self.worker_alive is not None:
             alive = self.worker_alive()
             checks.append(Check("delivery", alive, "running" if alive else "the delivery worker has stopped"))
+        if self.gate is not None:
+            checks.append(self._inbox(self.gate))
         if checks[0].ok:
             checks.append(await self._outbox())
         if self.shutting_down:
@@ -87,6 +97,17 @@ class Probe:
             )
         return Check("store", True, f"reachable, schema version {version}")
 
+    def _inbox(self, gate: WorkGate) -> Check:
+        age, limit = gate.oldest_age(), self.max_inbox_lag.total_seconds()
+        if age > limit:
+            return Check(
+                "inbox",
+                False,
+                f"a message has been in handling for {age:.0f} s (limit {limit:g} s; "
+                f"{gate.in_flight} in flight) — the database or the KB is stuck",
+            )
+        return Check("inbox", True, f"{gate.in_flight} in flight, oldest {age:.0f} s (limit {limit:g} s)")
+
     async def _outbox(self) -> Check:
         now = self.clock.now()
         async with self.db.reading() as conn:
@@ -100,6 +121,23 @@ class Probe:
         return Check("outbox", True, f"oldest undelivered post {lag.total_seconds():.0f} s old (limit {limit:g} s)")
 
     async def metrics(self) -> bytes:
+        await self._count_new_events()
         async with self.db.reading() as conn:
             stats = await ops_stats.read_stats(conn, self.clock.now())
+        stats.opened, stats.resolved = dict(self._openings.opened), dict(self._openings.resolved)
         return telemetry.render(stats)
+
+    async def _count_new_events(self) -> None:
+        """Openings and resolutions since the last scrape. The first scrape reads the whole history in slices,
+        letting go of the shared connection between them so intake is never held up for long."""
+        async with self._counting:
+            async with self.db.reading() as conn:
+                last = await ops_stats.last_event_id(conn)
+            await self._count_up_to(last)
+
+    async def _count_up_to(self, last: int) -> None:
+        while self._counted_to < last:
+            upto = min(last, self._counted_to + EVENTS_PER_SLICE)
+            async with self.db.reading() as conn:
+                await ops_stats.count_openings(conn, self._openings, self._counted_to, upto)
+            self._counted_to = upto

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from bot import telemetry
@@ -15,8 +15,10 @@ from bot import telemetry
 class WorkGate:
     """Counts the units of work being handled (chat messages, commands), for draining and for metrics."""
 
-    def __init__(self) -> None:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._now = monotonic
         self.draining = False
+        self.started = 0  # units started since the process began
         self._started: dict[int, float] = {}
         self._ids = itertools.count()
         self._idle = asyncio.Event()
@@ -29,12 +31,13 @@ class WorkGate:
         return len(self._started)
 
     def oldest_age(self) -> float:
-        return time.monotonic() - min(self._started.values()) if self._started else 0.0
+        return self._now() - min(self._started.values()) if self._started else 0.0
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[None]:
         key = next(self._ids)
-        self._started[key] = time.monotonic()
+        self.started += 1
+        self._started[key] = self._now()
         self._idle.clear()
         try:
             yield

@@ -18,6 +18,9 @@ class OpsConfig(BaseModel):
     max_outbox_lag_seconds: float = Field(
         default=300.0, gt=0, description="/readyz fails when the oldest undelivered post is older than this"
     )
+    max_inbox_lag_seconds: float = Field(
+        default=60.0, gt=0, description="/readyz fails when a message or command has been in handling this long"
+    )
 
 
 class RetentionConfig(BaseModel):

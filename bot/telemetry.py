@@ -101,8 +101,8 @@ def timed(histogram: Histogram, **labels: str) -> Iterator[None]:
 class DeskStats:
     """What the database says, read once per scrape (see `bot.store.ops_stats.read_stats`)."""
 
-    opened: dict[tuple[str, str], int] = field(default_factory=dict)  # (platform, priority) → tickets
-    resolved: dict[tuple[str, str], int] = field(default_factory=dict)  # (platform, priority) → resolutions
+    opened: dict[tuple[str, str], int] = field(default_factory=dict)  # (platform, priority when opened) → tickets
+    resolved: dict[tuple[str, str], int] = field(default_factory=dict)  # (platform, priority now) → resolutions
     open_now: dict[str, int] = field(default_factory=dict)  # status → tickets
     sla_alerts: dict[tuple[str, str], int] = field(default_factory=dict)  # (level, target) → alerts
     kb_feedback: dict[str, int] = field(default_factory=dict)  # suggested | accepted | rejected | cited → rows

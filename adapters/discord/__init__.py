@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 import discord
 from discord.http import Route
 
@@ -60,8 +61,36 @@ class DiscordAdapter:
             ) from None
         except (discord.PrivilegedIntentsRequired, IntentMissing):
             raise AdapterStartupError(MESSAGE_CONTENT_HELP) from None
+        except discord.ConnectionClosed as exc:
+            raise AdapterStartupError(_closed(exc.code, exc.reason)) from None
+        except discord.HTTPException as exc:
+            fix = (
+                "Discord is having trouble: start again in a minute"
+                if exc.status >= 500
+                else "check [discord] api_base_url"
+            )
+            raise AdapterStartupError(
+                f"Discord answered {exc.status} ({exc.text or 'no detail'}) at start — {fix}"
+            ) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise AdapterStartupError(
+                f"Discord: cannot reach {self.config.api_base_url} ({type(exc).__name__}) — check the network "
+                "and [discord] api_base_url"
+            ) from None
         finally:
             self.discord.detach()
+
+
+def _closed(code: int | None, reason: str | None) -> str:
+    """The gateway closed the connection for good: Discord's close codes, in words."""
+    if code == 4004:
+        return (
+            f"Discord rejected the bot token in {TOKEN_ENV} (gateway code 4004): copy it again from the developer "
+            "portal → your app → Bot → Reset Token."
+        )
+    if code in (4013, 4014):
+        return MESSAGE_CONTENT_HELP
+    return f"Discord closed the gateway connection (code {code}: {reason or 'no reason given'}) — start again."
 
 
 def build(config: PlatformChannels, settings: Settings) -> DiscordAdapter:

@@ -9,6 +9,7 @@ import discord
 
 from adapters.discord.components import MODAL_PREFIX
 from adapters.discord.render import render
+from adapters.discord.translate import discord_command_names
 from bot.services.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ PROMPTS = {"reply": "Your reply to the customer", "resolve": "Resolution summary
 
 async def answer(interaction: discord.Interaction[Any], reply: Reply) -> None:
     """The reply, only for the person who acted (an error is marked so it stands out)."""
-    message = reply.message
+    message = reply.message.model_copy(update={"text": discord_command_names(reply.message.text)})
     if not reply.ok:
         message = message.model_copy(update={"text": "✗ " + message.text})
     for part in render(message):

@@ -23,15 +23,19 @@ from adapters.discord.answers import answer, answer_error, text_modal
 from adapters.discord.components import CommandButton, CommandSelect
 from adapters.discord.config import DiscordConfig
 from adapters.discord.lookups import RecentIds, dm_ticket_thread, ticket_choices
+from adapters.discord.message_intake import CREATE_TICKET, open_for_message, reaction_matches
 from adapters.discord.platform import DiscordPlatform
 from adapters.discord.roles import GuildRoles
+from adapters.discord.setup_checks import check_setup, sync_commands
 from adapters.discord.slash import (
     DashboardCommands,
     DigestCommands,
     IncidentCommands,
     KbCommands,
     TicketCommands,
+    staff_commands,
 )
+from bot.domain import commands as command_table
 from bot.domain.inbound import IncomingMessage
 from bot.domain.roles import Role
 from bot.ports import DeliveryError
@@ -52,13 +56,22 @@ class IntentMissing(Exception):
 
 
 def intents() -> discord.Intents:
-    """Only what the desk needs: guild structure (channels, threads), messages in guilds and DMs, their text."""
+    """Only what the desk needs: guild structure (channels, threads), messages in guilds and DMs, their text,
+    and reactions in guilds (the ticket reaction)."""
     wanted = discord.Intents.none()
     wanted.guilds = True
     wanted.guild_messages = True
     wanted.dm_messages = True
     wanted.message_content = True
+    wanted.guild_reactions = True
     return wanted
+
+
+def quiet_voice_warnings() -> None:
+    """discord.py warns at start that PyNaCl and davey (voice) are missing; the desk never joins voice."""
+    for flag in ("warn_nacl", "warn_dave"):
+        if hasattr(discord.VoiceClient, flag):
+            setattr(discord.VoiceClient, flag, False)
 
 
 class DeskBot(commands.Bot):
@@ -70,6 +83,7 @@ class DeskBot(commands.Bot):
         roles: GuildRoles,
         **options: Any,
     ) -> None:
+        quiet_voice_warnings()
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
@@ -94,6 +108,7 @@ class DeskBot(commands.Bot):
         flags = self.application_flags
         if not (flags.gateway_message_content or flags.gateway_message_content_limited):
             raise IntentMissing(MESSAGE_CONTENT_HELP)
+        await check_setup(self, self.config)
         data = await self.http.request(Route("GET", "/gateway/bot"))
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(data["url"])
         self.add_dynamic_items(CommandButton, CommandSelect)
@@ -102,13 +117,11 @@ class DeskBot(commands.Bot):
         self.tree.add_command(DigestCommands())
         self.tree.add_command(DashboardCommands())
         self.tree.add_command(IncidentCommands())
-        if self.config.guild_id:
-            guild = discord.Object(int(self.config.guild_id))
-            self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-        else:
-            synced = await self.tree.sync()
-        log.info("discord: %d app commands synced to %s", len(synced), self.config.guild_id or "all servers")
+        for command in staff_commands():
+            self.tree.add_command(command)
+        self.tree.add_command(app_commands.ContextMenu(name=CREATE_TICKET, callback=self.create_ticket_from_menu))
+        synced = await sync_commands(self.tree, self.config.guild_id)
+        log.info("discord: %d app commands synced to %s", synced, self.config.guild_id or "all servers")
         self.platform.attach(self)
 
     # --- chat messages ----------------------------------------------------------------------------------
@@ -184,6 +197,52 @@ class DeskBot(commands.Bot):
             and len(words) > 2
         )
 
+    # --- a ticket for someone's message: the reaction and the "Create ticket" menu ------------------------
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        """The configured reaction on any message opens a ticket for its author (raw: the message need not
+        be in discord.py's cache, which the desk keeps empty)."""
+        if payload.guild_id is None or (self.config.guild_id and str(payload.guild_id) != self.config.guild_id):
+            return
+        if (self.user and payload.user_id == self.user.id) or (payload.member and payload.member.bot):
+            return
+        if not reaction_matches(payload.emoji, self.config.ticket_reaction):
+            return
+        if payload.member is not None:
+            self.roles.learn_member(payload.member)
+        try:
+            channel: Any = self.get_channel(payload.channel_id) or await self.fetch_channel(payload.channel_id)
+            message = await channel.fetch_message(payload.message_id)
+        except discord.HTTPException as exc:
+            log.warning(
+                "discord: %s on message %s: cannot read it (%s %s) — allow the bot Read Message History there",
+                payload.emoji,
+                payload.message_id,
+                exc.status,
+                exc.text,
+            )
+            return
+        reply = await self._open_for(message)
+        log.info("discord: %s by %s on message %s: %s", payload.emoji, payload.user_id, message.id, reply.message.text)
+
+    async def create_ticket_from_menu(self, interaction: discord.Interaction[Any], message: discord.Message) -> None:
+        """Right-click a message → Apps → Create ticket: a ticket for the message's author; only the person
+        who asked sees the answer."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        self.roles.learn_member(interaction.user)
+        if not self._ours(interaction.guild):
+            await self.answer(interaction, Reply.error("This desk serves another server."))
+            return
+        await self.answer(interaction, await self._open_for(message))
+
+    async def _open_for(self, message: discord.Message) -> Reply:
+        channel: Any = message.channel
+        if isinstance(channel, discord.PartialMessageable) and message.guild is not None:
+            channel = await self._look_up(channel)  # a thread's parent says where the new thread goes
+        self.roles.learn_member(message.author)
+        bot_id = self.user.id if self.user else None
+        return await open_for_message(self.desk, self.platform, self.config, message, channel=channel, bot_id=bot_id)
+
     # --- interactions -----------------------------------------------------------------------------------
 
     async def run_app_command(self, interaction: discord.Interaction[Any]) -> None:
@@ -206,7 +265,35 @@ class DeskBot(commands.Bot):
         await self._run(interaction, command)
 
     async def ask_for_text(self, interaction: discord.Interaction[Any], command: str, label: str) -> None:
+        """Open the form a button needs (Reply…, Resolve…) — unless the person may not run its command: a
+        customer pressing Reply… on a ticket card is told so before typing anything."""
+        refusal = self._refusal(interaction, command)
+        if refusal is not None:
+            await self.answer(interaction, Reply.error(refusal))
+            return
         await interaction.response.send_modal(text_modal(command, label))
+
+    def _refusal(self, interaction: discord.Interaction[Any], command: str) -> str | None:
+        self.roles.learn_member(interaction.user)
+        role = self.desk.role_of(translate.user_ref(interaction.user))
+        words = command.lstrip("/").split()
+        spec = next((s for s in command_table.SPECS if [s.group, s.name] == words[:2]), None)
+        if spec is None:
+            return None  # the desk will say what is wrong with it after the form
+        needed = max(spec.role, Role.AGENT, key=lambda r: r.rank) if self._on_a_card(interaction) else spec.role
+        if role.at_least(needed):
+            return None
+        return (
+            f"Only {needed.plural} can use `/{spec.group} {spec.name}` from a ticket card. "
+            f"You are signed in as {role.with_article}."
+        )
+
+    def _on_a_card(self, interaction: discord.Interaction[Any]) -> bool:
+        """Pressed on a message in the queue channel or a card's thread: the agents' side of the desk."""
+        queue = self.config.queue_channel
+        channel = interaction.channel
+        parent = channel.parent_id if isinstance(channel, discord.Thread) else None
+        return queue is not None and queue in (str(interaction.channel_id), str(parent))
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         """Modal submissions: the id names the command, the text input the rest (see `answers.text_modal`)."""
@@ -250,7 +337,23 @@ class DeskBot(commands.Bot):
     async def _on_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
-        log.error("app command failed", exc_info=error)
+        """Options Discord sent that discord.py could not match or convert (a client with stale commands, a
+        renamed command): the desk's own parser reads the raw options instead and says what is wrong."""
+        convertible = (
+            app_commands.TransformerError,
+            app_commands.CommandSignatureMismatch,
+            app_commands.CommandNotFound,
+        )
+        data: dict[str, Any] = dict(interaction.data or {})
+        if isinstance(error, convertible) and data.get("type", 1) == 1 and not interaction.response.is_done():
+            log.info("discord: %s; letting the desk read the options of %r", error, data.get("name"))
+            try:
+                await self.run_app_command(interaction)
+                return
+            except Exception:
+                log.exception("discord: %r could not run from its raw options", data.get("name"))
+        else:
+            log.error("app command failed", exc_info=error)
         await self.answer_error(interaction)
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:

@@ -24,6 +24,9 @@ class DiscordConfig(PlatformChannels):
     api_base_url: str = Field(default=DISCORD_API, description="REST base of Discord or a compatible server")
     guild_id: str | None = Field(default=None, description="the server the desk serves; app commands sync there")
     thread_mode: Literal["public", "private"] = "public"
+    ticket_reaction: str = Field(
+        default="🎫", description="reacting with it to any message opens a ticket for the message's author"
+    )
     agent_roles: tuple[str, ...] = ()
     lead_roles: tuple[str, ...] = ()
     admin_roles: tuple[str, ...] = ()
@@ -39,6 +42,13 @@ class DiscordConfig(PlatformChannels):
         if not isinstance(value, list | tuple):
             raise ValueError('expected a list of Discord ids, e.g. ["123456789012345678"]')
         return tuple(_snowflake(v) for v in value)
+
+    @field_validator("ticket_reaction")
+    @classmethod
+    def _emoji(cls, value: str) -> str:
+        if not value.strip() or any(ch.isspace() for ch in value.strip()):
+            raise ValueError('expected one emoji, e.g. "🎫", or a custom emoji as "<:name:id>"')
+        return value.strip()
 
     @field_validator("api_base_url")
     @classmethod

@@ -198,12 +198,21 @@ class DiscordPlatform:
 
     async def start_private_thread(self, channel: str, name: str, member: str) -> str:
         """A private thread in `channel` with `member` added (thread_mode = "private"). Returns its id."""
+        return await self.start_thread(channel, name, member, private=True)
+
+    async def start_thread(self, channel: str, name: str, member: str, *, private: bool) -> str:
+        """A thread in `channel` not started on a message (a private one, or a public one beside a message
+        that cannot carry a thread, e.g. one written inside another thread), with `member` added."""
+        body: dict[str, Any] = {
+            "name": name,
+            "type": 12 if private else 11,
+            "auto_archive_duration": THREAD_ARCHIVE_MINUTES,
+        }
+        if private:
+            body["invitable"] = False
 
         async def create(http: discord.http.HTTPClient) -> Any:
-            data = await http.request(
-                Route("POST", "/channels/{channel_id}/threads", channel_id=channel),
-                json={"name": name, "type": 12, "invitable": False, "auto_archive_duration": THREAD_ARCHIVE_MINUTES},
-            )
+            data = await http.request(Route("POST", "/channels/{channel_id}/threads", channel_id=channel), json=body)
             await http.request(
                 Route(
                     "PUT",
@@ -214,7 +223,8 @@ class DiscordPlatform:
             )
             return data
 
-        data = await self._call(create, where=f"a private thread in channel {channel}")
+        kind = "private" if private else "public"
+        data = await self._call(create, where=f"a {kind} thread in channel {channel}")
         self._threads.add(str(data["id"]))
         return str(data["id"])
 

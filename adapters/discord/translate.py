@@ -8,14 +8,17 @@ for a public thread started on the customer's message the thread id *is* that me
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import discord
 
 from adapters.discord.components import BUTTON_PREFIX, MODAL_PREFIX, SELECT_PREFIX
+from bot.domain.commands import SPECS
 from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.refs import UserRef
+from bot.domain.roles import Role
 
 PLATFORM = "discord"
 
@@ -71,7 +74,7 @@ _ARTICLE_FORM = ("title", "aliases", "body")
 
 def _options(data: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
     """Follow subcommand nesting: the command path and the leaf options by name."""
-    path = [str(data.get("name", ""))]
+    path = str(data.get("name", "")).split("-", 1)  # a staff command `/ticket-claim` is `/ticket claim`
     options: Sequence[Mapping[str, Any]] = data.get("options") or ()
     while len(options) == 1 and options[0].get("type") in (1, 2):  # SUB_COMMAND, SUB_COMMAND_GROUP
         path.append(str(options[0]["name"]))
@@ -165,3 +168,20 @@ def interaction_request(interaction: discord.Interaction[Any]) -> tuple[UserRef,
     if text is None:
         return None
     return user_ref(interaction.user), text, place_of(interaction.channel, interaction.channel_id)
+
+
+# --- the staff commands' Discord names ------------------------------------------------------------------
+
+#: `/ticket claim` → `/ticket-claim`: what agents and leads find in Discord's picker (see `slash.staff_commands`)
+_STAFF_NAMES = {
+    f"/{spec.group} {spec.name}": f"/{spec.group}-{spec.name}"
+    for spec in SPECS
+    if spec.role is not Role.CUSTOMER and spec.group in ("ticket", "kb")
+}
+_STAFF_USAGE = re.compile(r"(?<![\w/-])(" + "|".join(re.escape(k) for k in _STAFF_NAMES) + r")\b")
+
+
+def discord_command_names(text: str) -> str:
+    """The desk's help and hints name commands as `/ticket claim`; on Discord the staff ones are
+    `/ticket-claim`, so an answer names the command a person can actually find."""
+    return _STAFF_USAGE.sub(lambda m: _STAFF_NAMES[m.group(1)], text)

@@ -15,7 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from adapters.web import kb_pages, pages, reports, session, transcript
-from adapters.web.common import CONFIG, DESK, FLASH, TEMPLATES, environment
+from adapters.web.common import CHOICES, CONFIG, DESK, FLASH, TEMPLATES, ChoicesCache, environment
 from bot.services.desk import Desk
 from bot.web_config import WebConfig
 
@@ -58,6 +58,7 @@ def build_app(desk: Desk, config: WebConfig, extensions: Sequence[Extension] = (
     app[CONFIG] = config
     app[TEMPLATES] = environment(config.prefix)
     app[FLASH] = {}
+    app[CHOICES] = ChoicesCache()
     p = config.prefix
     app.router.add_get(p + "/", pages.home)
     if p:

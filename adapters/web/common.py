@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import humanize_duration
+from bot.services.dashboard import FilterChoices
 from bot.services.desk import Desk
 from bot.services.web_auth import Session
 from bot.web_config import WebConfig
@@ -38,6 +39,17 @@ class Viewer:
 
 
 VIEWER = web.RequestKey("viewer", Viewer)
+
+
+@dataclass
+class ChoicesCache:
+    """The queue's filter menus as last read, and when (monotonic seconds)."""
+
+    at: float = float("-inf")
+    value: FilterChoices | None = None
+
+
+CHOICES = web.AppKey("filter_choices", ChoicesCache)
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 

@@ -7,12 +7,13 @@ typing it in chat does, with the same permission checks and the same answers.
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 from aiohttp import web
 from multidict import MultiMapping
 
-from adapters.web.common import VIEWER, Viewer, desk_of, flash, notice, prefix_of, render
+from adapters.web.common import CHOICES, VIEWER, Viewer, desk_of, flash, notice, prefix_of, render
 from adapters.web.session import requires
 from bot.domain.roles import Role
 from bot.domain.ticket import Priority, Status
@@ -58,6 +59,18 @@ def queue_filter(query: MultiMapping[str], viewer: Viewer) -> QueueFilter:
     )
 
 
+CHOICES_TTL = 30.0
+"""The filter menus (categories, assignees, tags on open tickets) are read at most every 30 s."""
+
+
+async def _choices(request: web.Request) -> dashboard.FilterChoices:
+    cache = request.app[CHOICES]
+    now = time.monotonic()
+    if cache.value is None or now - cache.at >= CHOICES_TTL:
+        cache.value, cache.at = await dashboard.filter_choices(desk_of(request).ctx), now
+    return cache.value
+
+
 def _kept(query: MultiMapping[str]) -> dict[str, str]:
     keys = ("status", "priority", "category", "assignee", "tag", "sla", "q", "sort")
     return {k: query[k] for k in keys if query.get(k)}
@@ -69,7 +82,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
     desk = desk_of(request)
     f = queue_filter(request.query, viewer)
     page = await dashboard.queue(desk.ctx, f)
-    choices = await dashboard.filter_choices(desk.ctx)
+    choices = await _choices(request)
     kept = _kept(request.query)
     return render(
         request,
@@ -96,7 +109,7 @@ async def queue_rows(request: web.Request) -> web.StreamResponse:
     page = await dashboard.queue(desk.ctx, queue_filter(request.query, viewer))
     response = render(request, "queue_rows.html", page=page, now=desk.ctx.clock.now())
     response.headers["X-Stamp"] = page.stamp
-    response.headers["X-Total"] = str(page.total)
+    response.headers["X-Total"] = page.shown_total
     return response
 
 

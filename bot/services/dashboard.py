@@ -32,6 +32,12 @@ class QueuePage:
     def pages(self) -> int:
         return max(1, -(-self.total // self.filter.per_page))
 
+    @property
+    def shown_total(self) -> str:
+        """The number of matching tickets; past the counting cap, "10,000+"."""
+        capped = self.total > web_store.COUNT_CAP
+        return f"{web_store.COUNT_CAP:,}+" if capped else f"{self.total:,}"
+
 
 async def queue(ctx: DeskContext, f: QueueFilter) -> QueuePage:
     async with ctx.db.reading() as conn:
@@ -55,7 +61,9 @@ class FilterChoices:
 
 async def filter_choices(ctx: DeskContext) -> FilterChoices:
     async with ctx.db.reading() as conn:
-        return FilterChoices(*await web_store.choices(conn))
+        categories, assignees, tags = await web_store.choices(conn)
+    configured = [ctx.intake.default_category, *(r.category for r in ctx.intake.rules if r.category)]
+    return FilterChoices(sorted({*categories, *configured}), assignees, tags)
 
 
 @dataclass(frozen=True)

@@ -47,16 +47,18 @@ async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
     if thread is None and not is_intake_place(ctx, msg):
         return None
     async with ctx.db.transaction() as conn:
+        found = await tickets.ticket_for_thread(conn, thread) if thread is not None else None
+        if thread is not None and found is None:
+            # a thread that is not a ticket's: ordinary conversation, not taken in (a reaction may still make
+            # a ticket of it) — unless it is an incident card's thread, where staff talk is an internal note
+            await incident_note(ctx, conn, msg, body)
+            return None
         if not await tickets.claim_inbound(conn, msg.platform, msg.message_id, ctx.clock.now()):
             log.info("ignoring re-delivered message %s:%s", msg.platform, msg.message_id)
             return None
         await ctx.remember(conn, msg.author)
         ticket: Ticket | None
-        if thread is not None:
-            found = await tickets.ticket_for_thread(conn, thread)
-            if found is None:
-                await incident_note(ctx, conn, msg, body)  # agents talking under an incident's card
-                return None  # a thread that is not a ticket's: ordinary conversation
+        if found is not None:
             ticket, in_card_thread = found
             await _join(ctx, conn, ticket, msg, body, in_card_thread)
         else:
@@ -185,7 +187,7 @@ async def incident_note(ctx: DeskContext, conn: aiosqlite.Connection, msg: Incom
     if msg.thread is None or not ctx.roles.role_of(msg.author).at_least(Role.AGENT):
         return
     incident = await incidents.incident_for_card(conn, msg.platform, msg.channel, msg.thread)
-    if incident is not None:
+    if incident is not None and await tickets.claim_inbound(conn, msg.platform, msg.message_id, ctx.clock.now()):
         await incidents.add_update(
             conn, incident.id, ctx.clock.now(), msg.author, incident.status, body, visibility="internal"
         )

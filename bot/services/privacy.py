@@ -1,9 +1,10 @@
 """A customer's data on request: export everything stored about them, or erase it (`threaddesk customer
 …`), and the `[retention] message_days` purge the scheduler runs.
 
-An erasure runs in one transaction with SQLite's `secure_delete` on, is recorded in the history of every
-ticket it touched, then the file is rebuilt (VACUUM) and the WAL emptied, so the old text survives neither
-in free pages nor in the journal. Backups taken before stay as they were: see README "Customer data".
+An erasure runs in one transaction with SQLite's `secure_delete` on (as every connection of ours), is
+recorded in the history of every ticket it touched, then the WAL is checkpointed and truncated, so the old
+text survives neither in free space nor in the journal — without a VACUUM, which would stop intake while it
+rewrote the file. Backups taken before stay as they were: see README "Customer data".
 """
 
 from __future__ import annotations

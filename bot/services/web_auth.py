@@ -23,6 +23,7 @@ from bot.domain.refs import UserRef
 from bot.ports import Clock
 from bot.store import web as store
 from bot.store.db import Database
+from bot.store.web import SessionRow as SessionRow  # re-exported for the terminal command
 
 LINK_TTL = timedelta(minutes=10)
 SESSION_TTL = timedelta(hours=12)
@@ -131,7 +132,7 @@ async def revoke(
         return await store.revoke(conn, clock.now(), token_hash=session.token_hash if session else None, user=user)
 
 
-async def live_sessions(db: Database, clock: Clock, user: UserRef | None = None) -> list[store.SessionRow]:
+async def live_sessions(db: Database, clock: Clock, user: UserRef | None = None) -> list[SessionRow]:
     now = clock.now()
     async with db.reading() as conn:
         rows = await store.sessions(conn, user)

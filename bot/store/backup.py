@@ -7,7 +7,8 @@ with `PRAGMA integrity_check` before it is renamed into place, so a file named F
 
 Restore refuses a database that is in use: leaving WAL mode needs every other connection closed, so a
 `PRAGMA journal_mode=DELETE` that fails with "locked" means a running ThreadDesk (or anything else) has it
-open. The database being replaced is first kept as `<name>.before-restore-<UTC time>`.
+open. The database being replaced is first kept as `<name>.before-restore-<UTC time>`, and the writer lease
+the backup may carry (it was taken from a running desk) is cleared.
 """
 
 from __future__ import annotations
@@ -113,4 +114,7 @@ def restore(backup_file: Path, target: Path) -> tuple[Snapshot, Path | None]:
             conn.execute("VACUUM INTO ?", (str(kept),))
         with contextlib.closing(sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)) as source:
             source.backup(conn)
+        # a backup of a running desk holds that process's writer lease: nobody holds the restored database
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='leases'").fetchone():
+            conn.execute("DELETE FROM leases")
     return inspect(target), kept

@@ -24,7 +24,9 @@ def to_db(moment: datetime) -> str:
 
 
 def from_db(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    # fromisoformat reads the fixed-width form (with its Z) about 20x faster than strptime: a queue page
+    # of 50 tickets parses ~150 moments
+    return datetime.fromisoformat(value)
 
 
 def opt_from_db(value: str | None) -> datetime | None:
@@ -92,6 +94,9 @@ class Database:
                 await conn.execute("PRAGMA journal_mode=WAL")
                 await conn.execute("PRAGMA synchronous=NORMAL")
                 await conn.execute("PRAGMA foreign_keys=ON")
+                # replaced and deleted content is overwritten with zeros, so erased customer text (`threaddesk
+                # customer forget`, [retention]) is not left in free space; the WAL is truncated after an erasure
+                await conn.execute("PRAGMA secure_delete=ON")
                 db = cls(conn, path)
                 if check:
                     problems = await db.integrity_problems()

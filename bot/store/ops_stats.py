@@ -12,20 +12,32 @@ from bot.telemetry import DeskStats
 Conn = aiosqlite.Connection
 
 
-async def read_stats(conn: Conn, now: datetime) -> DeskStats:
-    stats = DeskStats()
-    for r in await fetch_all(
-        conn, "SELECT customer_platform, priority, COUNT(*) FROM tickets GROUP BY customer_platform, priority"
-    ):
-        stats.opened[(r[0], r[1])] = int(r[2])
+async def last_event_id(conn: Conn) -> int:
+    row = await fetch_one(conn, "SELECT MAX(id) FROM ticket_events")
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+async def count_openings(conn: Conn, stats: DeskStats, after_id: int, upto_id: int) -> None:
+    """Add the tickets opened (priority when opened) and resolved (current priority) among the history events
+    with ids in (after_id, upto_id] to `stats` — a range scan on the primary key, so a scrape only reads the
+    events since the previous one."""
     for r in await fetch_all(
         conn,
-        "SELECT t.customer_platform, t.priority, COUNT(*) FROM ticket_events e JOIN tickets t ON t.number = e.ticket"
-        " WHERE e.kind = 'resolved' GROUP BY t.customer_platform, t.priority",
+        "SELECT e.kind, t.customer_platform, COALESCE(json_extract(e.detail, '$.priority'), t.priority), COUNT(*)"
+        " FROM ticket_events e JOIN tickets t ON t.number = e.ticket"
+        " WHERE e.id > ? AND e.id <= ? AND e.kind IN ('opened', 'resolved') GROUP BY 1, 2, 3",
+        (after_id, upto_id),
     ):
-        stats.resolved[(r[0], r[1])] = int(r[2])
+        into = stats.opened if r[0] == "opened" else stats.resolved
+        into[(r[1], r[2])] = into.get((r[1], r[2]), 0) + int(r[3])
+
+
+async def read_stats(conn: Conn, now: datetime) -> DeskStats:
+    """The cheap part of a scrape: gauges and small tables (openings and resolutions: `count_openings`)."""
+    stats = DeskStats()
     for r in await fetch_all(
-        conn, "SELECT status, COUNT(*) FROM tickets WHERE status NOT IN ('resolved', 'closed') GROUP BY status"
+        conn,  # IN, not NOT IN: a seek per status in ix_tickets_queue instead of a scan of every ticket
+        "SELECT status, COUNT(*) FROM tickets WHERE status IN ('new', 'open', 'pending', 'on_hold') GROUP BY status",
     ):
         stats.open_now[r[0]] = int(r[1])
     for r in await fetch_all(conn, "SELECT level, target, COUNT(*) FROM sla_alerts GROUP BY level, target"):

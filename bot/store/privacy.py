@@ -2,7 +2,8 @@
 
 Erasure replaces texts and names with `ERASED` and keeps numbers, ids, timestamps, states and ratings, so
 reports and metrics still add up. Rows are updated in place, never deleted: ticket numbers stay stable.
-The caller runs `scrub_free_pages` afterwards so the old text is not left in free pages or the WAL.
+With `secure_delete` on, the old text is overwritten; the caller then runs `scrub_free_pages` so it is not
+left in the WAL either.
 """
 
 from __future__ import annotations
@@ -247,9 +248,10 @@ async def secure_delete(conn: Conn) -> None:
 
 
 async def scrub_free_pages(conn: Conn) -> None:
-    """Rebuild the file (no free page keeps old text) and empty the WAL (whose frames hold old page images).
+    """Copy the zeroed pages into the database file and empty the WAL. Every connection of ours has
+    `secure_delete` on (see `Database.open`), so replaced and deleted text is overwritten with zeros rather
+    than left in free space; no VACUUM, which would hold up intake while it rewrites the whole file.
     Run outside a transaction; it waits for other connections' reads (busy_timeout)."""
-    await conn.execute("VACUUM")
     await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 

@@ -259,7 +259,14 @@ MIGRATIONS: tuple[str, ...] = (
         expires TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
-    # 7: incidents — one outage many tickets report: links, the public update log and internal notes,
+    # 7: the dashboard's open queue in its default order, over open tickets only (a page is a short index
+    #    range however long the closed history grows); queries say `status NOT IN ('resolved', 'closed')`
+    """
+    CREATE INDEX ix_tickets_open_urgency ON tickets (
+        CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, created_at, number)
+        WHERE status NOT IN ('resolved', 'closed');
+    """,
+    # 8: incidents — one outage many tickets report: links, the public update log and internal notes,
     #    wordings agents unlinked (negative examples), and the reports detection groups
     """
     CREATE TABLE incidents (

@@ -152,10 +152,18 @@ class QueueFilter:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+OPEN = "status NOT IN ('resolved', 'closed')"
+"""Open tickets, written exactly as the partial indexes' condition so SQLite can use them."""
+COUNT_CAP = 10_000
+"""Matching tickets are counted up to this many ("10,000+"): a broad filter never counts the whole history."""
+
+
 def _where(f: QueueFilter) -> tuple[str, list[Any]]:
     where: list[str] = []
     args: list[Any] = []
-    if f.statuses:
+    if f.statuses and {s.value for s in f.statuses} == {s.value for s in Status if s.is_active}:
+        where.append(OPEN)
+    elif f.statuses:
         where.append(f"status IN ({','.join('?' * len(f.statuses))})")
         args += [s.value for s in f.statuses]
     if f.priorities:
@@ -174,11 +182,11 @@ def _where(f: QueueFilter) -> tuple[str, list[Any]]:
         args.append(f.tag)
     if f.sla == "breached":
         where.append("number IN (SELECT ticket FROM sla_alerts WHERE level = 'breach')")
-        where.append("status NOT IN ('resolved', 'closed')")
+        where.append(OPEN)
     elif f.sla == "at_risk":
         where.append("number IN (SELECT ticket FROM sla_alerts WHERE level = 'warning')")
         where.append("number NOT IN (SELECT ticket FROM sla_alerts WHERE level = 'breach')")
-        where.append("status NOT IN ('resolved', 'closed')")
+        where.append(OPEN)
     if f.text:
         needle = f.text.strip()
         if needle.lstrip("#").isdigit():
@@ -201,7 +209,7 @@ async def queue_page(conn: Conn, f: QueueFilter) -> tuple[list[Ticket], int]:
     rows = await fetch_all(
         conn, f"SELECT * FROM tickets{where} ORDER BY {order} LIMIT ? OFFSET ?", [*args, f.per_page, offset]
     )
-    total = await fetch_one(conn, f"SELECT COUNT(*) FROM tickets{where}", args)
+    total = await fetch_one(conn, f"SELECT COUNT(*) FROM (SELECT 1 FROM tickets{where} LIMIT {COUNT_CAP + 1})", args)
     return [_ticket(r) for r in rows], int(total[0]) if total else 0
 
 
@@ -229,9 +237,13 @@ async def change_stamp(conn: Conn) -> str:
 
 
 async def choices(conn: Conn) -> tuple[list[str], list[tuple[str, str]], list[str]]:
-    """Categories, assignees (id, name) and tags that occur on open tickets, for the filter menus."""
-    open_only = "status NOT IN ('resolved', 'closed')"
-    categories = [r[0] for r in await fetch_all(conn, "SELECT DISTINCT category FROM tickets ORDER BY 1 LIMIT 200")]
+    """Categories, assignees (id, name) and tags that occur on open tickets, for the filter menus (read
+    through the open-queue index: the closed history is never scanned)."""
+    open_only = OPEN
+    categories = [
+        r[0]
+        for r in await fetch_all(conn, f"SELECT DISTINCT category FROM tickets WHERE {open_only} ORDER BY 1 LIMIT 200")
+    ]
     people = [
         (r[0], r[1])
         for r in await fetch_all(

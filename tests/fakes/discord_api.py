@@ -29,6 +29,39 @@ from tests.fakes.patience import HANG
 TOKEN = "fake-bot-token"
 GATEWAY_MESSAGE_CONTENT = 1 << 18
 EPHEMERAL = 1 << 6
+INTENT_GUILD_MESSAGE_REACTIONS = 1 << 10
+INTENT_DIRECT_MESSAGE_REACTIONS = 1 << 13
+
+
+class P:
+    """Discord's permission bits (https://discord.com/developers/docs/topics/permissions)."""
+
+    ADMINISTRATOR = 1 << 3
+    ADD_REACTIONS = 1 << 6
+    VIEW_CHANNEL = 1 << 10
+    SEND_MESSAGES = 1 << 11
+    EMBED_LINKS = 1 << 14
+    ATTACH_FILES = 1 << 15
+    READ_MESSAGE_HISTORY = 1 << 16
+    MANAGE_THREADS = 1 << 34
+    CREATE_PUBLIC_THREADS = 1 << 35
+    CREATE_PRIVATE_THREADS = 1 << 36
+    SEND_MESSAGES_IN_THREADS = 1 << 38
+
+
+#: what the bot's own (managed) role holds unless a test says otherwise: everything the desk uses
+BOT_PERMISSIONS = (
+    P.VIEW_CHANNEL
+    | P.SEND_MESSAGES
+    | P.EMBED_LINKS
+    | P.ATTACH_FILES
+    | P.READ_MESSAGE_HISTORY
+    | P.CREATE_PUBLIC_THREADS
+    | P.CREATE_PRIVATE_THREADS
+    | P.SEND_MESSAGES_IN_THREADS
+)
+MISSING_ACCESS = {"message": "Missing Access", "code": 50001}
+MISSING_PERMISSIONS = {"message": "Missing Permissions", "code": 50013}
 
 
 def _now() -> str:
@@ -85,7 +118,17 @@ class Failure:
 
 
 class FakeDiscord:
-    def __init__(self, *, message_content_intent: bool = True, heartbeat_ms: int = 41_250) -> None:
+    """One guild (`guild_id`) with the bot in it, holding `bot_permissions` through its managed role.
+
+    Permissions are enforced on the bot's REST calls as Discord computes them (the base permissions of the
+    member's roles, then the channel's overwrites for @everyone, roles and the member; threads use their
+    parent's): a refused call answers 403 with Discord's codes (50001 Missing Access, 50013 Missing
+    Permissions). `in_guild = False` plays a bot that was never added to the server.
+    """
+
+    def __init__(
+        self, *, message_content_intent: bool = True, heartbeat_ms: int = 41_250, bot_permissions: int = BOT_PERMISSIONS
+    ) -> None:
         self._ids = itertools.count(1_300_000_000_000_000_000 + int(time.time() * 1000) % 1_000_000 * 1_000)
         self.app_flags = GATEWAY_MESSAGE_CONTENT if message_content_intent else 0
         self.heartbeat_ms = heartbeat_ms
@@ -106,6 +149,9 @@ class FakeDiscord:
         self.calls: list[Call] = []
         self.failures: list[Failure] = []
         self.role("@everyone", role_id=self.guild_id)
+        self.bot_role = self.role("ThreadDesk", permissions=bot_permissions, managed=True)
+        self.members[self.bot_user["id"]] = [self.bot_role]
+        self.in_guild = True
         # gateway
         self.url = ""
         self.identifies = 0
@@ -165,7 +211,7 @@ class FakeDiscord:
         self.members[user["id"]] = list(roles)
         return user
 
-    def role(self, name: str, role_id: str | None = None) -> str:
+    def role(self, name: str, role_id: str | None = None, *, permissions: int = 0, managed: bool = False) -> str:
         rid = role_id or self.new_id()
         self.roles[rid] = {
             "id": rid,
@@ -175,8 +221,8 @@ class FakeDiscord:
             "icon": None,
             "unicode_emoji": None,
             "position": len(self.roles),
-            "permissions": "0",
-            "managed": False,
+            "permissions": str(permissions),
+            "managed": managed,
             "mentionable": False,
             "flags": 0,
         }
@@ -199,6 +245,15 @@ class FakeDiscord:
             "flags": 0,
         }
         return cid
+
+    def thread(self, parent: str, name: str, owner: dict[str, Any] | None = None) -> str:
+        """A public thread someone started in `parent` (not on a message). Returns its id."""
+        tid = self.new_id()
+        self._thread(tid, parent, name, 11)
+        if owner is not None:
+            self.channels[tid]["owner_id"] = owner["id"]
+            self.thread_members[tid].add(owner["id"])
+        return tid
 
     def dm_channel(self, user: dict[str, Any]) -> str:
         for cid, ch in self.channels.items():
@@ -247,6 +302,49 @@ class FakeDiscord:
             "avatar": None,
             "pending": False,
         }
+
+    def overwrite(self, channel_id: str, target: str, *, allow: int = 0, deny: int = 0, member: bool = False) -> None:
+        """A channel permission overwrite for a role (or, with `member`, a user), as server settings make one."""
+        overwrites = self.channels[channel_id]["permission_overwrites"]
+        overwrites[:] = [o for o in overwrites if o["id"] != target]
+        overwrites.append({"id": target, "type": 1 if member else 0, "allow": str(allow), "deny": str(deny)})
+
+    def permissions_in(self, channel_id: str, user_id: str | None = None) -> int:
+        """What `user_id` (default: the bot) may do in a channel, computed the way Discord does."""
+        user_id = user_id or self.bot_user["id"]
+        channel = self.channels[channel_id]
+        if channel["type"] == 1:
+            return BOT_PERMISSIONS
+        if channel["type"] in (11, 12):
+            channel = self.channels[channel["parent_id"]]
+        held = [self.guild_id, *self.members.get(user_id, [])]
+        base = 0
+        for rid in held:
+            base |= int(self.roles[rid]["permissions"]) if rid in self.roles else 0
+        if base & P.ADMINISTRATOR:
+            return ~0
+        overwrites = {o["id"]: o for o in channel["permission_overwrites"]}
+        everyone = overwrites.get(self.guild_id)
+        if everyone:
+            base = (base & ~int(everyone["deny"])) | int(everyone["allow"])
+        allow = deny = 0
+        for rid in held[1:]:
+            if rid in overwrites and overwrites[rid]["type"] == 0:
+                allow, deny = allow | int(overwrites[rid]["allow"]), deny | int(overwrites[rid]["deny"])
+        base = (base & ~deny) | allow
+        mine = overwrites.get(user_id)
+        if mine and mine["type"] == 1:
+            base = (base & ~int(mine["deny"])) | int(mine["allow"])
+        return base
+
+    def _refused(self, channel_id: str, *needed: int) -> tuple[int, Any] | None:
+        """403 as Discord answers the bot lacking a permission here (None: allowed)."""
+        held = self.permissions_in(channel_id)
+        if not held & P.VIEW_CHANNEL:
+            return 403, MISSING_ACCESS
+        if any(not held & bit for bit in needed):
+            return 403, MISSING_PERMISSIONS
+        return None
 
     def _message(self, channel_id: str, author: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         channel = self.channels[channel_id]
@@ -350,28 +448,72 @@ class FakeDiscord:
                 opts.append({"type": 4, "name": name, "value": value})
             else:
                 opts.append({"type": 3, "name": name, "value": value})
-        command = next((c for c in self.commands if c["name"] == group), {"id": self.new_id()})
-        data: dict[str, Any] = {
-            "id": command["id"],
-            "name": group,
-            "type": 1,
-            "options": [{"type": 1, "name": sub, "options": opts}],
-            "guild_id": self.guild_id,
-        }
+        data: dict[str, Any] = {**self._invoked(group, sub, opts), "guild_id": self.guild_id}
         if resolved:
             data["resolved"] = resolved
         return self._interaction(user, channel_id, 2, data)
 
-    def autocomplete(self, user: dict[str, Any], channel_id: str, group: str, sub: str, typed: str) -> Interaction:
-        command = next(c for c in self.commands if c["name"] == group)
-        option = {"type": 4, "name": "ticket", "value": typed, "focused": True}
+    def react(self, user: dict[str, Any], message_id: str, emoji: str = "🎫", emoji_id: str | None = None) -> None:
+        """`user` adds a reaction (a Unicode emoji, or a custom one with `emoji_id`) to a message: the
+        MESSAGE_REACTION_ADD dispatch, sent only to a bot that asked for the reactions intent."""
+        msg = self.messages[message_id]
+        channel = self.channels[msg["channel_id"]]
+        data: dict[str, Any] = {
+            "type": 0,
+            "user_id": user["id"],
+            "channel_id": msg["channel_id"],
+            "message_id": message_id,
+            "message_author_id": msg["author"]["id"],
+            "emoji": {"id": emoji_id, "name": emoji, **({"animated": False} if emoji_id else {})},
+            "burst": False,
+            "burst_colors": [],
+        }
+        wanted = INTENT_DIRECT_MESSAGE_REACTIONS if channel["type"] == 1 else INTENT_GUILD_MESSAGE_REACTIONS
+        if channel["type"] != 1:
+            data["guild_id"] = self.guild_id
+            data["member"] = {**self._member(user["id"]), "user": user}
+        if (self.intents or 0) & wanted:
+            self.dispatch("MESSAGE_REACTION_ADD", data)
+
+    def message_command(self, user: dict[str, Any], message_id: str, name: str) -> Interaction:
+        """`user` right-clicks a message → Apps → `name` (a MESSAGE context-menu command the bot synced)."""
+        msg = self.messages[message_id]
+        command = next(c for c in self.commands if c["name"] == name and c.get("type") == 3)
+        shown = {k: v for k, v in msg.items() if k != "allowed_mentions"}
         data = {
             "id": command["id"],
+            "name": name,
+            "type": 3,
+            "target_id": message_id,
+            "resolved": {"messages": {message_id: shown}},
+            "guild_id": self.guild_id,
+        }
+        return self._interaction(user, msg["channel_id"], 2, data)
+
+    def interact(self, user: dict[str, Any], channel_id: str, data: dict[str, Any]) -> Interaction:
+        """An application command with hand-made `data` (e.g. as a Discord client with stale commands sends it)."""
+        return self._interaction(user, channel_id, 2, data)
+
+    def autocomplete(self, user: dict[str, Any], channel_id: str, group: str, sub: str, typed: str) -> Interaction:
+        option = {"type": 4, "name": "ticket", "value": typed, "focused": True}
+        return self._interaction(user, channel_id, 4, self._invoked(group, sub, [option]))
+
+    def _invoked(self, group: str, sub: str, options: list[dict[str, Any]]) -> dict[str, Any]:
+        """`/group sub` as the synced commands shape it: a subcommand of `group`, or the top-level command
+        `group-sub` (staff commands are top-level so that they can carry default permissions)."""
+        for command in self.commands:
+            subs = {o["name"] for o in command.get("options") or () if o["type"] == 1}
+            if command["name"] == group and command.get("type", 1) == 1 and sub in subs:
+                nested = [{"type": 1, "name": sub, "options": options}]
+                return {"id": command["id"], "name": group, "type": 1, "options": nested}
+            if command["name"] == f"{group}-{sub}":
+                return {"id": command["id"], "name": command["name"], "type": 1, "options": options}
+        return {
+            "id": self.new_id(),
             "name": group,
             "type": 1,
-            "options": [{"type": 1, "name": sub, "options": [option]}],
+            "options": [{"type": 1, "name": sub, "options": options}],
         }
-        return self._interaction(user, channel_id, 4, data)
 
     def submit_modal(self, user: dict[str, Any], opened: Interaction, text: str) -> Interaction:
         """Type `text` into the modal the bot opened in answer to `opened`, and submit."""
@@ -492,7 +634,7 @@ class FakeDiscord:
         ready = {
             "v": 10,
             "user": self.bot_user,
-            "guilds": [{"id": self.guild_id, "unavailable": True}],
+            "guilds": [{"id": self.guild_id, "unavailable": True}] if self.in_guild else [],
             "session_id": self._session,
             "resume_gateway_url": f"{self.url.replace('http', 'ws')}/gateway",
             "shard": [0, 1],
@@ -502,7 +644,8 @@ class FakeDiscord:
         }
         self._live = True
         self.dispatch("READY", ready)
-        self.dispatch("GUILD_CREATE", self._guild())
+        if self.in_guild:
+            self.dispatch("GUILD_CREATE", self._guild())
         self.connected.set()
 
     async def _resume(self, data: dict[str, Any], send: Callable[[str], Any]) -> None:
@@ -553,7 +696,7 @@ class FakeDiscord:
             "joined_at": "2026-01-01T00:00:00+00:00",
             "large": False,
             "unavailable": False,
-            "member_count": len(self.members) + 1,
+            "member_count": len(self.members),
             "voice_states": [],
             "members": [{**self._member(self.bot_user["id"]), "user": self.bot_user}],
             "channels": guild_channels,
@@ -632,7 +775,12 @@ class FakeDiscord:
             ("GET", r"/gateway", lambda b, r: (200, {"url": self._gateway_info()["url"]})),
             ("PUT", r"/applications/(\d+)/guilds/(\d+)/commands", self._sync_commands),
             ("PUT", r"/applications/(\d+)/commands", self._sync_commands),
+            ("GET", r"/guilds/(\d+)", self._get_guild),
+            ("GET", r"/guilds/(\d+)/channels", self._get_guild_channels),
+            ("GET", r"/guilds/(\d+)/roles", self._get_guild_roles),
+            ("GET", r"/guilds/(\d+)/members/(\d+)", self._get_guild_member),
             ("GET", r"/channels/(\d+)", self._get_channel),
+            ("GET", r"/channels/(\d+)/messages/(\d+)", self._get_message),
             ("POST", r"/channels/(\d+)/messages", self._post_message),
             ("PATCH", r"/channels/(\d+)/messages/(\d+)", self._patch_message),
             ("POST", r"/channels/(\d+)/messages/(\d+)/threads", self._thread_from_message),
@@ -672,19 +820,71 @@ class FakeDiscord:
         }
 
     def _sync_commands(self, body: Any, request: web.Request, app: str, guild: str | None = None) -> tuple[int, Any]:
+        # as Discord answers: every field filled in (a context menu's description is "")
+        defaults = {"type": 1, "description": "", "default_member_permissions": None, "nsfw": False}
         self.commands = [
-            {**c, "id": self.new_id(), "application_id": app, "version": self.new_id(), "guild_id": guild} for c in body
+            {**defaults, **c, "id": self.new_id(), "application_id": app, "version": self.new_id(), "guild_id": guild}
+            for c in body
         ]
         return 200, self.commands
 
-    def _get_channel(self, body: Any, request: web.Request, cid: str) -> tuple[int, Any]:
-        if cid not in self.channels:
+    def _guild_refused(self, gid: str) -> tuple[int, Any] | None:
+        if gid != self.guild_id:
+            return 404, {"message": "Unknown Guild", "code": 10004}
+        if not self.in_guild:
+            return 403, MISSING_ACCESS
+        return None
+
+    def _get_guild(self, body: Any, request: web.Request, gid: str) -> tuple[int, Any]:
+        refused = self._guild_refused(gid)
+        if refused:
+            return refused
+        keep = ("members", "channels", "threads", "presences", "voice_states", "joined_at", "large", "member_count")
+        guild = {k: v for k, v in self._guild().items() if k not in keep}
+        return 200, {**guild, "approximate_member_count": len(self.members), "approximate_presence_count": 0}
+
+    def _get_guild_channels(self, body: Any, request: web.Request, gid: str) -> tuple[int, Any]:
+        return self._guild_refused(gid) or (200, self._guild()["channels"])
+
+    def _get_guild_roles(self, body: Any, request: web.Request, gid: str) -> tuple[int, Any]:
+        return self._guild_refused(gid) or (200, list(self.roles.values()))
+
+    def _get_guild_member(self, body: Any, request: web.Request, gid: str, uid: str) -> tuple[int, Any]:
+        refused = self._guild_refused(gid)
+        if refused:
+            return refused
+        if uid not in self.members:
+            return 404, {"message": "Unknown Member", "code": 10007}
+        return 200, {**self._member(uid), "user": self.users[uid]}
+
+    def _channel_refused(self, cid: str, *needed: int) -> tuple[int, Any] | None:
+        channel = self.channels.get(cid)
+        if channel is None:
             return 404, {"message": "Unknown Channel", "code": 10003}
-        return 200, self.channels[cid]
+        if channel["type"] != 1 and not self.in_guild:
+            return 403, MISSING_ACCESS
+        return self._refused(cid, *needed)
+
+    def _get_channel(self, body: Any, request: web.Request, cid: str) -> tuple[int, Any]:
+        return self._channel_refused(cid) or (200, self.channels[cid])
+
+    def _get_message(self, body: Any, request: web.Request, cid: str, mid: str) -> tuple[int, Any]:
+        refused = self._channel_refused(cid, P.READ_MESSAGE_HISTORY)
+        if refused:
+            return refused
+        msg = self.messages.get(mid)
+        if msg is None or msg["channel_id"] != cid:
+            return 404, {"message": "Unknown Message", "code": 10008}
+        return 200, {k: v for k, v in msg.items() if k != "allowed_mentions"}
 
     def _post_message(self, body: Any, request: web.Request, cid: str) -> tuple[int, Any]:
-        if cid not in self.channels:
-            return 404, {"message": "Unknown Channel", "code": 10003}
+        in_thread = cid in self.channels and self.channels[cid]["type"] in (11, 12)
+        needed = [P.SEND_MESSAGES_IN_THREADS if in_thread else P.SEND_MESSAGES]
+        if body.get("_uploads"):
+            needed.append(P.ATTACH_FILES)
+        refused = self._channel_refused(cid, *needed)
+        if refused:
+            return refused
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce"):
             earlier = self.nonces.get((cid, str(nonce)))
@@ -728,6 +928,11 @@ class FakeDiscord:
             return 404, {"message": "Unknown Channel", "code": 10003}
         if channel["type"] == 1:
             return 400, {"message": "Cannot execute action on a DM channel", "code": 50003}
+        if channel["type"] in (11, 12):
+            return 400, {"message": "Cannot execute action on this channel type", "code": 50024}
+        refused = self._channel_refused(cid, P.CREATE_PUBLIC_THREADS)
+        if refused:
+            return refused
         msg = self.messages.get(mid)
         if msg is None or msg["channel_id"] != cid:
             return 404, {"message": "Unknown Message", "code": 10008}
@@ -738,13 +943,16 @@ class FakeDiscord:
         return 201, thread
 
     def _thread_without_message(self, body: Any, request: web.Request, cid: str) -> tuple[int, Any]:
-        if cid not in self.channels:
-            return 404, {"message": "Unknown Channel", "code": 10003}
-        return 201, self._thread(self.new_id(), cid, body["name"], int(body.get("type", 12)))
+        kind = int(body.get("type", 12))
+        refused = self._channel_refused(cid, P.CREATE_PRIVATE_THREADS if kind == 12 else P.CREATE_PUBLIC_THREADS)
+        if refused:
+            return refused
+        return 201, self._thread(self.new_id(), cid, body["name"], kind)
 
     def _add_thread_member(self, body: Any, request: web.Request, tid: str, uid: str) -> tuple[int, Any]:
-        if tid not in self.channels:
-            return 404, {"message": "Unknown Channel", "code": 10003}
+        refused = self._channel_refused(tid, P.SEND_MESSAGES_IN_THREADS)
+        if refused:
+            return refused
         self.thread_members.setdefault(tid, set()).add(uid)
         return 204, None
 

@@ -14,6 +14,7 @@ from adapters.ops_http import add_ops_routes
 from adapters.web.app import build_app
 from bot.delivery import DeliveryWorker
 from bot.health import Probe
+from bot.lifecycle import WorkGate
 from bot.ports import DeliveryRefused, RetryLater
 from bot.services.desk import Desk
 from bot.store.db import Database
@@ -28,6 +29,7 @@ def probe(db: Database, clock: FakeClock, platform: RecordingPlatform) -> Probe:
     probe = Probe(db, clock, max_outbox_lag=timedelta(minutes=5))
     probe.platforms[platform.name] = lambda: True
     probe.worker_alive = lambda: True
+    probe.gate = WorkGate()
     return probe
 
 
@@ -66,7 +68,7 @@ async def test_healthz_and_a_ready_desk(client: Client) -> None:
     body = await response.json()
     assert response.status == 200, body
     assert body["status"] == "ready" and body["failed"] == []
-    assert set(body["checks"]) == {"store", "platform:test", "delivery", "outbox"}
+    assert set(body["checks"]) == {"store", "platform:test", "delivery", "inbox", "outbox"}
     assert body["checks"]["store"]["detail"].startswith("reachable, schema version")
 
 
@@ -81,10 +83,15 @@ async def test_readyz_names_each_failed_check(
     clock.advance(minutes=6)
     probe.platforms["test"] = lambda: False
     probe.worker_alive = lambda: False
-    response = await client.get("/readyz")
-    body = await response.json()
+    seconds = [100.0]
+    probe.gate = WorkGate(monotonic=lambda: seconds[0])
+    async with probe.gate.unit():  # a message stuck in handling for 61 s
+        seconds[0] += 61
+        response = await client.get("/readyz")
+        body = await response.json()
     assert response.status == 503
-    assert body["failed"] == ["platform:test", "delivery", "outbox"]
+    assert body["failed"] == ["platform:test", "delivery", "inbox", "outbox"]
+    assert body["checks"]["inbox"]["detail"].startswith("a message has been in handling for 61 s (limit 60 s")
     assert body["checks"]["outbox"]["detail"] == "the oldest undelivered post is 360 s old (limit 300 s)"
     assert body["checks"]["delivery"]["detail"] == "the delivery worker has stopped"
 

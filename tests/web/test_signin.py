@@ -137,3 +137,35 @@ async def test_the_link_ttl_is_ten_minutes_to_the_second(browser: Browser, clock
     token = await browser.link_for(BOB)
     clock.advance(seconds=timedelta(minutes=10).total_seconds() - 1)
     assert (await browser.client.get(f"/signin/{token}")).status == 200
+
+
+def test_an_admin_signs_people_out_from_the_terminal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from adapters.cli import app
+    from bot.domain.refs import UserRef
+    from bot.ports import SystemClock as Clock  # the command reads the real clock
+    from bot.services import web_auth
+    from bot.services.web_auth import DashboardAccess
+    from bot.store.db import Database
+
+    path = tmp_path / "desk.db"
+    access = DashboardAccess(public_url="http://127.0.0.1:8080", secret=b"k")
+    bob = UserRef(platform="console", id="bob", name="Bob")
+
+    async def sign_in() -> None:
+        async with Database.open(path) as db:
+            for _ in range(2):
+                link = await web_auth.issue_link(db, Clock(), access, bob)
+                assert not isinstance(await web_auth.redeem_link(db, Clock(), access, link.rsplit("/", 1)[1]), str)
+
+    asyncio.run(sign_in())
+    runner = CliRunner()
+    listed = runner.invoke(app, ["web", "sessions", "--db", str(path)])
+    assert listed.exit_code == 0, listed.output
+    assert "2 live" in listed.output and "Bob (console:bob)" in listed.output
+    assert runner.invoke(app, ["web", "revoke", "--db", str(path)]).exit_code == 2
+    revoked = runner.invoke(app, ["web", "revoke", "--user", "console:bob", "--db", str(path)])
+    assert revoked.exit_code == 0 and "Signed out 2 session(s) of console:bob." in revoked.output

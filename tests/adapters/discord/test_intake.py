@@ -12,6 +12,7 @@ from adapters.discord.config import DiscordConfig
 from adapters.registry import AdapterStartupError
 from bot.config import Settings
 from bot.domain.commands import GROUPS, SPECS
+from bot.domain.roles import Role
 from tests.adapters.discord.conftest import World, discord_config, running_world
 from tests.adapters.discord.people import buttons, fields, find
 from tests.fakes.discord_api import EPHEMERAL, FakeDiscord, eventually
@@ -37,7 +38,8 @@ async def test_errors_are_ephemeral_and_say_what_to_do(world: World) -> None:
     card = (await eventually(lambda: fake.bot_messages_in(world.queue)))[0]
     denied = fake.press(world.alice, card["id"], "Claim")  # a customer pressing an agent's button
     await eventually(lambda: denied.followups, what="the refusal")
-    assert denied.texts == ["✗ Only agents can use `/ticket claim`. You are signed in as a customer."]
+    # named as Discord shows the agents' command: `/ticket-claim`
+    assert denied.texts == ["✗ Only agents can use `/ticket-claim`. You are signed in as a customer."]
     assert denied.callbacks[0]["data"]["flags"] & EPHEMERAL and denied.followups[0]["flags"] & EPHEMERAL
     missing = fake.slash(world.bob, world.queue, "ticket", "show", ticket=42)
     await eventually(lambda: missing.followups)
@@ -62,17 +64,30 @@ async def test_commands_are_synced_to_the_guild_with_typed_options(world: World)
     fake = world.fake
     synced = fake.calls_to("PUT", rf"/applications/{fake.app_id}/guilds/{fake.guild_id}/commands")
     assert len(synced) == 1
-    groups = {c["name"]: c for c in synced[0].body}
-    assert set(groups) == set(GROUPS)
-    # every command of the core's language is an app command, so nothing is console- or Slack-only
+    commands = {c["name"]: c for c in synced[0].body}
+    agents_only, leads_only = str(1 << 34), str(1 << 5)  # Manage Threads, Manage Server
+    # every command of the core's language is an app command, so nothing is console- or Slack-only. What
+    # customers may run sits under /ticket and /kb, which everyone sees; the agents' and leads' commands are
+    # top-level (`/ticket-claim`) so that Discord shows them only to people with their default permissions
     for spec in SPECS:
-        assert spec.name in {o["name"] for o in groups[spec.group]["options"]}, spec.usage
-    subs = {o["name"]: o for o in groups["ticket"]["options"]}
-    priority = next(o for o in subs["priority"]["options"] if o["name"] == "priority")
+        if spec.group in ("digest", "dashboard") or spec.role is Role.CUSTOMER:  # (digest, dashboard: hidden whole)
+            assert spec.name in {o["name"] for o in commands[spec.group]["options"]}, spec.usage
+        else:
+            staff = commands[f"{spec.group}-{spec.name}"]
+            wanted = leads_only if spec.role is Role.LEAD else agents_only
+            assert str(staff["default_member_permissions"]) == wanted and staff["contexts"] == [0], spec.usage
+    assert set(GROUPS) <= set(commands)
+    assert str(commands["digest"]["default_member_permissions"]) == leads_only
+    assert str(commands["dashboard"]["default_member_permissions"]) == agents_only
+    assert commands["ticket"].get("default_member_permissions") is None
+    assert commands["kb"].get("default_member_permissions") is None
+    assert commands["Create ticket"]["type"] == 3  # the message context menu
+    priority = next(o for o in commands["ticket-priority"]["options"] if o["name"] == "priority")
     assert [c["value"] for c in priority["choices"]] == ["low", "normal", "high", "urgent"]
-    ticket = next(o for o in subs["claim"]["options"] if o["name"] == "ticket")
+    ticket = next(o for o in commands["ticket-claim"]["options"] if o["name"] == "ticket")
     assert ticket["type"] == 4 and ticket["autocomplete"] is True and not ticket.get("required")
-    assert fake.intents is not None and fake.intents == (1 << 0) | (1 << 9) | (1 << 12) | (1 << 15)
+    # guilds, guild messages, guild reactions (the ticket reaction), DMs, message content
+    assert fake.intents is not None and fake.intents == (1 << 0) | (1 << 9) | (1 << 10) | (1 << 12) | (1 << 15)
 
 
 async def test_ticket_numbers_autocomplete_from_open_tickets(world: World) -> None:
@@ -95,10 +110,12 @@ async def test_ticket_numbers_autocomplete_from_open_tickets(world: World) -> No
 async def test_private_thread_mode_adds_the_customer_to_a_private_thread(fake: FakeDiscord, tmp_path: Path) -> None:
     async with running_world(fake, tmp_path / "desk.db", thread_mode="private") as world:
         asked = fake.say(world.alice, world.intake, "My payment card was declined")
-        thread = (await eventually(lambda: fake.threads_of(world.intake), what="the private thread"))[0]
+        with_alice = await eventually(
+            lambda: [t for t in fake.threads_of(world.intake) if world.alice["id"] in fake.thread_members[t["id"]]],
+            what="the private thread with Alice added",
+        )
+        thread = with_alice[0]
         assert thread["type"] == 12 and thread["id"] != asked
-        # adding her is a call of its own after the thread exists
-        await eventually(lambda: world.alice["id"] in fake.thread_members[thread["id"]], what="Alice in the thread")
         await eventually(lambda: find(fake, thread["id"], "we've opened ticket #1"), what="the ack")
         assert fake.bot_messages_in(world.intake) == []  # nothing posted where everyone reads
         fake.say(world.alice, thread["id"], "It's a Visa card")
