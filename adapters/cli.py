@@ -37,7 +37,7 @@ from bot.domain.ticket import Status, Ticket
 from bot.leads_config import parse_duration
 from bot.ports import SystemClock
 from bot.scheduler import Scheduler
-from bot.services import metrics
+from bot.services import macro_files, metrics, team_scope
 from bot.services.knowledge import ImportOutcome, KnowledgeLibrary
 from bot.services.queries import describe_event
 from bot.store import tickets as store
@@ -58,6 +58,8 @@ kb_app = typer.Typer(help="The knowledge base: articles, search, statistics and 
 app.add_typer(db_app, name="db")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(kb_app, name="kb")
+macros_app = typer.Typer(help="Macros (canned replies with actions) as Markdown files.", no_args_is_help=True)
+app.add_typer(macros_app, name="macros")
 discord_app = typer.Typer(help="Discord: adding the bot to your server.", no_args_is_help=True)
 app.add_typer(discord_app, name="discord")
 kb_app.command("eval")(kb_eval)
@@ -315,6 +317,45 @@ def kb_export(
             return await kb_cli.export_folder(database, folder)
 
     out.print(f"Wrote {len(asyncio.run(main()))} article(s) to {folder}.")
+
+
+@macros_app.command("import")
+def macros_import(
+    folder: Annotated[Path, typer.Argument(help="Folder of Markdown macros with front matter.")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Import macros: new ones are added, changed ones get a new version; bad files are reported."""
+    settings = _settings(config, db)
+    if not folder.is_dir():
+        raise _fail(f"{folder} is not a folder")
+
+    async def main() -> macro_files.ImportResult:
+        async with _kb_database(settings) as database:
+            return await macro_files.import_folder(database, folder, at=SystemClock().now())
+
+    result = asyncio.run(main())
+    for error in result.errors:
+        err.print(f"skipped {error}", style="yellow")
+    out.print(f"Imported from {folder}: {result.added} new, {result.updated} updated, {result.unchanged} unchanged.")
+    if result.errors:
+        raise typer.Exit(1)
+
+
+@macros_app.command("export")
+def macros_export(
+    folder: Annotated[Path, typer.Argument(help="Folder to write <name>.md files into (created if missing).")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Write every macro as Markdown with front matter (personal ones as <name>@<owner>.md)."""
+    settings = _settings(config, db)
+
+    async def main() -> list[Path]:
+        async with _database(settings) as database:
+            return await macro_files.export_folder(database, folder)
+
+    out.print(f"Wrote {len(asyncio.run(main()))} macro(s) to {folder}.")
 
 
 @kb_app.command("list")
@@ -581,6 +622,7 @@ def report(
     until: Annotated[
         str | None, typer.Option("--until", help="End of the period, ISO 8601 (default: now).", hidden=True)
     ] = None,
+    team: Annotated[str | None, typer.Option("--team", help="Only this team's tickets ([[teams]]).")] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -597,8 +639,14 @@ def report(
     if end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
 
+    if team is not None and team not in {t.name for t in settings.teams}:
+        known = ", ".join(t.name for t in settings.teams) or "none configured"
+        raise _fail(f"--team: no team {team!r} (teams: {known})")
+
     async def load() -> metrics.Report:
         async with _database(settings) as database, database.reading() as conn:
+            if team is not None:
+                return await team_scope.team_report(conn, team, end - span, end)
             return await metrics.compute(conn, end - span, end)
 
     result = asyncio.run(load())
@@ -667,6 +715,13 @@ def _report_tables(r: metrics.Report) -> None:
     for name, a in r.per_agent.items():
         agents.add_row(name, str(a.assigned_open), str(a.resolved), _fmt(a.first_response_minutes_median))
     out.print(agents)
+    if r.macros:
+        used = Table(title="Macros used")
+        used.add_column("Macro")
+        used.add_column("Applied", justify="right")
+        for name, n in r.macros.items():
+            used.add_row(name, str(n))
+        out.print(used)
 
 
 @incidents_app.command("replay")

@@ -15,6 +15,7 @@ from bot.ports import Clock, RoleSource, SystemClock
 from bot.services.context import DeskContext, RoleDirectory
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary, MatcherBuilder, import_articles
+from bot.services.teams import TeamDirectory
 from bot.services.web_auth import SECRET_ENV, DashboardAccess
 from bot.store import articles
 from bot.store.db import Database
@@ -93,6 +94,7 @@ def build_desk(
         automation=settings.automation,
         charts_dir=charts_folder(settings),
         dashboard=dashboard_access(settings) if settings.web.enabled else None,
+        teams=TeamDirectory(settings.teams),
         incidents=settings.incidents,
     )
     return Desk(ctx)

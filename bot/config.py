@@ -18,6 +18,7 @@ from bot.domain.ticket import Priority
 from bot.incidents_config import IncidentsConfig
 from bot.leads_config import AutomationConfig, DigestsConfig, SlaConfig
 from bot.ops_config import OpsConfig, RetentionConfig
+from bot.teams_config import TeamConfig, check_teams
 from bot.web_config import WebConfig
 
 USER_KEY = re.compile(r"^[a-z][a-z0-9_-]*:[^\s:]+$")
@@ -66,6 +67,7 @@ class IntakeRule(_Strict):
     match: str = Field(description="regular expression, case-insensitive, searched in the message")
     priority: Priority | None = None
     category: str | None = None
+    team: str | None = Field(default=None, description="route matching tickets to this team ([[teams]])")
 
     @field_validator("match")
     @classmethod
@@ -98,6 +100,10 @@ class IntakeConfig(_Strict):
                 category = rule.category
         return priority, category or self.default_category
 
+    def team_for(self, text: str) -> str | None:
+        """The team of the first matching rule that names one."""
+        return next((r.team for r in self.rules if r.team and r.matches(text)), None)
+
 
 class PlatformChannels(_Strict):
     """What every adapter table has. Channel ids are the platform's own."""
@@ -119,6 +125,7 @@ class Settings(_Strict):
     web: WebConfig = WebConfig()
     ops: OpsConfig = OpsConfig()
     retention: RetentionConfig = RetentionConfig()
+    teams: tuple[TeamConfig, ...] = ()
     incidents: IncidentsConfig = IncidentsConfig()
     adapters: Mapping[str, PlatformChannels] = Field(default_factory=dict)
     source: Path | None = None
@@ -172,6 +179,7 @@ def settings_from_dict(
         "web",
         "ops",
         "retention",
+        "teams",
         "incidents",
     }
     unknown = set(raw) - core_keys - set(adapter_models)
@@ -192,6 +200,7 @@ def settings_from_dict(
         errors[:0] = _describe(exc)
     else:
         errors.extend(_check_digest_targets(settings))
+        errors.extend(check_teams(settings.teams, [r.team for r in settings.intake.rules]))
     if errors:
         raise ConfigError(f"{where} has {len(errors)} problem(s):\n" + "\n".join(f"  {e}" for e in errors))
     if db_override is not None:

@@ -39,6 +39,12 @@ class Choice(BaseModel):
     options: tuple[Button, ...]
 
 
+def all_menus(message: Message) -> tuple[Choice, ...]:
+    """`choice` and `menus`, in order, leaving out empty ones."""
+    found = ((message.choice,) if message.choice else ()) + message.menus
+    return tuple(c for c in found if c.options)
+
+
 class Field(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -56,6 +62,8 @@ class Message(BaseModel):
     fields: tuple[Field, ...] = ()
     buttons: tuple[Button, ...] = ()
     choice: Choice | None = None
+    #: Further menus after `choice` (the queue card's Macro… menu).
+    menus: tuple[Choice, ...] = ()
     footer: str | None = None
     #: People to notify (rendered as real mentions by each platform; `text` already names them).
     mentions: tuple[UserRef, ...] = ()

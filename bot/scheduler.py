@@ -21,7 +21,7 @@ from croniter import croniter
 from bot import telemetry
 from bot.leads_config import DigestsConfig
 from bot.outbound import Destination, DestinationKind
-from bot.services import digest, privacy, sla_alerts
+from bot.services import digest, privacy, routing, sla_alerts
 from bot.services.context import DeskContext
 from bot.store import outbox, timers
 from bot.waiting import until_set
@@ -89,6 +89,7 @@ class Scheduler:
         telemetry.SCHEDULER_LAG.set(max(0.0, lag))
         telemetry.SCHEDULER_TICKS.inc()
         done = await sla_alerts.fire_due(self.ctx)
+        done += await routing.hand_out_waiting(self.ctx)  # a team's hours opened, someone's away time ended
         now = self.ctx.clock.now()
         async with self.ctx.db.reading() as conn:
             jobs = await timers.due_jobs(conn, now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.outbound import Button, Message
+from bot.outbound import Button, Message, all_menus
 
 #: Gives a button its number (the session keeps the mapping).
 Numbering = Callable[[Button], int]
@@ -21,9 +21,9 @@ def render(message: Message, number: Numbering) -> list[str]:
         body = message.text
     lines += body.splitlines() if body else []
     controls = [_button(b, number) for b in message.buttons]
-    if message.choice:
-        options = " ".join(f"[{number(o)}] {o.label}" for o in message.choice.options)
-        controls.append(f"{message.choice.placeholder}: {options}")
+    for menu in all_menus(message):
+        options = " ".join(f"[{number(o)}] {o.label}" for o in menu.options)
+        controls.append(f"{menu.placeholder}: {options}")
     if controls:
         lines.append("   ".join(controls))
     if message.footer:

@@ -22,7 +22,7 @@ from adapters.discord import translate
 from adapters.discord.answers import answer, answer_error, text_modal
 from adapters.discord.components import CommandButton, CommandSelect
 from adapters.discord.config import DiscordConfig
-from adapters.discord.lookups import RecentIds, dm_ticket_thread, ticket_choices
+from adapters.discord.lookups import RecentIds, dm_ticket_thread, macro_choices, ticket_choices
 from adapters.discord.message_intake import CREATE_TICKET, open_for_message, reaction_matches
 from adapters.discord.platform import DiscordPlatform
 from adapters.discord.roles import GuildRoles
@@ -35,6 +35,8 @@ from adapters.discord.slash import (
     TicketCommands,
     staff_commands,
 )
+from adapters.discord.slash_macros import MacroCommands
+from adapters.discord.slash_routing import AgentCommands, TeamCommands
 from bot.domain import commands as command_table
 from bot.domain.inbound import IncomingMessage
 from bot.domain.roles import Role
@@ -115,7 +117,10 @@ class DeskBot(commands.Bot):
         self.tree.add_command(TicketCommands())
         self.tree.add_command(KbCommands())
         self.tree.add_command(DigestCommands())
+        self.tree.add_command(MacroCommands())
         self.tree.add_command(DashboardCommands())
+        self.tree.add_command(AgentCommands())
+        self.tree.add_command(TeamCommands())
         self.tree.add_command(IncidentCommands())
         for command in staff_commands():
             self.tree.add_command(command)
@@ -364,6 +369,14 @@ class DeskBot(commands.Bot):
         self.roles.learn_member(interaction.user)
         actor = translate.user_ref(interaction.user)
         return await ticket_choices(self.desk, actor, current, staff=self.desk.role_of(actor).at_least(Role.AGENT))
+
+    async def macro_names(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
+        """Autocomplete for macro names (agents only: customers get none)."""
+        self.roles.learn_member(interaction.user)
+        actor = translate.user_ref(interaction.user)
+        if not self.desk.role_of(actor).at_least(Role.AGENT):
+            return []
+        return await macro_choices(self.desk, actor, current)
 
 
 __all__ = ["MESSAGE_CONTENT_HELP", "DeskBot", "IntentMissing", "intents"]

@@ -10,7 +10,7 @@ from adapters.discord.translate import PLATFORM
 from bot.domain.refs import UserRef
 from bot.domain.ticket import Status
 from bot.services.desk import Desk
-from bot.store import tickets
+from bot.store import macros, tickets
 from bot.store.tickets import TicketQuery
 
 _NOT_CLOSED = tuple(s for s in Status if s is not Status.CLOSED)
@@ -40,6 +40,18 @@ async def ticket_choices(desk: Desk, person: UserRef, current: str, staff: bool)
         if not wanted or str(t.number).startswith(wanted) or wanted in t.subject.casefold()
     ]
     return choices[:CHOICES_LIMIT]
+
+
+async def macro_choices(desk: Desk, person: UserRef, current: str) -> list[app_commands.Choice[str]]:
+    """Macros `person` may use (shared and their own), most used first, whose name contains what was typed."""
+    async with desk.ctx.db.reading() as conn:
+        found = await macros.visible(conn, person.key)
+    wanted = current.strip().casefold()
+    return [
+        app_commands.Choice(name=f"{m.name} · {' '.join(m.body.split())}"[:100], value=m.name)
+        for m in found
+        if not wanted or wanted in m.name
+    ][:CHOICES_LIMIT]
 
 
 class RecentIds:

@@ -282,9 +282,9 @@ def _translate(exc: discord.HTTPException, where: str) -> Exception:
         return RetryLater(f"Discord said {detail} for {where}", retry_after=retry_after, rate_limited=status == 429)
     if status == 403:
         return DeliveryRefused(
-            f"Discord refused {where} ({detail}): give the bot View Channel, Send Messages, Send Messages in "
-            "Threads, Create Public/Private Threads and Embed Links there (server settings → the channel → "
-            "Permissions)."
+            f"Discord refused {where} ({detail}): give the bot View Channels, Send Messages, Send Messages in "
+            "Threads, Create Public/Private Threads, Embed Links and Attach Files there (the channel → Edit Channel "
+            "→ Permissions); `threaddesk run` names what is missing at start."
         )
     if status == 404:
         return DeliveryRefused(

@@ -13,7 +13,7 @@ from typing import Any
 import discord
 
 from adapters.discord.components import SELECT_PREFIX, CommandButton, CommandSelect, button_id
-from bot.outbound import Button, ButtonStyle, Message
+from bot.outbound import Button, ButtonStyle, Message, all_menus
 
 log = logging.getLogger(__name__)
 
@@ -96,24 +96,27 @@ def view_of(message: Message) -> discord.ui.View | None:
     """A persistent view (no timeout). It is stopped at once: the dynamic items answer presses, so discord.py
     needs to keep no per-message state (which would grow with every post and vanish on restart)."""
     items = [item for item in map(_button, message.buttons) if item is not None]
-    if not items and message.choice is None:
+    menus = all_menus(message)[:2]
+    if not items and not menus:
         return None
     view = discord.ui.View(timeout=None)
-    for index, item in enumerate(items[: BUTTONS_PER_ROW * 4]):
+    # five rows: buttons take what the menus (one row each) leave
+    for index, item in enumerate(items[: BUTTONS_PER_ROW * (5 - max(1, len(menus)))]):
         item.row = index // BUTTONS_PER_ROW
         view.add_item(item)
-    if message.choice is not None:
+    for index, menu in enumerate(menus):
         options = [
             discord.SelectOption(label=_clip(o.label, 100), value=o.command)
-            for o in message.choice.options[:MAX_SELECT_OPTIONS]
+            for o in menu.options[:MAX_SELECT_OPTIONS]
             if len(o.command) <= 100
         ]
         key = options[0].value.split(maxsplit=3)[2] if options and len(options[0].value.split()) > 2 else ""
+        key = key if index == 0 else f"{key}:{index}"  # custom ids must differ within a message
         select: discord.ui.Select[Any] = discord.ui.Select(
             custom_id=_clip(SELECT_PREFIX + key, 100),
-            placeholder=_clip(message.choice.placeholder, 150),
+            placeholder=_clip(menu.placeholder, 150),
             options=options,
-            row=4,
+            row=4 - (len(menus) - 1 - index),
         )
         view.add_item(CommandSelect(select))
     view.stop()

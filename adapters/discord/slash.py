@@ -49,6 +49,13 @@ async def ticket_choices(interaction: discord.Interaction[Any], current: str) ->
 
 
 ticket_option = app_commands.autocomplete(ticket=ticket_choices)
+
+
+async def macro_choices(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
+    client: Any = interaction.client
+    return await client.macro_names(interaction, current)  # type: ignore[no-any-return]
+
+
 describe_ticket = app_commands.describe(ticket=TICKET)
 
 
@@ -267,6 +274,23 @@ def staff_commands() -> list[app_commands.Command[Any, Any, None]]:
     async def tag(interaction: discord.Interaction[Any], tags: str, ticket: int | None = None) -> None:
         await _run(interaction)
 
+    @staff("ticket-macro", description="Reply with a macro: its text and actions, in one step")
+    @ticket_option
+    @app_commands.autocomplete(name=macro_choices)
+    @app_commands.describe(ticket=TICKET, name="the macro", text="more text after the macro's (optional)")
+    async def macro(
+        interaction: discord.Interaction[Any], name: str, text: str | None = None, ticket: int | None = None
+    ) -> None:
+        await _run(interaction)
+
+    @staff("ticket-transfer", description="Move a ticket to another team's queue")
+    @ticket_option
+    @app_commands.describe(ticket=TICKET, team="the team's name (see /team list)", reason="why (optional)")
+    async def transfer(
+        interaction: discord.Interaction[Any], team: str, reason: str | None = None, ticket: int | None = None
+    ) -> None:
+        await _run(interaction)
+
     @staff("ticket-escalate", description="Raise the priority and alert the team leads")
     @ticket_option
     @describe_ticket
@@ -331,6 +355,8 @@ def staff_commands() -> list[app_commands.Command[Any, Any, None]]:
         await _run(interaction)
 
     return [
+        macro,
+        transfer,
         claim,
         unclaim,
         assign,

@@ -63,13 +63,15 @@ def incoming(message: discord.Message, *, bot_id: int | None, channel: Any = Non
 
 #: options that come after the ticket number, in the order the core's parser reads them
 _OPTION_ORDER = (
-    "kb", "article", "part", "agent", "user", "status", "priority", "scope", "command", "period", "rating", "tags",
-    "reason", "summary", "text", "value", "which",
+    "handover", "until", "team", "kb", "article", "name", "part", "agent", "user", "status", "priority", "scope",
+    "command", "period", "rating", "tags", "reason", "summary", "text", "value", "which",
 )  # fmt: skip
 #: `/incident …` options in the order the core reads them: `new <title> [#N …]`, `link <id> <#N …>`, …
 _INCIDENT_ORDER = ("incident", "title", "status", "tickets", "summary", "text", "scope", "command")
 #: `/kb add`'s three form fields become the core's one-line `title | aliases | body`.
 _ARTICLE_FORM = ("title", "aliases", "body")
+#: `/macro add` and `/macro edit`'s fields become `name | reply | actions`.
+_MACRO_FORM = ("name", "reply", "actions")
 
 
 def _options(data: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
@@ -87,6 +89,8 @@ def _value(name: str, value: Any) -> str:
         return f"<@{value}>"
     if name == "kb":
         return f"--kb {value}"
+    if name == "handover":
+        return "--handover" if value else ""
     return " ".join(str(value).split()) if name not in ("text", "summary", "reason") else str(value).strip()
 
 
@@ -102,6 +106,10 @@ def command_text(data: Mapping[str, Any]) -> str:
         words.append(str(ticket).strip().lstrip("#"))
     if any(name in values for name in _ARTICLE_FORM):
         words.append(" | ".join(" ".join(str(values.get(name) or "").split()) for name in _ARTICLE_FORM))
+    if "reply" in values:  # `/macro add|edit`: the core's `name | reply | actions`
+        form = [str(values.get(k) or "").replace("|", "/").strip() for k in _MACRO_FORM]
+        words.append(" | ".join(form if form[2] else form[:2]))
+        values = {k: v for k, v in values.items() if k not in _MACRO_FORM}
     for name in _OPTION_ORDER:
         value = values.get(name)
         if value is not None and str(value).strip():

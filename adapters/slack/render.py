@@ -20,7 +20,7 @@ from adapters.slack.translate import (
     view_metadata,
 )
 from bot.domain.text import neutralise_mentions
-from bot.outbound import Button, ButtonStyle, Message
+from bot.outbound import Button, ButtonStyle, Message, all_menus
 
 Block = dict[str, Any]
 
@@ -110,15 +110,16 @@ def _button(button: Button, index: int) -> dict[str, Any]:
 
 def _actions(message: Message) -> list[dict[str, Any]]:
     elements = [_button(b, i) for i, b in enumerate(message.buttons)]
-    if message.choice and message.choice.options:
+    for index, menu in enumerate(all_menus(message)):
+        # a static select filters its options as you type (type-ahead); action ids must differ per block
         elements.append(
             {
                 "type": "static_select",
-                "action_id": "td_select",
-                "placeholder": _plain(message.choice.placeholder, BUTTON_LABEL_CHARS),
+                "action_id": "td_select" if index == 0 else f"td_select_{index}",
+                "placeholder": _plain(menu.placeholder, BUTTON_LABEL_CHARS),
                 "options": [
                     {"text": _plain(o.label, BUTTON_LABEL_CHARS), "value": o.command[:OPTION_VALUE_CHARS]}
-                    for o in message.choice.options[:100]
+                    for o in menu.options[:100]
                 ],
             }
         )
@@ -136,7 +137,7 @@ def blocks(message: Message) -> list[Block]:
         ]
         out.append({"type": "section", "fields": fields})
     if not (message.title and message.fields):  # a card's text repeats its fields: only the fallback has it
-        reserved = len(out) + (1 if message.buttons or message.choice else 0) + (1 if message.footer else 0)
+        reserved = len(out) + (1 if message.buttons or all_menus(message) else 0) + (1 if message.footer else 0)
         room = MAX_BLOCKS - reserved
         pieces = split_escaped(neutralise_mentions(message.text))
         if len(pieces) > room:

@@ -40,6 +40,7 @@ class Spec:
     arg: Arg = Arg.NONE
     takes_ticket: bool = False
     options: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()  # `--name` options that take no value
 
     @property
     def usage(self) -> str:
@@ -55,6 +56,37 @@ def _k(name: str, args: str, summary: str, role: Role, arg: Arg = Arg.NONE, **kw
 
 
 C, A = Role.CUSTOMER, Role.AGENT
+MACRO_SPECS = (
+    Spec("macro", "list", "[text]", "the macros you can use: shared ones and your own", A, Arg.OPTIONAL_TEXT),
+    Spec("macro", "show", "<name>", "a macro's text, actions and versions", A, Arg.TEXT),
+    Spec("macro", "add", "<name> | <text> [| actions]", "write a macro (leads: shared; agents: your own)", A, Arg.TEXT),
+    Spec(
+        "macro",
+        "edit",
+        "<name> | <text> [| actions]",
+        "change a macro (or: <name> text|actions|name <value>)",
+        A,
+        Arg.TEXT,
+    ),
+    Spec("macro", "delete", "<name>", "delete a macro (its versions stay in the history)", A, Arg.TEXT),
+    Spec("macro", "help", "[command]", "macro commands", A, Arg.SUBCOMMAND),
+)
+ROUTING_SPECS = (
+    Spec(
+        "agent",
+        "away",
+        "[until] [--handover]",
+        "no new tickets for you until then; --handover gives yours back",
+        A,
+        Arg.OPTIONAL_TEXT,
+        flags=("handover",),
+    ),
+    Spec("agent", "back", "", "available again for new tickets", A),
+    Spec("agent", "help", "[command]", "availability commands", A, Arg.SUBCOMMAND),
+    Spec("team", "list", "", "teams: members available, open and unassigned tickets", Role.LEAD),
+    Spec("team", "show", "<name>", "a team's members with availability and open load", Role.LEAD, Arg.TEXT),
+    Spec("team", "help", "[command]", "team commands", Role.LEAD, Arg.SUBCOMMAND),
+)
 
 
 def _i(name: str, args: str, summary: str, arg: Arg = Arg.TEXT) -> Spec:
@@ -136,6 +168,15 @@ SPECS: tuple[Spec, ...] = (
     _t("customer", "<@user | N>", "a customer's open and past tickets", A, Arg.USER),
     _t("stats", "[7d]", "queue metrics over a period (e.g. 24h, 7d, 30d)", Role.LEAD, Arg.OPTIONAL_TEXT),
     _t("rate", "[N] <1-5> [comment]", "rate how we did on your closed ticket", C, Arg.TEXT, takes_ticket=True),
+    _t(
+        "macro",
+        "[N] <name> [extra text]",
+        "reply with a macro: its text and actions, in one step",
+        A,
+        Arg.TEXT,
+        takes_ticket=True,
+    ),
+    _t("transfer", "[N] <team> [reason]", "move a ticket to another team's queue", A, Arg.TEXT, takes_ticket=True),
     _t("help", "[command]", "this help", C, Arg.SUBCOMMAND),
     _k("search", "<text>", "search the knowledge base", C, Arg.TEXT),
     _k("show", "<article>", "an article (agents also see its learned wordings and versions)", C, Arg.TEXT),
@@ -159,9 +200,11 @@ SPECS: tuple[Spec, ...] = (
     Spec("digest", "help", "", "digest commands", C, Arg.SUBCOMMAND),
     Spec("dashboard", "link", "", "a one-time sign-in link to the web dashboard (only you see it; 10 minutes)", A),
     Spec("dashboard", "help", "", "dashboard commands", C, Arg.SUBCOMMAND),
+    *MACRO_SPECS,
+    *ROUTING_SPECS,
 )
 _BY_KEY: dict[tuple[str, str], Spec] = {(s.group, s.name): s for s in SPECS}
-GROUPS = ("ticket", "kb", "digest", "dashboard", "incident")
+GROUPS = ("ticket", "kb", "digest", "dashboard", "macro", "agent", "team", "incident")
 
 FILTER_WORDS = ("all", "unassigned", "active")
 _TICKET_NUMBER = re.compile(r"#?(\d{1,9})")
@@ -199,9 +242,8 @@ def parse(text: str) -> Command:
     """Turn `/ticket claim 42` (leading slash optional) into a `Command`, or raise `CommandError`."""
     words = text.strip().split(maxsplit=2)
     if not words or words[0].lower().lstrip("/") not in GROUPS:
-        raise CommandError(
-            "Commands start with `/ticket`, `/kb`, `/digest`, `/dashboard` or `/incident`. Try `/ticket help`."
-        )
+        starts = ", ".join(f"`/{g}`" for g in GROUPS)
+        raise CommandError(f"Commands start with {starts}. Try `/ticket help`.")
     group = words[0].lower().lstrip("/")
     if group == "dashboard" and len(words) == 1:
         return Command(_BY_KEY[("dashboard", "link")])  # `/dashboard` alone is the link
@@ -274,8 +316,12 @@ def _take_options(spec: Spec, rest: str) -> tuple[dict[str, str], str]:
     while rest.startswith("--"):
         token, _, rest = rest.partition(" ")
         key = token[2:].lower()
+        if key in spec.flags:
+            options[key] = ""
+            rest = rest.strip()
+            continue
         if key not in spec.options:
-            allowed = ", ".join(f"--{o}" for o in spec.options) or "none"
+            allowed = ", ".join(f"--{o}" for o in (*spec.options, *spec.flags)) or "none"
             raise CommandError(f"`/{spec.group} {spec.name}` has no option `{token}` (options: {allowed}).")
         value, _, rest = rest.strip().partition(" ")
         if not value:

@@ -7,7 +7,7 @@ from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.text import clean_text
 from bot.domain.ticket import REOPENABLE, Status, check_transition
-from bot.services import kb_commands, notify
+from bot.services import kb_commands, notify, routing
 from bot.services.context import DeskContext
 from bot.services.intake import record_first_response
 from bot.services.replies import Reply
@@ -177,8 +177,9 @@ async def escalate(ctx: DeskContext, req: Request) -> Reply:
         await work.to_leads(notify.escalation_alert(t, req.actor, reason))
         await work.to_customer(notify.escalated_for_customer(t))
         work.touch()
+        tier = await routing.escalate_tier(work, reason)  # a team with `escalate_to` hands it to the next tier
         raised = f", priority {before.value} → {t.priority.value}" if t.priority is not before else ""
-        return Reply.done(f"{t.ref} escalated to the team leads{raised}.", t.number)
+        return Reply.done(f"{t.ref} escalated to the team leads{raised}.{tier}", t.number)
 
 
 async def resolve(ctx: DeskContext, req: Request) -> Reply:

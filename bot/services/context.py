@@ -16,6 +16,8 @@ from bot.incidents_config import IncidentsConfig
 from bot.leads_config import AutomationConfig
 from bot.ports import Clock, RoleSource
 from bot.services.knowledge import KnowledgeLibrary
+from bot.services.macro_library import MacroLibrary
+from bot.services.teams import TeamDirectory
 from bot.services.web_auth import DashboardAccess
 from bot.store import tickets
 from bot.store.db import Database
@@ -70,7 +72,9 @@ class DeskContext:
     sla: SlaPolicy | None = None
     automation: AutomationConfig = field(default_factory=AutomationConfig)
     charts_dir: Path | None = None  # where digest charts are written; None draws no chart
+    macros: MacroLibrary = field(default_factory=MacroLibrary)
     dashboard: DashboardAccess | None = None  # the web dashboard, when `[web] enabled`
+    teams: TeamDirectory = field(default_factory=TeamDirectory)
     incidents: IncidentsConfig = field(default_factory=IncidentsConfig)
     #: report-to-report similarity for incident detection, with its background of recent reports
     grouping: ReportSimilarity = field(default_factory=ReportSimilarity)
@@ -87,6 +91,10 @@ class DeskContext:
                 self._names.clear()
             await tickets.remember_person(conn, person, self.clock.now())
             self._names[person.key] = person.name
+
+    def known_name(self, person_key: str) -> str | None:
+        """The display name this process last saw for `platform:user-id` (None: look it up)."""
+        return self._names.get(person_key)
 
     def channels(self, platform: str) -> PlatformChannels:
         return self.routing.get(platform) or PlatformChannels()

@@ -14,7 +14,7 @@ from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
 from bot.lifecycle import WorkGate
-from bot.services import actions, dashboard_link, incidents, intake, kb_commands, leads, queries
+from bot.services import actions, dashboard_link, incidents, intake, kb_commands, leads, macros, queries, routing
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
@@ -59,6 +59,20 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("digest", "help"): queries.help_,
     ("dashboard", "link"): dashboard_link.link,
     ("dashboard", "help"): queries.help_,
+    ("ticket", "macro"): macros.apply,
+    ("macro", "list"): macros.list_,
+    ("macro", "show"): macros.show,
+    ("macro", "add"): macros.add,
+    ("macro", "edit"): macros.edit,
+    ("macro", "delete"): macros.delete,
+    ("macro", "help"): queries.help_,
+    ("ticket", "transfer"): routing.transfer,
+    ("agent", "away"): routing.away,
+    ("agent", "back"): routing.back,
+    ("agent", "help"): queries.help_,
+    ("team", "list"): routing.team_list,
+    ("team", "show"): routing.team_show,
+    ("team", "help"): queries.help_,
     ("incident", "new"): incidents.new,
     ("incident", "link"): incidents.link,
     ("incident", "unlink"): incidents.unlink,

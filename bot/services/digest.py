@@ -14,6 +14,7 @@ from bot.services import incident_metrics
 from bot.services.context import DeskContext
 from bot.services.metrics import Report, Spread, compute, per_day
 from bot.services.notify import relay
+from bot.services.team_scope import team_report
 from bot.store import outbox
 
 
@@ -96,7 +97,18 @@ def digest_text(r: Report, p: Report, now: datetime, note: str = "", title: str 
             for name, a in r.per_agent.items()
         )
         lines.append(f"Agents: {load}")
+    if r.macros:
+        used = " · ".join(f"{name} {n}" for name, n in list(r.macros.items())[:8])
+        lines.append(f"Macros used: {used}")
     return "\n".join(lines)
+
+
+def team_line(name: str, r: Report) -> str:
+    unassigned = f" ({r.unassigned} unassigned)" if r.unassigned else ""
+    return (
+        f"Team {name}: {r.open_total} open{unassigned} · created {r.created} · resolved {r.resolved}"
+        f" · first response {_minutes(r.first_response_minutes.median)}"
+    )
 
 
 async def build(
@@ -119,6 +131,10 @@ async def build(
         Button(label=f"Show #{w.number}", command=f"/ticket show {w.number}") for w in report.oldest_waiting[:3]
     )
     text = digest_text(report, previous, ctx.clock.now(), note)
+    if ctx.teams:
+        async with ctx.db.reading() as conn:
+            per_team = [(t.name, await team_report(conn, t.name, since, until)) for t in ctx.teams.teams]
+        text += "\n" + "\n".join(team_line(name, r) for name, r in per_team)
     return Digest(Message(text=text, buttons=buttons, attachment=attachment), report, previous)
 
 

@@ -13,7 +13,7 @@ from bot.domain.roles import Role
 from bot.domain.text import MAX_MESSAGE_CHARS, clean_text, subject_from
 from bot.domain.ticket import Status, Ticket
 from bot.outbound import Destination, DestinationKind
-from bot.services import incident_detection, incident_notify, notify
+from bot.services import incident_detection, incident_notify, macro_card, notify, routing
 from bot.services.context import DeskContext
 from bot.services.work import TicketWork
 from bot.store import articles, incidents, outbox, tickets
@@ -109,7 +109,11 @@ async def open_ticket(
         with telemetry.timed(telemetry.KB_SUGGEST_SECONDS):
             suggestions = ctx.kb.suggest(body, ctx.suggestions)
     suggested = [s.article.id for s in suggestions]
-    await work.event("opened", priority=priority.value, category=category, suggested=suggested)
+    macro = await macro_card.suggest_for_new(work, body)
+    if macro:
+        await work.event("opened", priority=priority.value, category=category, suggested=suggested, macro=macro)
+    else:
+        await work.event("opened", priority=priority.value, category=category, suggested=suggested)
     if suggested:
         await articles.record_feedback(conn, ticket.number, suggested, "suggested", now)
     await work.log(body, author=customer, role="customer", platform_message_id=message_id or thread or None)
@@ -118,6 +122,7 @@ async def open_ticket(
     if joined is not None:
         ack = incident_notify.with_incident(ack, joined.incident, joined.latest)
     await work.to_customer(ack)
+    await routing.on_open(work, channel, ctx.intake.team_for(body))
     work.touch()
     await work.finish()
     if joined is not None:  # after the card is queued, so the note lands in the card's thread

@@ -9,10 +9,10 @@ import aiosqlite
 from bot import logcontext
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.ticket import Ticket
-from bot.outbound import Destination, DestinationKind, Message
-from bot.services import followups, notify
+from bot.outbound import Destination, DestinationKind, Field, Message
+from bot.services import followups, macro_card, notify
 from bot.services.context import DeskContext
-from bot.store import outbox, tickets
+from bot.store import outbox, routing, tickets
 
 
 class TicketWork:
@@ -28,6 +28,10 @@ class TicketWork:
         self._save = False
         self.is_new = False
         self.loaded_status = ticket.status  # what the ticket was before this command (for follow-ups)
+        self.team: str | None = None  # the ticket's team, once looked up (`queue`)
+        self._team_loaded = False
+        #: posts for the card's thread that must follow the card (the assignee's note on a new ticket)
+        self.after_card: list[Message] = []
         logcontext.bind(ticket=ticket.number)
 
     @property
@@ -73,8 +77,15 @@ class TicketWork:
         dest = Destination.customer(self.platform, self.ticket.number)
         await outbox.enqueue(self.conn, dest, message, at=self.now, ticket=self.ticket.number, log_message=logged)
 
+    async def queue(self) -> str | None:
+        """Where the ticket's card lives: its team's own queue channel, else the platform's."""
+        if self.ctx.teams and not self._team_loaded and self.team is None:
+            self.team = await routing.team_of(self.conn, self.ticket.number)
+        self._team_loaded = True
+        return self.ctx.teams.queue_channel(self.team, self.platform) or self.ctx.channels(self.platform).queue_channel
+
     async def to_card_thread(self, message: Message, *, log_message: int | None = None) -> None:
-        queue = self.ctx.channels(self.platform).queue_channel
+        queue = await self.queue()
         if queue:
             dest = Destination.card_thread(self.platform, queue, self.ticket.number)
             await outbox.enqueue(
@@ -102,11 +113,16 @@ class TicketWork:
             self.ticket.updated_at = self.now
             await tickets.save_ticket(self.conn, self.ticket)
         sla_line = await followups.after_change(self)
-        queue = self.ctx.channels(self.platform).queue_channel
+        queue = await self.queue()
         if queue:
             dest = Destination.card(self.platform, queue, self.ticket.number)
-            card = notify.card(self.ticket, self.now, sla=sla_line)
+            card = await macro_card.decorate(self, notify.card(self.ticket, self.now, sla=sla_line))
+            if self.team:
+                card = card.model_copy(update={"fields": (*card.fields, Field(name="Team", value=self.team))})
             # a new ticket has no card waiting to be coalesced with
             await outbox.enqueue(
                 self.conn, dest, card, at=self.now, ticket=self.ticket.number, coalesce=not self.is_new
             )
+        notes, self.after_card = self.after_card, []
+        for note in notes:  # in the card's thread, so after the card (a new one is posted first)
+            await self.to_card_thread(note)

@@ -266,7 +266,64 @@ MIGRATIONS: tuple[str, ...] = (
         CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, created_at, number)
         WHERE status NOT IN ('resolved', 'closed');
     """,
-    # 8: incidents — one outage many tickets report: links, the public update log and internal notes,
+    # 8: macros (every version kept) and teams: a ticket's team and suggested macro, agents' availability,
+    #    the round-robin pointer per team, and "nobody is available" told once per team
+    """
+    CREATE TABLE macros (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL,
+        owner      TEXT NOT NULL DEFAULT '',  -- '' = shared with the team; 'platform:user-id' = personal
+        body       TEXT NOT NULL,
+        actions    TEXT NOT NULL DEFAULT '',
+        version    INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        UNIQUE (owner, name)
+    );
+
+    CREATE TABLE macro_versions (
+        owner   TEXT NOT NULL,
+        name    TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        at      TEXT NOT NULL,
+        actor   TEXT NOT NULL,
+        change  TEXT NOT NULL,
+        body    TEXT NOT NULL,
+        actions TEXT NOT NULL,
+        PRIMARY KEY (owner, name, version)
+    ) WITHOUT ROWID;
+
+    CREATE INDEX ix_events_macro ON ticket_events (json_extract(detail, '$.macro'))
+        WHERE kind = 'macro_applied';
+
+    CREATE TABLE ticket_routing (
+        ticket          INTEGER PRIMARY KEY REFERENCES tickets (number),
+        team            TEXT,
+        suggested_macro TEXT
+    );
+    CREATE INDEX ix_ticket_routing_team ON ticket_routing (team);
+
+    CREATE TABLE agent_presence (
+        platform   TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        away_since TEXT NOT NULL,
+        away_until TEXT,
+        PRIMARY KEY (platform, id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE assignment_pointers (
+        team        TEXT PRIMARY KEY,
+        last_member TEXT NOT NULL,
+        at          TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE team_unstaffed (
+        team     TEXT PRIMARY KEY,
+        since    TEXT NOT NULL,
+        ticket   INTEGER
+    ) WITHOUT ROWID;
+    """,
+    # 9: incidents — one outage many tickets report: links, the public update log and internal notes,
     #    wordings agents unlinked (negative examples), and the reports detection groups
     """
     CREATE TABLE incidents (

@@ -40,6 +40,7 @@ async def test_report_json_keys_and_values(desk: Desk, clock: FakeClock, db_path
             "Bob": {"assigned_open": 0, "resolved": 0, "first_response_minutes_median": 40.0},
             "Erin": {"assigned_open": 1, "resolved": 1, "first_response_minutes_median": 10.0},
         },
+        "macros": {},
         "incidents": {
             "count": 0,
             "linked_tickets": 0,

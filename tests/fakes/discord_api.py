@@ -494,8 +494,11 @@ class FakeDiscord:
         """An application command with hand-made `data` (e.g. as a Discord client with stale commands sends it)."""
         return self._interaction(user, channel_id, 2, data)
 
-    def autocomplete(self, user: dict[str, Any], channel_id: str, group: str, sub: str, typed: str) -> Interaction:
-        option = {"type": 4, "name": "ticket", "value": typed, "focused": True}
+    def autocomplete(
+        self, user: dict[str, Any], channel_id: str, group: str, sub: str, typed: str, option_name: str = "ticket"
+    ) -> Interaction:
+        kind = 4 if option_name == "ticket" else 3  # INTEGER ticket numbers, STRING otherwise
+        option = {"type": kind, "name": option_name, "value": typed, "focused": True}
         return self._interaction(user, channel_id, 4, self._invoked(group, sub, [option]))
 
     def _invoked(self, group: str, sub: str, options: list[dict[str, Any]]) -> dict[str, Any]:

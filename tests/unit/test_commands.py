@@ -67,8 +67,8 @@ def test_typed_arguments() -> None:
         ("/ticket resolve 4 --when now done", "has no option `--when` (options: --kb)"),
         ("/ticket list someday", "“someday” is not a list filter."),
         ("/ticket tag 4 no!way", "“no!way” is not a tag"),
-        ("/tickets claim 4", "Commands start with `/ticket`, `/kb`, `/digest`, `/dashboard` or `/incident`."),
-        ("", "Commands start with `/ticket`, `/kb`, `/digest`, `/dashboard` or `/incident`."),
+        ("/tickets claim 4", "Commands start with `/ticket`, `/kb`, `/digest`"),
+        ("", "Commands start with `/ticket`, `/kb`, `/digest`"),
     ],
 )
 def test_errors_name_the_problem_and_the_fix(text: str, message: str) -> None:

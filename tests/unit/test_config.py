@@ -48,7 +48,7 @@ enabled = true
         load_settings(bad, ADAPTERS)
     assert (
         "unknown table(s) slak; allowed: [automation], [console], [digests], [discord], [incidents], [intake], "
-        "[kb], [ops], [retention], [roles], [sla], [slack], [store], [web]" in str(caught.value)
+        "[kb], [ops], [retention], [roles], [sla], [slack], [store], [teams], [web]" in str(caught.value)
     )
     bad.write_text(bad.read_text().replace("[slak]\nenabled = true\n", ""), encoding="utf-8")
     with pytest.raises(ConfigError) as caught:

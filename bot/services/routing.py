@@ -1,0 +1,351 @@
+"""Teams at work: a new ticket goes to its team's queue and, with automatic assignment, to an available
+member; `/ticket transfer` and escalation tiers move it; `/agent away|back` and `/team list|show`.
+
+Auto-assignment runs inside the ticket's own transaction (one unit of work), so the pick, the pointer and
+the assignment commit together: a restart between two tickets continues the same rotation, and two
+processes cannot hand out the same turn (SQLite's write lock; row locks on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from bot.domain import assignment
+from bot.domain.assignment import Candidate
+from bot.domain.errors import CommandError, IllegalTransition
+from bot.domain.refs import UserRef, bot_user
+from bot.domain.text import clean_text
+from bot.domain.ticket import Status
+from bot.leads_config import parse_duration
+from bot.outbound import Button, Message
+from bot.services import notify
+from bot.services.context import DeskContext
+from bot.services.replies import Reply
+from bot.services.request import Request, ticket_work
+from bot.services.teams import open_hours
+from bot.services.work import TicketWork
+from bot.store import routing, tickets
+from bot.teams_config import Assignment, TeamConfig
+
+
+async def on_open(work: TicketWork, channel: str, rule_team: str | None) -> None:
+    """A new ticket: route it to a team and, when the team assigns automatically, to an available member."""
+    teams = work.ctx.teams
+    if not teams:
+        return
+    t = work.ticket
+    team = teams.route(t.customer, channel, rule_team, t.category)
+    if team is None:
+        return
+    await routing.set_team(work.conn, t.number, team.name)
+    work.team = team.name
+    if await auto_assign(work, team) is not None and work.is_new:
+        await tickets.save_ticket(work.conn, t)  # a new ticket's row was written before it was assigned
+
+
+async def _person(work: TicketWork, user_id: str) -> UserRef:
+    platform = work.platform
+    known = work.ctx.known_name(f"{platform}:{user_id}")  # seen by this process: no query
+    if known:
+        return UserRef(platform=platform, id=user_id, name=known)
+    found = await tickets.find_person(work.conn, platform, user_id)
+    return found if found and found.id == user_id else UserRef(platform=platform, id=user_id, name=user_id.capitalize())
+
+
+async def candidates(
+    ctx: DeskContext, conn: aiosqlite.Connection, team: TeamConfig, platform: str, now: datetime
+) -> list[Candidate]:
+    """The team's members on `platform` with their availability and open load, in rotation order."""
+    ids = ctx.teams.members(team, platform)
+    away = await routing.away(conn, platform, ids, now)
+    load = await routing.open_load(conn, platform, ids)
+    closed = not open_hours(team, now)
+    return [Candidate(key=i, away=closed or i in away, open_tickets=load.get(i, 0)) for i in ids]
+
+
+async def auto_assign(work: TicketWork, team: TeamConfig) -> UserRef | None:
+    """Assign the loaded (unassigned) ticket to the next available member; tell the leads once when nobody is."""
+    if team.assignment is Assignment.MANUAL or work.ticket.assignee is not None:
+        return None
+    conn = work.conn
+    found = await candidates(work.ctx, conn, team, work.platform, work.now)
+    last = await routing.pointer(conn, team.name)
+    pick = assignment.round_robin if team.assignment is Assignment.ROUND_ROBIN else assignment.least_loaded
+    chosen = pick(found, last, team.max_open_per_agent)
+    if chosen is None:
+        if await routing.mark_unstaffed(conn, team.name, work.now, work.ticket.number):
+            await work.to_leads(_nobody_available(work, team, found))
+        await work.event("unassigned_waiting", by=bot_user(work.platform), team=team.name)
+        return None
+    await routing.clear_unstaffed(conn, team.name)
+    await routing.move_pointer(conn, team.name, chosen, work.now)
+    agent = await _person(work, chosen)
+    await assign_to(work, agent, how=f"{team.assignment.value.replace('_', '-')}, team {team.name}")
+    return agent
+
+
+async def assign_to(work: TicketWork, agent: UserRef, *, how: str) -> None:
+    """As a claim by `agent`, done by ThreadDesk: the customer sees "Erin is looking at this"; Erin is pinged
+    in the card's thread, where the card is."""
+    t = work.ticket
+    await work.event("assigned", by=bot_user(work.platform), before=None, after=agent.display, auto=how)
+    t.assignee = agent
+    if t.status is Status.NEW:
+        await work.event("status_changed", by=bot_user(work.platform), before=t.status.value, after=Status.OPEN.value)
+        t.status = Status.OPEN
+    await work.to_customer(notify.claimed(agent))
+    work.after_card.append(
+        Message(
+            text=f"{t.ref} is yours, {agent.display} ({how}): {notify.relay(t.subject)}",
+            mentions=(agent,),
+            buttons=(Button(label="Show", command=f"/ticket show {t.number}"),),
+        )
+    )
+    work.touch()
+
+
+def _nobody_available(work: TicketWork, team: TeamConfig, found: list[Candidate]) -> Message:
+    t = work.ticket
+    if not found:
+        why = "it has no members on this platform"
+    elif not open_hours(team, work.now):
+        why = "it is outside its business hours"
+    elif all(c.away for c in found):
+        why = "everyone is away"
+    else:
+        why = f"everyone is away or at {team.max_open_per_agent} open tickets"
+    return Message(
+        text=(
+            f"⚠ Nobody in team {team.name} can take new tickets: {why}. {t.ref} and the next ones wait unassigned "
+            "in the queue (told once until someone is available again)."
+        ),
+        buttons=(Button(label=f"Show {t.ref}", command=f"/ticket show {t.number}"),),
+    )
+
+
+# --- /ticket transfer and escalation tiers -------------------------------------------------------------------
+
+
+async def transfer(ctx: DeskContext, req: Request) -> Reply:
+    """`/ticket transfer [N] TEAM [reason]`: the ticket moves to the team's queue; with automatic assignment
+    it goes to one of the team's available members (an assignee outside the team gives it up)."""
+    name, _, reason = clean_text(req.command.text).partition(" ")
+    team = ctx.teams.get(name.lower())
+    if team is None:
+        known = ", ".join(ctx.teams.names()) or "none configured (`[[teams]]` in the config)"
+        raise CommandError(f"There is no team “{name[:40]}”. Teams: {known}.")
+    async with ticket_work(ctx, req) as work:
+        if not work.ticket.status.is_active:
+            t = work.ticket
+            raise IllegalTransition(f"{t.ref} is {t.status.label} — use `/ticket reopen {t.number}` first.")
+        return await move(work, team, reason.strip(), kind="transferred")
+
+
+async def move(work: TicketWork, team: TeamConfig, reason: str, *, kind: str) -> Reply:
+    t = work.ticket
+    before = await routing.team_of(work.conn, t.number)
+    if before == team.name:
+        return Reply.done(f"{t.ref} is already with team {team.name}.", t.number)
+    why = f": {notify.relay(reason)}" if reason else ""
+    # told where the card is now (posted before the team changes: the old queue)
+    await work.to_card_thread(notify.card_event(t, f"moved to team {team.name} by {work.actor.display}{why}"))
+    await routing.set_team(work.conn, t.number, team.name)
+    work.team = team.name
+    await work.event(kind, before=before, after=team.name, reason=reason)
+    old_queue = work.ctx.teams.queue_channel(before, work.platform) or work.ctx.channels(work.platform).queue_channel
+    new_queue = work.ctx.teams.queue_channel(team.name, work.platform) or work.ctx.channels(work.platform).queue_channel
+    if new_queue != old_queue:
+        t.card = None  # a new card in the new team's queue; the note above stays in the old one
+    if t.assignee is not None and t.assignee.id not in work.ctx.teams.members(team, work.platform):
+        await work.event("unassigned", before=t.assignee.display, reason=f"moved to team {team.name}")
+        t.assignee = None
+    work.touch()
+    assigned = await auto_assign(work, team)
+    to = f", assigned to {assigned.display}" if assigned else ""
+    return Reply.done(f"{t.ref} moved to team {team.name}{to}.", t.number)
+
+
+async def escalate_tier(work: TicketWork, reason: str) -> str:
+    """`/ticket escalate` on a ticket whose team names `escalate_to`: it moves there. Returns what happened."""
+    teams = work.ctx.teams
+    if not teams:
+        return ""
+    current = teams.get(await routing.team_of(work.conn, work.ticket.number))
+    target = teams.get(current.escalate_to) if current else None
+    if target is None:
+        return ""
+    reply = await move(work, target, reason, kind="transferred")
+    return " " + reply.text.removeprefix(f"{work.ticket.ref} ").replace("moved to", "Moved to", 1)
+
+
+# --- /agent away|back ---------------------------------------------------------------------------------------
+
+
+def _until(text: str, now: datetime) -> datetime | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return now + parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(
+            f"“{text[:40]}” is not a time: give a duration (`2h`, `3d`) or a moment (`2026-12-01T09:00+01:00`)."
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+
+
+async def away(ctx: DeskContext, req: Request) -> Reply:
+    """`/agent away [until] [--handover]`: no new tickets until then (or `/agent back`); `--handover` gives
+    one's open tickets back to their teams (reassigned where the team assigns automatically)."""
+    handover = req.command.options.get("handover") is not None
+    now = ctx.clock.now()
+    until = _until(req.command.text, now)
+    if until is not None and until <= now:
+        raise CommandError("That moment has passed: give a time in the future, e.g. `/agent away 2h`.")
+    async with ctx.db.transaction() as conn:
+        await ctx.remember(conn, req.actor)
+        await routing.set_away(conn, req.actor, until, now)
+        mine = await routing.open_assigned_to(conn, req.actor)
+    when = f" until {until:%Y-%m-%d %H:%M %Z}" if until else " until you run `/agent back`"
+    if handover:
+        moved = [await _hand_back(ctx, req, n) for n in mine]
+        summary = "; ".join(m for m in moved if m) or "none were open"
+        return Reply.done(f"You're away{when}. Your tickets went back to the queue: {summary}.")
+    if not mine:
+        return Reply.done(f"You're away{when}: no new tickets come to you meanwhile.")
+    refs = ", ".join(f"#{n}" for n in mine[:10]) + (" …" if len(mine) > 10 else "")
+    return Reply(
+        message=Message(
+            text=f"You're away{when}: no new tickets come to you. You still have {len(mine)} open ({refs}) — "
+            "hand them back to the queue with `/agent away --handover`.",
+            buttons=(Button(label="Hand them back", command="/agent away --handover " + req.command.text.strip()),),
+        )
+    )
+
+
+async def _hand_back(ctx: DeskContext, req: Request, number: int) -> str:
+    sub = Request(actor=req.actor, role=req.role, command=req.command, place=req.place, number=number)
+    async with ticket_work(ctx, sub) as work:
+        t = work.ticket
+        if t.assignee is None or not t.assignee.same(req.actor):
+            return ""
+        await work.event("unassigned", before=t.assignee.display, reason="handed over: away")
+        t.assignee = None
+        work.touch()
+        team = ctx.teams.get(await routing.team_of(work.conn, t.number))
+        agent = await auto_assign(work, team) if team else None
+        return f"{t.ref} → {agent.display}" if agent else f"{t.ref} unassigned"
+
+
+async def back(ctx: DeskContext, req: Request) -> Reply:
+    """`/agent back`: available again; waiting tickets of one's automatic teams are handed out now."""
+    async with ctx.db.transaction() as conn:
+        was_away = await routing.set_back(conn, req.actor)
+        for team in ctx.teams.teams_of(req.actor):
+            await routing.clear_unstaffed(conn, team.name)
+    got = await assign_waiting(ctx, [t for t in ctx.teams.teams_of(req.actor) if t.assignment is not Assignment.MANUAL])
+    picked = f" Assigned meanwhile: {', '.join(got)}." if got else ""
+    return Reply.done(("Welcome back" if was_away else "You're available") + f": new tickets can come to you.{picked}")
+
+
+async def hand_out_waiting(ctx: DeskContext) -> list[str]:
+    """The scheduler's tick: teams whose tickets wait because nobody was available get them handed out as
+    soon as someone is (business hours opened, an away time ended)."""
+    if not ctx.teams:
+        return []
+    async with ctx.db.reading() as conn:
+        waiting = [t for t in ctx.teams.teams if await routing.unstaffed_since(conn, t.name) is not None]
+    return await assign_waiting(ctx, [t for t in waiting if t.assignment is not Assignment.MANUAL])
+
+
+async def assign_waiting(ctx: DeskContext, teams: list[TeamConfig]) -> list[str]:
+    """Hand out the teams' waiting unassigned tickets, oldest first, while someone is available."""
+    done: list[str] = []
+    now = ctx.clock.now()
+    for team in teams:
+        async with ctx.db.reading() as conn:
+            platforms = {p.split(":", 1)[0] for p in team.members}
+            free = [
+                c
+                for platform in sorted(platforms)
+                for c in assignment.available(await candidates(ctx, conn, team, platform, now), team.max_open_per_agent)
+            ]
+            numbers = await routing.waiting(conn, team.name) if free else []
+        for number in numbers:
+            async with ctx.db.transaction() as conn:
+                ticket = await tickets.get_ticket(conn, number)
+                if ticket is None or ticket.assignee is not None:
+                    continue
+                work = TicketWork(ctx, conn, ticket, bot_user(ticket.customer.platform))
+                work.team = team.name
+                agent = await auto_assign(work, team)
+                await work.finish()
+            if agent is None:
+                break
+            done.append(f"#{number} → {agent.display}")
+    return done
+
+
+# --- /team list|show ----------------------------------------------------------------------------------------
+
+
+async def team_list(ctx: DeskContext, req: Request) -> Reply:
+    if not ctx.teams:
+        return Reply.done("No teams are configured. Add `[[teams]]` tables to the config (see README, Teams).")
+    now = ctx.clock.now()
+    lines = ["Teams:"]
+    async with ctx.db.reading() as conn:
+        for team in ctx.teams.teams:
+            found = await candidates(ctx, conn, team, req.actor.platform, now)
+            free = len(assignment.available(found, team.max_open_per_agent))
+            open_, unassigned = await routing.team_counts(conn, team.name)
+            lines.append(
+                f"• {team.name} — {team.assignment.value}, {len(found)} member(s), {free} available · "
+                f"{open_} open, {unassigned} unassigned"
+                + (f" · escalates to {team.escalate_to}" if team.escalate_to else "")
+            )
+    return Reply.done("\n".join(lines))
+
+
+async def team_show(ctx: DeskContext, req: Request) -> Reply:
+    name = clean_text(req.command.text).split()[0].lower() if req.command.text.strip() else ""
+    team = ctx.teams.get(name)
+    if team is None:
+        raise CommandError(f"There is no team “{name[:40]}”. Teams: {', '.join(ctx.teams.names()) or 'none'}.")
+    now, platform = ctx.clock.now(), req.actor.platform
+    async with ctx.db.reading() as conn:
+        found = await candidates(ctx, conn, team, platform, now)
+        away = await routing.away(conn, platform, [c.key for c in found], now)
+        open_, unassigned = await routing.team_counts(conn, team.name)
+        last = await routing.pointer(conn, team.name)
+        people = {c.key: await tickets.find_person(conn, platform, c.key) for c in found}
+    hours = "always" if team.business_hours is None else ("open now" if open_hours(team, now) else "closed now")
+    lines = [
+        f"Team {team.name}: {team.assignment.value} · {open_} open, {unassigned} unassigned · business hours: {hours}",
+        f"Handles: categories {', '.join(team.categories) or '—'}"
+        + (f" · escalates to {team.escalate_to}" if team.escalate_to else ""),
+        "Members:",
+    ]
+    for c in found:
+        person = people.get(c.key)
+        name_ = person.display if person else c.key
+        if c.key in away:
+            until = away[c.key]
+            state = f"away until {until:%Y-%m-%d %H:%M %Z}" if until else "away"
+        elif team.max_open_per_agent is not None and c.open_tickets >= team.max_open_per_agent:
+            state = f"full ({team.max_open_per_agent} open)"
+        elif c.away:
+            state = "off (outside business hours)"
+        else:
+            state = "available"
+        turn = " · got the last ticket" if c.key == last else ""
+        lines.append(f"  {name_}: {state} · {c.open_tickets} open{turn}")
+    if not found:
+        lines.append(f"  none on {platform}")
+    return Reply.done("\n".join(lines))
