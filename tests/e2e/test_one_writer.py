@@ -30,8 +30,18 @@ def holder_pid(path: Path) -> int | None:
 
 def test_a_second_console_on_the_same_database_is_refused_and_a_killed_one_is_taken_over(tmp_path: Path) -> None:
     path = tmp_path / "desk.db"
+    # a lease far longer than the test: a first console stalled by a loaded machine still holds the database,
+    # and taking over from the killed one must come from seeing its process gone, not from the lease lapsing
+    config = tmp_path / "config.toml"
+    example = CONFIG.read_text(encoding="utf-8")
+    config.write_text(
+        example.replace("lease_seconds = 15", "lease_seconds = 3600").replace(
+            '"kb/sample"', f'"{ROOT / "kb" / "sample"}"'
+        ),
+        encoding="utf-8",
+    )
     first = subprocess.Popen(
-        [sys.executable, "-m", "adapters.cli", "console", "--config", str(CONFIG), "--db", str(path)],
+        [sys.executable, "-m", "adapters.cli", "console", "--config", str(config), "--db", str(path)],
         stdin=subprocess.PIPE,  # kept open: the console waits for the next line
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -42,7 +52,7 @@ def test_a_second_console_on_the_same_database_is_refused_and_a_killed_one_is_ta
         while holder_pid(path) != first.pid:  # ready once it holds the database
             assert first.poll() is None and time.monotonic() < deadline, "the first console did not start"
             time.sleep(0.05)
-        second = threaddesk("console", "--config", str(CONFIG), "--db", str(path))
+        second = threaddesk("console", "--config", str(config), "--db", str(path))
         assert second.returncode == 2
         [line] = second.stderr.strip().splitlines()
         assert line.startswith(f"error: {path} is in use by another ThreadDesk (host ")
@@ -53,7 +63,7 @@ def test_a_second_console_on_the_same_database_is_refused_and_a_killed_one_is_ta
         if first.poll() is None:
             first.kill()
             first.wait()
-    third = threaddesk("console", "--config", str(CONFIG), "--db", str(path), stdin="hello, is anyone there?\n")
+    third = threaddesk("console", "--config", str(config), "--db", str(path), stdin="hello, is anyone there?\n")
     assert third.returncode == 0, third.stderr
     assert "Bye — everything is saved" in third.stdout
     assert holder_pid(path) is None  # released at a clean exit
