@@ -25,8 +25,10 @@ from adapters.discord import SPEC as DISCORD
 from adapters.discord import invite as discord_invite
 from adapters.discord.config import TOKEN_ENV as DISCORD_TOKEN_ENV
 from adapters.discord.config import DiscordConfig
-from adapters.kb_eval_command import kb_eval
+from adapters.help import example
+from adapters.kb_eval_command import KB_EVAL_EXAMPLES, kb_eval
 from adapters.ops_http import OpsStartupError, add_ops_routes
+from adapters.progress import ProgressBars
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from adapters.slack import SPEC as SLACK
 from adapters.web import app as web_app
@@ -46,23 +48,55 @@ from bot.store.tickets import TicketQuery
 from bot.writer_lease import writer_lease
 from kb.loader import ArticleError
 
+#: Articles from which the first index build shows a progress bar (100,000 take seconds).
+LARGE_KB = 5_000
 SPECS: tuple[AdapterSpec, ...] = (AdapterSpec("console", ConsoleConfig), SLACK, DISCORD)
 ADAPTERS: dict[str, type[PlatformChannels]] = {spec.name: spec.config_model for spec in SPECS}
 #: More routes for the `[web]` server (each a function taking the aiohttp Application), e.g. health checks.
 WEB_EXTENSIONS: list[web_app.Extension] = []
 
-app = typer.Typer(help="ThreadDesk — a support desk that lives in chat.", no_args_is_help=True, add_completion=False)
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-tickets_app = typer.Typer(help="The queue in your terminal.", no_args_is_help=True)
-kb_app = typer.Typer(help="The knowledge base: articles, search, statistics and evaluation.", no_args_is_help=True)
+# Plain help (rich_markup_mode=None): help texts name `[store] path` and `.[semantic]`, which rich markup would
+# swallow, and rich mode prints a `<bool>` metavar beside every flag.
+app = typer.Typer(
+    help="ThreadDesk — a support desk that lives in chat.",
+    epilog=example("threaddesk run --config config.toml", "threaddesk kb search 'password reset' --limit 3"),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(
+    help="Database maintenance.", epilog=example("threaddesk db migrate"), no_args_is_help=True, rich_markup_mode=None
+)
+tickets_app = typer.Typer(
+    help="The queue in your terminal.",
+    epilog=example("threaddesk tickets list", "threaddesk tickets show 42"),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+kb_app = typer.Typer(
+    help="The knowledge base: articles, search, statistics and evaluation.",
+    epilog=example("threaddesk kb list", "threaddesk kb search 'refund for last month'"),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(kb_app, name="kb")
-macros_app = typer.Typer(help="Macros (canned replies with actions) as Markdown files.", no_args_is_help=True)
+macros_app = typer.Typer(
+    help="Macros (canned replies with actions) as Markdown files.",
+    epilog=example("threaddesk macros import macros/", "threaddesk macros export macros/"),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(macros_app, name="macros")
-discord_app = typer.Typer(help="Discord: adding the bot to your server.", no_args_is_help=True)
+discord_app = typer.Typer(
+    help="Discord: adding the bot to your server.",
+    epilog=example("threaddesk discord invite-url --config config.toml"),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(discord_app, name="discord")
-kb_app.command("eval")(kb_eval)
+kb_app.command("eval", epilog=KB_EVAL_EXAMPLES)(kb_eval)
 incidents_app = typer.Typer(help="Incidents: replay a stream of reports through detection.", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(web_cli.app, name="web")
@@ -126,7 +160,9 @@ async def _running_database(settings: Settings) -> Any:
 
 async def _knowledge_base(settings: Settings, db: Database) -> KnowledgeLibrary:
     try:
-        return await open_knowledge_base(settings, db, SystemClock())
+        # a bar only for a large KB: the sample's 18 articles index in milliseconds
+        with ProgressBars(err, min_total=LARGE_KB) as progress:
+            return await open_knowledge_base(settings, db, SystemClock(), progress=progress)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
@@ -184,12 +220,17 @@ def _scheduler(settings: Settings, desk: Any) -> Scheduler:
     )
 
 
-@app.command()
+@app.command(
+    epilog=example("threaddesk run --config config.toml -v", "THREADDESK_DB=/var/lib/threaddesk.db threaddesk run")
+)
 def run(
     config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False, log_format: LogFormatOpt = None
 ) -> None:
-    """Start the bot with the adapters enabled in the config (the console when no platform is enabled).
-    SIGTERM stops it gracefully (see README "Stopping and upgrading")."""
+    """Start the bot on the chat platforms enabled in the config.
+
+    With no platform enabled, the local console workspace starts instead. SIGTERM stops it gracefully
+    (see README "Stopping and upgrading").
+    """
     _logging(verbose, log_format)
     settings = _settings(config, db)
     _logging(verbose, log_format, settings)
@@ -225,14 +266,17 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
 ops_cli.register(db_app, app, lambda config, db: _settings(config, db), _fail)
 
 
-@app.command()
+@app.command(epilog=example("threaddesk console", "threaddesk console --db demo.db < demo.txt"))
 def console(config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False) -> None:
-    """A local workspace in this terminal: play customer, agent and team lead. Pipe a script into it too."""
+    """A local workspace in this terminal.
+
+    Play customer, agent and team lead (`/as NAME`); pipe a script into it too.
+    """
     _logging(verbose)
     asyncio.run(_run_console(_settings(config, db)))
 
 
-@db_app.command("migrate")
+@db_app.command("migrate", epilog=example("threaddesk db migrate --db threaddesk.db"))
 def db_migrate(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Create the database or bring its schema up to date."""
     settings = _settings(config, db)
@@ -252,16 +296,13 @@ def db_migrate(config: ConfigOpt = None, db: DbOpt = None) -> None:
         raise _fail(str(exc)) from None
 
 
-@db_app.command("check")
+@db_app.command("check", epilog=example("threaddesk db check --db threaddesk.db", "threaddesk db check --full"))
 def db_check(
     config: ConfigOpt = None,
     db: DbOpt = None,
     full: Annotated[bool, typer.Option("--full", help="Also cross-check every index (slower).")] = False,
 ) -> None:
-    """Check the database file for damage (SQLite's integrity check); exit 1 if anything is wrong.
-
-    Example: threaddesk db check --db threaddesk.db
-    """
+    """Check the database file for damage (SQLite's integrity check); exit 1 if anything is wrong."""
     settings = _settings(config, db)
 
     async def main() -> list[str]:
@@ -280,20 +321,26 @@ def db_check(
     out.print(f"{path}: no damage found ({'integrity_check' if full else 'quick_check'}).")
 
 
-@kb_app.command("import")
+@kb_app.command(
+    "import", epilog=example("threaddesk kb import articles/", "threaddesk kb import kb/sample --db threaddesk.db")
+)
 def kb_import(
-    folder: Annotated[Path, typer.Argument(help="Folder of Markdown articles with front matter.")],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder of Markdown articles with front matter.")],
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Import articles: new ones are added, changed ones get a new version; bad files are reported."""
+    """Import Markdown articles from a folder.
+
+    New ones are added, changed ones get a new version; bad files are reported and the rest still import.
+    """
     settings = _settings(config, db)
     if not folder.is_dir():
         raise _fail(f"{folder} is not a folder")
 
     async def main() -> tuple[ImportOutcome, list[ArticleError]]:
         async with _database(settings) as database:
-            return await kb_cli.import_folder(database, folder, SystemClock())
+            with ProgressBars(err) as progress:
+                return await kb_cli.import_folder(database, folder, SystemClock(), progress)
 
     outcome, errors = asyncio.run(main())
     for error in errors:
@@ -303,13 +350,18 @@ def kb_import(
         raise typer.Exit(1)
 
 
-@kb_app.command("export")
+@kb_app.command("export", epilog=example("threaddesk kb export articles/"))
 def kb_export(
-    folder: Annotated[Path, typer.Argument(help="Folder to write <id>.md files into (created if missing).")],
+    folder: Annotated[
+        Path, typer.Argument(metavar="FOLDER", help="Folder to write <id>.md files into (created if missing).")
+    ],
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Write every article as Markdown with front matter (learned aliases stay in the database)."""
+    """Write every article to a folder as Markdown.
+
+    Each article becomes <id>.md with front matter; learned aliases stay in the database.
+    """
     settings = _settings(config, db)
 
     async def main() -> list[Path]:
@@ -319,7 +371,7 @@ def kb_export(
     out.print(f"Wrote {len(asyncio.run(main()))} article(s) to {folder}.")
 
 
-@macros_app.command("import")
+@macros_app.command("import", epilog=example("threaddesk macros import macros/"))
 def macros_import(
     folder: Annotated[Path, typer.Argument(help="Folder of Markdown macros with front matter.")],
     config: ConfigOpt = None,
@@ -342,7 +394,7 @@ def macros_import(
         raise typer.Exit(1)
 
 
-@macros_app.command("export")
+@macros_app.command("export", epilog=example("threaddesk macros export macros/"))
 def macros_export(
     folder: Annotated[Path, typer.Argument(help="Folder to write <name>.md files into (created if missing).")],
     config: ConfigOpt = None,
@@ -358,9 +410,9 @@ def macros_export(
     out.print(f"Wrote {len(asyncio.run(main()))} macro(s) to {folder}.")
 
 
-@kb_app.command("list")
+@kb_app.command("list", epilog=example("threaddesk kb list --config config.toml"))
 def kb_list(config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """Every article with its number of authored and learned aliases."""
+    """List every article with its authored and learned aliases."""
     settings = _settings(config, db)
 
     async def main() -> Table:
@@ -370,9 +422,13 @@ def kb_list(config: ConfigOpt = None, db: DbOpt = None) -> None:
     out.print(asyncio.run(main()))
 
 
-@kb_app.command("show")
-def kb_show(article: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """One article: aliases, learned wordings, body and versions."""
+@kb_app.command("show", epilog=example("threaddesk kb show reset-password"))
+def kb_show(
+    article: Annotated[str, typer.Argument(metavar="ARTICLE", help="The article's id (see `threaddesk kb list`).")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Show one article: aliases, learned wordings, body and versions."""
     settings = _settings(config, db)
 
     async def main() -> str | None:
@@ -385,14 +441,17 @@ def kb_show(article: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
     out.print(text)
 
 
-@kb_app.command("search")
+@kb_app.command("search", epilog=example("threaddesk kb search 'the reset email never arrives' --limit 3"))
 def kb_search(
-    text: str,
-    limit: Annotated[int, typer.Option(min=1, help="Show this many.")] = 5,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="What a customer would write.")],
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="Show this many.")] = 5,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Rank articles for a message, with scores and whether each clears the suggestion threshold."""
+    """Rank articles for a message.
+
+    Shows each score and whether it clears the suggestion threshold.
+    """
     settings = _settings(config, db)
 
     async def main() -> Table:
@@ -403,9 +462,12 @@ def kb_search(
     out.print(asyncio.run(main()))
 
 
-@kb_app.command("stats")
+@kb_app.command("stats", epilog=example("threaddesk kb stats --db threaddesk.db"))
 def kb_stats(config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """Per article: suggested, accepted, rejected, and tickets it helped resolve."""
+    """How each article is used.
+
+    Per article: suggested, accepted, rejected, and tickets it helped resolve.
+    """
     settings = _settings(config, db)
 
     async def main() -> Table:
@@ -439,10 +501,12 @@ async def _query(settings: Settings, query: TicketQuery) -> list[Ticket]:
         return await store.list_tickets(conn, query)
 
 
-@tickets_app.command("list")
+@tickets_app.command(
+    "list", epilog=example("threaddesk tickets list", "threaddesk tickets list --status pending --limit 20")
+)
 def tickets_list(
     status: Annotated[StatusFilter, typer.Option(help="Which tickets.")] = StatusFilter.ACTIVE,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many.")] = 50,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -467,9 +531,13 @@ def tickets_list(
     out.print(table)
 
 
-@tickets_app.command("show")
-def tickets_show(number: int, config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """One ticket with its history and every message (internal notes included)."""
+@tickets_app.command("show", epilog=example("threaddesk tickets show 42"))
+def tickets_show(
+    number: Annotated[int, typer.Argument(metavar="N", help="The ticket number.")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Show one ticket with its history and every message (internal notes too)."""
     settings = _settings(config, db)
 
     async def load() -> tuple[Ticket | None, list[store.Event], list[store.LoggedMessage]]:
@@ -512,9 +580,10 @@ def _ticket_fields(t: Ticket) -> dict[str, str | None]:
         "Assignee": t.assignee.display if t.assignee else None,
         "Created": f"{t.created_at:%Y-%m-%d %H:%M:%S}",
         "First response": f"{t.first_response_at:%Y-%m-%d %H:%M:%S}" if t.first_response_at else None,
-        "Resolved": f"{t.resolved_at:%Y-%m-%d %H:%M:%S}" if t.resolved_at else None,
+        # a reopened ticket keeps its last resolution time in the data, but it is not resolved now
+        "Resolved": f"{t.resolved_at:%Y-%m-%d %H:%M:%S}" if t.resolved_at and not t.status.is_active else None,
         "Closed": f"{t.closed_at:%Y-%m-%d %H:%M:%S}" if t.closed_at else None,
-        "Resolution": t.resolution_summary,
+        "Resolution": t.resolution_summary if not t.status.is_active else None,
     }
 
 
@@ -523,7 +592,11 @@ class ExportFormat(StrEnum):
     JSON = "json"
 
 
-@app.command()
+@app.command(
+    epilog=example(
+        "threaddesk export --format csv --output tickets.csv", "threaddesk export --format json > tickets.json"
+    )
+)
 def export(
     format: Annotated[
         ExportFormat, typer.Option("--format", "-f", help="csv: one row per ticket; json: with history.")
@@ -532,32 +605,21 @@ def export(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Export every ticket (JSON includes each ticket's history and message log)."""
+    """Export every ticket as CSV or JSON.
+
+    JSON includes each ticket's history and message log.
+    """
     settings = _settings(config, db)
 
     async def load() -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         async with _database(settings) as database, database.reading() as conn:
-            for t in await store.list_tickets(conn, TicketQuery(limit=10_000_000)):
-                row = _export_row(t)
-                if format is ExportFormat.JSON:
-                    row["history"] = [
-                        {"at": e.at.isoformat(), "actor": e.actor.key, "kind": e.kind, **e.detail}
-                        for e in await store.events_for(conn, t.number)
-                    ]
-                    row["messages"] = [
-                        {
-                            "at": m.at.isoformat(),
-                            "author": m.author.key,
-                            "author_name": m.author.display,
-                            "role": m.author_role,
-                            "visibility": m.visibility,
-                            "delivery": m.delivery,
-                            "body": m.body,
-                        }
-                        for m in await store.messages_for(conn, t.number)
-                    ]
-                rows.append(row)
+            found = await store.list_tickets(conn, TicketQuery(limit=10_000_000))
+            with ProgressBars(err) as progress:
+                progress.start("Exporting tickets", len(found))
+                for t in found:
+                    progress.advance()
+                    rows.append(await _export_ticket(conn, t, format))
         return sorted(rows, key=lambda r: int(r["number"]))
 
     rows = asyncio.run(load())
@@ -574,6 +636,28 @@ def export(
         err.print(f"Wrote {len(rows)} ticket(s) to {output}.")
     else:
         sys.stdout.write(buffer.getvalue())
+
+
+async def _export_ticket(conn: Any, t: Ticket, format: ExportFormat) -> dict[str, Any]:
+    row = _export_row(t)
+    if format is ExportFormat.JSON:
+        row["history"] = [
+            {"at": e.at.isoformat(), "actor": e.actor.key, "kind": e.kind, **e.detail}
+            for e in await store.events_for(conn, t.number)
+        ]
+        row["messages"] = [
+            {
+                "at": m.at.isoformat(),
+                "author": m.author.key,
+                "author_name": m.author.display,
+                "role": m.author_role,
+                "visibility": m.visibility,
+                "delivery": m.delivery,
+                "body": m.body,
+            }
+            for m in await store.messages_for(conn, t.number)
+        ]
+    return row
 
 
 def _export_row_fields() -> tuple[str, ...]:
@@ -615,9 +699,9 @@ class ReportFormat(StrEnum):
     JSON = "json"
 
 
-@app.command()
+@app.command(epilog=example("threaddesk report --since 7d", "threaddesk report --since 30d --format json"))
 def report(
-    since: Annotated[str, typer.Option("--since", help="How far back: 24h, 7d, 30d …")] = "7d",
+    since: Annotated[str, typer.Option("--since", metavar="DURATION", help="How far back: 24h, 7d, 30d …")] = "7d",
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="table, csv or json.")] = ReportFormat.TABLE,
     until: Annotated[
         str | None, typer.Option("--until", help="End of the period, ISO 8601 (default: now).", hidden=True)
@@ -626,7 +710,10 @@ def report(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Team-lead metrics over a period: totals, first response and resolution times, CSAT, per agent."""
+    """Team-lead metrics over a period.
+
+    Totals, first response and resolution times, reopen rate, CSAT, and per agent.
+    """
     settings = _settings(config, db)
     try:
         span = parse_duration(since)
@@ -677,13 +764,19 @@ def _fmt(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
+def _percent(share: float | None) -> str:
+    """A 0–1 share as chat shows it (the JSON and CSV keep the share itself)."""
+    return "—" if share is None else f"{round(share * 100, 1):g}%"
+
+
 def _report_tables(r: metrics.Report) -> None:
     data = r.to_json()
     summary = Table(title=f"ThreadDesk report {r.since:%Y-%m-%d %H:%M} → {r.until:%Y-%m-%d %H:%M} UTC")
     summary.add_column("Metric")
     summary.add_column("Value", justify="right")
     for key in ("created", "resolved", "closed", "reopened", "unassigned", "reopen_rate", "sla_breached", "deflected"):
-        summary.add_row(key.replace("_", " "), _fmt(data[key]))
+        value = _percent(data[key]) if key == "reopen_rate" else _fmt(data[key])
+        summary.add_row(key.replace("_", " "), value)
     for key in ("first_response_minutes", "resolution_minutes"):
         summary.add_row(
             f"{key.replace('_', ' ')} (median / p90)", f"{_fmt(data[key]['median'])} / {_fmt(data[key]['p90'])}"
@@ -750,7 +843,12 @@ def incidents_replay(
     out.print(f"{len(result['unlinked'])} report(s) linked to no incident.")
 
 
-@discord_app.command("invite-url")
+@discord_app.command(
+    "invite-url",
+    epilog=example(
+        "threaddesk discord invite-url --config config.toml", "threaddesk discord invite-url --client-id 123"
+    ),
+)
 def discord_invite_url(
     config: ConfigOpt = None,
     client_id: Annotated[
@@ -758,10 +856,7 @@ def discord_invite_url(
         typer.Option("--client-id", help="Application ID (developer portal); default: looked up with DISCORD_TOKEN."),
     ] = None,
 ) -> None:
-    """Print the link that adds the bot to your server with exactly the permissions and scopes it uses.
-
-    Example: threaddesk discord invite-url --config config.toml
-    """
+    """Print the link that adds the bot to your server with exactly the permissions and scopes it uses."""
     settings = _settings(config, None)
     discord_config = settings.adapters["discord"]
     assert isinstance(discord_config, DiscordConfig)

@@ -15,13 +15,18 @@ from bot.services.knowledge import ImportOutcome, KnowledgeLibrary, import_artic
 from bot.store import articles
 from bot.store.db import Database
 from kb.loader import ArticleError, load_directory
+from kb.progress import NO_PROGRESS, Progress
 from kb.writer import write_directory
 
 
-async def import_folder(db: Database, folder: Path, clock: Clock) -> tuple[ImportOutcome, list[ArticleError]]:
+async def import_folder(
+    db: Database, folder: Path, clock: Clock, progress: Progress = NO_PROGRESS
+) -> tuple[ImportOutcome, list[ArticleError]]:
     """Every good article in `folder` is imported (new version when changed); bad files are reported."""
-    result = load_directory(folder)
-    outcome = await import_articles(db, result.articles, actor="cli", at=clock.now(), source=str(folder))
+    result = load_directory(folder, progress)
+    outcome = await import_articles(
+        db, result.articles, actor="cli", at=clock.now(), source=str(folder), progress=progress
+    )
     return outcome, result.errors
 
 

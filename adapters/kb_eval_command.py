@@ -20,12 +20,20 @@ import rapidfuzz
 import typer
 from rich.console import Console
 
+from adapters.help import example
+from adapters.progress import ProgressBars
 from kb.datasets import DatasetError
 from kb.matcher import Embedder
 from kb.protocol import EvalConfig, EvalResult, notes, run
 
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+KB_EVAL_EXAMPLES = example(
+    "threaddesk kb eval --dataset clinc150 --data /work/shared/data/clinc150 --split val",
+    "threaddesk kb eval --dataset banking77 --data /work/shared/data/banking77 --split val --k 20 --json",
+)
 
 
 class DatasetChoice(StrEnum):
@@ -46,8 +54,10 @@ def kb_eval(
     dataset: Annotated[DatasetChoice, typer.Option(help="Which public dataset.")],
     data: Annotated[Path, typer.Option(help="The dataset's folder (layout of shared/data/<dataset>/).")],
     split: Annotated[SplitChoice, typer.Option(help="val: the dev split; test: data_test.json / test.csv.")],
-    k: Annotated[int, typer.Option("--k", help="Authored aliases per article.")] = 5,
-    seed: Annotated[int, typer.Option(help="Seed for picking the aliases (and the BANKING77 dev set).")] = 0,
+    k: Annotated[int, typer.Option("--k", metavar="K", help="Authored aliases per article.")] = 5,
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Seed for picking the aliases (and the BANKING77 dev set).")
+    ] = 0,
     subset: Annotated[
         SubsetChoice | None, typer.Option(help="clinc150 only: banking_cc = banking + credit_cards.")
     ] = None,
@@ -55,7 +65,10 @@ def kb_eval(
     semantic: Annotated[bool, typer.Option("--semantic", help="Fuse MiniLM embeddings (needs .[semantic]).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object of metrics.")] = False,
 ) -> None:
-    """Measure KB suggestions: hit@1/3, MRR@3, ties, abstention (threshold fixed on dev), latency."""
+    """Measure KB suggestions on a public dataset.
+
+    hit@1/3, MRR@3, ties, abstention (threshold fixed on dev) and latency; see BENCHMARKS.md.
+    """
     config = EvalConfig(
         dataset=dataset.value,
         data=data,
@@ -69,7 +82,8 @@ def kb_eval(
         raise _fail(f"data folder not found: {data}")
     embedder = _embedder() if semantic else None
     try:
-        result = run(config, embedder=embedder)
+        with ProgressBars(err) as progress:
+            result = run(config, embedder=embedder, progress=progress)
     except DatasetError as exc:
         raise _fail(str(exc)) from None
     for note in notes(config):

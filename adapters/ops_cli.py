@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from adapters.help import example
 from bot.config import USER_KEY, Settings
 from bot.ports import SystemClock
 from bot.services import privacy
@@ -48,10 +49,15 @@ def _counts(snapshot: backups.Snapshot) -> str:
 
 
 def register(db_app: typer.Typer, app: typer.Typer, load: Load, fail: Fail) -> None:
-    customer_app = typer.Typer(help="A customer's data: export it, or erase it on request.", no_args_is_help=True)
+    customer_app = typer.Typer(
+        help="A customer's data: export it, or erase it on request.",
+        epilog=example("threaddesk customer export slack:U0123ABC -o alice.json"),
+        no_args_is_help=True,
+        rich_markup_mode=None,
+    )
     app.add_typer(customer_app, name="customer")
 
-    @db_app.command("backup")
+    @db_app.command("backup", epilog=example("threaddesk db backup /backups/threaddesk-$(date +%F).db"))
     def db_backup(
         file: Annotated[Path, typer.Argument(help="The backup file to write (must not exist).")],
         config: ConfigOpt = None,
@@ -66,7 +72,7 @@ def register(db_app: typer.Typer, app: typer.Typer, load: Load, fail: Fail) -> N
             raise fail(str(exc), code=1) from None
         out.print(f"Backed up {source} to {file}: integrity check ok, {_counts(snapshot)}.")
 
-    @db_app.command("restore")
+    @db_app.command("restore", epilog=example("threaddesk db restore /backups/threaddesk-2026-11-28.db"))
     def db_restore(
         file: Annotated[Path, typer.Argument(help="A backup made by `threaddesk db backup`.")],
         config: ConfigOpt = None,
@@ -90,7 +96,12 @@ def register(db_app: typer.Typer, app: typer.Typer, load: Load, fail: Fail) -> N
         platform, user_id = value.split(":", 1)
         return platform, user_id
 
-    @customer_app.command("export")
+    @customer_app.command(
+        "export",
+        epilog=example(
+            "threaddesk customer export slack:U0123ABC", "threaddesk customer export discord:1234 -o c.json"
+        ),
+    )
     def customer_export(
         who: Person,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
@@ -114,7 +125,12 @@ def register(db_app: typer.Typer, app: typer.Typer, load: Load, fail: Fail) -> N
         output.write_text(text, encoding="utf-8")
         err.print(f"Wrote {len(data['tickets'])} ticket(s) of {who} to {output}.")
 
-    @customer_app.command("forget")
+    @customer_app.command(
+        "forget",
+        epilog=example(
+            "threaddesk customer forget slack:U0123ABC --dry-run", "threaddesk customer forget slack:U0123ABC"
+        ),
+    )
     def customer_forget(
         who: Person,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be erased.")] = False,

@@ -11,13 +11,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from adapters.help import example
 from bot.config import ConfigError, load_settings
 from bot.domain.refs import UserRef
 from bot.ports import SystemClock
 from bot.services import web_auth
 from bot.store.db import Database, SchemaTooNew
 
-app = typer.Typer(help="The web dashboard's sessions.", no_args_is_help=True)
+app = typer.Typer(
+    help="The web dashboard's sessions.",
+    epilog=example("threaddesk web sessions", "threaddesk web revoke --all"),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
@@ -49,7 +55,7 @@ def _user(key: str) -> UserRef:
     return UserRef(platform=platform, id=user_id)
 
 
-@app.command("sessions")
+@app.command("sessions", epilog=example("threaddesk web sessions --db threaddesk.db"))
 def sessions(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Live dashboard sessions: who, since when, until when, which browser."""
     path = _path(config, db)
@@ -74,7 +80,7 @@ def sessions(config: ConfigOpt = None, db: DbOpt = None) -> None:
     out.print(table)
 
 
-@app.command("revoke")
+@app.command("revoke", epilog=example("threaddesk web revoke --user slack:U0123ABC", "threaddesk web revoke --all"))
 def revoke(
     user: Annotated[str | None, typer.Option("--user", help="Sign out this person: platform:user-id.")] = None,
     everyone: Annotated[bool, typer.Option("--all", help="Sign out everyone.")] = False,

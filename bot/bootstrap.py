@@ -22,6 +22,7 @@ from bot.store.db import Database
 from kb import semantic
 from kb.loader import load_directory
 from kb.matcher import DEFAULT_MIN_SCORE, Matcher
+from kb.progress import NO_PROGRESS, Progress
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,12 @@ async def seed_knowledge_base(settings: Settings, db: Database, clock: Clock) ->
 
 
 async def open_knowledge_base(
-    settings: Settings, db: Database, clock: Clock, *, build: MatcherBuilder = Matcher
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    *,
+    build: MatcherBuilder = Matcher,
+    progress: Progress = NO_PROGRESS,
 ) -> KnowledgeLibrary:
     await seed_knowledge_base(settings, db, clock)
     embedder = None
@@ -64,7 +70,7 @@ async def open_knowledge_base(
         default_min = semantic.SEMANTIC_MIN_SCORE
     min_score = settings.kb.min_score if settings.kb.min_score is not None else default_min
     library = KnowledgeLibrary(min_score=min_score, embedder=embedder, clock=clock, build=build)
-    await library.load(db)
+    await library.load(db, progress=progress)
     return library
 
 

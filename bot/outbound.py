@@ -69,6 +69,8 @@ class Message(BaseModel):
     mentions: tuple[UserRef, ...] = ()
     #: A file to attach (a chart PNG) where the platform allows; the console prints its path.
     attachment: str | None = None
+    #: `text` is Markdown (it carries a KB article): each platform converts it to its own flavour.
+    markdown: bool = False
 
 
 class DestinationKind(StrEnum):

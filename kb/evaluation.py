@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from kb.datasets import Dataset, Query
 from kb.matcher import Matcher, Scoring
+from kb.progress import NO_PROGRESS, Progress
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,13 @@ class Report:
     abstention: Abstention
 
 
-def rank_queries(matcher: Matcher, queries: Sequence[Query], depth: int = 3) -> list[Ranked]:
+def rank_queries(
+    matcher: Matcher, queries: Sequence[Query], depth: int = 3, progress: Progress = NO_PROGRESS
+) -> list[Ranked]:
     ranked = []
+    progress.start("Ranking queries", len(queries))
     for query in queries:
+        progress.advance()
         hits = matcher.rank(query.text)[:depth]
         ranked.append(Ranked(query.gold, tuple(h.article.id for h in hits), tuple(h.score for h in hits)))
     return ranked
@@ -145,8 +150,11 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)] if ordered else math.nan
 
 
-def latency(matcher: Matcher, texts: Sequence[str], *, calls: int = 1_000, warmup: int = 50) -> Latency:
+def latency(
+    matcher: Matcher, texts: Sequence[str], *, calls: int = 1_000, warmup: int = 50, progress: Progress = NO_PROGRESS
+) -> Latency:
     """Wall time of whole `suggest()` calls, warm, cycling through `texts`."""
+    progress.start("Timing suggest()", calls)
     for i in range(min(warmup, calls)):
         matcher.suggest(texts[i % len(texts)])
     times = []
@@ -154,6 +162,7 @@ def latency(matcher: Matcher, texts: Sequence[str], *, calls: int = 1_000, warmu
         start = time.perf_counter()
         matcher.suggest(texts[i % len(texts)])
         times.append((time.perf_counter() - start) * 1000)
+        progress.advance()
     return Latency(percentile(times, 50), percentile(times, 99), calls)
 
 

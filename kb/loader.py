@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from kb.article import Article
 from kb.frontmatter import ArticleParseError, FrontMatter, split
+from kb.progress import NO_PROGRESS, Progress
 
 __all__ = ["ArticleError", "ArticleParseError", "LoadResult", "load_directory", "parse_article"]
 
@@ -57,7 +58,7 @@ def parse_article(text: str, *, source: Path) -> Article:
     return _parse(text, source)[0]
 
 
-def load_directory(path: Path) -> LoadResult:
+def load_directory(path: Path, progress: Progress = NO_PROGRESS) -> LoadResult:
     """Load every `*.md` file directly in `path` (sorted by name; dot-files are skipped)."""
     if not path.exists():
         raise FileNotFoundError(f"knowledge base folder not found: {path}")
@@ -66,7 +67,9 @@ def load_directory(path: Path) -> LoadResult:
     result = LoadResult()
     seen: dict[str, Path] = {}
     files = sorted((p for p in path.glob("*.md") if p.is_file() and not p.name.startswith(".")), key=_by_name)
+    progress.start("Reading articles", len(files))
     for file in files:
+        progress.advance()
         try:
             article, key_lines = _parse(_read(file), file)
         except ArticleParseError as exc:

@@ -49,6 +49,7 @@ from rapidfuzz import fuzz, process
 from kb.article import Article
 from kb.bm25 import Bag, BM25Index
 from kb.classifier import SoftmaxClassifier, TextClassifier, train, train_text
+from kb.progress import NO_PROGRESS, Progress
 from kb.text import char_grams, normalize, stem, tokens
 
 DEFAULT_MIN_SCORE: float = 40.0
@@ -157,26 +158,30 @@ class Matcher:
         min_score: float = DEFAULT_MIN_SCORE,
         scoring: Scoring = Scoring(),
         embedder: Embedder | None = None,
+        progress: Progress = NO_PROGRESS,
     ) -> None:
         self.min_score = min_score
         self.scoring = scoring
         self._embedder = embedder
         self._changed: dict[int, _Entry] = {}
         self._semantic_changed: dict[int, FloatArray] = {}
-        self._index = self._build(tuple(articles))
+        self._index = self._build(tuple(articles), progress)
         # `learn` derives updated copies of these
         self._text_classifier = self._index.text_classifier
         self._embedding_classifier = self._index.embedding_classifier
         self._learned_since_fit = 0
 
-    def _build(self, articles: tuple[Article, ...]) -> _Index:
+    def _build(self, articles: tuple[Article, ...], progress: Progress = NO_PROGRESS) -> _Index:
         fields: list[str] = []
         positions: list[int] = []
         starts = np.zeros(len(articles) + 1, dtype=np.int64)
         ids: dict[str, int] = {}
 
+        progress.start("Indexing the knowledge base", len(articles))
+
         def documents() -> Iterator[list[str]]:
             for index, article in enumerate(articles):
+                progress.advance()
                 ids.setdefault(article.id, index)
                 terms: list[str] = []
                 for position, text in _normalised_fields(article):

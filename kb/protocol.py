@@ -26,6 +26,7 @@ from typing import Literal
 from kb.datasets import Dataset, DatasetError, Query, banking77_dataset, clinc_dataset
 from kb.evaluation import Latency, Ranked, Report, choose_threshold, latency, rank_queries, report
 from kb.matcher import DEFAULT_MIN_SCORE, Embedder, Matcher, Scoring
+from kb.progress import NO_PROGRESS, Progress
 
 DatasetName = Literal["clinc150", "banking77"]
 Split = Literal["val", "test"]
@@ -151,11 +152,11 @@ def answered_hit_at_1(ranked: Sequence[Ranked], threshold: float) -> float:
     return sum(r.ids[0] == r.gold for r in answered) / len(answered) if answered else 0.0
 
 
-def run(config: EvalConfig, *, embedder: Embedder | None = None) -> EvalResult:
+def run(config: EvalConfig, *, embedder: Embedder | None = None, progress: Progress = NO_PROGRESS) -> EvalResult:
     dev = load(config, "val")
     target = dev if config.split == "val" else load(config, "test")
-    matcher = Matcher(dev.articles, min_score=0, scoring=config.scoring, embedder=embedder)
-    dev_ranked = rank_queries(matcher, dev.queries)
+    matcher = Matcher(dev.articles, min_score=0, scoring=config.scoring, embedder=embedder, progress=progress)
+    dev_ranked = rank_queries(matcher, dev.queries, progress=progress)
     has_oos = any(r.gold is None for r in dev_ranked)
     threshold = choose_threshold(dev_ranked, TARGET_RECALL) if has_oos else DEFAULT_MIN_SCORE
     matcher.min_score = threshold
@@ -170,9 +171,9 @@ def run(config: EvalConfig, *, embedder: Embedder | None = None) -> EvalResult:
         if has_oos:  # re-fixed on the dev out-of-scope queries, which were never learned from
             threshold = choose_threshold(rank_queries(matcher, [q for q in dev.queries if q.gold is None]))
             matcher.min_score = threshold
-    ranked = dev_ranked if queries is dev.queries else rank_queries(matcher, queries)
+    ranked = dev_ranked if queries is dev.queries else rank_queries(matcher, queries, progress=progress)
     texts = [q.text for q in queries]
-    speed = latency(matcher, texts, calls=config.calls) if texts else Latency(math.nan, math.nan, 0)
+    speed = latency(matcher, texts, calls=config.calls, progress=progress) if texts else Latency(math.nan, math.nan, 0)
     learned = " +learn" if config.learn else ""
     return EvalResult(
         name=f"{target.name}{learned}",

@@ -20,6 +20,7 @@ from bot.domain.commands import is_command
 from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
+from bot.domain.text import shorten
 from bot.outbound import Button, Message
 from bot.services.desk import Desk
 from bot.services.replies import Reply
@@ -175,6 +176,8 @@ class ConsoleSession:
             text=text,
             is_direct=self.place.channel == f"dm-{self.user}",
         )
+        if self.place.thread is None:  # a reply under it that opens no ticket (e.g. to "thanks!")
+            self.labels[post.id] = f"“{shorten(text, 30)}”"
         ticket = await self.desk.receive(msg)
         if ticket is not None and self.place.thread is None:
             self.labels[post.id] = f"ticket {ticket.ref}"

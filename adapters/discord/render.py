@@ -13,6 +13,7 @@ from typing import Any
 import discord
 
 from adapters.discord.components import SELECT_PREFIX, CommandButton, CommandSelect, button_id
+from adapters.discord.markdown import to_discord
 from bot.outbound import Button, ButtonStyle, Message, all_menus
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ def render(message: Message) -> list[Part]:
     view = view_of(message)
     # beside an embed, a one-line text is the summary the embed already shows (the queue card)
     text = message.text if embed is None or "\n" in message.text.strip() else ""
+    if message.markdown:
+        text = to_discord(text)
     if not text.strip():
         return [Part(content=None, embed=embed, view=view)]
     chunks = split_text(text)

@@ -354,6 +354,10 @@ def staff_commands() -> list[app_commands.Command[Any, Any, None]]:
     async def save(interaction: discord.Interaction[Any], ticket: int | None = None) -> None:
         await _run(interaction)
 
+    @staff("kb-stats", description="How each article is used (agents)")
+    async def kb_stats(interaction: discord.Interaction[Any]) -> None:
+        await _run(interaction)
+
     return [
         macro,
         transfer,
@@ -373,6 +377,7 @@ def staff_commands() -> list[app_commands.Command[Any, Any, None]]:
         edit,
         unlearn,
         save,
+        kb_stats,
     ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from adapters.slack.markdown import to_mrkdwn
 from adapters.slack.translate import (
     ARTICLE_CALLBACK,
     PLATFORM,
@@ -52,18 +53,18 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def split_escaped(text: str, limit: int = SECTION_CHARS) -> list[str]:
-    """Escape `text` and cut it into pieces of at most `limit` characters, preferring line then word
-    breaks, never inside an `&amp;` entity."""
-    whole = escape(text)
+def split_escaped(text: str, limit: int = SECTION_CHARS, *, escaped: bool = False) -> list[str]:
+    """Escape `text` (unless it already is) and cut it into pieces of at most `limit` characters, preferring
+    line then word breaks, never inside an `&amp;` entity."""
+    whole = text if escaped else escape(text)
     if len(whole) <= limit:
         return [whole.rstrip()] if whole.strip() else [""]
     pieces: list[str] = []
     current: list[str] = []
     size = 0
     last_break = -1  # index in `current` after which a break is nice
-    for ch in text:
-        out = escape(ch)
+    for ch in whole if escaped else text:
+        out = ch if escaped else escape(ch)
         if size + len(out) > limit:
             cut = last_break + 1 if last_break >= 0 else len(current)
             pieces.append("".join(current[:cut]).rstrip())
@@ -80,7 +81,7 @@ def split_escaped(text: str, limit: int = SECTION_CHARS) -> list[str]:
 
 
 def fallback_text(message: Message) -> str:
-    text = safe(message.text)
+    text = to_mrkdwn(message.text) if message.markdown else safe(message.text)
     if len(text) > FALLBACK_CHARS:
         text = text[: FALLBACK_CHARS - len(MORE)].rstrip() + MORE
     return text
@@ -139,7 +140,10 @@ def blocks(message: Message) -> list[Block]:
     if not (message.title and message.fields):  # a card's text repeats its fields: only the fallback has it
         reserved = len(out) + (1 if message.buttons or all_menus(message) else 0) + (1 if message.footer else 0)
         room = MAX_BLOCKS - reserved
-        pieces = split_escaped(neutralise_mentions(message.text))
+        if message.markdown:  # a KB article: converted (and escaped) as a whole, then cut
+            pieces = split_escaped(to_mrkdwn(message.text), escaped=True)
+        else:
+            pieces = split_escaped(neutralise_mentions(message.text))
         if len(pieces) > room:
             pieces = [*pieces[: room - 1], clip(pieces[room - 1], SECTION_CHARS - len(MORE)) + MORE]
         out += [{"type": "section", "text": {"type": "mrkdwn", "text": p}} for p in pieces if p]

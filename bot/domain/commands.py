@@ -194,6 +194,7 @@ SPECS: tuple[Spec, ...] = (
     _k("edit", "<article> <title|aliases|tags|category|body> <value>", "change one part of an article", A, Arg.TEXT),
     _k("unlearn", "<article> <n …|all>", "remove learned customer wordings from an article", A, Arg.TEXT),
     _k("save", "[N]", "save a resolved ticket as a new article", A, takes_ticket=True),
+    _k("stats", "", "how each article is used: suggested, accepted, rejected, tickets it helped resolve", A),
     _k("help", "[command]", "knowledge base commands", C, Arg.SUBCOMMAND),
     Spec("digest", "now", "", "post the queue digest to the leads channel now", Role.LEAD),
     *INCIDENT_SPECS,

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.domain.ticket import Priority, Status, humanize_duration
+from bot.domain.ticket import Priority, Status, humanize_span
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ZERO = timedelta(0)
@@ -208,5 +208,4 @@ def describe(due: Due, now: datetime) -> str:
 
 
 def _span(delta: timedelta) -> str:
-    text = humanize_duration(delta)
-    return "under a minute" if text == "just now" else text
+    return humanize_span(delta)

@@ -121,3 +121,9 @@ def humanize_duration(delta: timedelta) -> str:
     if hours:
         return f"{hours}h {minutes}m"
     return f"{minutes}m"
+
+
+def humanize_span(delta: timedelta) -> str:
+    """A duration that reads after "in", "by", "for" or before "late": `under a minute`, never `just now`."""
+    text = humanize_duration(delta)
+    return "under a minute" if text == "just now" else text

@@ -52,6 +52,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("kb", "edit"): kb_commands.edit,
     ("kb", "unlearn"): kb_commands.unlearn,
     ("kb", "save"): kb_commands.save,
+    ("kb", "stats"): kb_commands.stats,
     ("kb", "help"): queries.help_,
     ("ticket", "stats"): leads.stats,
     ("ticket", "rate"): leads.rate,

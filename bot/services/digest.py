@@ -91,16 +91,31 @@ def digest_text(r: Report, p: Report, now: datetime, note: str = "", title: str 
     if r.incidents is not None and (r.incidents.count or r.incidents.resolved):
         lines.append(incident_metrics.digest_line(r.incidents))
     if r.per_agent:
-        load = "; ".join(
-            f"{name} {a.assigned_open} open · {a.resolved} resolved"
-            f" · first response {_minutes(a.first_response_minutes_median)}"
-            for name, a in r.per_agent.items()
-        )
-        lines.append(f"Agents: {load}")
+        lines.append(_agents_line(r))
     if r.macros:
         used = " · ".join(f"{name} {n}" for name, n in list(r.macros.items())[:8])
         lines.append(f"Macros used: {used}")
     return "\n".join(lines)
+
+
+#: Agents named on the digest's "Agents:" line; the rest are counted (`threaddesk report` lists all).
+TOP_AGENTS = 5
+
+
+def _agents_line(r: Report) -> str:
+    """The busiest agents (most resolved, then most open), and how many more there are."""
+    ranked = sorted(r.per_agent.items(), key=lambda item: (-item[1].resolved, -item[1].assigned_open, item[0]))
+    shown = "; ".join(
+        f"{name} {a.assigned_open} open · {a.resolved} resolved"
+        f" · first response {_minutes(a.first_response_minutes_median)}"
+        for name, a in ranked[:TOP_AGENTS]
+    )
+    rest = len(ranked) - TOP_AGENTS
+    if rest <= 0:
+        return f"Agents: {shown}"
+    return (
+        f"Agents (top {TOP_AGENTS} of {len(ranked)}): {shown}; and {rest} more (`threaddesk report` lists every agent)"
+    )
 
 
 def team_line(name: str, r: Report) -> str:
@@ -123,10 +138,11 @@ async def build(
     attachment = None
     if charts_dir is not None and daily is not None:
         # matplotlib is imported only when a chart is drawn: it is a quarter of the CLI's start-up time
-        from bot.services.chart import render_chart
+        from bot.services.chart import chart_title, render_chart
 
         path = charts_dir / f"digest-{until:%Y%m%d-%H%M%S}.png"
-        attachment = str(await asyncio.to_thread(render_chart, daily, report.open_by_priority, path))
+        title = chart_title(since, until)
+        attachment = str(await asyncio.to_thread(render_chart, daily, report.open_by_priority, path, title))
     buttons = tuple(
         Button(label=f"Show #{w.number}", command=f"/ticket show {w.number}") for w in report.oldest_waiting[:3]
     )

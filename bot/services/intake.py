@@ -13,7 +13,7 @@ from bot.domain.roles import Role
 from bot.domain.text import MAX_MESSAGE_CHARS, clean_text, subject_from
 from bot.domain.ticket import Status, Ticket
 from bot.outbound import Destination, DestinationKind
-from bot.services import incident_detection, incident_notify, macro_card, notify, routing
+from bot.services import incident_detection, incident_notify, macro_card, notify, pleasantries, routing
 from bot.services.context import DeskContext
 from bot.services.work import TicketWork
 from bot.store import articles, incidents, outbox, tickets
@@ -61,6 +61,10 @@ async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
         if found is not None:
             ticket, in_card_thread = found
             await _join(ctx, conn, ticket, msg, body, in_card_thread)
+        elif msg.is_direct and (kind := pleasantries.pleasantry_in(msg, body)) is not None:
+            # "thanks!", "ok", "hello?" in a DM: a kind answer, never a new ticket
+            await pleasantries.answer_outside_tickets(ctx, conn, msg, body, kind)
+            return None
         else:
             root = msg.started_thread or msg.message_id
             ticket = await open_ticket(ctx, conn, msg.author, msg.channel, root, body, message_id=msg.message_id)
@@ -155,6 +159,10 @@ async def _join(
         await work.log(body, author=msg.author, role="agent", platform_message_id=msg.message_id)
         await work.event("replied", visibility="public", via="thread")
         await record_first_response(work)
+        return
+    if pleasantries.keeps_status(ticket) and (kind := pleasantries.pleasantry_in(msg, body)) is not None:
+        # "thanks!" after a resolution is noted on the ticket without reopening it
+        await pleasantries.note_on_ticket(ctx, conn, ticket, msg, body, kind)
         return
     await work.log(body, author=msg.author, role="customer", platform_message_id=msg.message_id)
     await work.event("customer_message")

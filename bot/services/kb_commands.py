@@ -81,7 +81,7 @@ async def show(ctx: DeskContext, req: Request) -> Reply:
         if history:
             last = history[-1]
             lines.append(f"Version {last.version}, {last.change} by {last.actor} on {last.at:%Y-%m-%d %H:%M} UTC.")
-    return Reply.done("\n".join(lines))
+    return Reply(message=Message(text="\n".join(lines), markdown=True))
 
 
 async def accept(ctx: DeskContext, req: Request) -> Reply:
@@ -153,8 +153,91 @@ def _tags(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t.strip().lstrip("#").lower() for t in re.split(r"[,\s]+", raw) if t.strip()))
 
 
-async def _unique_id(conn: aiosqlite.Connection, title: str) -> str:
-    base = _SLUG.sub("-", title.casefold()).strip("-")[:60].strip("-") or "article"
+#: Words left out of an id made from a customer's sentence: `/kb save` should give `password-reset-email-never-arrives`,
+#: not the whole sentence.
+_ID_FILLER = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "i",
+        "im",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "it",
+        "its",
+        "this",
+        "that",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "am",
+        "do",
+        "does",
+        "did",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "and",
+        "or",
+        "but",
+        "so",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "please",
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "thank",
+        "any",
+        "some",
+        "just",
+        "there",
+        "here",
+        "when",
+        "what",
+        "why",
+        "how",
+        "have",
+        "has",
+        "had",
+        "get",
+        "got",
+    }
+)
+_SENTENCE_END = re.compile(r"[.!?\n]+")
+ID_WORDS = 5
+
+
+def article_id_from_sentence(text: str) -> str:
+    """A short id for an article made from what a customer wrote: the content words (at most five) of its first
+    sentence that has any, e.g. "Hi! The password reset email never arrives." → `password-reset-email-never-arrives`."""
+    for sentence in _SENTENCE_END.split(text.replace("'", "").replace("’", "")):
+        words = [w for w in _SLUG.split(sentence.casefold()) if w]
+        kept = [w for w in words if w not in _ID_FILLER]
+        if kept:
+            return "-".join(kept[:ID_WORDS])[:60].strip("-")
+    return _SLUG.sub("-", text.casefold()).strip("-")[:60].strip("-")
+
+
+async def _unique_id(conn: aiosqlite.Connection, title: str, *, from_sentence: bool = False) -> str:
+    base = article_id_from_sentence(title) if from_sentence else _SLUG.sub("-", title.casefold()).strip("-")[:60]
+    base = base.strip("-") or "article"
     candidate, n = base, 1
     while await articles.get_article(conn, candidate) is not None:
         n += 1
@@ -244,7 +327,7 @@ async def save(ctx: DeskContext, req: Request) -> Reply:
                 saved = event.detail.get("article")
                 return Reply.done(f"{t.ref} is already saved as article `{saved}` (`/kb show {saved}`).", t.number)
         article = Article(
-            id=await _unique_id(work.conn, t.subject),
+            id=await _unique_id(work.conn, t.subject, from_sentence=True),
             title=t.subject,
             aliases=(customer_wording(t),),
             body=t.resolution_summary,
@@ -260,3 +343,25 @@ async def save(ctx: DeskContext, req: Request) -> Reply:
         f"or `/kb edit {article.id} title …`.",
         t.number,
     )
+
+
+#: Articles listed by `/kb stats` in chat; `threaddesk kb stats` lists every one.
+STATS_SHOWN = 15
+
+
+async def stats(ctx: DeskContext, req: Request) -> Reply:
+    """The numbers of `threaddesk kb stats`, in chat: the most helpful articles first."""
+    async with ctx.db.reading() as conn:
+        rows = await articles.stats(conn)
+    used = [r for r in rows if r.suggested or r.accepted or r.rejected or r.helped_resolve]
+    if not used:
+        return Reply.done(f"No article has been suggested yet ({len(rows)} article(s) in the knowledge base).")
+    lines = [f"Knowledge base use — {len(used)} of {len(rows)} article(s) suggested or cited, most helpful first:"]
+    lines += [
+        f"• {r.title} [{r.article}]: suggested {r.suggested} · accepted {r.accepted} · rejected {r.rejected}"
+        f" · helped resolve {r.helped_resolve}"
+        for r in used[:STATS_SHOWN]
+    ]
+    if len(used) > STATS_SHOWN:
+        lines.append(f"… and {len(used) - STATS_SHOWN} more (`threaddesk kb stats` lists every article).")
+    return Reply.done("\n".join(lines))

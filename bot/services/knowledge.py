@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiosqlite
 
@@ -25,6 +26,7 @@ from bot.store import articles
 from bot.store.db import Database
 from kb.article import Article
 from kb.matcher import DEFAULT_MIN_SCORE, Embedder, Matcher, Suggestion
+from kb.progress import NO_PROGRESS, Progress
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +73,13 @@ class KnowledgeLibrary:
     def find(self, article_id: str) -> Article | None:
         return next((a for a in self._matcher.articles if a.id == article_id), None)
 
-    async def load(self, db: Database) -> None:
+    async def load(self, db: Database, *, progress: Progress = NO_PROGRESS) -> None:
         async with db.reading() as conn:
-            await self.refresh(conn, force=True)
+            await self.refresh(conn, force=True, progress=progress)
 
-    async def refresh(self, conn: aiosqlite.Connection, *, force: bool = False) -> None:
+    async def refresh(
+        self, conn: aiosqlite.Connection, *, force: bool = False, progress: Progress = NO_PROGRESS
+    ) -> None:
         """Reload when the articles changed. Cheap when they did not: one tiny query, at most every
         `check_every` seconds unless `force`. The index is built in a worker thread: at 100k articles it
         takes seconds, and the bot keeps answering meanwhile with the previous one. While one refresh
@@ -87,7 +91,7 @@ class KnowledgeLibrary:
                 await self._refit()
             if force or self._poll_due():
                 self._checked_at = self._clock.now()
-                await self._reload_if_changed(conn)
+                await self._reload_if_changed(conn, progress)
 
     def _poll_due(self) -> bool:
         if self._checked_at is None:
@@ -105,15 +109,19 @@ class KnowledgeLibrary:
         # aliases learned meanwhile keep their fields; the next refit teaches them to the classifier
         self._matcher = self._matcher.with_text_classifier(classifier)
 
-    async def _reload_if_changed(self, conn: aiosqlite.Connection) -> None:
+    async def _reload_if_changed(self, conn: aiosqlite.Connection, progress: Progress = NO_PROGRESS) -> None:
         current = await articles.revision(conn)
         if current == self._revision:
             return
         found = await articles.all_articles(conn)
         started = time.perf_counter()
         self._learned_while_reloading = []
+        # a progress bar only when someone shows one: a builder such as the tests' memoising one need not know it
+        options: dict[str, Any] = {"min_score": self.min_score, "embedder": self.embedder}
+        if progress is not NO_PROGRESS:
+            options["progress"] = progress
         try:
-            matcher = await asyncio.to_thread(self._build, found, min_score=self.min_score, embedder=self.embedder)
+            matcher = await asyncio.to_thread(self._build, found, **options)
             for article_id, wording in self._learned_while_reloading:  # committed after `found` was read
                 matcher = _learn(matcher, article_id, wording)
         finally:
@@ -149,12 +157,20 @@ class ImportOutcome:
 
 
 async def import_articles(
-    db: Database, found: Sequence[Article], *, actor: str, at: datetime, source: str
+    db: Database,
+    found: Sequence[Article],
+    *,
+    actor: str,
+    at: datetime,
+    source: str,
+    progress: Progress = NO_PROGRESS,
 ) -> ImportOutcome:
     """Insert new articles and new versions of changed ones, in one transaction; learned aliases stay."""
     added = updated = 0
+    progress.start("Importing articles", len(found))
     async with db.transaction() as conn:
         for article in found:
+            progress.advance()
             version = await articles.save_article(conn, article, actor=actor, at=at, change=f"imported from {source}")
             if version == 1:
                 added += 1

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.refs import UserRef
 from bot.domain.sla import Level, Target
-from bot.domain.ticket import Ticket, humanize_duration
+from bot.domain.ticket import Ticket, humanize_span
 from bot.outbound import Button, Message
 from bot.services.notify import relay
 
@@ -30,7 +30,7 @@ def sla_alert(
     who = ", ".join(f"@{p.display}" for p in notify) or "nobody on duty"
     subject = relay(ticket.subject)
     if level is Level.WARNING:
-        left = f"due in {humanize_duration(breach_at - now)}" if breach_at and breach_at > now else "due now"
+        left = f"due in {humanize_span(breach_at - now)}" if breach_at and breach_at > now else "due now"
         head = f"⏳ SLA warning: {ticket.ref} {target.label} {left} ({_when(breach_at or due_at)})"
     else:
         head = f"🚨 SLA breached: {ticket.ref} {target.label} target missed at {_when(due_at)}"
@@ -38,7 +38,7 @@ def sla_alert(
     if late:
         text += (
             f"\n(late: this alert was due at {_when(due_at)}, while ThreadDesk was not running; "
-            f"sent {humanize_duration(now - due_at)} late)"
+            f"sent {humanize_span(now - due_at)} late)"
         )
     return Message(
         text=text,
@@ -67,7 +67,7 @@ def pending_reminder(ticket: Ticket, waiting: timedelta) -> Message:
     return Message(
         text=(
             f"Just checking in on {ticket.ref}: we're still waiting for your reply "
-            f"(for {humanize_duration(waiting)}). Answer in this thread and we'll pick it up."
+            f"(for {humanize_span(waiting)}). Answer in this thread and we'll pick it up."
         )
     )
 

@@ -144,6 +144,22 @@ async def _count(conn: aiosqlite.Connection, sql: str, args: Sequence[Any]) -> i
     return int(row[0] or 0) if row else 0
 
 
+async def _reopen_rate(conn: aiosqlite.Connection, span: tuple[str, str]) -> float | None:
+    """The share (0–1) of the tickets resolved in the period that were reopened after that resolution,
+    within the period. A share of tickets, so it never passes 100 % (reopens ÷ resolutions could)."""
+    row = await fetch_one(
+        conn,
+        "SELECT COUNT(*), SUM(EXISTS (SELECT 1 FROM ticket_events o WHERE o.ticket = r.ticket"
+        " AND o.kind = 'reopened' AND o.at >= r.first_at AND o.at < ?))"
+        f" FROM (SELECT ticket, MIN(at) AS first_at FROM ticket_events WHERE {_RESOLVED_KINDS}"
+        " AND at >= ? AND at < ? GROUP BY ticket) r",
+        (span[1], *span),
+    )
+    if not row or not row[0]:
+        return None
+    return round(int(row[1] or 0) / int(row[0]), 3)
+
+
 async def compute(conn: aiosqlite.Connection, since: datetime, until: datetime, *, oldest: int = 5) -> Report:
     """All metrics for `[since, until)`; open-queue figures are as of now (the moment of the query)."""
     span = (to_db(since), to_db(until))
@@ -160,6 +176,7 @@ async def compute(conn: aiosqlite.Connection, since: datetime, until: datetime, 
     reopened = await _count(
         conn, "SELECT COUNT(*) FROM ticket_events WHERE kind='reopened' AND at >= ? AND at < ?", span
     )
+    reopen_rate = await _reopen_rate(conn, span)
     by_status: dict[str, int] = {s: 0 for s in ACTIVE}
     by_priority: dict[str, int] = {p.value: 0 for p in reversed(Priority)}
     for status, priority, n in await fetch_all(
@@ -231,7 +248,7 @@ async def compute(conn: aiosqlite.Connection, since: datetime, until: datetime, 
         unassigned=unassigned,
         first_response_minutes=Spread.of([r[0] for r in first]),
         resolution_minutes=Spread.of([r[0] for r in resolution]),
-        reopen_rate=round(reopened / resolved, 3) if resolved else None,
+        reopen_rate=reopen_rate,
         sla_breached=breached,
         csat=Csat(average, responses, requests),
         deflected=deflected,

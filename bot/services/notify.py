@@ -62,6 +62,7 @@ def article_for_customer(ticket: Ticket, article: Article, agent: UserRef) -> Me
     return Message(
         text=f"{agent.display} suggests this article for {ticket.ref}: {article.title}\n{body}",
         title=article.title,
+        markdown=True,
         buttons=self_service_buttons(ticket.number, [article]),
     )
 

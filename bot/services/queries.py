@@ -117,9 +117,10 @@ _EVENT_TEXT = {
     "saved_as_article": "saved it as the article {article}",
     "csat_requested": "asked the customer for a rating",
     "csat_rated": "rated it {rating}/5",
-    "sla_warning": "warned: {target} target close",
-    "sla_breach": "flagged: {target} target missed",
-    "reminder_sent": "reminded the customer (#{attempt})",
+    "sla_warning": "warned that the {target} target is near{late}",
+    "sla_breach": "flagged that the {target} target was missed{late}",
+    "reminder_sent": "reminded the customer (reminder {attempt})",
+    "pleasantry": "{said} (no reopen: it stays {status})",
     "macro_applied": "applied the macro {macro} (v{version})",
     "transferred": "moved it to team {after}",
     "unassigned_waiting": "found nobody available in team {team}: it waits unassigned",
@@ -128,10 +129,20 @@ _EVENT_TEXT = {
     "incident_update": "sent the {incident} update",
 }
 
+# stored detail values are machine names (`first_response`, `on_hold`); history lines are read by people
+_READABLE = {"target", "before", "after", "status"}
+
 
 def describe_event(event: Event) -> str:
     template = _EVENT_TEXT.get(event.kind, event.kind.replace("_", " "))
-    detail = {k: (", ".join(v) if isinstance(v, list) else v) for k, v in event.detail.items()}
+    detail: dict[str, object] = {}
+    for key, value in event.detail.items():
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        elif key in _READABLE and isinstance(value, str):
+            value = value.replace("_", " ")
+        detail[key] = value
+    detail["late"] = " (late: ThreadDesk was not running)" if detail.get("late") is True else ""
     try:
         text = template.format(**detail)
     except (KeyError, IndexError):

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config.example.toml"
 
 JOURNEY = """\
-# alice writes to the bot in her DM
+# alice says hello first: a kind answer, no ticket
+hello?
+# then writes to the bot in her DM
 I can't log in to my account, the password reset email never arrives
 /as bob
 /ticket list
@@ -28,6 +30,8 @@ I can't log in to my account, the password reset email never arrives
 /read
 /press Yes, solved
 /ticket show 1
+/go top
+thanks!
 """
 
 
@@ -60,6 +64,7 @@ def test_full_journey_in_the_console_then_a_second_run(tmp_path: Path) -> None:
     out = run.stdout
     assert "Traceback" not in out + run.stderr
 
+    assert "── DM alice › “hello?” · ThreadDesk\n   Hi Alice! 👋 How can we help?" in out
     # the customer is acknowledged in her thread with the number and KB suggestions
     ack = section(out, "── DM alice › ticket #1 · ThreadDesk", "──")
     assert "Thanks, Alice — we've opened ticket #1 (priority: high)" in ack
@@ -94,6 +99,7 @@ def test_full_journey_in_the_console_then_a_second_run(tmp_path: Path) -> None:
         "Bob added an internal note",
         "Bob resolved it (Reset email re-sent; the first one had bounced.)",
         "Alice changed status resolved → closed (customer confirmed)",
+        "Alice thanked us (no reopen: it stays closed)",
     ):
         assert step in history
     assert "Bob [internal]: Mail provider bounced the first one" in again.stdout

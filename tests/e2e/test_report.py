@@ -58,6 +58,12 @@ async def test_report_csv_table_and_bad_period(desk: Desk, clock: FakeClock, db_
     table = threaddesk("report", "--since", "7d", "--until", UNTIL, "--db", str(db_path))
     assert table.returncode == 0, table.stderr
     assert "Per agent" in table.stdout and "Erin" in table.stdout and "By priority" in table.stdout
+    assert "│ reopen rate " in table.stdout and " 50% │" in table.stdout  # chat's digest says 50% too
+    reopened = threaddesk("tickets", "show", "2", "--db", str(db_path))
+    fields = {
+        k: v.strip() for k, v in (line.split(maxsplit=1) for line in reopened.stdout.splitlines()[1:12] if line.strip())
+    }
+    assert (fields["Status"], fields["Resolved"], fields["Resolution"]) == ("open", "—", "—")  # reopened: not resolved
     bad = threaddesk("report", "--since", "lately", "--db", str(db_path))
     assert bad.returncode == 2
     assert "--since: 'lately' is not a duration" in bad.stderr and "Traceback" not in bad.stderr

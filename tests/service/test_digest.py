@@ -55,7 +55,7 @@ async def test_the_digest_shows_exactly_those_numbers_with_trends(
         "Reopen rate: 50% (1 reopened)",
         "CSAT: 4/5 from 1 of 1 asked (response rate 100%)",
         "KB deflection: 1 ticket(s) solved by a suggestion (▲1)",
-        "Agents: Bob 0 open · 0 resolved · first response 40m; Erin 1 open · 1 resolved · first response 10m",
+        "Agents: Erin 1 open · 1 resolved · first response 10m; Bob 0 open · 0 resolved · first response 40m",
     ]
     assert [b.command for b in built.message.buttons] == ["/ticket show 3"]
     chart = Path(built.message.attachment or "")

@@ -113,7 +113,7 @@ async def test_card_updates_coalesce_while_waiting(
 
 
 async def test_platform_not_running_keeps_posts_pending(desk: Desk, db: Database, clock: FakeClock) -> None:
-    await desk.receive(dm(ALICE, "Hello", message_id="root"))
+    await desk.receive(dm(ALICE, "Hello, the export is empty", message_id="root"))
     other = RecordingPlatform(name="elsewhere")
     await DeliveryWorker(db, {"elsewhere": other}, clock).drain()
     async with db.reading() as conn:
