@@ -97,7 +97,12 @@ discord_app = typer.Typer(
 )
 app.add_typer(discord_app, name="discord")
 kb_app.command("eval", epilog=KB_EVAL_EXAMPLES)(kb_eval)
-incidents_app = typer.Typer(help="Incidents: replay a stream of reports through detection.", no_args_is_help=True)
+incidents_app = typer.Typer(
+    help="Incidents: replay a stream of reports through detection.",
+    epilog=example("threaddesk incidents replay stream.jsonl --config config.toml --json"),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(web_cli.app, name="web")
 
@@ -817,9 +822,11 @@ def _report_tables(r: metrics.Report) -> None:
         out.print(used)
 
 
-@incidents_app.command("replay")
+@incidents_app.command("replay", epilog=example("threaddesk incidents replay stream.jsonl --config config.toml --json"))
 def incidents_replay(
-    file: Annotated[Path, typer.Argument(help='JSON Lines: {"id", "at", "customer", "text"} per line.')],
+    file: Annotated[
+        Path, typer.Argument(help='JSON Lines: {"id", "at", "customer", "text"} per line.', metavar="FILE")
+    ],
     config: ConfigOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
