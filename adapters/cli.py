@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters import kb_cli, lifecycle, log_setup, ops_cli, transcript_export, web_cli
+from adapters import incident_replay, kb_cli, lifecycle, log_setup, ops_cli, transcript_export, web_cli
 from adapters.console.config import ConsoleConfig
 from adapters.console.runner import make_platform, run_console
 from adapters.discord import SPEC as DISCORD
@@ -102,6 +102,13 @@ discord_app = typer.Typer(
 )
 app.add_typer(discord_app, name="discord")
 kb_app.command("eval", epilog=KB_EVAL_EXAMPLES)(kb_eval)
+incidents_app = typer.Typer(
+    help="Incidents: replay a stream of reports through detection.",
+    epilog=example("threaddesk incidents replay stream.jsonl --config config.toml --json"),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(incidents_app, name="incidents")
 app.add_typer(web_cli.app, name="web")
 
 ConfigOpt = Annotated[
@@ -892,6 +899,12 @@ def _report_tables(r: metrics.Report) -> None:
         )
     c = data["csat"]
     summary.add_row("CSAT average (responses / requests)", f"{_fmt(c['average'])} ({c['responses']} / {c['requests']})")
+    i = data["incidents"] or {}
+    summary.add_row("incidents (linked tickets)", f"{_fmt(i.get('count'))} ({_fmt(i.get('linked_tickets'))})")
+    summary.add_row(
+        "incident time to detect / resolve (median min)",
+        f"{_fmt(i.get('median_time_to_detect_minutes'))} / {_fmt(i.get('median_time_to_resolve_minutes'))}",
+    )
     out.print(summary)
     queue = Table(title="Open queue")
     queue.add_column("Status")
@@ -918,6 +931,34 @@ def _report_tables(r: metrics.Report) -> None:
         for name, n in r.macros.items():
             used.add_row(name, str(n))
         out.print(used)
+
+
+@incidents_app.command("replay", epilog=example("threaddesk incidents replay stream.jsonl --config config.toml --json"))
+def incidents_replay(
+    file: Annotated[
+        Path, typer.Argument(help='JSON Lines: {"id", "at", "customer", "text"} per line.', metavar="FILE")
+    ],
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Run a stream through intake and detection (auto-create on, a fresh in-memory store, the configured
+    [incidents] thresholds) on the stream's own clock; print the incidents and the unlinked reports."""
+    settings = _settings(config, None)
+    try:
+        reports = incident_replay.read_file(file)
+    except incident_replay.StreamError as exc:
+        raise _fail(f"{file}: {exc}") from None
+    result = asyncio.run(incident_replay.replay(settings, reports))
+    if as_json:
+        out.print(json.dumps(result, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(result['incidents'])} incident(s) from {len(reports)} report(s)")
+    for column in ("Id", "Detected at", "Reports", "Title"):
+        table.add_column(column, overflow="fold")
+    for found in result["incidents"]:
+        table.add_row(str(found["id"]), found["detected_at"], str(len(found["members"])), found["title"])
+    out.print(table)
+    out.print(f"{len(result['unlinked'])} report(s) linked to no incident.")
 
 
 @discord_app.command(

@@ -111,6 +111,7 @@ def build_desk(
         desk_platforms={n: c.agents_platform for n, c in settings.adapters.items() if c.agents_platform},
         dashboard=dashboard_access(settings) if settings.web.enabled else None,
         teams=TeamDirectory(settings.teams),
+        incidents=settings.incidents,
     )
     return Desk(ctx)
 

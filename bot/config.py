@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.domain.ticket import Priority
+from bot.incidents_config import IncidentsConfig
 from bot.leads_config import AutomationConfig, DigestsConfig, SlaConfig
 from bot.ops_config import OpsConfig, RetentionConfig
 from bot.teams_config import TeamConfig, check_teams
@@ -132,6 +133,7 @@ class Settings(_Strict):
     ops: OpsConfig = OpsConfig()
     retention: RetentionConfig = RetentionConfig()
     teams: tuple[TeamConfig, ...] = ()
+    incidents: IncidentsConfig = IncidentsConfig()
     adapters: Mapping[str, PlatformChannels] = Field(default_factory=dict)
     source: Path | None = None
 
@@ -174,9 +176,21 @@ def settings_from_dict(
 ) -> Settings:
     where = str(source) if source else "config"
     core_keys = {
-        "store", "kb", "roles", "intake", "sla", "digests", "automation", "web", "ops", "retention", "teams",
-        "webhooks", "transcripts",
-    }  # fmt: skip
+        "store",
+        "kb",
+        "roles",
+        "intake",
+        "sla",
+        "digests",
+        "automation",
+        "web",
+        "ops",
+        "retention",
+        "teams",
+        "incidents",
+        "webhooks",
+        "transcripts",
+    }
     unknown = set(raw) - core_keys - set(adapter_models)
     if unknown:
         allowed = ", ".join(f"[{k}]" for k in sorted(core_keys | set(adapter_models)))

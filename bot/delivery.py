@@ -16,7 +16,7 @@ from bot import logcontext, telemetry
 from bot.domain.refs import MessageRef
 from bot.outbound import DestinationKind
 from bot.ports import ChatPlatform, Clock, DeliveryRefused, RetryLater
-from bot.store import outbox, tickets
+from bot.store import incidents, outbox, tickets
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow
 from bot.waiting import until_set
@@ -138,6 +138,19 @@ class DeliveryWorker:
                 return
             await platform.update_message(ticket.card, row.message)
             ref = ticket.card
+        elif dest.kind is DestinationKind.INCIDENT_CARD:
+            assert dest.incident is not None
+            async with self.db.reading() as conn:
+                incident = await incidents.get_incident(conn, dest.incident)
+            assert incident is not None
+            if incident.card is None:
+                ref = await platform.post_message(dest.channel, row.message, nonce=nonce)
+                async with self.db.transaction() as conn:
+                    await incidents.save_card(conn, incident.id, ref)
+                    await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+                return
+            await platform.update_message(incident.card, row.message)
+            ref = incident.card
         elif dest.kind is DestinationKind.CARD_THREAD:
             assert ticket is not None
             card: MessageRef | None = ticket.card

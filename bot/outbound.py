@@ -79,6 +79,7 @@ class DestinationKind(StrEnum):
     CARD_THREAD = "card_thread"  # the thread under the ticket's queue card (internal discussion)
     CHANNEL = "channel"  # a top-level post (leads channel)
     THREAD = "thread"  # a reply in a thread that belongs to no ticket (e.g. a refusal at intake)
+    INCIDENT_CARD = "incident_card"  # an incident's card in the queue channel: posted once, then edited
 
 
 class Destination(BaseModel):
@@ -89,6 +90,7 @@ class Destination(BaseModel):
     channel: str = ""
     thread: str | None = None
     ticket: int | None = None
+    incident: int | None = None
 
     @property
     def ordering_key(self) -> str:
@@ -97,6 +99,8 @@ class Destination(BaseModel):
             return f"customer:{self.platform}:{self.ticket}"
         if self.kind in (DestinationKind.CARD, DestinationKind.CARD_THREAD):
             return f"card:{self.platform}:{self.ticket}"
+        if self.kind is DestinationKind.INCIDENT_CARD:
+            return f"incident:{self.platform}:{self.incident}"
         return f"{self.platform}:{self.channel}:{self.thread or ''}"
 
     @classmethod
@@ -106,6 +110,10 @@ class Destination(BaseModel):
     @classmethod
     def card(cls, platform: str, channel: str, ticket: int) -> Destination:
         return cls(kind=DestinationKind.CARD, platform=platform, channel=channel, ticket=ticket)
+
+    @classmethod
+    def incident_card(cls, platform: str, channel: str, incident: int) -> Destination:
+        return cls(kind=DestinationKind.INCIDENT_CARD, platform=platform, channel=channel, incident=incident)
 
     @classmethod
     def card_thread(cls, platform: str, channel: str, ticket: int) -> Destination:

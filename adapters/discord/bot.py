@@ -27,7 +27,14 @@ from adapters.discord.message_intake import CREATE_TICKET, open_for_message, rea
 from adapters.discord.platform import DiscordPlatform
 from adapters.discord.roles import GuildRoles
 from adapters.discord.setup_checks import check_setup, sync_commands
-from adapters.discord.slash import DashboardCommands, DigestCommands, KbCommands, TicketCommands, staff_commands
+from adapters.discord.slash import (
+    DashboardCommands,
+    DigestCommands,
+    IncidentCommands,
+    KbCommands,
+    TicketCommands,
+    staff_commands,
+)
 from adapters.discord.slash_macros import MacroCommands
 from adapters.discord.slash_routing import AgentCommands, TeamCommands
 from bot.domain import commands as command_table
@@ -114,6 +121,7 @@ class DeskBot(commands.Bot):
         self.tree.add_command(DashboardCommands())
         self.tree.add_command(AgentCommands())
         self.tree.add_command(TeamCommands())
+        self.tree.add_command(IncidentCommands())
         for command in staff_commands():
             self.tree.add_command(command)
         self.tree.add_command(app_commands.ContextMenu(name=CREATE_TICKET, callback=self.create_ticket_from_menu))

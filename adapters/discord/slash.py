@@ -1,4 +1,4 @@
-"""`/ticket …`, `/kb …`, `/digest now` and `/dashboard link` as Discord app commands.
+"""`/ticket …`, `/kb …`, `/digest now`, `/dashboard link` and `/incident …` as Discord app commands.
 
 The typed options only shape Discord's UI (choices, autocomplete, user pickers). Every callback does the
 same thing: hand the interaction to the bot, which turns its data back into the core's command text
@@ -379,3 +379,79 @@ def staff_commands() -> list[app_commands.Command[Any, Any, None]]:
         save,
         kb_stats,
     ]
+
+
+IncidentStatus = Literal["investigating", "identified", "monitoring"]
+INCIDENT = "incident id (e.g. 3 for INC-3; see /incident list)"
+TICKETS = "ticket numbers, e.g. #12 #14"
+
+
+class IncidentCommands(app_commands.Group):
+    """Many reports of one outage: one incident, one update for everyone, one resolve (agents)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="incident",
+            description="Incidents: group reports of one outage (agents)",
+            default_permissions=AGENT_DEFAULT,
+            allowed_contexts=app_commands.AppCommandContext(guild=True),
+        )
+
+    @app_commands.command(description="Open an incident, linking the tickets that report it")
+    @app_commands.describe(title="what is broken, as customers will read it", tickets=TICKETS)
+    async def new(
+        self,
+        interaction: discord.Interaction[Any],
+        title: app_commands.Range[str, 1, 120],
+        tickets: str | None = None,
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Link tickets to an incident (each customer is told)")
+    @app_commands.describe(incident=INCIDENT, tickets=TICKETS)
+    async def link(self, interaction: discord.Interaction[Any], incident: int, tickets: str) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Unlink a wrong match (its wording will not join again)")
+    @app_commands.describe(incident=INCIDENT, tickets="the ticket number, e.g. #12")
+    async def unlink(self, interaction: discord.Interaction[Any], incident: int, tickets: str) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Post an update into every linked customer's thread")
+    @app_commands.describe(incident=INCIDENT, text="what every affected customer reads")
+    async def update(
+        self, interaction: discord.Interaction[Any], incident: int, text: app_commands.Range[str, 1, 4000]
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Change the status (text, if any, goes to the customers)")
+    @app_commands.describe(incident=INCIDENT, text="an update for the customers (optional)")
+    async def status(
+        self, interaction: discord.Interaction[Any], incident: int, status: IncidentStatus, text: str | None = None
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Resolve the incident and every linked ticket")
+    @app_commands.describe(incident=INCIDENT, summary="the resolution every linked customer reads")
+    async def resolve(
+        self, interaction: discord.Interaction[Any], incident: int, summary: app_commands.Range[str, 1, 4000]
+    ) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="Dismiss a proposed incident: the reports stay separate")
+    @app_commands.describe(tickets=TICKETS)
+    async def dismiss(self, interaction: discord.Interaction[Any], tickets: str) -> None:
+        await _run(interaction)
+
+    @app_commands.command(name="list", description="Open incidents (all: resolved ones too)")
+    async def list_(self, interaction: discord.Interaction[Any], scope: Literal["all"] | None = None) -> None:
+        await _run(interaction)
+
+    @app_commands.command(description="An incident: linked tickets, updates and notes")
+    @app_commands.describe(incident=INCIDENT)
+    async def show(self, interaction: discord.Interaction[Any], incident: int) -> None:
+        await _run(interaction)
+
+    @app_commands.command(name="help", description="Incident commands")
+    async def help_(self, interaction: discord.Interaction[Any], command: str | None = None) -> None:
+        await _run(interaction)

@@ -66,6 +66,8 @@ _OPTION_ORDER = (
     "handover", "until", "team", "kb", "article", "name", "part", "agent", "user", "status", "priority", "scope",
     "command", "period", "rating", "tags", "reason", "summary", "text", "value", "which",
 )  # fmt: skip
+#: `/incident …` options in the order the core reads them: `new <title> [#N …]`, `link <id> <#N …>`, …
+_INCIDENT_ORDER = ("incident", "title", "status", "tickets", "summary", "text", "scope", "command")
 #: `/kb add`'s three form fields become the core's one-line `title | aliases | body`.
 _ARTICLE_FORM = ("title", "aliases", "body")
 #: `/macro add` and `/macro edit`'s fields become `name | reply | actions`.
@@ -96,6 +98,9 @@ def command_text(data: Mapping[str, Any]) -> str:
     """`/ticket claim ticket:12` (interaction data) → `/ticket claim 12`, the core's command language."""
     path, values = _options(data)
     words = ["/" + " ".join(path)]
+    if path[0] == "incident":
+        present = [n for n in _INCIDENT_ORDER if values.get(n) is not None and str(values[n]).strip()]
+        return " ".join([*words, *(_value(n, values[n]) for n in present)])
     ticket = values.get("ticket")
     if ticket is not None and str(ticket).strip():
         words.append(str(ticket).strip().lstrip("#"))

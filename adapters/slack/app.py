@@ -60,7 +60,7 @@ class Listeners:
         app.event("app_mention")(self.on_mention)
         app.event("reaction_added")(self.on_reaction)
         app.shortcut(SHORTCUT)(self.on_shortcut)
-        for group in GROUPS:  # /ticket, /kb, /digest: the core's command groups
+        for group in GROUPS:  # /ticket, /kb, /digest, /incident: the core's command groups
             app.command(f"/{group}")(self.on_command)
         app.action(re.compile(r"^td_"))(self.on_action)
         app.view(translate.VIEW_CALLBACK)(self.on_view)

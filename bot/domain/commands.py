@@ -87,6 +87,25 @@ ROUTING_SPECS = (
     Spec("team", "show", "<name>", "a team's members with availability and open load", Role.LEAD, Arg.TEXT),
     Spec("team", "help", "[command]", "team commands", Role.LEAD, Arg.SUBCOMMAND),
 )
+
+
+def _i(name: str, args: str, summary: str, arg: Arg = Arg.TEXT) -> Spec:
+    return Spec("incident", name, args, summary, Role.AGENT, arg)
+
+
+#: `/incident …` (bot/services/incidents.py): the id and ticket numbers are read by the service.
+INCIDENT_SPECS: tuple[Spec, ...] = (
+    _i("new", "<title> [#N …]", "open an incident, linking the tickets that report it"),
+    _i("link", "<ID> <#N …>", "link tickets to an incident (each customer is told)"),
+    _i("unlink", "<ID> <#N>", "unlink a wrong match (its wording will not join again)"),
+    _i("update", "<ID> <text>", "post an update into every linked customer's thread"),
+    _i("status", "<ID> <investigating|identified|monitoring> [text]", "change the status (text goes to customers)"),
+    _i("resolve", "<ID> <summary>", "resolve the incident and every linked ticket"),
+    _i("dismiss", "<#N …>", "dismiss a proposed incident: the reports stay separate"),
+    _i("list", "[all]", "open incidents (all: resolved ones too)", Arg.OPTIONAL_TEXT),
+    _i("show", "<ID>", "an incident: linked tickets, updates and notes"),
+    Spec("incident", "help", "[command]", "incident commands", A, Arg.SUBCOMMAND),
+)
 SPECS: tuple[Spec, ...] = (
     _t("new", "<what you need help with>", "open a ticket", C, Arg.TEXT),
     _t("show", "[N]", "a ticket with its history", C, takes_ticket=True),
@@ -178,6 +197,7 @@ SPECS: tuple[Spec, ...] = (
     _k("stats", "", "how each article is used: suggested, accepted, rejected, tickets it helped resolve", A),
     _k("help", "[command]", "knowledge base commands", C, Arg.SUBCOMMAND),
     Spec("digest", "now", "", "post the queue digest to the leads channel now", Role.LEAD),
+    *INCIDENT_SPECS,
     Spec("digest", "help", "", "digest commands", C, Arg.SUBCOMMAND),
     Spec("dashboard", "link", "", "a one-time sign-in link to the web dashboard (only you see it; 10 minutes)", A),
     Spec("dashboard", "help", "", "dashboard commands", C, Arg.SUBCOMMAND),
@@ -185,7 +205,7 @@ SPECS: tuple[Spec, ...] = (
     *ROUTING_SPECS,
 )
 _BY_KEY: dict[tuple[str, str], Spec] = {(s.group, s.name): s for s in SPECS}
-GROUPS = ("ticket", "kb", "digest", "dashboard", "macro", "agent", "team")
+GROUPS = ("ticket", "kb", "digest", "dashboard", "macro", "agent", "team", "incident")
 
 FILTER_WORDS = ("all", "unassigned", "active")
 _TICKET_NUMBER = re.compile(r"#?(\d{1,9})")

@@ -12,6 +12,7 @@ from bot.config import IntakeConfig, PlatformChannels, RolesConfig
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.sla import SlaPolicy
+from bot.incidents_config import IncidentsConfig
 from bot.leads_config import AutomationConfig
 from bot.ports import Clock, RoleSource
 from bot.services.knowledge import KnowledgeLibrary
@@ -22,6 +23,7 @@ from bot.store import tickets
 from bot.store.db import Database
 from bot.transcripts.config import TranscriptsConfig
 from bot.webhooks.config import WebhookConfig
+from kb.grouping import ReportSimilarity
 
 
 class RoleDirectory:
@@ -80,6 +82,12 @@ class DeskContext:
     macros: MacroLibrary = field(default_factory=MacroLibrary)
     dashboard: DashboardAccess | None = None  # the web dashboard, when `[web] enabled`
     teams: TeamDirectory = field(default_factory=TeamDirectory)
+    incidents: IncidentsConfig = field(default_factory=IncidentsConfig)
+    #: report-to-report similarity for incident detection, with its background of recent reports
+    grouping: ReportSimilarity = field(default_factory=ReportSimilarity)
+    grouping_ready: bool = False  # its background was loaded from the store
+    #: lifts between recent reports (ticket numbers, lower first), kept for detection; lost on restart
+    pair_lifts: dict[tuple[int, int], float] = field(default_factory=dict)
 
     _names: dict[str, str] = field(default_factory=dict)
 

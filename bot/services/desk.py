@@ -14,7 +14,7 @@ from bot.domain.refs import ThreadRef, UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
 from bot.lifecycle import WorkGate
-from bot.services import actions, dashboard_link, intake, kb_commands, leads, macros, queries, routing
+from bot.services import actions, dashboard_link, incidents, intake, kb_commands, leads, macros, queries, routing
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
@@ -74,6 +74,16 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("team", "list"): routing.team_list,
     ("team", "show"): routing.team_show,
     ("team", "help"): queries.help_,
+    ("incident", "new"): incidents.new,
+    ("incident", "link"): incidents.link,
+    ("incident", "unlink"): incidents.unlink,
+    ("incident", "update"): incidents.update,
+    ("incident", "status"): incidents.status,
+    ("incident", "resolve"): incidents.resolve,
+    ("incident", "dismiss"): incidents.dismiss,
+    ("incident", "list"): incidents.list_,
+    ("incident", "show"): incidents.show,
+    ("incident", "help"): queries.help_,
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.domain.ticket import humanize_duration
 from bot.outbound import Button, Destination, DestinationKind, Message
+from bot.services import incident_metrics
 from bot.services.context import DeskContext
 from bot.services.metrics import Report, Spread, compute, per_day
 from bot.services.notify import relay
@@ -87,6 +88,8 @@ def digest_text(r: Report, p: Report, now: datetime, note: str = "", title: str 
         f"(response rate {answered})"
     )
     lines.append(f"KB deflection: {r.deflected} ticket(s) solved by a suggestion{_trend(r.deflected, p.deflected)}")
+    if r.incidents is not None and (r.incidents.count or r.incidents.resolved):
+        lines.append(incident_metrics.digest_line(r.incidents))
     if r.per_agent:
         lines.append(_agents_line(r))
     if r.macros:

@@ -13,10 +13,10 @@ from bot.domain.roles import Role
 from bot.domain.text import MAX_MESSAGE_CHARS, clean_text, subject_from
 from bot.domain.ticket import Status, Ticket
 from bot.outbound import Destination, DestinationKind
-from bot.services import macro_card, notify, pleasantries, routing
+from bot.services import incident_detection, incident_notify, macro_card, notify, pleasantries, routing
 from bot.services.context import DeskContext
 from bot.services.work import TicketWork
-from bot.store import articles, outbox, tickets
+from bot.store import articles, incidents, outbox, tickets
 from bot.store.tickets import TicketQuery
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,8 @@ async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
         found = await tickets.ticket_for_thread(conn, thread) if thread is not None else None
         if thread is not None and found is None:
             # a thread that is not a ticket's: ordinary conversation, not taken in (a reaction may still make
-            # a ticket of it)
+            # a ticket of it) — unless it is an incident card's thread, where staff talk is an internal note
+            await incident_note(ctx, conn, msg, body)
             return None
         if not await tickets.claim_inbound(conn, msg.platform, msg.message_id, ctx.clock.now()):
             log.info("ignoring re-delivered message %s:%s", msg.platform, msg.message_id)
@@ -123,10 +124,16 @@ async def open_ticket(
     if suggested:
         await articles.record_feedback(conn, ticket.number, suggested, "suggested", now)
     await work.log(body, author=customer, role="customer", platform_message_id=message_id or thread or None)
-    await work.to_customer(notify.acknowledgement(ticket, suggestions))
+    ack = notify.acknowledgement(ticket, suggestions)
+    joined = await incident_detection.on_new_ticket(ctx, conn, ticket, body)
+    if joined is not None:
+        ack = incident_notify.with_incident(ack, joined.incident, joined.latest)
+    await work.to_customer(ack)
     await routing.on_open(work, channel, ctx.intake.team_for(body))
     work.touch()
     await work.finish()
+    if joined is not None:  # after the card is queued, so the note lands in the card's thread
+        await work.to_card_thread(incident_notify.linked_note(ticket, joined.incident, joined.how))
     return ticket
 
 
@@ -190,3 +197,14 @@ async def record_first_response(work: TicketWork) -> None:
 
 def _role_name(role: Role) -> str:
     return "customer" if role is Role.CUSTOMER else "agent"
+
+
+async def incident_note(ctx: DeskContext, conn: aiosqlite.Connection, msg: IncomingMessage, body: str) -> None:
+    """What staff write in an incident card's thread is kept on the incident as an internal note."""
+    if msg.thread is None or not ctx.roles.role_of(msg.author).at_least(Role.AGENT):
+        return
+    incident = await incidents.incident_for_card(conn, msg.platform, msg.channel, msg.thread)
+    if incident is not None and await tickets.claim_inbound(conn, msg.platform, msg.message_id, ctx.clock.now()):
+        await incidents.add_update(
+            conn, incident.id, ctx.clock.now(), msg.author, incident.status, body, visibility="internal"
+        )

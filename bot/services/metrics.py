@@ -17,6 +17,8 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.ticket import Priority, Status
+from bot.services import incident_metrics
+from bot.services.incident_metrics import IncidentStats
 from bot.store import macros as macro_store
 from bot.store.db import fetch_all, fetch_one, from_db, to_db
 
@@ -96,6 +98,7 @@ class Report:
     resolved_by_priority: dict[str, int] = field(default_factory=dict)
     #: macro name → times applied in the period, most used first
     macros: dict[str, int] = field(default_factory=dict)
+    incidents: IncidentStats | None = None
 
     @property
     def open_total(self) -> int:
@@ -128,6 +131,7 @@ class Report:
                 for name, a in sorted(self.per_agent.items())
             },
             "macros": self.macros,
+            "incidents": (self.incidents or IncidentStats(0, 0, 0, None, None)).to_json(),
         }
 
 
@@ -254,6 +258,7 @@ async def compute(conn: aiosqlite.Connection, since: datetime, until: datetime, 
         oldest_waiting=tuple(Waiting(r[0], r[1], r[2], from_db(r[3])) for r in waiting),
         resolved_by_priority=dict(resolved_by_priority),
         macros=await macro_store.usage(conn, since, until),
+        incidents=await incident_metrics.compute(conn, since, until),
     )
 
 

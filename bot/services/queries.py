@@ -124,6 +124,9 @@ _EVENT_TEXT = {
     "macro_applied": "applied the macro {macro} (v{version})",
     "transferred": "moved it to team {after}",
     "unassigned_waiting": "found nobody available in team {team}: it waits unassigned",
+    "incident_linked": "linked it to {incident} · {title}",
+    "incident_unlinked": "unlinked it from {incident}",
+    "incident_update": "sent the {incident} update",
 }
 
 # stored detail values are machine names (`first_response`, `on_hold`); history lines are read by people

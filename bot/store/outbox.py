@@ -43,12 +43,12 @@ async def enqueue(
 ) -> int:
     payload = message.model_dump_json()
     key = destination.ordering_key
-    if destination.kind is DestinationKind.CARD and coalesce:
+    if destination.kind in (DestinationKind.CARD, DestinationKind.INCIDENT_CARD) and coalesce:
         row = await fetch_one(
             conn,
             "UPDATE outbox SET payload=?, version=version+1 WHERE ordering_key=? AND state='pending'"
-            " AND json_extract(destination, '$.kind')='card' RETURNING id",
-            (payload, key),
+            " AND json_extract(destination, '$.kind')=? RETURNING id",
+            (payload, key, destination.kind.value),
         )
         if row:
             return int(row[0])

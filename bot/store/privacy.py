@@ -190,6 +190,7 @@ async def erase_person(conn: Conn, platform: str, user_id: str, *, apply: bool) 
             f"UPDATE csat SET comment=? WHERE ticket IN ({marks}) AND comment IS NOT NULL", (ERASED, *numbers)
         )
         await conn.execute(f"DELETE FROM kb_learned WHERE ticket IN ({marks})", numbers)
+        await _erase_incident_texts(conn, numbers)
         # posts already sent (cards and replies quoting them); pending ones are still sent, then kept as sent
         await conn.execute(
             f"UPDATE outbox SET payload=? WHERE ticket IN ({marks}) AND state != 'pending'", (_ERASED_POST, *numbers)
@@ -225,12 +226,20 @@ async def purge_closed(conn: Conn, closed_before: datetime) -> list[int]:
     await conn.execute(
         f"UPDATE outbox SET payload=? WHERE ticket IN ({marks}) AND state != 'pending'", (_ERASED_POST, *numbers)
     )
+    await _erase_incident_texts(conn, numbers)
     events = await fetch_all(conn, f"SELECT id, detail FROM ticket_events WHERE ticket IN ({marks})", numbers)
     for e in events:
         detail = _scrub_detail(e["detail"])
         if detail is not None:
             await conn.execute("UPDATE ticket_events SET detail=? WHERE id=?", (detail, e["id"]))
     return numbers
+
+
+async def _erase_incident_texts(conn: Conn, numbers: list[int]) -> None:
+    """Incident detection keeps each report's text (and unlinked wordings as negative examples)."""
+    marks = ",".join("?" * len(numbers))
+    await conn.execute(f"UPDATE incident_reports SET text=? WHERE ticket IN ({marks})", (ERASED, *numbers))
+    await conn.execute(f"UPDATE incident_negatives SET text=? WHERE ticket IN ({marks})", (ERASED, *numbers))
 
 
 async def secure_delete(conn: Conn) -> None:

@@ -323,6 +323,72 @@ MIGRATIONS: tuple[str, ...] = (
         ticket   INTEGER
     ) WITHOUT ROWID;
     """,
+    # 9: incidents — one outage many tickets report: links, the public update log and internal notes,
+    #    wordings agents unlinked (negative examples), and the reports detection groups
+    """
+    CREATE TABLE incidents (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        platform        TEXT NOT NULL,
+        title           TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        owner_id        TEXT,
+        owner_name      TEXT,
+        source          TEXT NOT NULL,
+        rule            TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        first_report_at TEXT,
+        resolved_at     TEXT,
+        resolution      TEXT,
+        card_channel    TEXT,
+        card_message    TEXT
+    );
+    CREATE INDEX ix_incidents_open ON incidents (platform, status);
+    CREATE INDEX ix_incidents_created ON incidents (created_at);
+    CREATE INDEX ix_incidents_card ON incidents (card_channel, card_message);
+
+    CREATE TABLE incident_links (
+        incident    INTEGER NOT NULL REFERENCES incidents (id),
+        ticket      INTEGER NOT NULL REFERENCES tickets (number),
+        linked_at   TEXT NOT NULL,
+        how         TEXT NOT NULL CHECK (how IN ('agent', 'detected', 'auto')),
+        unlinked_at TEXT,
+        PRIMARY KEY (incident, ticket)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX ux_incident_links_ticket ON incident_links (ticket) WHERE unlinked_at IS NULL;
+
+    CREATE TABLE incident_updates (
+        id              INTEGER PRIMARY KEY,
+        incident        INTEGER NOT NULL REFERENCES incidents (id),
+        at              TEXT NOT NULL,
+        author_platform TEXT NOT NULL,
+        author_id       TEXT NOT NULL,
+        author_name     TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        visibility      TEXT NOT NULL CHECK (visibility IN ('public', 'internal')),
+        text            TEXT NOT NULL
+    );
+    CREATE INDEX ix_incident_updates ON incident_updates (incident, id);
+
+    CREATE TABLE incident_negatives (
+        incident INTEGER NOT NULL REFERENCES incidents (id),
+        ticket   INTEGER NOT NULL REFERENCES tickets (number),
+        text     TEXT NOT NULL,
+        at       TEXT NOT NULL,
+        PRIMARY KEY (incident, ticket)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE incident_reports (
+        ticket   INTEGER PRIMARY KEY REFERENCES tickets (number),
+        platform TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        at       TEXT NOT NULL,
+        text     TEXT NOT NULL,
+        rule     TEXT,
+        state    TEXT NOT NULL DEFAULT 'free' CHECK (state IN ('free', 'proposed', 'dismissed', 'linked'))
+    );
+    CREATE INDEX ix_incident_reports_recent ON incident_reports (platform, at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -41,6 +41,12 @@ async def test_report_json_keys_and_values(desk: Desk, clock: FakeClock, db_path
             "Erin": {"assigned_open": 1, "resolved": 1, "first_response_minutes_median": 10.0},
         },
         "macros": {},
+        "incidents": {
+            "count": 0,
+            "linked_tickets": 0,
+            "median_time_to_detect_minutes": None,
+            "median_time_to_resolve_minutes": None,
+        },
     }
 
 

@@ -70,8 +70,8 @@ async def test_commands_are_synced_to_the_guild_with_typed_options(world: World)
     # customers may run sits under /ticket and /kb, which everyone sees; the agents' and leads' commands are
     # top-level (`/ticket-claim`) so that Discord shows them only to people with their default permissions
     for spec in SPECS:
-        if spec.group in ("digest", "dashboard", "macro", "agent", "team") or spec.role is Role.CUSTOMER:
-            # (digest, dashboard, macro, agent, team: staff-only groups, hidden whole)
+        if spec.group in ("digest", "dashboard", "macro", "agent", "team", "incident") or spec.role is Role.CUSTOMER:
+            # (digest, dashboard, macro, agent, team, incident: staff-only groups, hidden whole)
             assert spec.name in {o["name"] for o in commands[spec.group]["options"]}, spec.usage
         else:
             staff = commands[f"{spec.group}-{spec.name}"]
@@ -80,6 +80,7 @@ async def test_commands_are_synced_to_the_guild_with_typed_options(world: World)
     assert set(GROUPS) <= set(commands)
     assert str(commands["digest"]["default_member_permissions"]) == leads_only
     assert str(commands["dashboard"]["default_member_permissions"]) == agents_only
+    assert str(commands["incident"]["default_member_permissions"]) == agents_only
     assert commands["ticket"].get("default_member_permissions") is None
     assert commands["kb"].get("default_member_permissions") is None
     assert commands["Create ticket"]["type"] == 3  # the message context menu

@@ -19,7 +19,7 @@ from tests.adapters.slack.harness import SIGNING_SECRET, SlackDriver
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlackApi
 
-USERS = {"UALICE": "Alice", "UCAROL": "Carol", "UBOB": "Bob", "UERIN": "Erin", "UDANA": "Dana"}
+USERS = {"UALICE": "Alice", "UCAROL": "Carol", "UDAVE": "Dave", "UBOB": "Bob", "UERIN": "Erin", "UDANA": "Dana"}
 CHANNELS = {
     "CQUEUE": {"id": "CQUEUE", "name": "support-queue", "is_member": True},
     "CLEADS": {"id": "CLEADS", "name": "support-leads", "is_member": True},

@@ -1,0 +1,271 @@
+"""Incident grouping on replay streams built from CLINC150 / BANKING77 (not a timed test).
+
+A stream (EVALUATION.md, "Incident grouping") is one day of support traffic (or as long as the split's
+background utterances last: BANKING77's val has 10 per intent, about 10 hours at one a minute):
+
+- background: one report every `--gap` seconds on average (exponential gaps), each a single utterance of
+  a random intent, from a pool of 400 customers;
+- bursts: `--bursts` per day, each 5–30 utterances of one intent (capped by what the split holds), from
+  as many different customers, spread over 5–20 minutes; starts are random, and every other burst is
+  placed to overlap the one before it.
+
+A burst is one true incident; background reports belong to none. Background draws from intents that do
+not burst that day (`--shared-intents` lets them: then a background report of a bursting intent that
+arrives after its burst is unlabelled but still an outage report, and counts as a wrong link).
+Utterances are never reused within a stream. Streams are seeded (`--seeds`).
+
+Splits: CLINC150 `train` / `val` (100 / 20 utterances per intent); BANKING77 has only `train.csv` here,
+so its `val` is the dev set EVALUATION.md carves out of it (10 per intent, seed 0) and its `train` is the
+rest. Thresholds are fixed on `train`-built streams; `val`-built streams are reported.
+
+Scores (B-cubed, EVALUATION.md): precision averaged over the reports the replay linked (a linked
+background report scores 1/|its incident|), recall averaged over burst reports (an unlinked one scores
+1/|its burst|); detection: the share of bursts that got an incident, and the median number of the
+burst's reports that had arrived when it was detected.
+
+    python bench/incidents.py --split train --grid        # fix thresholds
+    python bench/incidents.py --split val                 # report (the [incidents] defaults)
+    python bench/incidents.py --split val --write DIR     # also write the streams as JSON Lines, then
+    threaddesk incidents replay DIR/clinc150-val-0.jsonl --json   # gives the same incidents
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import itertools
+import json
+import random
+import resource
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from adapters.incident_replay import Report, replay  # noqa: E402
+from bot.config import settings_from_dict  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = next((p for p in (REPO.parent / "shared" / "data", REPO.parents[1] / "shared" / "data") if p.is_dir()), REPO)
+START = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
+DAY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    reports: list[Report]
+    gold: dict[str, int]  # report id -> burst number (background reports are absent)
+
+
+def clinc_split(split: str) -> dict[str, list[str]]:
+    data = json.loads((DATA / "clinc150" / "data_dev.json").read_text(encoding="utf-8"))
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    for text, intent in data[split]:
+        by_intent[intent].append(text)
+    return dict(by_intent)
+
+
+def banking_split(split: str) -> dict[str, list[str]]:
+    with (DATA / "banking77" / "train.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [(r["text"], r["category"]) for r in csv.DictReader(handle)]
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    for text, intent in rows:
+        by_intent[intent].append(text)
+    out: dict[str, list[str]] = {}
+    for intent, texts in by_intent.items():
+        shuffled = sorted(texts)
+        random.Random(f"0:{intent}").shuffle(shuffled)  # the dev carve-out (seed 0, 10 per intent)
+        out[intent] = shuffled[:10] if split == "val" else shuffled[10:]
+    return out
+
+
+def build_stream(name: str, pool: dict[str, list[str]], seed: int, *, bursts: int, gap: float, shared: bool) -> Stream:
+    rng = random.Random(f"{name}:{seed}")
+    left = {intent: rng.sample(texts, len(texts)) for intent, texts in pool.items()}
+    burst_intents = rng.sample(sorted(i for i, t in left.items() if len(t) >= 5), bursts)
+    background = sorted(left) if shared else sorted(set(left) - set(burst_intents))
+    events: list[tuple[float, str, str, int | None]] = []  # (second, customer, text, burst)
+    # a day, or as long as the split's background utterances last at this rate (BANKING77 val: ~10 h)
+    spare = sum(len(left[i]) for i in background) - (30 * bursts if shared else 0)
+    span = min(DAY, 0.9 * gap * spare)
+    # bursts first, so their utterances are taken before the background uses the shared intents
+    previous_start = None
+    for b, intent in enumerate(burst_intents):
+        size = min(rng.randint(5, 30), len(left[intent]))
+        length = rng.uniform(5, 20) * 60
+        if b % 2 == 1 and previous_start is not None:
+            start = previous_start + rng.uniform(0, 300)  # overlaps the burst before it
+        else:
+            start = rng.uniform(0, span - length)
+        previous_start = start
+        for k in range(size):
+            events.append((start + rng.uniform(0, length), f"b{b}-c{k}", left[intent].pop(), b))
+    second = rng.expovariate(1 / gap)
+    while second < span:
+        remaining = [i for i in background if left[i]]
+        if not remaining:
+            break
+        intent = rng.choice(background)
+        while not left[intent]:
+            intent = rng.choice(remaining)
+        events.append((second, f"c{rng.randrange(400)}", left[intent].pop(), None))
+        second += rng.expovariate(1 / gap)
+    events.sort(key=lambda e: e[0])
+    reports, gold = [], {}
+    for n, (sec, customer, text, burst) in enumerate(events):
+        rid = f"m{n}"
+        reports.append(Report(id=rid, at=START + timedelta(seconds=sec), customer=customer, text=text))
+        if burst is not None:
+            gold[rid] = burst
+    return Stream(f"{name}-{seed}", reports, gold)
+
+
+def score(stream: Stream, result: dict[str, Any]) -> dict[str, float]:
+    cluster: dict[str, int] = {}
+    detected_at: dict[int, datetime] = {}
+    for incident in result["incidents"]:
+        for rid in incident["members"]:
+            cluster[rid] = incident["id"]
+        detected_at[incident["id"]] = datetime.fromisoformat(incident["detected_at"])
+    members: dict[int, list[str]] = defaultdict(list)
+    for rid, c in cluster.items():
+        members[c].append(rid)
+    bursts: dict[int, list[str]] = defaultdict(list)
+    for rid, b in stream.gold.items():
+        bursts[b].append(rid)
+    at = {r.id: r.at for r in stream.reports}
+    precision = [
+        sum(1 for o in members[cluster[r]] if r in stream.gold and stream.gold.get(o) == stream.gold[r])
+        / len(members[cluster[r]])
+        for r in cluster
+    ]
+    recall = [
+        (sum(1 for o in members[cluster[r]] if stream.gold.get(o) == b) if r in cluster else 1) / len(bursts[b])
+        for r, b in stream.gold.items()
+    ]
+    delays = []
+    for ids in bursts.values():
+        moments = [detected_at[cluster[r]] for r in ids if r in cluster]
+        if moments:
+            first = min(moments)
+            delays.append(sum(1 for r in ids if at[r] <= first))
+    return {
+        "precision": statistics.fmean(precision) if precision else 1.0,
+        "recall": statistics.fmean(recall),
+        "detected": len(delays) / len(bursts),
+        "delay": statistics.median(delays) if delays else float("nan"),
+        "linked_background": sum(1 for r in cluster if r not in stream.gold),
+        "incidents": len(result["incidents"]),
+        "reports": len(stream.reports),
+    }
+
+
+def run(streams: Sequence[Stream], thresholds: dict[str, Any]) -> tuple[dict[str, float], float, float]:
+    settings = settings_from_dict({"incidents": thresholds}, {})
+    rows = []
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for stream in streams:
+        rows.append(score(stream, asyncio.run(replay(settings, stream.reports))))
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    total = {k: statistics.fmean(r[k] for r in rows) for k in rows[0] if k != "delay"}
+    total["delay"] = statistics.median(r["delay"] for r in rows)
+    return total, cpu, wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=("train", "val"), default="val")
+    parser.add_argument("--datasets", default="clinc150,banking77")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--bursts", type=int, default=8)
+    parser.add_argument("--gap", type=float, default=60.0, help="mean seconds between background reports")
+    parser.add_argument("--shared-intents", action="store_true")
+    parser.add_argument("--similarity", type=float)
+    parser.add_argument("--join-similarity", type=float)
+    parser.add_argument("--min-reports", type=int)
+    parser.add_argument("--join-window")
+    parser.add_argument("--window")
+    parser.add_argument("--grid", action="store_true", help="sweep similarity × join_similarity")
+    parser.add_argument("--write", type=Path, help="also write each stream as JSON Lines into this folder")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    streams: list[Stream] = []
+    for name in args.datasets.split(","):
+        pool = clinc_split(args.split) if name == "clinc150" else banking_split(args.split)
+        for seed in seeds:
+            streams.append(
+                build_stream(
+                    f"{name}-{args.split}", pool, seed, bursts=args.bursts, gap=args.gap, shared=args.shared_intents
+                )
+            )
+    if args.write:
+        args.write.mkdir(parents=True, exist_ok=True)
+        for stream in streams:
+            path = args.write / f"{stream.name}.jsonl"
+            with path.open("w", encoding="utf-8") as handle:
+                for r in stream.reports:
+                    row = {
+                        "id": r.id,
+                        "at": r.at.isoformat().replace("+00:00", "Z"),
+                        "customer": r.customer,
+                        "text": r.text,
+                    }
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            (args.write / f"{stream.name}.gold.json").write_text(json.dumps(stream.gold), encoding="utf-8")
+    base: dict[str, Any] = {}
+    for key, value in (
+        ("similarity", args.similarity),
+        ("join_similarity", args.join_similarity),
+        ("min_reports", args.min_reports),
+        ("join_window", args.join_window),
+        ("window", args.window),
+    ):
+        if value is not None:
+            base[key] = value
+    n_reports = sum(len(s.reports) for s in streams)
+    print(
+        f"{args.split} streams: {len(streams)} ({args.datasets}; seeds {args.seeds}; {args.bursts} bursts/day; "
+        f"background every {args.gap:g}s; shared intents {args.shared_intents}); {n_reports} reports, "
+        f"{sum(len(s.gold) for s in streams)} in bursts"
+    )
+    grid = (
+        [
+            dict(base, similarity=s, join_similarity=j)
+            for s, j in itertools.product((50, 55, 60, 65, 70), (50, 55, 60, 65))
+        ]
+        if args.grid
+        else [base]
+    )
+    print(
+        "| dataset | min reports | window | similarity | join | join window | precision | recall | "
+        "bursts detected | median reports to detect | background linked / stream | CPU ms per report |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for thresholds in grid:
+        for name in args.datasets.split(","):
+            chosen = [s for s in streams if s.name.startswith(name)]
+            total, cpu, _ = run(chosen, thresholds)
+            shown = settings_from_dict({"incidents": thresholds}, {}).incidents
+            print(
+                f"| {name} | {shown.min_reports} | {shown.window} | {shown.similarity:g} | {shown.join_similarity:g} | "
+                f"{shown.join_window} | "
+                f"{total['precision']:.3f} | "
+                f"{total['recall']:.3f} | {total['detected']:.2f} | {total['delay']:g} | "
+                f"{total['linked_background']:.1f} | {1000 * cpu / sum(len(s.reports) for s in chosen):.2f} |",
+                flush=True,
+            )
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

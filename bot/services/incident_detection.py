@@ -1,0 +1,234 @@
+"""Every new ticket is a possible outage report. Called by intake inside the ticket's own transaction:
+
+1. **Join.** While an incident is open, a new ticket that reads like its reports (`join_similarity`, the
+   mean of its best three similarities to the linked tickets' texts) — or that matches the keyword rule the
+   incident came from — is linked, unless it reads even more like a wording an agent unlinked from that
+   incident (the negative examples). Its acknowledgement then says so. The incident is compared with its
+   earliest reports, so it does not drift towards whatever joined it last; and only while it is still
+   drawing reports (its latest within `join_window`): a look-alike hours after the burst is ordinary
+   traffic far more often than a late report of the outage, and `/incident link` adds one in a command.
+2. **Detect.** Otherwise, when this report and at least `min_reports - 1` others from different customers
+   that belong to no incident arrived within `window` and are alike (`similarity`, or the same keyword
+   rule) — all like this report, or all like one of them that is like this report — the bot proposes an
+   incident on the queue channel, or creates it (`auto_create`), then also linking the window's other free
+   reports that read like the group (they arrived before it existed).
+
+Similarity is `kb.grouping` (BM25 + rapidfuzz over the ticket texts, word rarity from recent traffic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.domain.incident import Incident, IncidentUpdate
+from bot.domain.refs import bot_user
+from bot.domain.text import shorten
+from bot.domain.ticket import Ticket
+from bot.outbound import Destination, DestinationKind
+from bot.services import incident_notify
+from bot.services.context import DeskContext
+from bot.services.incident_work import IncidentWork
+from bot.store import incidents as store
+from bot.store import outbox, tickets
+from kb.grouping import BACKGROUND_SIZE, Prepared, ReportSimilarity, prepare
+
+TITLE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Joined:
+    incident: Incident
+    latest: IncidentUpdate | None
+    how: str = "auto"
+
+
+async def on_new_ticket(ctx: DeskContext, conn: aiosqlite.Connection, ticket: Ticket, body: str) -> Joined | None:
+    """Join, detect, or just remember the report. Returns the incident the ticket joined, if any."""
+    cfg = ctx.incidents
+    if not cfg.enabled:
+        return None
+    await _ensure_background(ctx, conn)
+    report = prepare(body)
+    rule = cfg.rule_for(body)
+    platform = ticket.customer.platform
+    try:
+        joined = await _join(ctx, conn, ticket, report, rule.title if rule else None)
+        if joined is not None:
+            await store.record_report(
+                conn, ticket.number, platform, ticket.customer.key, ticket.created_at, body, None, "linked"
+            )
+            return joined
+        await store.record_report(
+            conn,
+            ticket.number,
+            platform,
+            ticket.customer.key,
+            ticket.created_at,
+            body,
+            rule.title if rule else None,
+            "free",
+        )
+        return await _detect(ctx, conn, ticket, report, rule.title if rule else None)
+    finally:
+        ctx.grouping.observe(report)
+
+
+async def _ensure_background(ctx: DeskContext, conn: aiosqlite.Connection) -> None:
+    """After a start, word rarity comes from the reports stored before it."""
+    if not ctx.grouping_ready:
+        reports = await store.recent_report_texts(conn, BACKGROUND_SIZE)
+        # a young desk has few reports to learn word rarity from: the knowledge base's wordings stand in
+        await ctx.kb.refresh(conn)
+        wordings = [text for article in ctx.kb.articles for text in (article.title, *article.aliases)]
+        ctx.grouping = ReportSimilarity(background=[*wordings[: max(0, BACKGROUND_SIZE - len(reports))], *reports])
+        ctx.grouping_ready = True
+
+
+async def _join(
+    ctx: DeskContext, conn: aiosqlite.Connection, ticket: Ticket, report: Prepared, rule: str | None
+) -> Joined | None:
+    best: tuple[float, Incident] | None = None
+    for incident in await store.list_incidents(conn, open_only=True, platform=ticket.customer.platform):
+        if rule is not None and await store.rule_of(conn, incident.id) == rule:
+            score = 100.0
+        else:
+            last = await store.last_report_at(conn, incident.id)
+            if last is not None and ticket.created_at - last > ctx.incidents.join_window_delta:
+                continue  # the outage stopped producing reports: similar tickets now are ordinary traffic
+            members = [prepare(text) for text in await store.member_texts(conn, incident.id)]
+            score = ctx.grouping.closeness(report, members or [prepare(incident.title)])
+            score -= ctx.grouping.noise(report)
+            negatives = [prepare(text) for text in await store.negatives_for(conn, incident.id)]
+            if negatives and max(ctx.grouping.lifts(report, negatives)) >= score:
+                continue  # an agent said a wording like this one is not this incident
+        if score >= ctx.incidents.join_similarity and (best is None or score > best[0]):
+            best = (score, incident)
+    if best is None:
+        return None
+    incident = best[1]
+    work = IncidentWork(ctx, conn, incident, bot_user(incident.platform))
+    await work.link(ticket, "auto", tell_customer=False)  # the acknowledgement says it
+    await work.finish()
+    return Joined(incident, await store.latest_public_update(conn, incident.id))
+
+
+async def _detect(
+    ctx: DeskContext, conn: aiosqlite.Connection, ticket: Ticket, report: Prepared, rule: str | None
+) -> Joined | None:
+    cfg = ctx.incidents
+    since = ticket.created_at - cfg.window_delta
+    if not cfg.auto_create:
+        # a proposal is waiting for an agent: a report like its reports goes with it, not into a new one
+        pending = await store.free_reports(
+            conn, ticket.customer.platform, since, exclude=ticket.number, state="proposed"
+        )
+        if pending:
+            lifts = ctx.grouping.lifts(report, [prepare(r.text) for r in pending])
+            if max(lifts) >= cfg.similarity:
+                await store.set_report_state(conn, [ticket.number], "proposed")
+                return None
+    recent = [
+        r
+        for r in await store.free_reports(conn, ticket.customer.platform, since, exclude=ticket.number)
+        if r.customer != ticket.customer.key
+    ]
+    if len({r.customer for r in recent}) + 1 < cfg.min_reports:
+        return None
+    scores = ctx.grouping.lifts(report, [prepare(r.text) for r in recent])
+    pairs = ctx.pair_lifts
+    if len(pairs) > 200_000:
+        pairs.clear()
+    for r, score in zip(recent, scores, strict=True):
+        pairs[(r.ticket, ticket.number)] = score
+
+    def alike(a: int, b: int, rule_a: str | None, rule_b: str | None) -> bool:
+        if rule_a is not None and rule_a == rule_b:
+            return True
+        return pairs.get((min(a, b), max(a, b)), -100.0) >= cfg.similarity
+
+    # the largest star: the new report's neighbours, or a neighbour's own (with the new report among them)
+    by_ticket = {r.ticket: r for r in recent}
+    close = [r.ticket for r in recent if alike(r.ticket, ticket.number, r.rule, rule)]
+    best = close
+    for centre in close:
+        around = [
+            centre,
+            *(
+                r.ticket
+                for r in recent
+                if r.ticket != centre and alike(r.ticket, centre, r.rule, by_ticket[centre].rule)
+            ),
+        ]
+        if len({by_ticket[n].customer for n in around}) > len({by_ticket[n].customer for n in best}):
+            best = around
+    kept = [i for i, r in enumerate(recent) if r.ticket in set(best)]
+    if len({recent[i].customer for i in kept}) + 1 < cfg.min_reports:
+        return None
+    members: list[Ticket] = []
+    for i in kept:
+        found = await tickets.get_ticket(conn, recent[i].ticket)
+        if found is not None:
+            members.append(found)
+    members.append(ticket)
+    rules = {recent[i].rule for i in kept} | {rule}
+    title = rule if rule is not None and rules == {rule} else _central_subject(ctx, members)
+    if cfg.auto_create:
+        # reports of the window that were not alike enough to the newest one but read like the group
+        anchors = [prepare(t.description) for t in members]
+        chosen = {t.number for t in members}
+        for other in recent:
+            if other.ticket in chosen:
+                continue
+            candidate = prepare(other.text)
+            lift = ctx.grouping.closeness(candidate, anchors) - ctx.grouping.noise(candidate)
+            if lift >= cfg.join_similarity and (late := await tickets.get_ticket(conn, other.ticket)) is not None:
+                members.insert(-1, late)
+        incident = await open_incident(ctx, conn, title, members, source="auto", rule=rule, tell={ticket.number})
+        return Joined(incident, None)
+    await store.set_report_state(conn, [t.number for t in members], "proposed")
+    queue = ctx.channels(ticket.customer.platform).queue_channel
+    if queue:
+        span = (ticket.created_at - min(t.created_at for t in members)).total_seconds()
+        dest = Destination(kind=DestinationKind.CHANNEL, platform=ticket.customer.platform, channel=queue)
+        await outbox.enqueue(conn, dest, incident_notify.proposal(members, title, span), at=ctx.clock.now())
+    return None
+
+
+def _central_subject(ctx: DeskContext, members: list[Ticket]) -> str:
+    """The subject of the report most like the others: the best one-line name for the group."""
+    prepared = [prepare(t.description) for t in members]
+    best, best_total = members[-1], -1.0
+    for i, ticket in enumerate(members):
+        total = sum(ctx.grouping.scores(prepared[i], [p for j, p in enumerate(prepared) if j != i]))
+        if total > best_total:
+            best, best_total = ticket, total
+    return shorten(" ".join(best.subject.split()), TITLE_CHARS)
+
+
+async def open_incident(
+    ctx: DeskContext,
+    conn: aiosqlite.Connection,
+    title: str,
+    members: list[Ticket],
+    *,
+    source: str,
+    rule: str | None = None,
+    tell: set[int] | frozenset[int] = frozenset(),
+) -> Incident:
+    """Create an incident linking `members` (customers hear about it, except those in `tell`, whose
+    acknowledgement says it), post its card and tell the leads."""
+    platform = members[0].customer.platform if members else ""
+    actor = bot_user(platform)
+    incident = await store.insert_incident(
+        conn, platform=platform, title=title, owner=None, source=source, rule=rule, at=ctx.clock.now()
+    )
+    work = IncidentWork(ctx, conn, incident, actor)
+    work.is_new = True
+    for member in members:
+        await work.link(member, "auto" if source == "auto" else "detected", tell_customer=member.number not in tell)
+    await work.to_leads(incident_notify.opened_for_leads(incident, len(members), "automatically"))
+    work.touch()
+    await work.finish()
+    return incident
