@@ -31,8 +31,9 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
+# two workers: the suite is CPU-bound, and CI has two cores (tests are independent: own files, own ports)
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 # the edit loop: the core's unit and service tests only (no adapters, no subprocesses)
 test-fast: $(STAMP)
