@@ -108,4 +108,5 @@ async def test_a_custom_server_emoji_can_be_the_ticket_reaction(fake: FakeDiscor
         second = fake.say(world.carol, general, "Webhooks fire twice")
         fake.react(world.bob, second, "helpme", emoji_id="4242")
         await eventually(lambda: find(fake, second, "we've opened ticket #1"), what="the ticket for Carol")
-        assert [m["embeds"][0]["title"] for m in fake.bot_messages_in(world.queue)] == ["#1 · Webhooks fire twice"]
+        cards = await eventually(lambda: fake.bot_messages_in(world.queue), what="the card (delivered after the ack)")
+        assert [m["embeds"][0]["title"] for m in cards] == ["#1 · Webhooks fire twice"]
