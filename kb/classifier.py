@@ -13,12 +13,18 @@ them apart. Measured on the dev splits (BENCHMARKS.md, "Knowledge base"):
 scikit-learn fits them (imported only when one is trained, so commands that never build a matcher do
 not pay for it); scoring and learning one more alias are plain numpy on the fitted weights. Fitting grows with
 articles × aliases × articles, which is why the matcher trains them only for KBs up to a size.
+
+A query's TF-IDF row is built by `TfidfRow` straight from the fitted vectorizer's vocabulary, IDF and
+analyzer: `TfidfVectorizer.transform` spends most of its time validating its input (sparse matrices,
+finiteness checks, signature inspection) — about a third of a suggestion's CPU on the sample KB
+(`bench/kb_suggest.py`). Fitting and refitting still go through scikit-learn.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -113,15 +119,77 @@ def train(
 
 
 @dataclass(frozen=True)
+class TfidfRow:
+    """The TF-IDF row of one text as a fitted `TfidfVectorizer` computes it, without scikit-learn.
+
+    Same analyzer, vocabulary, IDF, binary / sublinear tf and l1 / l2 norm as `vectorizer.transform([text])`,
+    the same float32 arithmetic in the same order (counts → log + 1 → × IDF → ÷ norm summed in double), so
+    the numbers agree to float rounding (tests/kb/test_classifier.py checks it on a few thousand queries).
+    Returns the row's values and their sorted column indices, like the CSR row's `data` and `indices`.
+    """
+
+    analyze: Callable[[str], Iterable[str]]
+    vocabulary: Mapping[str, int]
+    idf: FloatArray | None  # None when the vectorizer does not weight by IDF
+    sublinear: bool
+    binary: bool
+    norm: str | None
+    dtype: Any
+
+    @classmethod
+    def of(cls, vectorizer: Any) -> TfidfRow:
+        """The row builder of a fitted sklearn `TfidfVectorizer`."""
+        if vectorizer.norm not in (None, "l1", "l2"):
+            raise ValueError(f"unsupported TF-IDF norm {vectorizer.norm!r}")
+        return cls(
+            analyze=vectorizer.build_analyzer(),
+            vocabulary=vectorizer.vocabulary_,
+            idf=np.asarray(vectorizer.idf_) if vectorizer.use_idf else None,
+            sublinear=bool(vectorizer.sublinear_tf),
+            binary=bool(vectorizer.binary),
+            norm=vectorizer.norm,
+            dtype=np.dtype(vectorizer.dtype),
+        )
+
+    def __call__(self, text: str) -> tuple[FloatArray, IndexArray]:
+        vocabulary = self.vocabulary
+        counts: dict[int, int] = {}
+        for feature in self.analyze(text):
+            column = vocabulary.get(feature)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
+        columns = np.array(sorted(counts), dtype=np.intp)
+        if self.binary:
+            values = np.ones(len(columns), dtype=self.dtype)
+        else:
+            values = np.array([counts[column] for column in columns.tolist()], dtype=self.dtype)
+        if self.sublinear:
+            np.log(values, out=values)
+            values += 1.0
+        if self.idf is not None:
+            values *= self.idf[columns]
+        if self.norm is not None and len(values):
+            # scikit-learn sums in double and divides in double (sparsefuncs_fast), then stores the dtype
+            total = float(np.add.reduce(values * values if self.norm == "l2" else np.abs(values), dtype=np.float64))
+            if total:
+                divisor = np.float64(math.sqrt(total) if self.norm == "l2" else total)
+                values = (values / divisor).astype(self.dtype)
+        return values.astype(np.float32, copy=False), columns
+
+
+@dataclass(frozen=True)
 class TextClassifier:
     """TF-IDF features of a text (sublinear tf, l2-normalised) and a softmax classifier over them."""
 
     vectorizer: Any  # a fitted sklearn TfidfVectorizer
     model: SoftmaxClassifier
+    row: TfidfRow = field(init=False, repr=False, compare=False)  # the vectorizer's row, built without sklearn
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "row", TfidfRow.of(self.vectorizer))
 
     def _features(self, text: str) -> tuple[FloatArray, IndexArray]:
-        row = self.vectorizer.transform([text])
-        return row.data.astype(np.float32), row.indices.astype(np.intp)
+        return self.row(text)
 
     def probabilities(self, text: str) -> FloatArray:
         values, columns = self._features(text)
