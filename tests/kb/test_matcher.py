@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
+from kb import bm25
 from kb.article import Article
 from kb.bm25 import BM25Index
 from kb.loader import load_directory
@@ -113,6 +115,23 @@ def test_a_changed_article_scores_as_if_the_index_had_been_rebuilt() -> None:
     scores = index.normalised_scores(query)
     for i, doc in enumerate(documents):
         assert index.score_document(query, doc) == pytest.approx(float(scores[i]), abs=1e-6)
+
+
+def test_a_small_index_scores_from_its_dense_rows_exactly_as_from_its_postings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    articles = load_directory(SAMPLE_KB).articles
+    documents = [char_grams(" ".join((a.title, *a.aliases))) for a in articles]
+    dense = BM25Index(documents)
+    monkeypatch.setattr(bm25, "DENSE_CELLS", 0)
+    postings = BM25Index(documents)
+    assert dense._dense is not None and postings._dense is None
+    rng = random.Random(0)
+    grams = sorted({gram for document in documents for gram in document})
+    queries = [rng.sample(grams, rng.randint(0, 60)) + ["never seen"] * rng.randint(0, 1) for _ in range(300)]
+    for query in [*documents, *queries]:
+        assert dense.scores(query).tolist() == postings.scores(query).tolist()
+        assert dense.normalised_scores(query).tolist() == postings.normalised_scores(query).tolist()
 
 
 class BagOfWordsEmbedder:
