@@ -23,6 +23,7 @@ finiteness checks, signature inspection) — about a third of a suggestion's CPU
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,10 +155,10 @@ class TfidfRow:
     def __call__(self, text: str) -> tuple[FloatArray, IndexArray]:
         vocabulary = self.vocabulary
         counts: dict[int, int] = {}
-        for feature in self.analyze(text):
+        for feature, count in Counter(self.analyze(text)).items():  # distinct features have distinct columns
             column = vocabulary.get(feature)
             if column is not None:
-                counts[column] = counts.get(column, 0) + 1
+                counts[column] = count
         columns = np.array(sorted(counts), dtype=np.intp)
         if self.binary:
             values = np.ones(len(columns), dtype=self.dtype)
