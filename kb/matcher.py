@@ -37,10 +37,9 @@ Every choice and its dev numbers: BENCHMARKS.md, "Knowledge base".
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -148,6 +147,21 @@ class _Index:
     embedding_classifier: SoftmaxClassifier | None  # trained on the field embeddings, small KBs only
 
 
+class _Ranked(NamedTuple):
+    """A scored candidate: the first three fields are its place in the ranking (best first)."""
+
+    negated_score: float
+    negated_best_field_score: float
+    article_id: str
+    article: int  # the article's index
+    field: int  # its best field
+    score: float
+
+
+def _order(row: _Ranked) -> tuple[float, float, str]:
+    return row[0], row[1], row[2]
+
+
 class Matcher:
     """Ranks articles for a message; abstains (returns []) when nothing scores `min_score` or more."""
 
@@ -253,7 +267,7 @@ class Matcher:
         """The best `limit` articles scoring at least `min_score`, best first."""
         if limit <= 0:
             return []
-        return [hit for hit in self.rank(text)[:limit] if hit.score >= self.min_score]
+        return [self._suggestion(row) for row in self._ranked(text)[:limit] if row.score >= self.min_score]
 
     def rank(self, text: str) -> list[Suggestion]:
         """The candidate articles that share anything with `text`, best first, ignoring `min_score`.
@@ -261,6 +275,14 @@ class Matcher:
         Ties on the score are broken by the article's single best field score, then by id, so the
         order never depends on the order of the KB.
         """
+        return [self._suggestion(row) for row in self._ranked(text)]
+
+    def _suggestion(self, row: _Ranked) -> Suggestion:
+        matched = self._original(row.article, row.field)
+        return Suggestion(article=self._article(row.article), score=row.score, matched=matched)
+
+    def _ranked(self, text: str) -> list[_Ranked]:
+        """`rank` before its suggestions are built (`suggest` builds only the few it returns)."""
         query = normalize(text[:MAX_QUERY_CHARS])
         if not query or not len(self):
             return []
@@ -276,43 +298,52 @@ class Matcher:
         candidates = self._candidates(lexical, partial, recognised, semantic)
         fuzzy_weight = 1 - s.bm25_weight - (s.char_weight if partial is not None else 0.0)
 
-        texts: list[str] = []
-        bounds = [0]
-        for index in candidates:
-            texts += self._fields(index)
-            bounds.append(len(texts))
+        texts: list[str]
+        if len(candidates) == len(self) and not self._changed:  # every article, as built: the index's own list
+            texts, bounds = self._index.fields, self._index.starts.tolist()
+        else:
+            texts, bounds = [], [0]
+            for index in candidates:
+                texts += self._fields(index)
+                bounds.append(len(texts))
         fuzzy = _fuzzy(query, texts)
 
         # plain floats from here: numpy's per-call overhead on an article's handful of fields cost more
-        # than the arithmetic (≈0.5 ms of a 0.7 ms suggestion on the 18-article sample KB)
+        # than the arithmetic (≈0.5 ms of a 0.7 ms suggestion on the 18-article sample KB); each array is
+        # read for the candidates only, so a large KB does not pay for turning all of it into floats
         values: list[float] = fuzzy.tolist()
-        ranked: list[tuple[float, float, str, Suggestion]] = []
+        lexical_of: list[float] = lexical[candidates].tolist()
+        partial_of = _floats(partial, candidates)
+        recognised_of = _floats(recognised, candidates)
+        semantic_of = _floats(semantic, candidates)
+        classified_of = _floats(classified, candidates)
+        top_n = s.fuzzy_top
+        ranked: list[_Ranked] = []
         for slot, index in enumerate(candidates):
             scores = values[bounds[slot] : bounds[slot + 1]]
             if not scores:
                 continue
-            best = max(range(len(scores)), key=scores.__getitem__)  # the first best, like argmax
-            top = heapq.nlargest(s.fuzzy_top, scores)
+            best_score = max(scores)
+            best = scores.index(best_score)  # the first best, like argmax
+            top = sorted(scores, reverse=True)[:top_n]  # what heapq.nlargest returns, cheaper on a few fields
             fuzzy_score = sum(top) / len(top)
-            score = fuzzy_weight * fuzzy_score + s.bm25_weight * 100 * float(lexical[index])
-            if partial is not None:
-                score += s.char_weight * 100 * float(partial[index])
-            if recognised is not None:
+            score = fuzzy_weight * fuzzy_score + s.bm25_weight * 100 * lexical_of[slot]
+            if partial_of is not None:
+                score += s.char_weight * 100 * partial_of[slot]
+            if recognised_of is not None:
                 weight = s.text_classifier_weight
-                score = (score + weight * 100 * float(recognised[index])) / (1 + weight)
-            if semantic is not None:
-                score = (1 - s.semantic_weight) * score + s.semantic_weight * 100 * max(0.0, float(semantic[index]))
-            if classified is not None:
+                score = (score + weight * 100 * recognised_of[slot]) / (1 + weight)
+            if semantic_of is not None:
+                score = (1 - s.semantic_weight) * score + s.semantic_weight * 100 * max(0.0, semantic_of[slot])
+            if classified_of is not None:
                 weight = s.embedding_classifier_weight
-                score = (score + weight * 100 * float(classified[index])) / (1 + weight)
+                score = (score + weight * 100 * classified_of[slot]) / (1 + weight)
             score = round(score, 4)
             if score <= 0:
                 continue
-            article = self._article(index)
-            hit = Suggestion(article=article, score=score, matched=self._original(index, best))
-            ranked.append((-score, -scores[best], article.id, hit))
-        ranked.sort(key=lambda row: row[:3])
-        return [row[3] for row in ranked]
+            ranked.append(_Ranked(-score, -best_score, self._article(index).id, index, best, score))
+        ranked.sort(key=_order)
+        return ranked
 
     def learn(self, article_id: str, text: str) -> Matcher:
         """A matcher that also knows `text` as a learned alias of `article_id`.
@@ -486,6 +517,11 @@ def _normalised_fields(article: Article) -> list[tuple[int, str]]:
 def _classifier_features(text: str) -> list[str]:
     """What the text classifier sees: character 2–4-grams and stemmed words (dev-measured, BENCHMARKS.md)."""
     return char_grams(text, 2, 4) + [f"w:{stem(word)}" for word in tokens(text)]
+
+
+def _floats(scores: FloatArray | None, candidates: list[int]) -> list[float] | None:
+    """The candidates' scores as Python floats (the same values), or None."""
+    return None if scores is None else scores[candidates].tolist()
 
 
 def _grams(fields: Iterator[str]) -> list[str]:
