@@ -23,8 +23,8 @@ from rich.console import Console
 from adapters.help import example
 from adapters.progress import ProgressBars
 from kb.datasets import DatasetError
+from kb.eval_protocol import EvalConfig, EvalResult, notes, run
 from kb.matcher import Embedder
-from kb.protocol import EvalConfig, EvalResult, notes, run
 
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters.cli import app
-from kb.protocol import EvalConfig, run
+from kb.eval_protocol import EvalConfig, run
 
 ARRIVAL = ["when will my new card arrive", "my card still has not come in the post"]
 TRANSFER = ["send money to a friend abroad", "how can i transfer funds"]

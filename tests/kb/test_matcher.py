@@ -168,7 +168,7 @@ def test_the_semantic_boost_finds_what_words_alone_miss() -> None:
 
 
 def test_the_default_install_never_imports_torch() -> None:
-    code = "import sys, kb.matcher, kb.semantic, kb.protocol, adapters.cli; print('torch' in sys.modules)"
+    code = "import sys, kb.matcher, kb.semantic, kb.eval_protocol, adapters.cli; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
