@@ -23,8 +23,7 @@ from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import MessageRef, UserRef
 from bot.outbound import Message
 from bot.ports import SystemClock
-from bot.store.db import Database
-from bot.store.schema import MIGRATIONS
+from bot.storage import MIGRATIONS, open_store
 from kb.loader import load_directory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +74,7 @@ async def core(n: int, folder: Path) -> tuple[float, float, float, float, int]:
         {"bench": PlatformChannels},
     )
     latencies: list[float] = []
-    async with Database.open(folder / "core.db") as db:
+    async with open_store(folder / "core.db") as db:
         desk = build_desk(settings, db, kb=await open_knowledge_base(settings, db, SystemClock()))
         platform = CountingPlatform()
         worker = DeliveryWorker(db, {"bench": platform}, desk.ctx.clock)
