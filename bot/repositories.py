@@ -402,9 +402,10 @@ class IncidentsRepository(Protocol):
     ) -> None: ...
 
     async def free_reports(
-        self, platform: str, since: datetime, *, exclude: int, state: str = "free"
+        self, platform: str, since: datetime, *, exclude: int, state: str = "free", limit: int = 200
     ) -> list[IncidentReport]:
-        """Reports since `since` that belong to no incident, proposal or dismissal yet (or in `state`)."""
+        """The latest `limit` reports since `since` that belong to no incident, proposal or dismissal yet (or
+        in `state`), oldest first."""
         ...
 
     async def set_report_state(self, tickets: Sequence[int], state: str) -> None: ...

@@ -2,8 +2,9 @@
 
 Why no database thread: a unit of work is a handful of statements of a few microseconds each, and handing
 every statement to a thread (aiosqlite) cost ~50 µs of hand-off apiece — most of intake's time. Here a
-unit's statements run where the unit runs. Units take turns; while one runs, the next queue up, and when
-the queue empties (or `batch_limit` units have run) one COMMIT makes them all durable at once. Each unit
+unit's statements run where the unit runs. Units take turns, and the COMMIT after a unit waits until the
+tasks that are ready to run have had their turn: every unit they add joins the same transaction, and one
+COMMIT (at most `batch_limit` units) makes them all durable at once. Each unit
 runs under its own SAVEPOINT, so one that fails rolls back alone, and no unit's caller resumes before the
 COMMIT that holds its work — a crash loses nothing a caller was told is stored.
 
@@ -173,10 +174,11 @@ class SqliteStore:
 
     def _end_turn(self, batch: _Batch) -> None:
         self._turn.release()
-        if batch.units >= self._batch_limit or not self._queued:
+        if batch.units >= self._batch_limit:
             self._commit(batch)
         else:
-            # the next unit commits when it ends; this covers one that is cancelled before its turn
+            # A unit runs without yielding, so nobody can have queued behind it yet: the COMMIT waits for
+            # the tasks that are ready now to run (and add their units to this batch) first.
             asyncio.get_running_loop().call_soon(self._commit_if_idle, batch)
 
     def _commit_if_idle(self, batch: _Batch) -> None:

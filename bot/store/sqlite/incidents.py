@@ -246,15 +246,17 @@ class SqliteIncidents:
         )
 
     async def free_reports(
-        self, platform: str, since: datetime, *, exclude: int, state: str = "free"
+        self, platform: str, since: datetime, *, exclude: int, state: str = "free", limit: int = 200
     ) -> list[IncidentReport]:
-        """Reports since `since` that belong to no incident, proposal or dismissal yet (or in `state`)."""
+        """The latest `limit` reports since `since` that belong to no incident, proposal or dismissal yet (or
+        in `state`), oldest first."""
         rows = fetch_all(
             self.conn,
-            "SELECT * FROM incident_reports WHERE platform=? AND at >= ? AND state=? AND ticket != ? ORDER BY ticket",
-            (platform, to_db(since), state, exclude),
+            "SELECT * FROM incident_reports WHERE platform=? AND at >= ? AND state=? AND ticket != ?"
+            " ORDER BY at DESC LIMIT ?",
+            (platform, to_db(since), state, exclude, limit),
         )
-        return [IncidentReport(r["ticket"], r["customer"], from_db(r["at"]), r["text"], r["rule"]) for r in rows]
+        return [IncidentReport(r["ticket"], r["customer"], from_db(r["at"]), r["text"], r["rule"]) for r in rows[::-1]]
 
     async def set_report_state(self, tickets: Sequence[int], state: str) -> None:
         if tickets:
