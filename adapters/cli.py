@@ -9,7 +9,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -37,19 +37,19 @@ from adapters.web import app as web_app
 from adapters.webhooks import commands as webhook_commands
 from adapters.webhooks.runtime import webhook_delivery
 from adapters.webhooks.sender import WebhookSetupError, load_endpoints
+from bot import records
 from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.delivery import DeliveryWorker
 from bot.domain.ticket import Status, Ticket
 from bot.leads_config import parse_duration
-from bot.ports import ChatPlatform, Clock, SystemClock
+from bot.ports import ChatPlatform, Clock, Store, StoreUnavailable, SystemClock
+from bot.records import Event, LoggedMessage, TicketQuery
 from bot.scheduler import Scheduler
-from bot.services import macro_files, metrics, team_scope
+from bot.services import macro_files
 from bot.services.knowledge import ImportOutcome, KnowledgeLibrary
 from bot.services.queries import describe_event
-from bot.store import tickets as store
-from bot.store.db import Database, StoreUnavailable
-from bot.store.tickets import TicketQuery
+from bot.storage import open_store
 from bot.writer_lease import writer_lease
 from kb.loader import ArticleError
 
@@ -70,7 +70,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 db_app = typer.Typer(
-    help="Database maintenance.", epilog=example("threaddesk db migrate"), no_args_is_help=True, rich_markup_mode=None
+    help="Store maintenance.", epilog=example("threaddesk db migrate"), no_args_is_help=True, rich_markup_mode=None
 )
 tickets_app = typer.Typer(
     help="The queue in your terminal.",
@@ -162,17 +162,17 @@ def _logging(verbose: bool, log_format: str | None = None, settings: Settings | 
 
 
 @contextlib.asynccontextmanager
-async def _database(settings: Settings) -> Any:
+async def _database(settings: Settings) -> AsyncIterator[Store]:
     path = settings.resolve(settings.store.path)
     try:
-        async with Database.open(path, check=True) as db:
+        async with open_store(path, check=True) as db:
             yield db
     except StoreUnavailable as exc:
         raise _fail(str(exc)) from None
 
 
 @contextlib.asynccontextmanager
-async def _running_database(settings: Settings) -> Any:
+async def _running_database(settings: Settings) -> AsyncIterator[Store]:
     """The database for a running bot: this process holds it, or it stops with who does."""
     async with (
         _database(settings) as db,
@@ -181,7 +181,7 @@ async def _running_database(settings: Settings) -> Any:
         yield db
 
 
-async def _knowledge_base(settings: Settings, db: Database) -> KnowledgeLibrary:
+async def _knowledge_base(settings: Settings, db: Store) -> KnowledgeLibrary:
     try:
         # a bar only for a large KB: the sample's 18 articles index in milliseconds
         with ProgressBars(err, min_total=LARGE_KB) as progress:
@@ -253,7 +253,7 @@ async def _serving(adapters: Sequence[RunningAdapter], desk: Any) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _webhooks(settings: Settings, db: Database, clock: Clock) -> Any:
+async def _webhooks(settings: Settings, db: Store, clock: Clock) -> Any:
     try:
         async with webhook_delivery(settings, db, clock):
             yield
@@ -369,13 +369,13 @@ def db_migrate(config: ConfigOpt = None, db: DbOpt = None) -> None:
     settings = _settings(config, db)
 
     async def main() -> None:
-        async with Database.open(settings.resolve(settings.store.path), migrate=False) as database:
+        async with open_store(settings.resolve(settings.store.path), migrate=False) as database:
             applied = await database.migrate()
             version = await database.schema_version()
         if applied:
-            out.print(f"Migrated {database.path} to schema version {version} (applied {applied}).")
+            out.print(f"Migrated {database.location} to schema version {version} (applied {applied}).")
         else:
-            out.print(f"{database.path} is up to date (schema version {version}).")
+            out.print(f"{database.location} is up to date (schema version {version}).")
 
     try:
         asyncio.run(main())
@@ -393,7 +393,7 @@ def db_check(
     settings = _settings(config, db)
 
     async def main() -> list[str]:
-        async with Database.open(settings.resolve(settings.store.path), migrate=False) as database:
+        async with open_store(settings.resolve(settings.store.path), migrate=False) as database:
             return await database.integrity_problems(full=full)
 
     try:
@@ -584,8 +584,8 @@ def _statuses(choice: StatusFilter) -> list[Status]:
 
 
 async def _query(settings: Settings, query: TicketQuery) -> list[Ticket]:
-    async with _database(settings) as database, database.reading() as conn:
-        return await store.list_tickets(conn, query)
+    async with _database(settings) as database, database.reading() as uow:
+        return await uow.tickets.list_tickets(query)
 
 
 @tickets_app.command(
@@ -627,12 +627,12 @@ def tickets_show(
     """Show one ticket with its history and every message (internal notes too)."""
     settings = _settings(config, db)
 
-    async def load() -> tuple[Ticket | None, list[store.Event], list[store.LoggedMessage]]:
-        async with _database(settings) as database, database.reading() as conn:
-            ticket = await store.get_ticket(conn, number)
+    async def load() -> tuple[Ticket | None, list[Event], list[LoggedMessage]]:
+        async with _database(settings) as database, database.reading() as uow:
+            ticket = await uow.tickets.get_ticket(number)
             if ticket is None:
                 return None, [], []
-            return ticket, await store.events_for(conn, number), await store.messages_for(conn, number)
+            return ticket, await uow.history.events_for(number), await uow.messages.messages_for(number)
 
     ticket, events, messages = asyncio.run(load())
     if ticket is None:
@@ -721,15 +721,15 @@ def export(
 
     async def load() -> tuple[list[dict[str, Any]], list[Any]]:
         rows: list[dict[str, Any]] = []
-        async with _database(settings) as database, database.reading() as conn:
-            chosen = await transcript_export.select(conn, number=ticket, since=start)
+        async with _database(settings) as database, database.reading() as uow:
+            chosen = await transcript_export.select(uow, number=ticket, since=start)
             if format in (ExportFormat.MD, ExportFormat.HTML):
-                return [], await transcript_export.load(conn, chosen)
+                return [], await transcript_export.load(uow, chosen)
             with ProgressBars(err) as progress:
                 progress.start("Exporting tickets", len(chosen))
                 for t in chosen:
                     progress.advance()
-                    rows.append(await _export_ticket(conn, t, format, public_only=public_only))
+                    rows.append(await _export_ticket(uow, t, format, public_only=public_only))
         return rows, []
 
     rows, found = asyncio.run(load())
@@ -752,13 +752,13 @@ def export(
         sys.stdout.write(buffer.getvalue())
 
 
-async def _export_ticket(conn: Any, t: Ticket, format: ExportFormat, *, public_only: bool = False) -> dict[str, Any]:
+async def _export_ticket(uow: Any, t: Ticket, format: ExportFormat, *, public_only: bool = False) -> dict[str, Any]:
     """One ticket's row; JSON adds its history and message log (`public_only`: what the customer saw)."""
     row = _export_row(t)
     if format is ExportFormat.JSON:
         row["history"] = [
             {"at": e.at.isoformat(), "actor": e.actor.key, "kind": e.kind, **e.detail}
-            for e in await store.events_for(conn, t.number)
+            for e in await uow.history.events_for(t.number)
             if not public_only
         ]
         row["messages"] = [
@@ -771,7 +771,7 @@ async def _export_ticket(conn: Any, t: Ticket, format: ExportFormat, *, public_o
                 "delivery": m.delivery,
                 "body": m.body,
             }
-            for m in await store.messages_for(conn, t.number, public_only=public_only)
+            for m in await uow.messages.messages_for(t.number, public_only=public_only)
         ]
     return row
 
@@ -846,11 +846,11 @@ def report(
         known = ", ".join(t.name for t in settings.teams) or "none configured"
         raise _fail(f"--team: no team {team!r} (teams: {known})")
 
-    async def load() -> metrics.Report:
-        async with _database(settings) as database, database.reading() as conn:
+    async def load() -> records.Report:
+        async with _database(settings) as database, database.reading() as uow:
             if team is not None:
-                return await team_scope.team_report(conn, team, end - span, end)
-            return await metrics.compute(conn, end - span, end)
+                return await uow.reports.report(end - span, end, team=team)
+            return await uow.reports.report(end - span, end)
 
     result = asyncio.run(load())
     if format is ReportFormat.JSON:
@@ -885,7 +885,7 @@ def _percent(share: float | None) -> str:
     return "—" if share is None else f"{round(share * 100, 1):g}%"
 
 
-def _report_tables(r: metrics.Report) -> None:
+def _report_tables(r: records.Report) -> None:
     data = r.to_json()
     summary = Table(title=f"ThreadDesk report {r.since:%Y-%m-%d %H:%M} → {r.until:%Y-%m-%d %H:%M} UTC")
     summary.add_column("Metric")

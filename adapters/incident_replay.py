@@ -23,8 +23,7 @@ from bot.bootstrap import build_desk
 from bot.config import PlatformChannels, Settings
 from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import UserRef
-from bot.store import incidents as incident_store
-from bot.store.db import Database
+from bot.storage import open_store
 
 PLATFORM = "replay"
 
@@ -99,7 +98,7 @@ async def replay(settings: Settings, reports: Sequence[Report]) -> dict[str, Any
         return {"incidents": [], "unlinked": []}
     clock = ReplayClock(reports[0].at)
     by_ticket: dict[int, str] = {}
-    async with Database.open(":memory:") as db:
+    async with open_store(":memory:") as db:
         desk = build_desk(replay_settings(settings), db, clock=clock)
         for report in reports:
             clock.current = report.at
@@ -116,11 +115,9 @@ async def replay(settings: Settings, reports: Sequence[Report]) -> dict[str, Any
             )
             if ticket is not None:
                 by_ticket[ticket.number] = report.id
-        async with db.reading() as conn:
-            found = sorted(
-                await incident_store.list_incidents(conn, open_only=False, limit=1_000_000), key=lambda i: i.id
-            )
-            members = {i.id: await incident_store.linked_tickets(conn, i.id) for i in found}
+        async with db.reading() as uow:
+            found = sorted(await uow.incidents.list_incidents(open_only=False, limit=1_000_000), key=lambda i: i.id)
+            members = {i.id: await uow.incidents.linked_tickets(i.id) for i in found}
     linked: set[str] = set()
     out = []
     for incident in found:

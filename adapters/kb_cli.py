@@ -10,17 +10,15 @@ from pathlib import Path
 
 from rich.table import Table
 
-from bot.ports import Clock
+from bot.ports import Clock, Store
 from bot.services.knowledge import ImportOutcome, KnowledgeLibrary, import_articles
-from bot.store import articles
-from bot.store.db import Database
 from kb.loader import ArticleError, load_directory
 from kb.progress import NO_PROGRESS, Progress
 from kb.writer import write_directory
 
 
 async def import_folder(
-    db: Database, folder: Path, clock: Clock, progress: Progress = NO_PROGRESS
+    db: Store, folder: Path, clock: Clock, progress: Progress = NO_PROGRESS
 ) -> tuple[ImportOutcome, list[ArticleError]]:
     """Every good article in `folder` is imported (new version when changed); bad files are reported."""
     result = load_directory(folder, progress)
@@ -30,15 +28,15 @@ async def import_folder(
     return outcome, result.errors
 
 
-async def export_folder(db: Database, folder: Path) -> list[Path]:
-    async with db.reading() as conn:
-        found = await articles.all_articles(conn)
+async def export_folder(db: Store, folder: Path) -> list[Path]:
+    async with db.reading() as uow:
+        found = await uow.articles.all_articles()
     return write_directory(folder, found)
 
 
-async def list_table(db: Database) -> Table:
-    async with db.reading() as conn:
-        found = await articles.all_articles(conn)
+async def list_table(db: Store) -> Table:
+    async with db.reading() as uow:
+        found = await uow.articles.all_articles()
     table = Table(title=f"Knowledge base — {len(found)} article(s)")
     table.add_column("id", no_wrap=True)
     for column in ("Title", "Aliases", "Learned", "Category", "Tags"):
@@ -48,13 +46,13 @@ async def list_table(db: Database) -> Table:
     return table
 
 
-async def show_text(db: Database, article_id: str) -> str | None:
-    async with db.reading() as conn:
-        article = await articles.get_article(conn, article_id)
+async def show_text(db: Store, article_id: str) -> str | None:
+    async with db.reading() as uow:
+        article = await uow.articles.get_article(article_id)
         if article is None:
             return None
-        learned = await articles.learned(conn, article_id)
-        history = await articles.versions(conn, article_id)
+        learned = await uow.articles.learned(article_id)
+        history = await uow.articles.versions(article_id)
     lines = [f"{article.title} [{article.id}]", f"Category: {article.category or '—'} · Tags: {_list(article.tags)}"]
     lines.append("Aliases:")
     lines += [f"  - {alias}" for alias in article.aliases] or ["  (none)"]
@@ -65,7 +63,7 @@ async def show_text(db: Database, article_id: str) -> str | None:
     return "\n".join(lines)
 
 
-async def search_table(db: Database, library: KnowledgeLibrary, text: str, limit: int) -> Table:
+async def search_table(db: Store, library: KnowledgeLibrary, text: str, limit: int) -> Table:
     await library.load(db)
     hits = library.rank(text)[:limit]
     table = Table(title=f"“{text}” — threshold {library.min_score:.0f}; below it nothing is suggested")
@@ -84,9 +82,9 @@ async def search_table(db: Database, library: KnowledgeLibrary, text: str, limit
     return table
 
 
-async def stats_table(db: Database) -> Table:
-    async with db.reading() as conn:
-        rows = await articles.stats(conn)
+async def stats_table(db: Store) -> Table:
+    async with db.reading() as uow:
+        rows = await uow.articles.stats()
     table = Table(title="Knowledge base use")
     table.add_column("id", no_wrap=True)
     table.add_column("Title", overflow="fold")

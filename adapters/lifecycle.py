@@ -23,7 +23,6 @@ from bot.delivery import DeliveryWorker
 from bot.health import Probe
 from bot.scheduler import Scheduler
 from bot.services.desk import Desk
-from bot.store import ops_stats
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ SEND_GRACE_SECONDS = 5.0
 
 def make_probe(settings: Settings, desk: Desk) -> Probe:
     return Probe(
-        desk.ctx.db,
+        desk.ctx.store,
         desk.ctx.clock,
         max_outbox_lag=timedelta(seconds=settings.ops.max_outbox_lag_seconds),
         gate=desk.gate,
@@ -121,8 +120,8 @@ async def _drain(
         log.error("shutdown: deliveries in progress did not finish; they are checked again at the next start")
     except Exception:
         log.exception("shutdown: the delivery worker failed while flushing")
-    async with desk.ctx.db.reading() as conn:
-        left = await ops_stats.pending_count(conn)
+    async with desk.ctx.store.reading() as uow:
+        left = await uow.ops_stats.pending_count()
     if left:
         log.warning("shutdown: %d post(s) left in the outbox; the next start sends them", left)
     else:

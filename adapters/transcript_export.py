@@ -6,12 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from bot.domain.ticket import Ticket
+from bot.ports import UnitOfWork
+from bot.records import TicketQuery
 from bot.services import transcripts
-from bot.store import tickets as store
-from bot.store.tickets import TicketQuery
 from bot.transcripts.render import Audience, Transcript, html_document, markdown_document
 
 
@@ -20,18 +18,18 @@ class Copy(StrEnum):
     CUSTOMER = "customer"
 
 
-async def select(conn: aiosqlite.Connection, *, number: int | None, since: datetime | None) -> list[Ticket]:
+async def select(uow: UnitOfWork, *, number: int | None, since: datetime | None) -> list[Ticket]:
     """One ticket, or the tickets created or changed since a moment, or all — oldest number first."""
     if number is not None:
-        found = await store.get_ticket(conn, number)
+        found = await uow.tickets.get_ticket(number)
         return [found] if found is not None else []
-    every = await store.list_tickets(conn, TicketQuery(limit=10_000_000))
+    every = await uow.tickets.list_tickets(TicketQuery(limit=10_000_000))
     chosen = [t for t in every if since is None or t.updated_at >= since or t.created_at >= since]
     return sorted(chosen, key=lambda t: t.number)
 
 
-async def load(conn: aiosqlite.Connection, chosen: Sequence[Ticket]) -> list[Transcript]:
-    return [await transcripts.load(conn, t) for t in chosen]
+async def load(uow: UnitOfWork, chosen: Sequence[Ticket]) -> list[Transcript]:
+    return [await transcripts.load(uow, t) for t in chosen]
 
 
 def render(found: Sequence[Transcript], fmt: str, copy: Copy, now: datetime) -> str:

@@ -14,9 +14,9 @@ from rich.table import Table
 from adapters.help import example
 from bot.config import ConfigError, load_settings
 from bot.domain.refs import UserRef
-from bot.ports import SystemClock
+from bot.ports import SchemaTooNew, SystemClock
 from bot.services import web_auth
-from bot.store.db import Database, SchemaTooNew
+from bot.storage import open_store
 
 app = typer.Typer(
     help="The web dashboard's sessions.",
@@ -61,7 +61,7 @@ def sessions(config: ConfigOpt = None, db: DbOpt = None) -> None:
     path = _path(config, db)
 
     async def main() -> list[web_auth.SessionRow]:
-        async with Database.open(path) as database:
+        async with open_store(path) as database:
             return await web_auth.live_sessions(database, SystemClock())
 
     try:
@@ -95,7 +95,7 @@ def revoke(
     path = _path(config, db)
 
     async def main() -> int:
-        async with Database.open(path) as database:
+        async with open_store(path) as database:
             return await web_auth.revoke(database, SystemClock(), user=who, everyone=everyone)
 
     count = asyncio.run(main())

@@ -29,8 +29,8 @@ from bot.bootstrap import build_desk
 from bot.config import PlatformChannels, settings_from_dict
 from bot.scheduler import Scheduler
 from bot.services import digest
-from bot.services.metrics import compute
-from bot.store.db import Database, to_db
+from bot.storage import open_store
+from bot.store.sqlite.connection import to_db
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 AGENTS = [(f"agent{i}", f"Agent {i}") for i in range(25)]
@@ -152,7 +152,7 @@ def build(path: Path, n: int, seed: int = 7) -> None:
 
 
 async def _migrate(path: Path) -> None:
-    async with Database.open(path):
+    async with open_store(path):
         pass
 
 
@@ -162,7 +162,7 @@ def timed(label: str, runs: list[float]) -> str:
 
 async def measure(path: Path, charts: Path) -> None:
     settings = settings_from_dict({"bench": {"enabled": True, "leads_channel": "leads"}}, {"bench": PlatformChannels})
-    async with Database.open(path) as db:
+    async with open_store(path) as db:
         async with db.reading() as conn:
             rows = await conn.execute_fetchall(
                 "SELECT (SELECT COUNT(*) FROM tickets), (SELECT COUNT(*) FROM ticket_events),"
@@ -189,7 +189,7 @@ async def measure(path: Path, charts: Path) -> None:
         for _ in range(5):
             t = time.perf_counter()
             async with db.reading() as conn:
-                await compute(conn, NOW - timedelta(days=30), NOW)
+                await conn.reports.report(NOW - timedelta(days=30), NOW)
             runs.append(time.perf_counter() - t)
         print(timed("30-day report", runs))
         scheduler = Scheduler(desk.ctx)

@@ -34,7 +34,7 @@ from bot.bootstrap import build_desk, open_knowledge_base  # noqa: E402
 from bot.config import settings_from_dict  # noqa: E402
 from bot.delivery import DeliveryWorker  # noqa: E402
 from bot.ports import SystemClock  # noqa: E402
-from bot.store.db import Database  # noqa: E402
+from bot.storage import open_store  # noqa: E402
 from tests.fakes.discord_api import TOKEN, FakeDiscord, eventually  # noqa: E402
 
 CONCURRENCY = 16  # the delivery worker's default
@@ -122,7 +122,7 @@ async def run(messages: int, rate: float | None) -> dict[str, Any]:
     assert isinstance(config, DiscordConfig)
     adapter = DiscordAdapter(config, TOKEN, guild_ready_timeout=0.0)
     with tempfile.TemporaryDirectory() as tmp:
-        async with Database.open(Path(tmp) / "bench.db") as db:
+        async with open_store(Path(tmp) / "bench.db") as db:
             kb = await open_knowledge_base(settings, db, SystemClock())
             desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=adapter.role_sources)
             worker = DeliveryWorker(db, {"discord": adapter.platform}, SystemClock(), concurrency=CONCURRENCY)

@@ -28,10 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from digest import NOW, Clock, build
 
+from bot import storage as backups
 from bot.health import Probe
 from bot.services import privacy
-from bot.store import backup as backups
-from bot.store.db import Database, to_db
+from bot.storage import open_store
+from bot.store.sqlite.connection import to_db
 
 BODY = "The export to CSV stops at 10,000 rows and the file it writes cannot be opened in our spreadsheet. " * 2
 
@@ -73,7 +74,7 @@ async def median_ms(fn: Callable[[], Awaitable[object]], runs: int = 20) -> floa
 
 
 async def scrape(path: Path) -> tuple[float, float, float, float]:
-    async with Database.open(path) as db:
+    async with open_store(path) as db:
         probe = Probe(db, Clock(NOW))
         probe.platforms["bench"] = lambda: True
         first = await median_ms(probe.metrics, runs=1)
@@ -89,7 +90,7 @@ async def scrape(path: Path) -> tuple[float, float, float, float]:
 
 
 async def forget(path: Path) -> float:
-    async with Database.open(path) as db:
+    async with open_store(path) as db:
         started = time.perf_counter()
         found = await privacy.forget(db, Clock(NOW), "bench", "erase-me", dry_run=False)
         assert len(found.tickets) == 5

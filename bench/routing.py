@@ -28,10 +28,9 @@ from bot.bootstrap import build_desk, open_knowledge_base
 from bot.config import PlatformChannels, settings_from_dict
 from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import UserRef
-from bot.ports import SystemClock
+from bot.ports import Store, SystemClock
 from bot.services.desk import Desk
-from bot.store.db import Database
-from bot.store.schema import MIGRATIONS
+from bot.storage import MIGRATIONS, open_store
 
 PHRASES = [
     "I can't log in to my account",
@@ -53,7 +52,7 @@ def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-async def desk_for(teams: list[dict[str, Any]], db: Database) -> Desk:
+async def desk_for(teams: list[dict[str, Any]], db: Store) -> Desk:
     settings = settings_from_dict(
         {
             "roles": {"agents": AGENTS},
@@ -68,10 +67,10 @@ async def desk_for(teams: list[dict[str, Any]], db: Database) -> Desk:
 
 async def run(n: int, folder: Path) -> dict[str, tuple[list[float], float]]:
     async with (
-        Database.open(folder / "a.db") as a,
-        Database.open(folder / "b.db") as b,
-        Database.open(folder / "c.db") as c,
-        Database.open(folder / "d.db") as d,
+        open_store(folder / "a.db") as a,
+        open_store(folder / "b.db") as b,
+        open_store(folder / "c.db") as c,
+        open_store(folder / "d.db") as d,
     ):
         desks = {mode: await desk_for(teams, db) for (mode, teams), db in zip(MODES.items(), (a, b, c, d), strict=True)}
         times: dict[str, list[float]] = {mode: [] for mode in MODES}

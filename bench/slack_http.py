@@ -32,8 +32,8 @@ from adapters.slack.config import Secrets, SlackConfig
 from bot.bootstrap import build_desk, open_knowledge_base
 from bot.config import settings_from_dict
 from bot.delivery import DeliveryWorker
-from bot.ports import SystemClock
-from bot.store.db import Database
+from bot.ports import Store, SystemClock
+from bot.storage import open_store
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlackApi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,16 +109,16 @@ def slack_side(events: int, in_flight: int, pipe: Connection) -> None:
     asyncio.run(run())
 
 
-async def count(db: Database, table: str) -> int:
-    async with db.reading() as conn:
-        cursor = await conn.execute(f"SELECT count(*) FROM {table}")
+async def count(db: Store, table: str) -> int:
+    async with db.reading() as uow:
+        cursor = await uow.execute(f"SELECT count(*) FROM {table}")
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
 
 
-async def delivered(db: Database) -> int:
-    async with db.reading() as conn:
-        cursor = await conn.execute("SELECT count(*) FROM outbox WHERE state = 'delivered'")
+async def delivered(db: Store) -> int:
+    async with db.reading() as uow:
+        cursor = await uow.execute("SELECT count(*) FROM outbox WHERE state = 'delivered'")
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
 
@@ -133,7 +133,7 @@ async def main(events: int, in_flight: int) -> None:
     config = settings.adapters["slack"]
     assert isinstance(config, SlackConfig)
     with tempfile.TemporaryDirectory() as tmp:
-        async with Database.open(Path(tmp) / "bench.db") as db:
+        async with open_store(Path(tmp) / "bench.db") as db:
             adapter = SlackAdapter(config, Secrets(BOT_TOKEN, SECRET, APP_TOKEN))
             kb = await open_knowledge_base(settings, db, SystemClock())
             desk = build_desk(settings, db, kb=kb, clock=SystemClock())
@@ -157,8 +157,8 @@ async def main(events: int, in_flight: int) -> None:
             cpu = time.process_time() - cpu_before
             delivering.cancel()
             await adapter.close()
-            async with db.reading() as conn:
-                cursor = await conn.execute("SELECT count(*) FROM tickets")
+            async with db.reading() as uow:
+                cursor = await uow.execute("SELECT count(*) FROM tickets")
                 row = await cursor.fetchone()
     slack.terminate()
     latencies.sort()

@@ -37,7 +37,8 @@ from bot.bootstrap import build_desk, open_knowledge_base
 from bot.config import PlatformChannels, settings_from_dict
 from bot.domain.refs import UserRef
 from bot.services import web_auth
-from bot.store.db import Database, to_db
+from bot.storage import open_store
+from bot.store.sqlite.connection import to_db
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 AGENTS = [(f"agent{i}", f"Agent {i}") for i in range(25)]
@@ -145,7 +146,7 @@ def build(path: Path, n: int, seed: int = 11) -> None:
 
 
 async def _migrate(path: Path) -> None:
-    async with Database.open(path):
+    async with open_store(path):
         pass
 
 
@@ -185,7 +186,7 @@ async def main() -> None:
         finally:
             server_ms.append(1000 * (time.perf_counter() - started))
 
-    async with Database.open(path) as db:
+    async with open_store(path) as db:
         kb = await open_knowledge_base(settings, db, Clock())
         desk = build_desk(settings, db, kb=kb, clock=Clock())
         assert desk.ctx.dashboard is not None

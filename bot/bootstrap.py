@@ -11,14 +11,12 @@ from pathlib import Path
 
 import kb as kb_package
 from bot.config import ConfigError, Settings
-from bot.ports import Clock, RoleSource, SystemClock
+from bot.ports import Clock, RoleSource, Store, SystemClock
 from bot.services.context import DeskContext, RoleDirectory
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary, MatcherBuilder, import_articles
 from bot.services.teams import TeamDirectory
 from bot.services.web_auth import SECRET_ENV, DashboardAccess
-from bot.store import articles
-from bot.store.db import Database
 from kb import semantic
 from kb.loader import load_directory
 from kb.matcher import DEFAULT_MIN_SCORE, Matcher
@@ -36,12 +34,12 @@ def kb_folder(settings: Settings) -> Path:
     return folder
 
 
-async def seed_knowledge_base(settings: Settings, db: Database, clock: Clock) -> None:
+async def seed_knowledge_base(settings: Settings, db: Store, clock: Clock) -> None:
     """An empty knowledge base is seeded from `[kb] path` (or the bundled sample). After that the database
     is the source of truth: `threaddesk kb import DIR` brings file changes in, and edits made in chat are
     never overwritten by a restart."""
-    async with db.reading() as conn:
-        if await articles.count_articles(conn):
+    async with db.reading() as uow:
+        if await uow.articles.count_articles():
             return
     folder = kb_folder(settings)
     result = load_directory(folder)
@@ -53,7 +51,7 @@ async def seed_knowledge_base(settings: Settings, db: Database, clock: Clock) ->
 
 async def open_knowledge_base(
     settings: Settings,
-    db: Database,
+    db: Store,
     clock: Clock,
     *,
     build: MatcherBuilder = Matcher,
@@ -88,14 +86,14 @@ def transcripts_folder(settings: Settings) -> Path:
 
 def build_desk(
     settings: Settings,
-    db: Database,
+    db: Store,
     *,
     kb: KnowledgeLibrary | None = None,
     clock: Clock | None = None,
     role_sources: Sequence[RoleSource] = (),
 ) -> Desk:
     ctx = DeskContext(
-        db=db,
+        store=db,
         clock=clock or SystemClock(),
         roles=RoleDirectory(settings.roles, role_sources),
         intake=settings.intake,

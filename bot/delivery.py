@@ -15,10 +15,8 @@ from datetime import timedelta
 from bot import logcontext, telemetry
 from bot.domain.refs import MessageRef
 from bot.outbound import DestinationKind
-from bot.ports import ChatPlatform, Clock, DeliveryRefused, RetryLater
-from bot.store import incidents, outbox, tickets
-from bot.store.db import Database
-from bot.store.outbox import OutboxRow
+from bot.ports import ChatPlatform, Clock, DeliveryRefused, RetryLater, Store
+from bot.records import OutboxRow
 from bot.waiting import until_set
 
 log = logging.getLogger(__name__)
@@ -27,7 +25,7 @@ log = logging.getLogger(__name__)
 class DeliveryWorker:
     def __init__(
         self,
-        db: Database,
+        db: Store,
         platforms: Mapping[str, ChatPlatform],
         clock: Clock,
         *,
@@ -36,7 +34,7 @@ class DeliveryWorker:
         max_backoff: float = 300.0,
         concurrency: int = 16,
     ) -> None:
-        self.db = db
+        self.store = db
         self.platforms = dict(platforms)
         self.clock = clock
         self.max_attempts = max_attempts
@@ -58,8 +56,8 @@ class DeliveryWorker:
 
     async def deliver_due(self) -> int:
         """One pass: send the head row of every ordering key that is due. Returns rows attempted."""
-        async with self.db.reading() as conn:
-            rows = await outbox.due(conn, self.clock.now(), platforms=tuple(self.platforms))
+        async with self.store.reading() as uow:
+            rows = await uow.outbox.due(self.clock.now(), platforms=tuple(self.platforms))
         if rows:
             await asyncio.gather(*(self._deliver(row) for row in rows))
         return len(rows)
@@ -78,8 +76,8 @@ class DeliveryWorker:
                 await self.drain()
             except Exception:
                 log.exception("delivery pass failed; retrying shortly")
-            async with self.db.reading() as conn:
-                next_at = await outbox.next_attempt_at(conn, platforms=tuple(self.platforms))
+            async with self.store.reading() as uow:
+                next_at = await uow.outbox.next_attempt_at(platforms=tuple(self.platforms))
             timeout = None
             if next_at is not None:
                 timeout = max(0.05, (next_at - self.clock.now()).total_seconds())
@@ -116,38 +114,38 @@ class DeliveryWorker:
         nonce = f"td-{row.id}-{row.version}"
         ticket = None
         if dest.ticket is not None:
-            async with self.db.reading() as conn:
-                ticket = await tickets.get_ticket(conn, dest.ticket)
+            async with self.store.reading() as uow:
+                ticket = await uow.tickets.get_ticket(dest.ticket)
         if dest.kind is DestinationKind.CUSTOMER:
             assert ticket is not None
             origin = ticket.origin
             ref = await platform.post_message(origin.channel, row.message, thread=origin.thread or None, nonce=nonce)
             if not origin.thread:
                 # a ticket opened by slash command: its first post becomes the customer thread
-                async with self.db.transaction() as conn:
-                    await tickets.set_origin_thread(conn, ticket.number, ref.id)
-                    await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+                async with self.store.transaction() as uow:
+                    await uow.tickets.set_origin_thread(ticket.number, ref.id)
+                    await uow.outbox.mark_delivered(row, self.clock.now(), ref.id)
                 return
         elif dest.kind is DestinationKind.CARD:
             assert ticket is not None
             if ticket.card is None:
                 ref = await platform.post_message(dest.channel, row.message, nonce=nonce)
-                async with self.db.transaction() as conn:
-                    await tickets.save_card(conn, ticket.number, ref)
-                    await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+                async with self.store.transaction() as uow:
+                    await uow.tickets.save_card(ticket.number, ref)
+                    await uow.outbox.mark_delivered(row, self.clock.now(), ref.id)
                 return
             await platform.update_message(ticket.card, row.message)
             ref = ticket.card
         elif dest.kind is DestinationKind.INCIDENT_CARD:
             assert dest.incident is not None
-            async with self.db.reading() as conn:
-                incident = await incidents.get_incident(conn, dest.incident)
+            async with self.store.reading() as uow:
+                incident = await uow.incidents.get_incident(dest.incident)
             assert incident is not None
             if incident.card is None:
                 ref = await platform.post_message(dest.channel, row.message, nonce=nonce)
-                async with self.db.transaction() as conn:
-                    await incidents.save_card(conn, incident.id, ref)
-                    await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+                async with self.store.transaction() as uow:
+                    await uow.incidents.save_card(incident.id, ref)
+                    await uow.outbox.mark_delivered(row, self.clock.now(), ref.id)
                 return
             await platform.update_message(incident.card, row.message)
             ref = incident.card
@@ -160,8 +158,8 @@ class DeliveryWorker:
             )
         else:
             ref = await platform.post_message(dest.channel, row.message, thread=dest.thread, nonce=nonce)
-        async with self.db.autocommit() as conn:  # one UPDATE; its trigger updates the message log
-            await outbox.mark_delivered(conn, row, self.clock.now(), ref.id)
+        async with self.store.transaction() as uow:  # one UPDATE; its trigger updates the message log
+            await uow.outbox.mark_delivered(row, self.clock.now(), ref.id)
 
     async def _retry(self, row: OutboxRow, error: str, retry_after: float | None) -> None:
         if row.attempts + 1 >= self.max_attempts:
@@ -171,11 +169,11 @@ class DeliveryWorker:
         backoff = min(self.max_backoff, self.base_backoff * 2**row.attempts)
         delay = max(backoff, retry_after or 0.0)
         log.warning("outbox row %d: %s; retrying in %.1fs", row.id, error, delay)
-        async with self.db.transaction() as conn:
-            await outbox.mark_retry(conn, row, self.clock.now() + timedelta(seconds=delay), error)
+        async with self.store.transaction() as uow:
+            await uow.outbox.mark_retry(row, self.clock.now() + timedelta(seconds=delay), error)
 
     async def _fail(self, row: OutboxRow, error: str) -> None:
         telemetry.delivery(row.destination.platform, "failed")
         log.error("outbox row %d to %s: not delivered: %s", row.id, row.destination.ordering_key, error)
-        async with self.db.transaction() as conn:
-            await outbox.mark_failed(conn, row, error)
+        async with self.store.transaction() as uow:
+            await uow.outbox.mark_failed(row, error)

@@ -17,10 +17,8 @@ from typing import Any
 
 from bot import telemetry
 from bot.lifecycle import WorkGate
-from bot.ports import Clock
-from bot.store import ops_stats
-from bot.store.db import Database
-from bot.store.schema import SCHEMA_VERSION
+from bot.ports import Clock, Store
+from bot.storage import SCHEMA_VERSION
 
 STORE_TIMEOUT = 2.0
 EVENTS_PER_SLICE = 20_000
@@ -53,7 +51,7 @@ class Readiness:
 class Probe:
     """What the ops endpoints ask. The composition root registers platforms and the worker as they start."""
 
-    db: Database
+    store: Store
     clock: Clock
     max_outbox_lag: timedelta = timedelta(minutes=5)
     gate: WorkGate | None = None  # the desk's work in flight (the inbox)
@@ -83,8 +81,8 @@ class Probe:
 
     async def _store(self) -> Check:
         try:
-            async with asyncio.timeout(STORE_TIMEOUT), self.db.reading() as conn:
-                version = await ops_stats.schema_version(conn)
+            async with asyncio.timeout(STORE_TIMEOUT), self.store.reading() as uow:
+                version = await uow.ops_stats.schema_version()
         except TimeoutError:
             return Check("store", False, f"the database did not answer within {STORE_TIMEOUT:g} s")
         except Exception as exc:  # any driver error: the check's job is to say so, not to raise
@@ -110,8 +108,8 @@ class Probe:
 
     async def _outbox(self) -> Check:
         now = self.clock.now()
-        async with self.db.reading() as conn:
-            oldest = await ops_stats.oldest_pending(conn, tuple(self.platforms))
+        async with self.store.reading() as uow:
+            oldest = await uow.ops_stats.oldest_pending(tuple(self.platforms))
         lag = now - oldest if oldest is not None else timedelta(0)
         limit = self.max_outbox_lag.total_seconds()
         if lag > self.max_outbox_lag:
@@ -122,8 +120,8 @@ class Probe:
 
     async def metrics(self) -> bytes:
         await self._count_new_events()
-        async with self.db.reading() as conn:
-            stats = await ops_stats.read_stats(conn, self.clock.now())
+        async with self.store.reading() as uow:
+            stats = await uow.ops_stats.read_stats(self.clock.now())
         stats.opened, stats.resolved = dict(self._openings.opened), dict(self._openings.resolved)
         return telemetry.render(stats)
 
@@ -131,13 +129,13 @@ class Probe:
         """Openings and resolutions since the last scrape. The first scrape reads the whole history in slices,
         letting go of the shared connection between them so intake is never held up for long."""
         async with self._counting:
-            async with self.db.reading() as conn:
-                last = await ops_stats.last_event_id(conn)
+            async with self.store.reading() as uow:
+                last = await uow.ops_stats.last_event_id()
             await self._count_up_to(last)
 
     async def _count_up_to(self, last: int) -> None:
         while self._counted_to < last:
             upto = min(last, self._counted_to + EVENTS_PER_SLICE)
-            async with self.db.reading() as conn:
-                await ops_stats.count_openings(conn, self._openings, self._counted_to, upto)
+            async with self.store.reading() as uow:
+                await uow.ops_stats.count_openings(self._openings, self._counted_to, upto)
             self._counted_to = upto

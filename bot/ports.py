@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.domain.refs import MessageRef, UserRef
 from bot.domain.roles import Role
 from bot.outbound import Message
+from bot.repositories import (
+    ArticlesRepository,
+    CsatRepository,
+    HistoryRepository,
+    InboundRepository,
+    IncidentsRepository,
+    LeasesRepository,
+    MacrosRepository,
+    MessagesRepository,
+    OpsStatsRepository,
+    OutboxRepository,
+    PeopleRepository,
+    PrivacyRepository,
+    RecentTicketsRepository,
+    ReportsRepository,
+    RoutingRepository,
+    SlaRepository,
+    TicketsRepository,
+    TimersRepository,
+    WebhookDeliveriesRepository,
+    WebRepository,
+)
 
 
 class DeliveryError(Exception):
@@ -56,3 +80,92 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be used as it is; the message is one line that names the fix."""
+
+
+class SchemaTooNew(StoreUnavailable):
+    pass
+
+
+class UnitOfWork(Protocol):
+    """The repositories one unit of work reads and writes through. Inside `Store.transaction()` everything
+    done through them is stored together or not at all; inside `Store.reading()` they only read."""
+
+    @property
+    def tickets(self) -> TicketsRepository: ...
+    @property
+    def history(self) -> HistoryRepository: ...
+    @property
+    def messages(self) -> MessagesRepository: ...
+    @property
+    def people(self) -> PeopleRepository: ...
+    @property
+    def inbound(self) -> InboundRepository: ...
+    @property
+    def recent_tickets(self) -> RecentTicketsRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def timers(self) -> TimersRepository: ...
+    @property
+    def sla(self) -> SlaRepository: ...
+    @property
+    def csat(self) -> CsatRepository: ...
+    @property
+    def articles(self) -> ArticlesRepository: ...
+    @property
+    def macros(self) -> MacrosRepository: ...
+    @property
+    def routing(self) -> RoutingRepository: ...
+    @property
+    def incidents(self) -> IncidentsRepository: ...
+    @property
+    def web(self) -> WebRepository: ...
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveriesRepository: ...
+    @property
+    def privacy(self) -> PrivacyRepository: ...
+    @property
+    def leases(self) -> LeasesRepository: ...
+    @property
+    def ops_stats(self) -> OpsStatsRepository: ...
+    @property
+    def reports(self) -> ReportsRepository: ...
+
+
+class Store(Protocol):
+    """A database engine behind the core (cosmicpython's unit-of-work port). Services receive units of work
+    from it, never a connection."""
+
+    engine: str  # "sqlite" | "postgresql"
+
+    @property
+    def location(self) -> str:
+        """Where the data lives, safe to log (a path, or a URL with its password masked)."""
+        ...
+
+    def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """One unit of work: stored when the block ends without an exception — and the block's caller goes
+        on only once it is stored — or rolled back on any exception."""
+        ...
+
+    def reading(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """Reads of what is committed; they never wait for a unit of work in progress."""
+        ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` after every commit (wakes the delivery worker)."""
+        ...
+
+    async def schema_version(self) -> int: ...
+
+    async def migrate(self) -> list[int]: ...
+
+    async def integrity_problems(self, *, full: bool = False) -> list[str]: ...
+
+    async def compact_log(self) -> None:
+        """Make erased text unrecoverable from the engine's logs (SQLite: truncate the WAL)."""
+        ...

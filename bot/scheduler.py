@@ -21,9 +21,9 @@ from croniter import croniter
 from bot import telemetry
 from bot.leads_config import DigestsConfig
 from bot.outbound import Destination, DestinationKind
+from bot.records import DIGEST_PREFIX, Job
 from bot.services import digest, privacy, routing, sla_alerts
 from bot.services.context import DeskContext
-from bot.store import outbox, timers
 from bot.waiting import until_set
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def next_cron(expression: str, after: datetime, zone: ZoneInfo) -> datetime:
 
 
 def digest_job_name(platform: str, channel: str, cron: str) -> str:
-    return f"{timers.DIGEST_PREFIX}{platform}:{channel}:{cron}"
+    return f"{DIGEST_PREFIX}{platform}:{channel}:{cron}"
 
 
 class Scheduler:
@@ -61,13 +61,13 @@ class Scheduler:
         self.late_after = ctx.sla.late_after if ctx.sla else late_after
         self.message_days = message_days  # [retention]: purge texts of tickets closed this long ago
         self._wake = asyncio.Event()
-        ctx.db.after_commit(self._wake.set)
+        ctx.store.after_commit(self._wake.set)
 
     async def start(self) -> None:
         """Create the configured digest jobs (existing ones keep their stored moment); drop removed ones."""
         now = self.ctx.clock.now()
         names: set[str] = set()
-        async with self.ctx.db.transaction() as conn:
+        async with self.ctx.store.transaction() as uow:
             for schedule in self.digests.schedules:
                 channel = schedule.channel or self.ctx.channels(schedule.platform).leads_channel
                 if channel is None:
@@ -75,24 +75,24 @@ class Scheduler:
                 name = digest_job_name(schedule.platform, channel, schedule.cron)
                 names.add(name)
                 spec = {"cron": schedule.cron, "platform": schedule.platform, "channel": channel}
-                await timers.ensure_job(conn, name, DIGEST, spec, next_cron(schedule.cron, now, self.zone))
-            await timers.drop_jobs_except(conn, DIGEST, names)
+                await uow.timers.ensure_job(name, DIGEST, spec, next_cron(schedule.cron, now, self.zone))
+            await uow.timers.drop_jobs_except(DIGEST, names)
             if self.message_days:
-                await timers.ensure_job(conn, RETENTION, RETENTION, {"days": self.message_days}, now)
-            await timers.drop_jobs_except(conn, RETENTION, {RETENTION} if self.message_days else set())
+                await uow.timers.ensure_job(RETENTION, RETENTION, {"days": self.message_days}, now)
+            await uow.timers.drop_jobs_except(RETENTION, {RETENTION} if self.message_days else set())
 
     async def tick(self) -> list[str]:
         """Fire whatever is due now. Returns one line per thing done."""
-        async with self.ctx.db.reading() as conn:
-            due = await timers.next_due(conn)
+        async with self.ctx.store.reading() as uow:
+            due = await uow.timers.next_due()
         lag = (self.ctx.clock.now() - due).total_seconds() if due is not None else 0.0
         telemetry.SCHEDULER_LAG.set(max(0.0, lag))
         telemetry.SCHEDULER_TICKS.inc()
         done = await sla_alerts.fire_due(self.ctx)
         done += await routing.hand_out_waiting(self.ctx)  # a team's hours opened, someone's away time ended
         now = self.ctx.clock.now()
-        async with self.ctx.db.reading() as conn:
-            jobs = await timers.due_jobs(conn, now)
+        async with self.ctx.store.reading() as uow:
+            jobs = await uow.timers.due_jobs(now)
         for job in jobs:
             try:
                 if job.kind == DIGEST:
@@ -103,14 +103,14 @@ class Scheduler:
                 log.exception("job %s failed; it stays due and is tried again", job.name)
         return [d for d in done if d]
 
-    async def _retention(self, job: timers.Job, days: int) -> str:
-        purged = await privacy.purge_expired(self.ctx.db, self.ctx.clock, days)
+    async def _retention(self, job: Job, days: int) -> str:
+        purged = await privacy.purge_expired(self.ctx.store, self.ctx.clock, days)
         now = self.ctx.clock.now()
-        async with self.ctx.db.transaction() as conn:
-            await timers.job_done(conn, job, now, now + RETENTION_EVERY)
+        async with self.ctx.store.transaction() as uow:
+            await uow.timers.job_done(job, now, now + RETENTION_EVERY)
         return f"retention: message texts of {len(purged)} closed ticket(s) erased" if purged else ""
 
-    async def _digest(self, job: timers.Job) -> str:
+    async def _digest(self, job: Job) -> str:
         now = self.ctx.clock.now()
         spec = job.spec
         late = now - job.due_at > self.late_after
@@ -122,13 +122,13 @@ class Scheduler:
         since = job.last_run_at or (now - timedelta(days=1))
         built = await digest.build(self.ctx, since, now, self.charts_dir, note=note)
         following = next_cron(str(spec["cron"]), now, self.zone)
-        async with self.ctx.db.transaction() as conn:
-            if not await timers.job_done(conn, job, now, following):
+        async with self.ctx.store.transaction() as uow:
+            if not await uow.timers.job_done(job, now, following):
                 return ""  # another runner took it
             dest = Destination(
                 kind=DestinationKind.CHANNEL, platform=str(spec["platform"]), channel=str(spec["channel"])
             )
-            await outbox.enqueue(conn, dest, built.message, at=now)
+            await uow.outbox.enqueue(dest, built.message, at=now)
         return f"digest to {spec['platform']}:{spec['channel']}{' (late)' if late else ''}"
 
     async def run(self, after_tick: Callable[[list[str]], Awaitable[None]] | None = None) -> None:
@@ -142,8 +142,8 @@ class Scheduler:
                     await after_tick(done)
             except Exception:
                 log.exception("scheduler tick failed; trying again shortly")
-            async with self.ctx.db.reading() as conn:
-                next_at = await timers.next_due(conn)
+            async with self.ctx.store.reading() as uow:
+                next_at = await uow.timers.next_due()
             timeout = self.poll
             if next_at is not None:
                 timeout = min(self.poll, max(0.05, (next_at - self.ctx.clock.now()).total_seconds()))

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from bot.ports import Clock
-from bot.store import lease
-from bot.store.db import Database, StoreUnavailable
+from bot.ports import Clock, Store, StoreUnavailable
+from bot.records import Holder
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +33,13 @@ class LeaseLost(StoreUnavailable):
 
 
 @contextlib.asynccontextmanager
-async def writer_lease(db: Database, clock: Clock, ttl: timedelta) -> AsyncIterator[None]:
-    claimant = lease.me(clock.now(), ttl)
-    async with db.transaction() as conn:
-        blocker = await lease.take(conn, ROLE, claimant, clock.now())
+async def writer_lease(db: Store, clock: Clock, ttl: timedelta) -> AsyncIterator[None]:
+    claimant = _me(clock.now(), ttl)
+    async with db.transaction() as uow:
+        blocker = await uow.leases.take(ROLE, claimant, clock.now())
     if blocker is not None:
         raise InUse(
-            f"{db.path} is in use by another ThreadDesk ({blocker.describe()}) — stop that one first "
+            f"{db.location} is in use by another ThreadDesk ({blocker.describe()}) — stop that one first "
             f"(if it crashed, its claim lapses at {blocker.expires:%H:%M:%S} UTC)"
         )
     main = asyncio.current_task()
@@ -46,12 +48,14 @@ async def writer_lease(db: Database, clock: Clock, ttl: timedelta) -> AsyncItera
     async def keep() -> None:
         while True:
             await asyncio.sleep(ttl.total_seconds() / 3)
-            async with db.autocommit() as conn:
-                ours = await lease.renew(conn, ROLE, claimant.token, clock.now() + ttl)
+            async with db.transaction() as uow:
+                ours = await uow.leases.renew(ROLE, claimant.token, clock.now() + ttl)
             if not ours:
-                async with db.reading() as conn:
-                    taker = await lease.current(conn, ROLE)
-                lost.append(f"stopped: another ThreadDesk took {db.path} over ({taker.describe() if taker else '?'})")
+                async with db.reading() as uow:
+                    taker = await uow.leases.current(ROLE)
+                lost.append(
+                    f"stopped: another ThreadDesk took {db.location} over ({taker.describe() if taker else '?'})"
+                )
                 log.error("%s", lost[0])
                 if main is not None:
                     main.cancel()
@@ -69,5 +73,10 @@ async def writer_lease(db: Database, clock: Clock, ttl: timedelta) -> AsyncItera
         with contextlib.suppress(asyncio.CancelledError):
             await keeper
         if not lost:
-            async with db.autocommit() as conn:
-                await lease.release(conn, ROLE, claimant.token)
+            async with db.transaction() as uow:
+                await uow.leases.release(ROLE, claimant.token)
+
+
+def _me(now: datetime, ttl: timedelta) -> Holder:
+    """This process as a lease holder."""
+    return Holder(uuid.uuid4().hex, socket.gethostname(), os.getpid(), now, now + ttl)

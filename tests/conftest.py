@@ -13,9 +13,10 @@ from bot.config import PlatformChannels, Settings, settings_from_dict
 from bot.delivery import DeliveryWorker
 from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import UserRef
+from bot.ports import Store
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary
-from bot.store.db import Database
+from bot.storage import open_store
 from kb.article import Article
 from kb.matcher import Matcher
 from tests.fakes.clock import FakeClock
@@ -66,8 +67,8 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def db(db_path: Path) -> AsyncIterator[Database]:
-    async with Database.open(db_path) as database:
+async def db(db_path: Path) -> AsyncIterator[Store]:
+    async with open_store(db_path) as database:
         yield database
 
 
@@ -89,18 +90,18 @@ def shared_matcher(articles: Sequence[Article], **options: Any) -> Matcher:
 
 
 @pytest.fixture
-async def knowledge(settings: Settings, db: Database, clock: FakeClock) -> KnowledgeLibrary:
+async def knowledge(settings: Settings, db: Store, clock: FakeClock) -> KnowledgeLibrary:
     """The bundled sample knowledge base, seeded into the test database."""
     return await open_knowledge_base(settings, db, clock, build=shared_matcher)
 
 
 @pytest.fixture
-def desk(settings: Settings, db: Database, knowledge: KnowledgeLibrary, clock: FakeClock) -> Desk:
+def desk(settings: Settings, db: Store, knowledge: KnowledgeLibrary, clock: FakeClock) -> Desk:
     return build_desk(settings, db, kb=knowledge, clock=clock)
 
 
 @pytest.fixture
-def worker(db: Database, platform: RecordingPlatform, clock: FakeClock) -> DeliveryWorker:
+def worker(db: Store, platform: RecordingPlatform, clock: FakeClock) -> DeliveryWorker:
     return DeliveryWorker(db, {platform.name: platform}, clock)
 
 

@@ -66,7 +66,7 @@ async def run_console(
     pumping: asyncio.Task[None] | None = None
     if background_delivery:
         wake = asyncio.Event()
-        desk.ctx.db.after_commit(wake.set)
+        desk.ctx.store.after_commit(wake.set)
 
         async def pump() -> None:
             while True:

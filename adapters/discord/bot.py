@@ -257,9 +257,9 @@ class DeskBot(commands.Bot):
             self.roles.learn(user_id, role_ids)
         picked = translate.resolved_users(data)
         if picked:  # `assign @erin` must find Erin even if she has never written to the desk
-            async with self.desk.ctx.db.transaction() as conn:
+            async with self.desk.ctx.store.transaction() as uow:
                 for person in picked:
-                    await self.desk.ctx.remember(conn, person)
+                    await self.desk.ctx.remember(uow, person)
         request = translate.interaction_request(interaction)
         assert request is not None  # an application command always translates
         await self._run(interaction, request[1])

@@ -9,9 +9,8 @@ from discord import app_commands
 from adapters.discord.translate import PLATFORM
 from bot.domain.refs import UserRef
 from bot.domain.ticket import Status
+from bot.records import TicketQuery
 from bot.services.desk import Desk
-from bot.store import macros, tickets
-from bot.store.tickets import TicketQuery
 
 _NOT_CLOSED = tuple(s for s in Status if s is not Status.CLOSED)
 _ACTIVE = tuple(s for s in Status if s.is_active)
@@ -20,8 +19,8 @@ CHOICES_LIMIT = 25
 
 async def dm_ticket_thread(desk: Desk, person: UserRef, channel: str) -> str | None:
     """A DM has no threads: it is the conversation of the customer's latest not-yet-closed ticket opened in it."""
-    async with desk.ctx.db.reading() as conn:
-        found = await tickets.list_tickets(conn, TicketQuery(customer=person, statuses=_NOT_CLOSED, limit=100))
+    async with desk.ctx.store.reading() as uow:
+        found = await uow.tickets.list_tickets(TicketQuery(customer=person, statuses=_NOT_CLOSED, limit=100))
     here = [t for t in found if t.origin.platform == PLATFORM and t.origin.channel == channel]
     if not here:
         return None
@@ -31,8 +30,8 @@ async def dm_ticket_thread(desk: Desk, person: UserRef, channel: str) -> str | N
 async def ticket_choices(desk: Desk, person: UserRef, current: str, staff: bool) -> list[app_commands.Choice[int]]:
     """Active tickets (a customer's own only) whose number starts with, or subject contains, what was typed."""
     query = TicketQuery(statuses=_ACTIVE, customer=None if staff else person, limit=200)
-    async with desk.ctx.db.reading() as conn:
-        found = await tickets.list_tickets(conn, query)
+    async with desk.ctx.store.reading() as uow:
+        found = await uow.tickets.list_tickets(query)
     wanted = current.strip().lstrip("#").casefold()
     choices = [
         app_commands.Choice(name=f"#{t.number} · {t.subject}"[:100], value=t.number)
@@ -44,8 +43,8 @@ async def ticket_choices(desk: Desk, person: UserRef, current: str, staff: bool)
 
 async def macro_choices(desk: Desk, person: UserRef, current: str) -> list[app_commands.Choice[str]]:
     """Macros `person` may use (shared and their own), most used first, whose name contains what was typed."""
-    async with desk.ctx.db.reading() as conn:
-        found = await macros.visible(conn, person.key)
+    async with desk.ctx.store.reading() as uow:
+        found = await uow.macros.visible(person.key)
     wanted = current.strip().casefold()
     return [
         app_commands.Choice(name=f"{m.name} · {' '.join(m.body.split())}"[:100], value=m.name)

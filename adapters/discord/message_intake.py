@@ -23,7 +23,6 @@ from bot.domain.inbound import IncomingMessage
 from bot.ports import DeliveryError
 from bot.services.desk import Desk
 from bot.services.replies import Reply
-from bot.store.inbound import taken_in
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +67,7 @@ async def open_for_message(
         return Reply.error("No ticket: that message was written by a bot or is a system notice.")
     if not msg.text.strip() and not msg.files:
         return Reply.error("No ticket: that message has no text or files to open one with.")
-    async with desk.ctx.db.reading() as conn:
-        earlier = await taken_in(conn, msg.platform, msg.message_id)
+    earlier = await desk.taken_in(msg.platform, msg.message_id)
     if earlier is not None:
         where = f"#{earlier.ticket}" if earlier.ticket is not None else "a ticket"
         return Reply.error(f"No new ticket: that message is already part of {where}.")

@@ -103,9 +103,9 @@ class Listeners:
         if not ids:
             return
         people = [await self.people.person(uid) for uid in ids]
-        async with desk.ctx.db.transaction() as conn:
+        async with desk.ctx.store.transaction() as uow:
             for person in people:
-                await desk.ctx.remember(conn, person)
+                await desk.ctx.remember(uow, person)
 
     async def _run(self, desk: Desk, actor: UserRef, text: str, place: Place) -> Reply:
         async with self._slots:

@@ -17,8 +17,8 @@ from adapters.web.common import CHOICES, VIEWER, Viewer, desk_of, flash, notice,
 from adapters.web.session import requires
 from bot.domain.roles import Role
 from bot.domain.ticket import Priority, Status
+from bot.records import SORTS, QueueFilter
 from bot.services import dashboard
-from bot.store.web import SORTS, QueueFilter
 
 ACTIVE = tuple(s for s in Status if s.is_active)
 PER_PAGE = 50

@@ -49,7 +49,7 @@ def requires(role: Role) -> Callable[[Handler], Handler]:
         @functools.wraps(handler)
         async def guarded(request: web.Request) -> web.StreamResponse:
             desk = desk_of(request)
-            session = await web_auth.session_for(desk.ctx.db, desk.ctx.clock, request.cookies.get(COOKIE, ""))
+            session = await web_auth.session_for(desk.ctx.store, desk.ctx.clock, request.cookies.get(COOKIE, ""))
             if session is None:
                 return notice(request, "Signed out", f"You are not signed in, or your session ended. {SIGNED_OUT}", 401)
             current = desk.role_of(session.user)
@@ -85,7 +85,7 @@ async def signin_page(request: web.Request) -> web.StreamResponse:
     """The link from chat opens a confirmation, so link previews (which fetch URLs) can't use it up."""
     desk = desk_of(request)
     token = request.match_info["token"]
-    checked = await web_auth.check_link(desk.ctx.db, desk.ctx.clock, _access(request), token)
+    checked = await web_auth.check_link(desk.ctx.store, desk.ctx.clock, _access(request), token)
     if isinstance(checked, LinkProblem):
         return notice(request, "Sign-in link not usable", checked.value, 400)
     role = desk.role_of(checked)
@@ -98,11 +98,11 @@ async def signin(request: web.Request) -> web.StreamResponse:
     desk = desk_of(request)
     form = await request.post()
     token = str(form.get("token", ""))
-    checked = await web_auth.check_link(desk.ctx.db, desk.ctx.clock, _access(request), token)
+    checked = await web_auth.check_link(desk.ctx.store, desk.ctx.clock, _access(request), token)
     if not isinstance(checked, LinkProblem) and not desk.role_of(checked).at_least(Role.AGENT):
         return notice(request, "No dashboard for this account", CUSTOMERS, 403)
     result = await web_auth.redeem_link(
-        desk.ctx.db, desk.ctx.clock, _access(request), token, request.headers.get("User-Agent", "")
+        desk.ctx.store, desk.ctx.clock, _access(request), token, request.headers.get("User-Agent", "")
     )
     if isinstance(result, LinkProblem):
         return notice(request, "Sign-in link not usable", result.value, 400)
@@ -127,9 +127,9 @@ async def signout(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     everywhere = form.get("everywhere") == "1"
     if everywhere:
-        await web_auth.revoke(desk.ctx.db, desk.ctx.clock, user=viewer.user)
+        await web_auth.revoke(desk.ctx.store, desk.ctx.clock, user=viewer.user)
     else:
-        await web_auth.revoke(desk.ctx.db, desk.ctx.clock, session=viewer.session)
+        await web_auth.revoke(desk.ctx.store, desk.ctx.clock, session=viewer.session)
     response = notice(
         request,
         "Signed out",
@@ -144,7 +144,7 @@ async def signout(request: web.Request) -> web.StreamResponse:
 async def account(request: web.Request) -> web.StreamResponse:
     desk = desk_of(request)
     viewer: Viewer = request[VIEWER]
-    live = await web_auth.live_sessions(desk.ctx.db, desk.ctx.clock, viewer.user)
+    live = await web_auth.live_sessions(desk.ctx.store, desk.ctx.clock, viewer.user)
     return render(request, "account.html", sessions=live, current=viewer.session.token_hash)
 
 

@@ -14,8 +14,8 @@ from adapters.help import example
 from adapters.webhooks.sender import Attempt, WebhookSender, WebhookSetupError, load_endpoints, make_worker
 from bot.config import Settings
 from bot.ports import SystemClock
-from bot.store import webhook_deliveries as store
-from bot.store.db import Database
+from bot.records import Delivery
+from bot.storage import open_store
 from bot.webhooks.config import TEST_TYPE
 from bot.webhooks.payload import envelope
 
@@ -33,11 +33,11 @@ DbOpt = Annotated[
 ]
 
 
-def _when(delivery: store.Delivery) -> str:
+def _when(delivery: Delivery) -> str:
     return f"{delivery.created_at:%Y-%m-%d %H:%M:%S}"
 
 
-def _outcome(d: store.Delivery) -> str:
+def _outcome(d: Delivery) -> str:
     if d.state == "delivered":
         return f"{d.answer or 'delivered'} after {d.attempts} attempt(s)"
     if d.state == "failed":
@@ -111,9 +111,9 @@ def build_app(load: SettingsLoader, fail: Fail) -> typer.Typer:
         """The delivery log, newest first: event, ticket, endpoint and what came of it."""
         settings = load(config, db)
 
-        async def read() -> list[store.Delivery]:
-            async with Database.open(settings.resolve(settings.store.path)) as database, database.reading() as conn:
-                return await store.list_deliveries(conn, failed_only=failed, limit=limit)
+        async def read() -> list[Delivery]:
+            async with open_store(settings.resolve(settings.store.path)) as database, database.reading() as uow:
+                return await uow.webhook_deliveries.list_deliveries(failed_only=failed, limit=limit)
 
         found = asyncio.run(read())
         what = "failed deliveries" if failed else "deliveries"
@@ -138,22 +138,24 @@ def build_app(load: SettingsLoader, fail: Fail) -> typer.Typer:
             raise fail(str(exc), 2) from None
         clock = SystemClock()
 
-        async def again() -> tuple[store.Delivery | None, store.Delivery | None]:
-            async with Database.open(settings.resolve(settings.store.path)) as database:
-                async with database.transaction() as conn:
-                    new_id = await store.requeue(conn, delivery_id, clock.now())
+        async def again() -> tuple[Delivery | None, Delivery | None]:
+            async with open_store(settings.resolve(settings.store.path)) as database:
+                async with database.transaction() as uow:
+                    new_id = await uow.webhook_deliveries.requeue(delivery_id, clock.now())
                 if new_id is None:
                     return None, None
-                async with database.reading() as conn:
-                    row = await store.pending_row(conn, new_id)
+                async with database.reading() as uow:
+                    row = await uow.webhook_deliveries.pending_row(new_id)
                 sender = WebhookSender(endpoints, clock)
                 try:
                     if row is not None:
                         await make_worker(database, sender, clock).deliver_one(row)
                 finally:
                     await sender.close()
-                async with database.reading() as conn:
-                    return await store.get_delivery(conn, delivery_id), await store.get_delivery(conn, new_id)
+                async with database.reading() as uow:
+                    return await uow.webhook_deliveries.get_delivery(
+                        delivery_id
+                    ), await uow.webhook_deliveries.get_delivery(new_id)
 
         old, new = asyncio.run(again())
         if old is None or new is None:

@@ -9,14 +9,13 @@ from collections.abc import AsyncIterator
 
 from adapters.webhooks.sender import WebhookSender, load_endpoints, make_worker, serve
 from bot.config import Settings
-from bot.ports import Clock
-from bot.store.db import Database
+from bot.ports import Clock, Store
 
 log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
-async def webhook_delivery(settings: Settings, db: Database, clock: Clock) -> AsyncIterator[None]:
+async def webhook_delivery(settings: Settings, db: Store, clock: Clock) -> AsyncIterator[None]:
     """Deliver webhooks in the background while the body runs. Raises `WebhookSetupError` (one line with
     the fix) before starting when a secret is missing or malformed."""
     if not settings.webhooks:

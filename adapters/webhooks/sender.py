@@ -27,8 +27,7 @@ import aiohttp
 from bot.delivery import DeliveryWorker
 from bot.domain.refs import MessageRef
 from bot.outbound import Message
-from bot.ports import Clock, DeliveryRefused, RetryLater
-from bot.store.db import Database
+from bot.ports import Clock, DeliveryRefused, RetryLater, Store
 from bot.webhooks.config import WebhookConfig
 from bot.webhooks.payload import PLATFORM
 from bot.webhooks.signing import BadSecret, headers, secret_key
@@ -159,7 +158,7 @@ class WebhookSender:
         raise DeliveryRefused("a webhook delivery cannot be edited; events are only ever added")
 
 
-def make_worker(db: Database, sender: WebhookSender, clock: Clock) -> DeliveryWorker:
+def make_worker(db: Store, sender: WebhookSender, clock: Clock) -> DeliveryWorker:
     """A delivery worker of its own for webhooks: gives up by time (in the sender), not by attempts, and
     backs off to at most 15 minutes between attempts."""
     return DeliveryWorker(db, {sender.name: sender}, clock, max_attempts=1_000_000, base_backoff=2.0, max_backoff=900.0)

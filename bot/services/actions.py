@@ -13,7 +13,6 @@ from bot.services.intake import record_first_response
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
 from bot.services.work import TicketWork
-from bot.store import articles, tickets
 
 
 def _require_active(work: TicketWork, doing: str) -> None:
@@ -41,7 +40,7 @@ async def assign(ctx: DeskContext, req: Request) -> Reply:
     async with ticket_work(ctx, req) as work:
         t = work.ticket
         _require_active(work, "assign it")
-        person = await tickets.find_person(work.conn, req.actor.platform, token)
+        person = await work.uow.people.find_person(req.actor.platform, token)
         if person is None and token in ctx.roles.staff(req.actor.platform):
             person = UserRef(platform=req.actor.platform, id=token, name=token.capitalize())
         if person is None or not ctx.roles.role_of(person).at_least(Role.AGENT):
@@ -193,10 +192,10 @@ async def resolve(ctx: DeskContext, req: Request) -> Reply:
         article = req.command.options.get("kb")
         wording, learned = kb_commands.customer_wording(t), False
         if article is not None:
-            cited = await kb_commands.require_article(work.conn, article.lower())
+            cited = await kb_commands.require_article(work.uow, article.lower())
             article = cited.id
-            await articles.record_feedback(work.conn, t.number, [article], "cited", work.now)
-            learned = await articles.learn(work.conn, article, wording, source="cited", ticket=t.number, at=work.now)
+            await work.uow.articles.record_feedback(t.number, [article], "cited", work.now)
+            learned = await work.uow.articles.learn(article, wording, source="cited", ticket=t.number, at=work.now)
         await work.event("resolved", summary=summary, kb=article)
         t.status = Status.RESOLVED
         t.resolved_at = work.now

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from bot.services.metrics import Daily
+from bot.records import Daily
 
 _PRIORITY_COLOURS = {"urgent": "#c0392b", "high": "#e67e22", "normal": "#2980b9", "low": "#7f8c8d"}
 

@@ -6,21 +6,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiosqlite
-
 from bot.config import IntakeConfig, PlatformChannels, RolesConfig
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.sla import SlaPolicy
 from bot.incidents_config import IncidentsConfig
 from bot.leads_config import AutomationConfig
-from bot.ports import Clock, RoleSource
+from bot.ports import Clock, RoleSource, Store, UnitOfWork
 from bot.services.knowledge import KnowledgeLibrary
 from bot.services.macro_library import MacroLibrary
 from bot.services.teams import TeamDirectory
 from bot.services.web_auth import DashboardAccess
-from bot.store import tickets
-from bot.store.db import Database
 from bot.transcripts.config import TranscriptsConfig
 from bot.webhooks.config import WebhookConfig
 from kb.grouping import ReportSimilarity
@@ -64,7 +60,7 @@ class RoleDirectory:
 
 @dataclass
 class DeskContext:
-    db: Database
+    store: Store
     clock: Clock
     roles: RoleDirectory
     intake: IntakeConfig = field(default_factory=IntakeConfig)
@@ -91,12 +87,12 @@ class DeskContext:
 
     _names: dict[str, str] = field(default_factory=dict)
 
-    async def remember(self, conn: aiosqlite.Connection, person: UserRef) -> None:
+    async def remember(self, uow: UnitOfWork, person: UserRef) -> None:
         """Keep display names for `assign @name` and `/ticket customer`; written only when they change."""
         if person.name and self._names.get(person.key) != person.name:
             if len(self._names) > 50_000:
                 self._names.clear()
-            await tickets.remember_person(conn, person, self.clock.now())
+            await uow.people.remember_person(person, self.clock.now())
             self._names[person.key] = person.name
 
     def desk_platform(self, platform: str) -> str:

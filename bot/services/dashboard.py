@@ -8,15 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot import records
 from bot.domain.ticket import Ticket
-from bot.services import followups, metrics
+from bot.records import COUNT_CAP, ArticleStats, Learned, LoggedMessage, QueueFilter, Version
+from bot.services import followups
 from bot.services.context import DeskContext
 from bot.services.queries import describe_event
-from bot.store import articles, tickets
-from bot.store import web as web_store
-from bot.store.articles import ArticleStats, Learned, Version
-from bot.store.tickets import LoggedMessage
-from bot.store.web import QueueFilter
 from kb.article import Article
 
 
@@ -35,21 +32,21 @@ class QueuePage:
     @property
     def shown_total(self) -> str:
         """The number of matching tickets; past the counting cap, "10,000+"."""
-        capped = self.total > web_store.COUNT_CAP
-        return f"{web_store.COUNT_CAP:,}+" if capped else f"{self.total:,}"
+        capped = self.total > COUNT_CAP
+        return f"{COUNT_CAP:,}+" if capped else f"{self.total:,}"
 
 
 async def queue(ctx: DeskContext, f: QueueFilter) -> QueuePage:
-    async with ctx.db.reading() as conn:
-        stamp = await web_store.change_stamp(conn)
-        found, total = await web_store.queue_page(conn, f)
-        flags = await web_store.sla_flags(conn, [t.number for t in found if t.status.is_active])
+    async with ctx.store.reading() as uow:
+        stamp = await uow.web.change_stamp()
+        found, total = await uow.web.queue_page(f)
+        flags = await uow.web.sla_flags([t.number for t in found if t.status.is_active])
     return QueuePage(found, total, flags, stamp, f)
 
 
 async def stamp(ctx: DeskContext) -> str:
-    async with ctx.db.reading() as conn:
-        return await web_store.change_stamp(conn)
+    async with ctx.store.reading() as uow:
+        return await uow.web.change_stamp()
 
 
 @dataclass(frozen=True)
@@ -60,8 +57,8 @@ class FilterChoices:
 
 
 async def filter_choices(ctx: DeskContext) -> FilterChoices:
-    async with ctx.db.reading() as conn:
-        categories, assignees, tags = await web_store.choices(conn)
+    async with ctx.store.reading() as uow:
+        categories, assignees, tags = await uow.web.choices()
     configured = [ctx.intake.default_category, *(r.category for r in ctx.intake.rules if r.category)]
     return FilterChoices(sorted({*categories, *configured}), assignees, tags)
 
@@ -95,14 +92,14 @@ class TicketStory:
 
 async def ticket_story(ctx: DeskContext, number: int) -> TicketStory | None:
     now = ctx.clock.now()
-    async with ctx.db.reading() as conn:
-        t = await tickets.get_ticket(conn, number)
+    async with ctx.store.reading() as uow:
+        t = await uow.tickets.get_ticket(number)
         if t is None:
             return None
-        events = await tickets.events_for(conn, number)
-        log = await tickets.messages_for(conn, number)
-        sla = await followups.sla_line(ctx, conn, t, now) if t.status.is_active else ""
-        offered = await articles.suggested_for(conn, number)
+        events = await uow.history.events_for(number)
+        log = await uow.messages.messages_for(number)
+        sla = await followups.sla_line(ctx, uow, t, now) if t.status.is_active else ""
+        offered = await uow.articles.suggested_for(number)
     found = ctx.kb.suggest(f"{t.subject}\n{t.description}", limit=3)
     suggestions = [
         SuggestionLine(s.article.id, s.article.title, round(s.score, 1), s.article.summary(160)) for s in found
@@ -113,33 +110,33 @@ async def ticket_story(ctx: DeskContext, number: int) -> TicketStory | None:
 
 async def transcript(ctx: DeskContext, number: int) -> tuple[Ticket, list[LoggedMessage]] | None:
     """The ticket and its whole message log, in order (internal notes included, marked by the page)."""
-    async with ctx.db.reading() as conn:
-        t = await tickets.get_ticket(conn, number)
+    async with ctx.store.reading() as uow:
+        t = await uow.tickets.get_ticket(number)
         if t is None:
             return None
-        return t, await tickets.messages_for(conn, number)
+        return t, await uow.messages.messages_for(number)
 
 
 @dataclass(frozen=True)
 class ReportData:
-    report: metrics.Report
-    previous: metrics.Report
-    daily: metrics.Daily
+    report: records.Report
+    previous: records.Report
+    daily: records.Daily
 
 
 async def report(ctx: DeskContext, span: timedelta) -> ReportData:
     until = ctx.clock.now()
     since = until - span
-    async with ctx.db.reading() as conn:
-        now = await metrics.compute(conn, since, until)
-        before = await metrics.compute(conn, since - span, since)
-        daily = await metrics.per_day(conn, until, days=max(1, min(90, span.days or 1)))
+    async with ctx.store.reading() as uow:
+        now = await uow.reports.report(since, until)
+        before = await uow.reports.report(since - span, since)
+        daily = await uow.reports.per_day(until, days=max(1, min(90, span.days or 1)))
     return ReportData(now, before, daily)
 
 
 async def article_stats(ctx: DeskContext) -> list[ArticleStats]:
-    async with ctx.db.reading() as conn:
-        return await articles.stats(conn)
+    async with ctx.store.reading() as uow:
+        return await uow.articles.stats()
 
 
 @dataclass(frozen=True)
@@ -151,13 +148,13 @@ class ArticlePage:
 
 
 async def article(ctx: DeskContext, article_id: str) -> ArticlePage | None:
-    async with ctx.db.reading() as conn:
-        found = await articles.get_article(conn, article_id)
+    async with ctx.store.reading() as uow:
+        found = await uow.articles.get_article(article_id)
         if found is None:
             return None
-        stats = next((s for s in await articles.stats(conn) if s.article == article_id), None)
+        stats = next((s for s in await uow.articles.stats() if s.article == article_id), None)
         return ArticlePage(
-            found, stats, await articles.learned(conn, article_id), await articles.versions(conn, article_id)
+            found, stats, await uow.articles.learned(article_id), await uow.articles.versions(article_id)
         )
 
 

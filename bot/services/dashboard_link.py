@@ -20,7 +20,7 @@ async def link(ctx: DeskContext, req: Request) -> Reply:
             "The web dashboard is not running. Set `[web] enabled = true` (and a free `[web] port`) in the config "
             "and restart ThreadDesk."
         )
-    url = await web_auth.issue_link(ctx.db, ctx.clock, ctx.dashboard, req.actor)
+    url = await web_auth.issue_link(ctx.store, ctx.clock, ctx.dashboard, req.actor)
     return Reply.done(
         f"Your dashboard sign-in link (only you see it; it works once, within 10 minutes): {url}\n"
         "Anyone holding it can sign in as you — don't share it."

@@ -14,11 +14,11 @@ from bot.domain.refs import ThreadRef, UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
 from bot.lifecycle import WorkGate
+from bot.records import TakenIn
 from bot.services import actions, dashboard_link, incidents, intake, kb_commands, leads, macros, queries, routing
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
-from bot.store import tickets
 
 log = logging.getLogger(__name__)
 
@@ -135,16 +135,21 @@ class Desk:
     async def _ticket_in(self, place: Place) -> int | None:
         thread = place.thread_ref
         assert thread is not None
-        async with self.ctx.db.reading() as conn:
-            found = await tickets.ticket_for_thread(conn, thread)
+        async with self.ctx.store.reading() as uow:
+            found = await uow.tickets.ticket_for_thread(thread)
         return found[0].number if found else None
 
     async def ticket_at(self, thread: ThreadRef) -> Ticket | None:
         """The ticket whose customer thread this is (e-mail: the customer's address and first Message-ID)."""
-        async with self.ctx.db.reading() as conn:
-            found = await tickets.ticket_for_thread(conn, thread)
+        async with self.ctx.store.reading() as uow:
+            found = await uow.tickets.ticket_for_thread(thread)
         return found[0] if found and not found[1] else None
 
+    async def taken_in(self, platform: str, message_id: str) -> TakenIn | None:
+        """Whether (and into which ticket) a chat message was already taken in: None when never."""
+        async with self.ctx.store.reading() as uow:
+            return await uow.inbound.taken_in(platform, message_id)
+
     async def ticket(self, number: int) -> Ticket | None:
-        async with self.ctx.db.reading() as conn:
-            return await tickets.get_ticket(conn, number)
+        async with self.ctx.store.reading() as uow:
+            return await uow.tickets.get_ticket(number)

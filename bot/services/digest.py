@@ -10,12 +10,10 @@ from pathlib import Path
 
 from bot.domain.ticket import humanize_duration
 from bot.outbound import Button, Destination, DestinationKind, Message
+from bot.records import Report, Spread
 from bot.services import incident_metrics
 from bot.services.context import DeskContext
-from bot.services.metrics import Report, Spread, compute, per_day
 from bot.services.notify import relay
-from bot.services.team_scope import team_report
-from bot.store import outbox
 
 
 @dataclass(frozen=True)
@@ -131,10 +129,10 @@ async def build(
 ) -> Digest:
     """Compute the digest for `[since, until)` and the previous period of the same length; draw the chart."""
     previous_since = since - (until - since)
-    async with ctx.db.reading() as conn:
-        report = await compute(conn, since, until)
-        previous = await compute(conn, previous_since, since)
-        daily = await per_day(conn, until) if charts_dir is not None else None
+    async with ctx.store.reading() as uow:
+        report = await uow.reports.report(since, until)
+        previous = await uow.reports.report(previous_since, since)
+        daily = await uow.reports.per_day(until) if charts_dir is not None else None
     attachment = None
     if charts_dir is not None and daily is not None:
         # matplotlib is imported only when a chart is drawn: it is a quarter of the CLI's start-up time
@@ -148,13 +146,13 @@ async def build(
     )
     text = digest_text(report, previous, ctx.clock.now(), note)
     if ctx.teams:
-        async with ctx.db.reading() as conn:
-            per_team = [(t.name, await team_report(conn, t.name, since, until)) for t in ctx.teams.teams]
+        async with ctx.store.reading() as uow:
+            per_team = [(t.name, await uow.reports.report(since, until, team=t.name)) for t in ctx.teams.teams]
         text += "\n" + "\n".join(team_line(name, r) for name, r in per_team)
     return Digest(Message(text=text, buttons=buttons, attachment=attachment), report, previous)
 
 
 async def post(ctx: DeskContext, platform: str, channel: str, message: Message) -> None:
     dest = Destination(kind=DestinationKind.CHANNEL, platform=platform, channel=channel)
-    async with ctx.db.transaction() as conn:
-        await outbox.enqueue(conn, dest, message, at=ctx.clock.now())
+    async with ctx.store.transaction() as uow:
+        await uow.outbox.enqueue(dest, message, at=ctx.clock.now())

@@ -14,15 +14,11 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-import aiosqlite
-
 from bot.domain.refs import bot_user
 from bot.domain.sla import Level, ResolutionClock, Target, describe, due_moments
 from bot.domain.ticket import Status, Ticket
+from bot.ports import UnitOfWork
 from bot.services import dashboard_link, leads_notify
-from bot.store import csat, timers
-from bot.store import sla as sla_store
-from bot.store.db import fetch_one
 
 if TYPE_CHECKING:
     from bot.services.context import DeskContext
@@ -47,7 +43,7 @@ async def after_change(work: TicketWork) -> str:
     clear: list[str] = []
     line = await _sync_sla(work, arm, clear)
     _automation(work, arm, keep, clear)
-    await timers.apply(work.conn, work.ticket.number, arm, keep, clear)
+    await work.uow.timers.apply(work.ticket.number, arm, keep, clear)
     t = work.ticket
     if t.status is Status.CLOSED and work.loaded_status is not Status.CLOSED:
         await _survey(work)
@@ -60,12 +56,12 @@ async def after_change(work: TicketWork) -> str:
     return line
 
 
-async def sla_line(ctx: DeskContext, conn: aiosqlite.Connection, ticket: Ticket, now: datetime) -> str:
+async def sla_line(ctx: DeskContext, uow: UnitOfWork, ticket: Ticket, now: datetime) -> str:
     """Time left or overdue for `/ticket show` ("" when SLA is off)."""
     if ctx.sla is None:
         return ""
     targets = ctx.sla.for_priority(ticket.priority)
-    stored = await sla_store.get_clock(conn, ticket.number)
+    stored = await uow.sla.get_clock(ticket.number)
     clock = stored.clock if stored else ResolutionClock(running_since=ticket.created_at)
     clock = clock.follow(ticket.status, now, targets.calendar)
     due = due_moments(targets, ctx.sla.warn_at, ticket.created_at, ticket.first_response_at, clock, ticket.status)
@@ -73,16 +69,16 @@ async def sla_line(ctx: DeskContext, conn: aiosqlite.Connection, ticket: Ticket,
 
 
 async def _sync_sla(work: TicketWork, arm: list[tuple[str, datetime]], clear: list[str]) -> str:
-    ctx, t, conn = work.ctx, work.ticket, work.conn
+    ctx, t, uow = work.ctx, work.ticket, work.uow
     if ctx.sla is None:
         return ""
     targets = ctx.sla.for_priority(t.priority)
     # a ticket opened by this very command has no clock and no alerts yet: skip the read
-    stored, fired = (None, set()) if work.is_new else await sla_store.load(conn, t.number)
+    stored, fired = (None, set()) if work.is_new else await uow.sla.load(t.number)
     clock = stored.clock if stored else ResolutionClock(running_since=t.created_at)
     clock = clock.follow(t.status, work.now, targets.calendar)
     due = due_moments(targets, ctx.sla.warn_at, t.created_at, t.first_response_at, clock, t.status)
-    await sla_store.save_clock(conn, t.number, clock, due)
+    await uow.sla.save_clock(t.number, clock, due)
     moments = {
         (Target.FIRST_RESPONSE, Level.WARNING): due.first_response_warn,
         (Target.FIRST_RESPONSE, Level.BREACH): due.first_response,
@@ -121,15 +117,9 @@ def closed_without_survey(ticket: Ticket, reason: str) -> bool:
 
 async def _survey(work: TicketWork) -> None:
     t = work.ticket
-    row = await fetch_one(
-        work.conn,
-        "SELECT json_extract(detail, '$.reason') FROM ticket_events WHERE ticket=? AND kind='status_changed'"
-        " ORDER BY id DESC LIMIT 1",
-        (t.number,),
-    )
-    reason = str(row[0] or "") if row else ""
+    reason = await work.uow.history.last_status_reason(t.number)
     if closed_without_survey(t, reason):
         return
-    if await csat.ask(work.conn, t.number, work.now):
+    if await work.uow.csat.ask(t.number, work.now):
         await work.event("csat_requested", by=bot_user(work.platform))
         await work.to_customer(leads_notify.csat_request(t))

@@ -19,22 +19,28 @@ Similarity is `kb.grouping` (BM25 + rapidfuzz over the ticket texts, word rarity
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import aiosqlite
+from functools import lru_cache
 
 from bot.domain.incident import Incident, IncidentUpdate
 from bot.domain.refs import bot_user
 from bot.domain.text import shorten
 from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind
+from bot.ports import UnitOfWork
 from bot.services import incident_notify
 from bot.services.context import DeskContext
 from bot.services.incident_work import IncidentWork
-from bot.store import incidents as store
-from bot.store import outbox, tickets
-from kb.grouping import BACKGROUND_SIZE, Prepared, ReportSimilarity, prepare
+from kb.grouping import BACKGROUND_SIZE, Prepared, ReportSimilarity
+from kb.grouping import prepare as _prepare
 
 TITLE_CHARS = 60
+#: Reports compared with each new one: the latest of the window. An outage's reports are dense, so its
+#: `min_reports` look-alikes are among the latest; comparing with every report of a busy window would make
+#: each new ticket's cost grow with the traffic (a burst of 1,000 reports cost 40 ms per ticket).
+CANDIDATES = 100
+
+#: Reports are compared again and again while they are in the window: tokenise and stem each text once.
+prepare = lru_cache(maxsize=4096)(_prepare)
 
 
 @dataclass(frozen=True)
@@ -44,24 +50,23 @@ class Joined:
     how: str = "auto"
 
 
-async def on_new_ticket(ctx: DeskContext, conn: aiosqlite.Connection, ticket: Ticket, body: str) -> Joined | None:
+async def on_new_ticket(ctx: DeskContext, uow: UnitOfWork, ticket: Ticket, body: str) -> Joined | None:
     """Join, detect, or just remember the report. Returns the incident the ticket joined, if any."""
     cfg = ctx.incidents
     if not cfg.enabled:
         return None
-    await _ensure_background(ctx, conn)
+    await _ensure_background(ctx, uow)
     report = prepare(body)
     rule = cfg.rule_for(body)
     platform = ticket.customer.platform
     try:
-        joined = await _join(ctx, conn, ticket, report, rule.title if rule else None)
+        joined = await _join(ctx, uow, ticket, report, rule.title if rule else None)
         if joined is not None:
-            await store.record_report(
-                conn, ticket.number, platform, ticket.customer.key, ticket.created_at, body, None, "linked"
+            await uow.incidents.record_report(
+                ticket.number, platform, ticket.customer.key, ticket.created_at, body, None, "linked"
             )
             return joined
-        await store.record_report(
-            conn,
+        await uow.incidents.record_report(
             ticket.number,
             platform,
             ticket.customer.key,
@@ -70,37 +75,35 @@ async def on_new_ticket(ctx: DeskContext, conn: aiosqlite.Connection, ticket: Ti
             rule.title if rule else None,
             "free",
         )
-        return await _detect(ctx, conn, ticket, report, rule.title if rule else None)
+        return await _detect(ctx, uow, ticket, report, rule.title if rule else None)
     finally:
         ctx.grouping.observe(report)
 
 
-async def _ensure_background(ctx: DeskContext, conn: aiosqlite.Connection) -> None:
+async def _ensure_background(ctx: DeskContext, uow: UnitOfWork) -> None:
     """After a start, word rarity comes from the reports stored before it."""
     if not ctx.grouping_ready:
-        reports = await store.recent_report_texts(conn, BACKGROUND_SIZE)
+        reports = await uow.incidents.recent_report_texts(BACKGROUND_SIZE)
         # a young desk has few reports to learn word rarity from: the knowledge base's wordings stand in
-        await ctx.kb.refresh(conn)
+        await ctx.kb.refresh(uow)
         wordings = [text for article in ctx.kb.articles for text in (article.title, *article.aliases)]
         ctx.grouping = ReportSimilarity(background=[*wordings[: max(0, BACKGROUND_SIZE - len(reports))], *reports])
         ctx.grouping_ready = True
 
 
-async def _join(
-    ctx: DeskContext, conn: aiosqlite.Connection, ticket: Ticket, report: Prepared, rule: str | None
-) -> Joined | None:
+async def _join(ctx: DeskContext, uow: UnitOfWork, ticket: Ticket, report: Prepared, rule: str | None) -> Joined | None:
     best: tuple[float, Incident] | None = None
-    for incident in await store.list_incidents(conn, open_only=True, platform=ticket.customer.platform):
-        if rule is not None and await store.rule_of(conn, incident.id) == rule:
+    for incident in await uow.incidents.list_incidents(open_only=True, platform=ticket.customer.platform):
+        if rule is not None and await uow.incidents.rule_of(incident.id) == rule:
             score = 100.0
         else:
-            last = await store.last_report_at(conn, incident.id)
+            last = await uow.incidents.last_report_at(incident.id)
             if last is not None and ticket.created_at - last > ctx.incidents.join_window_delta:
                 continue  # the outage stopped producing reports: similar tickets now are ordinary traffic
-            members = [prepare(text) for text in await store.member_texts(conn, incident.id)]
+            members = [prepare(text) for text in await uow.incidents.member_texts(incident.id)]
             score = ctx.grouping.closeness(report, members or [prepare(incident.title)])
             score -= ctx.grouping.noise(report)
-            negatives = [prepare(text) for text in await store.negatives_for(conn, incident.id)]
+            negatives = [prepare(text) for text in await uow.incidents.negatives_for(incident.id)]
             if negatives and max(ctx.grouping.lifts(report, negatives)) >= score:
                 continue  # an agent said a wording like this one is not this incident
         if score >= ctx.incidents.join_similarity and (best is None or score > best[0]):
@@ -108,30 +111,32 @@ async def _join(
     if best is None:
         return None
     incident = best[1]
-    work = IncidentWork(ctx, conn, incident, bot_user(incident.platform))
+    work = IncidentWork(ctx, uow, incident, bot_user(incident.platform))
     await work.link(ticket, "auto", tell_customer=False)  # the acknowledgement says it
     await work.finish()
-    return Joined(incident, await store.latest_public_update(conn, incident.id))
+    return Joined(incident, await uow.incidents.latest_public_update(incident.id))
 
 
 async def _detect(
-    ctx: DeskContext, conn: aiosqlite.Connection, ticket: Ticket, report: Prepared, rule: str | None
+    ctx: DeskContext, uow: UnitOfWork, ticket: Ticket, report: Prepared, rule: str | None
 ) -> Joined | None:
     cfg = ctx.incidents
     since = ticket.created_at - cfg.window_delta
     if not cfg.auto_create:
         # a proposal is waiting for an agent: a report like its reports goes with it, not into a new one
-        pending = await store.free_reports(
-            conn, ticket.customer.platform, since, exclude=ticket.number, state="proposed"
+        pending = await uow.incidents.free_reports(
+            ticket.customer.platform, since, exclude=ticket.number, state="proposed", limit=CANDIDATES
         )
         if pending:
             lifts = ctx.grouping.lifts(report, [prepare(r.text) for r in pending])
             if max(lifts) >= cfg.similarity:
-                await store.set_report_state(conn, [ticket.number], "proposed")
+                await uow.incidents.set_report_state([ticket.number], "proposed")
                 return None
     recent = [
         r
-        for r in await store.free_reports(conn, ticket.customer.platform, since, exclude=ticket.number)
+        for r in await uow.incidents.free_reports(
+            ticket.customer.platform, since, exclude=ticket.number, limit=CANDIDATES
+        )
         if r.customer != ticket.customer.key
     ]
     if len({r.customer for r in recent}) + 1 < cfg.min_reports:
@@ -168,7 +173,7 @@ async def _detect(
         return None
     members: list[Ticket] = []
     for i in kept:
-        found = await tickets.get_ticket(conn, recent[i].ticket)
+        found = await uow.tickets.get_ticket(recent[i].ticket)
         if found is not None:
             members.append(found)
     members.append(ticket)
@@ -183,16 +188,16 @@ async def _detect(
                 continue
             candidate = prepare(other.text)
             lift = ctx.grouping.closeness(candidate, anchors) - ctx.grouping.noise(candidate)
-            if lift >= cfg.join_similarity and (late := await tickets.get_ticket(conn, other.ticket)) is not None:
+            if lift >= cfg.join_similarity and (late := await uow.tickets.get_ticket(other.ticket)) is not None:
                 members.insert(-1, late)
-        incident = await open_incident(ctx, conn, title, members, source="auto", rule=rule, tell={ticket.number})
+        incident = await open_incident(ctx, uow, title, members, source="auto", rule=rule, tell={ticket.number})
         return Joined(incident, None)
-    await store.set_report_state(conn, [t.number for t in members], "proposed")
+    await uow.incidents.set_report_state([t.number for t in members], "proposed")
     queue = ctx.channels(ticket.customer.platform).queue_channel
     if queue:
         span = (ticket.created_at - min(t.created_at for t in members)).total_seconds()
         dest = Destination(kind=DestinationKind.CHANNEL, platform=ticket.customer.platform, channel=queue)
-        await outbox.enqueue(conn, dest, incident_notify.proposal(members, title, span), at=ctx.clock.now())
+        await uow.outbox.enqueue(dest, incident_notify.proposal(members, title, span), at=ctx.clock.now())
     return None
 
 
@@ -209,7 +214,7 @@ def _central_subject(ctx: DeskContext, members: list[Ticket]) -> str:
 
 async def open_incident(
     ctx: DeskContext,
-    conn: aiosqlite.Connection,
+    uow: UnitOfWork,
     title: str,
     members: list[Ticket],
     *,
@@ -221,10 +226,10 @@ async def open_incident(
     acknowledgement says it), post its card and tell the leads."""
     platform = members[0].customer.platform if members else ""
     actor = bot_user(platform)
-    incident = await store.insert_incident(
-        conn, platform=platform, title=title, owner=None, source=source, rule=rule, at=ctx.clock.now()
+    incident = await uow.incidents.insert_incident(
+        platform=platform, title=title, owner=None, source=source, rule=rule, at=ctx.clock.now()
     )
-    work = IncidentWork(ctx, conn, incident, actor)
+    work = IncidentWork(ctx, uow, incident, actor)
     work.is_new = True
     for member in members:
         await work.link(member, "auto" if source == "auto" else "detected", tell_customer=member.number not in tell)

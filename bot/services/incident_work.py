@@ -8,23 +8,20 @@ customer exactly once, however it is interrupted.
 
 from __future__ import annotations
 
-import aiosqlite
-
 from bot.domain.incident import Incident, IncidentStatus
 from bot.domain.refs import UserRef
 from bot.domain.ticket import Status, Ticket
 from bot.outbound import Destination, DestinationKind, Message
+from bot.ports import UnitOfWork
 from bot.services import incident_notify, intake, notify
 from bot.services.context import DeskContext
 from bot.services.work import TicketWork
-from bot.store import incidents as store
-from bot.store import outbox, tickets
 
 
 class IncidentWork:
-    def __init__(self, ctx: DeskContext, conn: aiosqlite.Connection, incident: Incident, actor: UserRef) -> None:
+    def __init__(self, ctx: DeskContext, uow: UnitOfWork, incident: Incident, actor: UserRef) -> None:
         self.ctx = ctx
-        self.conn = conn
+        self.uow = uow
         self.incident = incident
         self.actor = actor
         self.now = ctx.clock.now()
@@ -36,8 +33,8 @@ class IncidentWork:
 
     async def linked(self) -> list[Ticket]:
         found = []
-        for number in await store.linked_tickets(self.conn, self.incident.id):
-            ticket = await tickets.get_ticket(self.conn, number)
+        for number in await self.uow.incidents.linked_tickets(self.incident.id):
+            ticket = await self.uow.tickets.get_ticket(number)
             if ticket is not None:
                 found.append(ticket)
         return found
@@ -47,11 +44,11 @@ class IncidentWork:
         ticket is being opened right now (`tell_customer=False`): its acknowledgement says it, and intake
         notes it under the card once the card is queued."""
         inc = self.incident
-        await store.link(self.conn, inc.id, ticket.number, self.now, how)
-        work = TicketWork(self.ctx, self.conn, ticket, self.actor)
+        await self.uow.incidents.link(inc.id, ticket.number, self.now, how)
+        work = TicketWork(self.ctx, self.uow, ticket, self.actor)
         await work.event("incident_linked", incident=inc.ref, title=inc.title, how=how)
         if tell_customer:
-            latest = await store.latest_public_update(self.conn, inc.id)
+            latest = await self.uow.incidents.latest_public_update(inc.id)
             await work.to_customer(incident_notify.joined(inc, latest))
             await work.to_card_thread(incident_notify.linked_note(ticket, inc, how))
         if inc.first_report_at is None or ticket.created_at < inc.first_report_at:
@@ -59,10 +56,10 @@ class IncidentWork:
         self.touch()
 
     async def unlink(self, ticket: Ticket) -> bool:
-        if not await store.unlink(self.conn, self.incident.id, ticket.number, self.now):
+        if not await self.uow.incidents.unlink(self.incident.id, ticket.number, self.now):
             return False
-        await store.add_negative(self.conn, self.incident.id, ticket.number, ticket.description, self.now)
-        work = TicketWork(self.ctx, self.conn, ticket, self.actor)
+        await self.uow.incidents.add_negative(self.incident.id, ticket.number, ticket.description, self.now)
+        work = TicketWork(self.ctx, self.uow, ticket, self.actor)
         await work.event("incident_unlinked", incident=self.incident.ref)
         self.touch()
         return True
@@ -70,13 +67,13 @@ class IncidentWork:
     async def broadcast(self, text: str, status: IncidentStatus) -> int:
         """Post a public update into every linked customer's thread (closed tickets are left alone)."""
         inc = self.incident
-        await store.add_update(self.conn, inc.id, self.now, self.actor, status, text, visibility="public")
+        await self.uow.incidents.add_update(inc.id, self.now, self.actor, status, text, visibility="public")
         message = incident_notify.update_for_customer(inc, status, text)
         sent = 0
         for ticket in await self.linked():
             if ticket.status is Status.CLOSED:
                 continue
-            work = TicketWork(self.ctx, self.conn, ticket, self.actor)
+            work = TicketWork(self.ctx, self.uow, ticket, self.actor)
             await work.event("incident_update", incident=inc.ref, status=status.value)
             await work.to_customer(message, author=self.actor, role="agent", body=message.text)
             await intake.record_first_response(work)  # an update is a response; it also saves and refreshes the card
@@ -91,7 +88,7 @@ class IncidentWork:
         for ticket in await self.linked():
             if not ticket.status.is_active:
                 continue
-            work = TicketWork(self.ctx, self.conn, ticket, self.actor)
+            work = TicketWork(self.ctx, self.uow, ticket, self.actor)
             await work.event("resolved", summary=summary, kb=None, incident=self.incident.ref)
             ticket.status = Status.RESOLVED
             ticket.resolved_at = self.now
@@ -107,8 +104,8 @@ class IncidentWork:
         inc.status = IncidentStatus.RESOLVED
         inc.resolved_at = self.now
         inc.resolution = summary
-        await store.add_update(
-            self.conn, inc.id, self.now, self.actor, IncidentStatus.RESOLVED, summary, visibility="public"
+        await self.uow.incidents.add_update(
+            inc.id, self.now, self.actor, IncidentStatus.RESOLVED, summary, visibility="public"
         )
         self.touch()
         return done
@@ -117,18 +114,18 @@ class IncidentWork:
         leads = self.ctx.channels(self.incident.platform).leads_channel
         if leads:
             dest = Destination(kind=DestinationKind.CHANNEL, platform=self.incident.platform, channel=leads)
-            await outbox.enqueue(self.conn, dest, message, at=self.now)
+            await self.uow.outbox.enqueue(dest, message, at=self.now)
 
     async def finish(self) -> None:
         if not self._dirty:
             return
         inc = self.incident
         inc.updated_at = self.now
-        await store.save_incident(self.conn, inc)
+        await self.uow.incidents.save_incident(inc)
         queue = self.ctx.channels(inc.platform).queue_channel
         if queue:
-            linked = len(await store.linked_tickets(self.conn, inc.id))
-            latest = await store.latest_public_update(self.conn, inc.id)
+            linked = len(await self.uow.incidents.linked_tickets(inc.id))
+            latest = await self.uow.incidents.latest_public_update(inc.id)
             card = incident_notify.card(inc, linked, self.now, latest)
             dest = Destination.incident_card(inc.platform, queue, inc.id)
-            await outbox.enqueue(self.conn, dest, card, at=self.now, coalesce=not self.is_new)
+            await self.uow.outbox.enqueue(dest, card, at=self.now, coalesce=not self.is_new)

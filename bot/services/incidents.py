@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.errors import CommandError, DeskError
 from bot.domain.incident import (
     Incident,
@@ -20,15 +18,13 @@ from bot.domain.incident import (
 from bot.domain.text import clean_text, shorten
 from bot.domain.ticket import Ticket, humanize_duration
 from bot.outbound import Field, Message
+from bot.ports import UnitOfWork
 from bot.services import incident_notify, notify
 from bot.services.context import DeskContext
 from bot.services.incident_work import IncidentWork
 from bot.services.replies import Reply
 from bot.services.request import Request
 from bot.services.work import TicketWork
-from bot.store import incidents as store
-from bot.store import tickets
-from bot.store.db import fetch_one
 from kb.grouping import prepare
 
 _TICKET = re.compile(r"#(\d{1,9})")
@@ -62,29 +58,27 @@ def _id_and_rest(req: Request) -> tuple[int, str]:
 
 @asynccontextmanager
 async def incident_work(ctx: DeskContext, req: Request, number: int) -> AsyncIterator[IncidentWork]:
-    async with ctx.db.transaction() as conn:
-        incident = await store.get_incident(conn, number)
+    async with ctx.store.transaction() as uow:
+        incident = await uow.incidents.get_incident(number)
         if incident is None:
             raise UnknownIncident(number)
-        await ctx.remember(conn, req.actor)
-        work = IncidentWork(ctx, conn, incident, req.actor)
+        await ctx.remember(uow, req.actor)
+        work = IncidentWork(ctx, uow, incident, req.actor)
         yield work
         await work.finish()
 
 
-async def _tickets_to_link(
-    conn: aiosqlite.Connection, numbers: list[int], platform: str, incident: int | None
-) -> list[Ticket]:
+async def _tickets_to_link(uow: UnitOfWork, numbers: list[int], platform: str, incident: int | None) -> list[Ticket]:
     found: list[Ticket] = []
     for number in numbers:
-        ticket = await tickets.get_ticket(conn, number)
+        ticket = await uow.tickets.get_ticket(number)
         if ticket is None:
             raise CommandError(f"There is no ticket #{number}; nothing was linked.")
         if ticket.customer.platform != platform:
             raise CommandError(
                 f"#{number} is a {ticket.customer.platform} ticket; incidents group tickets of one platform."
             )
-        other = await store.incident_of_ticket(conn, number)
+        other = await uow.incidents.incident_of_ticket(number)
         if other is not None and other != incident:
             raise CommandError(
                 f"#{number} is already linked to INC-{other}; "
@@ -103,14 +97,13 @@ async def new(ctx: DeskContext, req: Request) -> Reply:
     if len(title) > 120:
         raise CommandError(f"Keep the title under 120 characters (it has {len(title)}); details go in updates.")
     platform = req.actor.platform
-    async with ctx.db.transaction() as conn:
-        await ctx.remember(conn, req.actor)
-        members = await _tickets_to_link(conn, numbers, platform, None)
+    async with ctx.store.transaction() as uow:
+        await ctx.remember(uow, req.actor)
+        members = await _tickets_to_link(uow, numbers, platform, None)
         if numbers and not members:
             raise CommandError("Every one of those tickets is already linked to an incident.")
-        proposed = bool(members) and await _all_proposed(conn, [t.number for t in members])
-        incident = await store.insert_incident(
-            conn,
+        proposed = bool(members) and await uow.incidents.all_proposed([t.number for t in members])
+        incident = await uow.incidents.insert_incident(
             platform=platform,
             title=title,
             owner=req.actor,
@@ -118,10 +111,10 @@ async def new(ctx: DeskContext, req: Request) -> Reply:
             rule=None,
             at=ctx.clock.now(),
         )
-        work = IncidentWork(ctx, conn, incident, req.actor)
+        work = IncidentWork(ctx, uow, incident, req.actor)
         work.is_new = True
         if proposed:  # reports that arrived while the proposal waited, and read like it, come along
-            members += await _waiting_like(ctx, conn, members)
+            members += await _waiting_like(ctx, uow, members)
         for ticket in members:
             await work.link(ticket, "detected" if proposed else "agent")
         await work.to_leads(incident_notify.opened_for_leads(incident, len(members), f"by {req.actor.display}"))
@@ -131,28 +124,19 @@ async def new(ctx: DeskContext, req: Request) -> Reply:
     return Reply.done(f"Opened {incident.ref} · {title}{linked}. Its card is in the queue channel.")
 
 
-async def _waiting_like(ctx: DeskContext, conn: aiosqlite.Connection, members: list[Ticket]) -> list[Ticket]:
+async def _waiting_like(ctx: DeskContext, uow: UnitOfWork, members: list[Ticket]) -> list[Ticket]:
     anchors = [prepare(t.description) for t in members]
     chosen = {t.number for t in members}
     since = min(t.created_at for t in members)
     found: list[Ticket] = []
-    for report in await store.free_reports(conn, members[0].customer.platform, since, exclude=0, state="proposed"):
+    for report in await uow.incidents.free_reports(members[0].customer.platform, since, exclude=0, state="proposed"):
         if report.ticket in chosen:
             continue
         text = prepare(report.text)
         lift = ctx.grouping.closeness(text, anchors) - ctx.grouping.noise(text)
-        if lift >= ctx.incidents.join_similarity and (ticket := await tickets.get_ticket(conn, report.ticket)):
+        if lift >= ctx.incidents.join_similarity and (ticket := await uow.tickets.get_ticket(report.ticket)):
             found.append(ticket)
     return found
-
-
-async def _all_proposed(conn: aiosqlite.Connection, numbers: list[int]) -> bool:
-    row = await fetch_one(
-        conn,
-        f"SELECT COUNT(*) FROM incident_reports WHERE state='proposed' AND ticket IN ({','.join('?' * len(numbers))})",
-        numbers,
-    )
-    return row is not None and int(row[0]) == len(numbers)
 
 
 def _refs(found: list[Ticket]) -> str:
@@ -168,10 +152,10 @@ async def link(ctx: DeskContext, req: Request) -> Reply:
         inc = work.incident
         if not inc.is_open:
             raise CommandError(f"{inc.ref} is resolved; open a new incident for a new outage.")
-        members = await _tickets_to_link(work.conn, numbers, inc.platform, inc.id)
+        members = await _tickets_to_link(work.uow, numbers, inc.platform, inc.id)
         for ticket in members:
             await work.link(ticket, "agent")
-        total = len(await store.linked_tickets(work.conn, inc.id))
+        total = len(await work.uow.incidents.linked_tickets(inc.id))
     if not members:
         return Reply.done(f"Those tickets are already linked to {inc.ref}.")
     return Reply.done(f"Linked {_refs(members)} to {inc.ref} ({total} linked). Each customer was told we're on it.")
@@ -186,11 +170,11 @@ async def unlink(ctx: DeskContext, req: Request) -> Reply:
     async with incident_work(ctx, req, number) as work:
         inc = work.incident
         for ticket_number in numbers:
-            ticket = await tickets.get_ticket(work.conn, ticket_number)
+            ticket = await work.uow.tickets.get_ticket(ticket_number)
             if ticket is None or not await work.unlink(ticket):
                 raise CommandError(f"#{ticket_number} is not linked to {inc.ref}.")
             if inc.is_open and ticket.status.is_active:
-                customer = TicketWork(ctx, work.conn, ticket, req.actor)
+                customer = TicketWork(ctx, work.uow, ticket, req.actor)
                 await customer.to_customer(
                     Message(
                         text=f"A correction: {ticket.ref} is not part of the issue we told you about "
@@ -232,8 +216,7 @@ async def status(ctx: DeskContext, req: Request) -> Reply:
             sent = await work.broadcast(text, target)
             told = f" Sent to {sent} customer thread(s)."
         else:
-            await store.add_update(
-                work.conn,
+            await work.uow.incidents.add_update(
                 inc.id,
                 work.now,
                 req.actor,
@@ -268,8 +251,8 @@ async def dismiss(ctx: DeskContext, req: Request) -> Reply:
     words, numbers = _split_tickets(clean_text(req.command.text).split(), bare=True)
     if words or not numbers:
         raise CommandError("Name the reports, e.g. `/incident dismiss #12 #14 #15`.")
-    async with ctx.db.transaction() as conn:
-        await store.set_report_state(conn, numbers, "dismissed")
+    async with ctx.store.transaction() as uow:
+        await uow.incidents.set_report_state(numbers, "dismissed")
     return Reply.done(
         f"Dismissed: {', '.join(f'#{n}' for n in numbers)} stay separate tickets "
         "and will not be proposed together again."
@@ -281,9 +264,9 @@ async def list_(ctx: DeskContext, req: Request) -> Reply:
     if req.command.text.strip() and not everything:
         raise CommandError("`/incident list` shows open incidents; `/incident list all` includes resolved ones.")
     now = ctx.clock.now()
-    async with ctx.db.reading() as conn:
-        found = await store.list_incidents(conn, open_only=not everything)
-        counts = {i.id: len(await store.linked_tickets(conn, i.id)) for i in found}
+    async with ctx.store.reading() as uow:
+        found = await uow.incidents.list_incidents(open_only=not everything)
+        counts = {i.id: len(await uow.incidents.linked_tickets(i.id)) for i in found}
     if not found:
         return Reply.done("No open incidents." if not everything else "No incidents yet.")
     lines = ["Incidents:" if everything else "Open incidents:"]
@@ -304,13 +287,13 @@ async def show(ctx: DeskContext, req: Request) -> Reply:
     if rest:
         raise CommandError(f"`/incident show {number}` takes no more words.")
     now = ctx.clock.now()
-    async with ctx.db.reading() as conn:
-        inc = await store.get_incident(conn, number)
+    async with ctx.store.reading() as uow:
+        inc = await uow.incidents.get_incident(number)
         if inc is None:
             raise UnknownIncident(number)
-        linked = [t for n in await store.linked_tickets(conn, number) if (t := await tickets.get_ticket(conn, n))]
-        log = await store.updates_for(conn, number, public_only=False)
-        unlearned = len(await store.negatives_for(conn, number))
+        linked = [t for n in await uow.incidents.linked_tickets(number) if (t := await uow.tickets.get_ticket(n))]
+        log = await uow.incidents.updates_for(number, public_only=False)
+        unlearned = len(await uow.incidents.negatives_for(number))
     fields = [
         Field(name="Status", value=inc.status.value),
         Field(name="Owner", value=inc.owner.display if inc.owner else "unassigned"),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import aiosqlite
-
 from bot import telemetry
 from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import ThreadRef, UserRef
@@ -13,11 +11,11 @@ from bot.domain.roles import Role
 from bot.domain.text import MAX_MESSAGE_CHARS, clean_text, subject_from
 from bot.domain.ticket import Status, Ticket
 from bot.outbound import Destination, DestinationKind
+from bot.ports import UnitOfWork
+from bot.records import TicketQuery
 from bot.services import incident_detection, incident_notify, macro_card, notify, pleasantries, routing
 from bot.services.context import DeskContext
 from bot.services.work import TicketWork
-from bot.store import articles, incidents, outbox, tickets
-from bot.store.tickets import TicketQuery
 
 log = logging.getLogger(__name__)
 
@@ -46,36 +44,36 @@ async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
     thread = msg.thread_ref
     if thread is None and not is_intake_place(ctx, msg):
         return None
-    async with ctx.db.transaction() as conn:
-        found = await tickets.ticket_for_thread(conn, thread) if thread is not None else None
+    async with ctx.store.transaction() as uow:
+        found = await uow.tickets.ticket_for_thread(thread) if thread is not None else None
         if thread is not None and found is None:
             # a thread that is not a ticket's: ordinary conversation, not taken in (a reaction may still make
             # a ticket of it) — unless it is an incident card's thread, where staff talk is an internal note
-            await incident_note(ctx, conn, msg, body)
+            await incident_note(ctx, uow, msg, body)
             return None
-        if not await tickets.claim_inbound(conn, msg.platform, msg.message_id, ctx.clock.now()):
+        if not await uow.inbound.claim_inbound(msg.platform, msg.message_id, ctx.clock.now()):
             log.info("ignoring re-delivered message %s:%s", msg.platform, msg.message_id)
             return None
-        await ctx.remember(conn, msg.author)
+        await ctx.remember(uow, msg.author)
         ticket: Ticket | None
         if found is not None:
             ticket, in_card_thread = found
-            await _join(ctx, conn, ticket, msg, body, in_card_thread)
+            await _join(ctx, uow, ticket, msg, body, in_card_thread)
         elif msg.is_direct and (kind := pleasantries.pleasantry_in(msg, body)) is not None:
             # "thanks!", "ok", "hello?" in a DM: a kind answer, never a new ticket
-            await pleasantries.answer_outside_tickets(ctx, conn, msg, body, kind)
+            await pleasantries.answer_outside_tickets(ctx, uow, msg, body, kind)
             return None
         else:
             root = msg.started_thread or msg.message_id
             ticket = await open_ticket(
-                ctx, conn, msg.author, msg.channel, root, body, message_id=msg.message_id, subject=msg.subject
+                ctx, uow, msg.author, msg.channel, root, body, message_id=msg.message_id, subject=msg.subject
             )
         return ticket
 
 
 async def open_ticket(
     ctx: DeskContext,
-    conn: aiosqlite.Connection,
+    uow: UnitOfWork,
     customer: UserRef,
     channel: str,
     thread: str,
@@ -87,19 +85,18 @@ async def open_ticket(
     """Open a ticket whose customer thread is `channel`/`thread` ("" = the bot's first post starts it)."""
     now = ctx.clock.now()
     limit = ctx.intake.max_open_per_customer
-    if limit and await tickets.count_active_for_customer(conn, customer) >= limit:
-        active = await tickets.list_tickets(
-            conn, TicketQuery(customer=customer, statuses=[s for s in Status if s.is_active], limit=limit)
+    if limit and await uow.tickets.count_active_for_customer(customer) >= limit:
+        active = await uow.tickets.list_tickets(
+            TicketQuery(customer=customer, statuses=[s for s in Status if s.is_active], limit=limit)
         )
         refusal = notify.limit_reached([t.number for t in active], limit)
         dest = Destination(
             kind=DestinationKind.THREAD, platform=customer.platform, channel=channel, thread=thread or None
         )
-        await outbox.enqueue(conn, dest, refusal, at=now)
+        await uow.outbox.enqueue(dest, refusal, at=now)
         return None
     priority, category = ctx.intake.classify(body)
-    ticket = await tickets.insert_ticket(
-        conn,
+    ticket = await uow.tickets.insert_ticket(
         subject=subject_from(subject) if subject and subject.strip() else subject_from(body),
         description=body,
         customer=customer,
@@ -108,11 +105,11 @@ async def open_ticket(
         category=category,
         at=now,
     )
-    work = TicketWork(ctx, conn, ticket, customer)
+    work = TicketWork(ctx, uow, ticket, customer)
     work.is_new = True
     suggestions = []
     if ctx.suggestions:
-        await ctx.kb.refresh(conn)
+        await ctx.kb.refresh(uow)
         with telemetry.timed(telemetry.KB_SUGGEST_SECONDS):
             suggestions = ctx.kb.suggest(body, ctx.suggestions)
     suggested = [s.article.id for s in suggestions]
@@ -122,10 +119,10 @@ async def open_ticket(
     else:
         await work.event("opened", priority=priority.value, category=category, suggested=suggested)
     if suggested:
-        await articles.record_feedback(conn, ticket.number, suggested, "suggested", now)
+        await uow.articles.record_feedback(ticket.number, suggested, "suggested", now)
     await work.log(body, author=customer, role="customer", platform_message_id=message_id or thread or None)
     ack = notify.acknowledgement(ticket, suggestions)
-    joined = await incident_detection.on_new_ticket(ctx, conn, ticket, body)
+    joined = await incident_detection.on_new_ticket(ctx, uow, ticket, body)
     if joined is not None:
         ack = incident_notify.with_incident(ack, joined.incident, joined.latest)
     await work.to_customer(ack)
@@ -139,13 +136,13 @@ async def open_ticket(
 
 async def _join(
     ctx: DeskContext,
-    conn: aiosqlite.Connection,
+    uow: UnitOfWork,
     ticket: Ticket,
     msg: IncomingMessage,
     body: str,
     in_card_thread: bool,
 ) -> None:
-    work = TicketWork(ctx, conn, ticket, msg.author)
+    work = TicketWork(ctx, uow, ticket, msg.author)
     role = ctx.roles.role_of(msg.author)
     if in_card_thread:
         # the card's thread is the agents' room: recorded, never shown to the customer
@@ -165,7 +162,7 @@ async def _join(
         return
     if pleasantries.keeps_status(ticket) and (kind := pleasantries.pleasantry_in(msg, body)) is not None:
         # "thanks!" after a resolution is noted on the ticket without reopening it
-        await pleasantries.note_on_ticket(ctx, conn, ticket, msg, body, kind)
+        await pleasantries.note_on_ticket(ctx, uow, ticket, msg, body, kind)
         return
     await work.log(body, author=msg.author, role="customer", platform_message_id=msg.message_id)
     await work.event("customer_message")
@@ -199,12 +196,12 @@ def _role_name(role: Role) -> str:
     return "customer" if role is Role.CUSTOMER else "agent"
 
 
-async def incident_note(ctx: DeskContext, conn: aiosqlite.Connection, msg: IncomingMessage, body: str) -> None:
+async def incident_note(ctx: DeskContext, uow: UnitOfWork, msg: IncomingMessage, body: str) -> None:
     """What staff write in an incident card's thread is kept on the incident as an internal note."""
     if msg.thread is None or not ctx.roles.role_of(msg.author).at_least(Role.AGENT):
         return
-    incident = await incidents.incident_for_card(conn, msg.platform, msg.channel, msg.thread)
-    if incident is not None and await tickets.claim_inbound(conn, msg.platform, msg.message_id, ctx.clock.now()):
-        await incidents.add_update(
-            conn, incident.id, ctx.clock.now(), msg.author, incident.status, body, visibility="internal"
+    incident = await uow.incidents.incident_for_card(msg.platform, msg.channel, msg.thread)
+    if incident is not None and await uow.inbound.claim_inbound(msg.platform, msg.message_id, ctx.clock.now()):
+        await uow.incidents.add_update(
+            incident.id, ctx.clock.now(), msg.author, incident.status, body, visibility="internal"
         )

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import re
 
-import aiosqlite
-
 from bot.domain.errors import CommandError, IllegalTransition
 from bot.domain.text import clean_text, shorten
 from bot.domain.ticket import Status, Ticket
 from bot.outbound import Field, Message
+from bot.ports import UnitOfWork
 from bot.services import notify
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
-from bot.store import articles, tickets
 from kb.article import Article
 
 #: A learned alias is the start of what the customer wrote: long text would drown the matcher's ratios.
@@ -33,12 +31,12 @@ def customer_wording(ticket: Ticket) -> str:
 
 async def reload(ctx: DeskContext) -> None:
     """After this process changed articles: serve the change right away."""
-    async with ctx.db.reading() as conn:
-        await ctx.kb.refresh(conn, force=True)
+    async with ctx.store.reading() as uow:
+        await ctx.kb.refresh(uow, force=True)
 
 
-async def require_article(conn: aiosqlite.Connection, article_id: str) -> Article:
-    article = await articles.get_article(conn, article_id)
+async def require_article(uow: UnitOfWork, article_id: str) -> Article:
+    article = await uow.articles.get_article(article_id)
     if article is None:
         raise CommandError(f"There is no article `{shorten(article_id, 60)}`. Find its id with `/kb search <words>`.")
     return article
@@ -53,8 +51,8 @@ def _article_id(req: Request) -> str:
 
 async def search(ctx: DeskContext, req: Request) -> Reply:
     text = clean_text(req.command.text)
-    async with ctx.db.reading() as conn:
-        await ctx.kb.refresh(conn)
+    async with ctx.store.reading() as uow:
+        await ctx.kb.refresh(uow)
     hits = ctx.kb.suggest(text, 5)
     if not hits:
         return Reply.done("No article matches that closely. Try other words, or open a ticket.")
@@ -66,10 +64,10 @@ async def search(ctx: DeskContext, req: Request) -> Reply:
 
 async def show(ctx: DeskContext, req: Request) -> Reply:
     article_id = _article_id(req)
-    async with ctx.db.reading() as conn:
-        article = await require_article(conn, article_id)
-        learned = await articles.learned(conn, article_id) if req.is_staff else []
-        history = await articles.versions(conn, article_id) if req.is_staff else []
+    async with ctx.store.reading() as uow:
+        article = await require_article(uow, article_id)
+        learned = await uow.articles.learned(article_id) if req.is_staff else []
+        history = await uow.articles.versions(article_id) if req.is_staff else []
     lines = [f"{article.title} [{article.id}]", article.body.strip() or "(no text yet)"]
     if req.is_staff:
         lines.append(f"Aliases: {'; '.join(article.aliases) or 'none'}")
@@ -89,7 +87,7 @@ async def accept(ctx: DeskContext, req: Request) -> Reply:
     article_id = _article_id(req)
     async with ticket_work(ctx, req) as work:
         t = work.ticket
-        article = await require_article(work.conn, article_id)
+        article = await require_article(work.uow, article_id)
         if not t.status.is_active:
             return Reply.done(f"{t.ref} is already {t.status.label}.", t.number)
         await work.event("self_served", article=article.id, before=t.status.value)
@@ -99,9 +97,9 @@ async def accept(ctx: DeskContext, req: Request) -> Reply:
         t.resolved_by_kb = article.id
         if "self-served" not in t.tags:
             t.tags = (*t.tags, "self-served")
-        await articles.record_feedback(work.conn, t.number, [article.id], "accepted", work.now)
+        await work.uow.articles.record_feedback(t.number, [article.id], "accepted", work.now)
         wording = customer_wording(t)
-        learned = await articles.learn(work.conn, article.id, wording, source="accepted", ticket=t.number, at=work.now)
+        learned = await work.uow.articles.learn(article.id, wording, source="accepted", ticket=t.number, at=work.now)
         await work.to_customer(notify.self_served(t, article))
         await work.to_card_thread(
             notify.card_event(t, f"{req.actor.display} solved it with the article “{article.title}” (self-service).")
@@ -118,8 +116,8 @@ async def reject(ctx: DeskContext, req: Request) -> Reply:
         t = work.ticket
         if not t.status.is_active:
             return Reply.done(f"{t.ref} is {t.status.label}; nothing to do.", t.number)
-        suggested = await articles.suggested_for(work.conn, t.number)
-        await articles.record_feedback(work.conn, t.number, suggested, "rejected", work.now)
+        suggested = await work.uow.articles.suggested_for(t.number)
+        await work.uow.articles.record_feedback(t.number, suggested, "rejected", work.now)
         await work.event("kb_rejected", articles=suggested)
         await work.to_customer(notify.still_needs_help(t))
         await work.to_card_thread(
@@ -132,10 +130,10 @@ async def suggest(ctx: DeskContext, req: Request) -> Reply:
     article_id = _article_id(req)
     async with ticket_work(ctx, req) as work:
         t = work.ticket
-        article = await require_article(work.conn, article_id)
+        article = await require_article(work.uow, article_id)
         if not t.status.is_active:
             raise IllegalTransition(f"{t.ref} is {t.status.label} — use `/ticket reopen {t.number}` first.")
-        await articles.record_feedback(work.conn, t.number, [article.id], "suggested", work.now)
+        await work.uow.articles.record_feedback(t.number, [article.id], "suggested", work.now)
         await work.event("kb_suggested", article=article.id)
         await work.to_customer(notify.article_for_customer(t, article, req.actor))
     return Reply.done(f"Posted “{article.title}” to {t.customer.display} on {t.ref}.", t.number)
@@ -235,11 +233,11 @@ def article_id_from_sentence(text: str) -> str:
     return _SLUG.sub("-", text.casefold()).strip("-")[:60].strip("-")
 
 
-async def _unique_id(conn: aiosqlite.Connection, title: str, *, from_sentence: bool = False) -> str:
+async def _unique_id(uow: UnitOfWork, title: str, *, from_sentence: bool = False) -> str:
     base = article_id_from_sentence(title) if from_sentence else _SLUG.sub("-", title.casefold()).strip("-")[:60]
     base = base.strip("-") or "article"
     candidate, n = base, 1
-    while await articles.get_article(conn, candidate) is not None:
+    while await uow.articles.get_article(candidate) is not None:
         n += 1
         candidate = f"{base}-{n}"
     return candidate
@@ -252,9 +250,9 @@ async def add(ctx: DeskContext, req: Request) -> Reply:
             "Write it as `/kb add Title | alias one; alias two | Body text` (aliases and body may be empty)."
         )
     title, raw_aliases, body = (*parts, "", "")[:3]
-    async with ctx.db.transaction() as conn:
-        article = Article(id=await _unique_id(conn, title), title=title, aliases=_aliases(raw_aliases), body=body)
-        await articles.save_article(conn, article, actor=req.actor.key, at=ctx.clock.now(), change="written in chat")
+    async with ctx.store.transaction() as uow:
+        article = Article(id=await _unique_id(uow, title), title=title, aliases=_aliases(raw_aliases), body=body)
+        await uow.articles.save_article(article, actor=req.actor.key, at=ctx.clock.now(), change="written in chat")
     await reload(ctx)
     return Reply.done(
         f"Added article `{article.id}`: {title} ({len(article.aliases)} alias(es)). "
@@ -283,11 +281,11 @@ async def edit(ctx: DeskContext, req: Request) -> Reply:
         "tags": _tags(value),
         "category": value or None,
     }
-    async with ctx.db.transaction() as conn:
-        article = await require_article(conn, article_id)
+    async with ctx.store.transaction() as uow:
+        article = await require_article(uow, article_id)
         updated = article.model_copy(update={part: changes[part]})
-        version = await articles.save_article(
-            conn, updated, actor=req.actor.key, at=ctx.clock.now(), change=f"{part} edited in chat"
+        version = await uow.articles.save_article(
+            updated, actor=req.actor.key, at=ctx.clock.now(), change=f"{part} edited in chat"
         )
     if version is None:
         return Reply.done(f"`{article_id}` already has that {part}; nothing changed.")
@@ -305,9 +303,9 @@ async def unlearn(ctx: DeskContext, req: Request) -> Reply:
         if not all(w.isdigit() for w in words[1:]):
             raise CommandError("Give the numbers shown by `/kb show ARTICLE`, or `all`.")
         positions = [int(w) for w in words[1:]]
-    async with ctx.db.transaction() as conn:
-        await require_article(conn, article_id)
-        removed = await articles.unlearn(conn, article_id, positions)
+    async with ctx.store.transaction() as uow:
+        await require_article(uow, article_id)
+        removed = await uow.articles.unlearn(article_id, positions)
     if not removed:
         return Reply.error(f"No such learned wording on `{article_id}`. `/kb show {article_id}` lists them.")
     await reload(ctx)
@@ -322,19 +320,19 @@ async def save(ctx: DeskContext, req: Request) -> Reply:
             raise IllegalTransition(
                 f"{t.ref} has no resolution yet — resolve it with a summary first (`/ticket resolve {t.number} …`)."
             )
-        for event in await tickets.events_for(work.conn, t.number):
+        for event in await work.uow.history.events_for(t.number):
             if event.kind == "saved_as_article":
                 saved = event.detail.get("article")
                 return Reply.done(f"{t.ref} is already saved as article `{saved}` (`/kb show {saved}`).", t.number)
         article = Article(
-            id=await _unique_id(work.conn, t.subject, from_sentence=True),
+            id=await _unique_id(work.uow, t.subject, from_sentence=True),
             title=t.subject,
             aliases=(customer_wording(t),),
             body=t.resolution_summary,
             category=t.category,
         )
-        await articles.save_article(
-            work.conn, article, actor=req.actor.key, at=work.now, change=f"saved from ticket {t.ref}"
+        await work.uow.articles.save_article(
+            article, actor=req.actor.key, at=work.now, change=f"saved from ticket {t.ref}"
         )
         await work.event("saved_as_article", article=article.id)
     await reload(ctx)
@@ -351,8 +349,8 @@ STATS_SHOWN = 15
 
 async def stats(ctx: DeskContext, req: Request) -> Reply:
     """The numbers of `threaddesk kb stats`, in chat: the most helpful articles first."""
-    async with ctx.db.reading() as conn:
-        rows = await articles.stats(conn)
+    async with ctx.store.reading() as uow:
+        rows = await uow.articles.stats()
     used = [r for r in rows if r.suggested or r.accepted or r.rejected or r.helped_resolve]
     if not used:
         return Reply.done(f"No article has been suggested yet ({len(rows)} article(s) in the knowledge base).")

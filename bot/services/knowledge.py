@@ -19,11 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
-from bot.ports import Clock, SystemClock
-from bot.store import articles
-from bot.store.db import Database
+from bot.ports import Clock, Store, SystemClock, UnitOfWork
 from kb.article import Article
 from kb.matcher import DEFAULT_MIN_SCORE, Embedder, Matcher, Suggestion
 from kb.progress import NO_PROGRESS, Progress
@@ -73,13 +69,11 @@ class KnowledgeLibrary:
     def find(self, article_id: str) -> Article | None:
         return next((a for a in self._matcher.articles if a.id == article_id), None)
 
-    async def load(self, db: Database, *, progress: Progress = NO_PROGRESS) -> None:
-        async with db.reading() as conn:
-            await self.refresh(conn, force=True, progress=progress)
+    async def load(self, db: Store, *, progress: Progress = NO_PROGRESS) -> None:
+        async with db.reading() as uow:
+            await self.refresh(uow, force=True, progress=progress)
 
-    async def refresh(
-        self, conn: aiosqlite.Connection, *, force: bool = False, progress: Progress = NO_PROGRESS
-    ) -> None:
+    async def refresh(self, uow: UnitOfWork, *, force: bool = False, progress: Progress = NO_PROGRESS) -> None:
         """Reload when the articles changed. Cheap when they did not: one tiny query, at most every
         `check_every` seconds unless `force`. The index is built in a worker thread: at 100k articles it
         takes seconds, and the bot keeps answering meanwhile with the previous one. While one refresh
@@ -91,7 +85,7 @@ class KnowledgeLibrary:
                 await self._refit()
             if force or self._poll_due():
                 self._checked_at = self._clock.now()
-                await self._reload_if_changed(conn, progress)
+                await self._reload_if_changed(uow, progress)
 
     def _poll_due(self) -> bool:
         if self._checked_at is None:
@@ -109,11 +103,11 @@ class KnowledgeLibrary:
         # aliases learned meanwhile keep their fields; the next refit teaches them to the classifier
         self._matcher = self._matcher.with_text_classifier(classifier)
 
-    async def _reload_if_changed(self, conn: aiosqlite.Connection, progress: Progress = NO_PROGRESS) -> None:
-        current = await articles.revision(conn)
+    async def _reload_if_changed(self, uow: UnitOfWork, progress: Progress = NO_PROGRESS) -> None:
+        current = await uow.articles.revision()
         if current == self._revision:
             return
-        found = await articles.all_articles(conn)
+        found = await uow.articles.all_articles()
         started = time.perf_counter()
         self._learned_while_reloading = []
         # a progress bar only when someone shows one: a builder such as the tests' memoising one need not know it
@@ -157,7 +151,7 @@ class ImportOutcome:
 
 
 async def import_articles(
-    db: Database,
+    db: Store,
     found: Sequence[Article],
     *,
     actor: str,
@@ -168,10 +162,10 @@ async def import_articles(
     """Insert new articles and new versions of changed ones, in one transaction; learned aliases stay."""
     added = updated = 0
     progress.start("Importing articles", len(found))
-    async with db.transaction() as conn:
+    async with db.transaction() as uow:
         for article in found:
             progress.advance()
-            version = await articles.save_article(conn, article, actor=actor, at=at, change=f"imported from {source}")
+            version = await uow.articles.save_article(article, actor=actor, at=at, change=f"imported from {source}")
             if version == 1:
                 added += 1
             elif version is not None:

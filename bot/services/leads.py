@@ -10,11 +10,8 @@ from bot.leads_config import parse_duration
 from bot.outbound import Message
 from bot.services import digest
 from bot.services.context import DeskContext
-from bot.services.metrics import compute
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
-from bot.store import csat
-from bot.store.db import fetch_one, from_db
 
 DEFAULT_PERIOD = timedelta(days=7)
 
@@ -31,9 +28,9 @@ def period_of(text: str, default: timedelta = DEFAULT_PERIOD) -> timedelta:
 async def stats(ctx: DeskContext, req: Request) -> Reply:
     span = period_of(req.command.text)
     until = ctx.clock.now()
-    async with ctx.db.reading() as conn:
-        report = await compute(conn, until - span, until)
-        previous = await compute(conn, until - 2 * span, until - span)
+    async with ctx.store.reading() as uow:
+        report = await uow.reports.report(until - span, until)
+        previous = await uow.reports.report(until - 2 * span, until - span)
     return Reply.done(digest.digest_text(report, previous, until, title="📊 Queue stats"))
 
 
@@ -43,14 +40,9 @@ async def digest_now(ctx: DeskContext, req: Request) -> Reply:
     if not channel:
         raise CommandError(f"No leads channel is configured for {platform} (`leads_channel` in its config table).")
     now = ctx.clock.now()
-    async with ctx.db.reading() as conn:
-        row = await fetch_one(
-            conn,
-            "SELECT MAX(last_run_at) FROM jobs WHERE kind='digest' AND json_extract(spec, '$.platform')=?"
-            " AND json_extract(spec, '$.channel')=?",
-            (platform, channel),
-        )
-    since = from_db(row[0]) if row and row[0] else now - timedelta(days=1)
+    async with ctx.store.reading() as uow:
+        last = await uow.timers.last_digest_run(platform, channel)
+    since = last or now - timedelta(days=1)
     built = await digest.build(ctx, since, now, ctx.charts_dir, note=f"(asked for by {req.actor.display})")
     await digest.post(ctx, platform, channel, built.message)
     return Reply.done(f"Digest posted in #{channel}.")
@@ -64,10 +56,10 @@ async def rate(ctx: DeskContext, req: Request) -> Reply:
         t = work.ticket
         if not req.actor.same(t.customer):
             raise PermissionDenied(f"Only {t.customer.display}, who opened {t.ref}, can rate it.")
-        survey = await csat.get(work.conn, t.number)
+        survey = await work.uow.csat.get(t.number)
         if survey is None:
             raise CommandError(f"{t.ref} has no survey yet: we ask for a rating when a ticket is closed.")
-        await csat.rate(work.conn, t.number, int(score), comment.strip() or None, work.now)
+        await work.uow.csat.rate(t.number, int(score), comment.strip() or None, work.now)
         await work.event("csat_rated", rating=int(score), comment=comment.strip())
         said = f": {comment.strip()}" if comment.strip() else ""
         await work.to_card_thread(Message(text=f"{t.ref}: {t.customer.display} rated us {score}/5{said}"))

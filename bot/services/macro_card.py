@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.outbound import Button, Choice, Field, Message
-from bot.store import macros
 
 if TYPE_CHECKING:
     from bot.services.work import TicketWork
@@ -21,10 +20,10 @@ async def decorate(work: TicketWork, card: Message) -> Message:
     if not t.status.is_active:
         return card
     library = work.ctx.macros
-    await library.refresh(work.conn)
+    await library.refresh(work.uow)
     if not library.shared:
         return card
-    suggested = await macros.suggestion_for(work.conn, t.number)
+    suggested = await work.uow.macros.suggestion_for(t.number)
     ordered = sorted(library.shared, key=lambda m: m.name != suggested)  # stable: most used next
     options = tuple(
         Button(
@@ -44,9 +43,9 @@ async def decorate(work: TicketWork, card: Message) -> Message:
 async def suggest_for_new(work: TicketWork, text: str) -> str | None:
     """Remember the most likely shared macro for a new ticket (for its card). Returns its name."""
     library = work.ctx.macros
-    await library.refresh(work.conn)
+    await library.refresh(work.uow)
     hit = library.suggest(text)
     if hit is None:
         return None
-    await macros.remember_suggestion(work.conn, work.ticket.number, hit.name)
+    await work.uow.macros.remember_suggestion(work.ticket.number, hit.name)
     return hit.name

@@ -26,8 +26,7 @@ import yaml
 from bot.config import USER_KEY
 from bot.domain.errors import DeskError
 from bot.domain.macros import KB_PREFIX, Macro, check_body, check_name, parse_actions, placeholders
-from bot.store import articles, macros
-from bot.store.db import Database
+from bot.ports import Store
 from kb.frontmatter import ArticleParseError, split
 
 ALLOWED_KEYS = ("name", "owner", "status", "priority", "tags", "note")
@@ -103,7 +102,7 @@ def dump_macro(macro: Macro) -> str:
     return f"---\n{head}---\n{macro.body.strip()}\n"
 
 
-async def import_folder(db: Database, folder: Path, *, at: datetime, actor: str = "import") -> ImportResult:
+async def import_folder(db: Store, folder: Path, *, at: datetime, actor: str = "import") -> ImportResult:
     """Every `*.md` in `folder`, checked like `/macro add` (placeholders, articles), in one transaction."""
     result = ImportResult()
     found: list[tuple[Path, Macro]] = []
@@ -114,17 +113,17 @@ async def import_folder(db: Database, folder: Path, *, at: datetime, actor: str 
             result.errors.append(FileError(path, exc.line, exc.message))
         except (OSError, UnicodeDecodeError) as exc:
             result.errors.append(FileError(path, None, f"cannot read the file: {exc}"))
-    async with db.transaction() as conn:
+    async with db.transaction() as uow:
         for path, macro in found:
             cited = [p.removeprefix(KB_PREFIX).strip().lower() for p in placeholders_or_empty(macro.body)]
-            known = {a for a in cited if a and await articles.get_article(conn, a) is not None}
+            known = {a for a in cited if a and await uow.articles.get_article(a) is not None}
             try:
                 check_body(macro.body, known.__contains__)
             except DeskError as exc:
                 result.errors.append(FileError(path, None, exc.message))
                 continue
-            existed = await macros.get(conn, macro.name, macro.owner) is not None
-            version = await macros.save(conn, macro, actor=actor, at=at, change=f"imported from {path.name}")
+            existed = await uow.macros.get(macro.name, macro.owner) is not None
+            version = await uow.macros.save(macro, actor=actor, at=at, change=f"imported from {path.name}")
             if version is None:
                 result.unchanged += 1
             elif existed:
@@ -142,10 +141,10 @@ def placeholders_or_empty(body: str) -> list[str]:
         return []
 
 
-async def export_folder(db: Database, folder: Path) -> list[Path]:
+async def export_folder(db: Store, folder: Path) -> list[Path]:
     """One `<name>.md` per shared macro and `<name>@<owner>.md` per personal one."""
-    async with db.reading() as conn:
-        everything = await macros.everything(conn)
+    async with db.reading() as uow:
+        everything = await uow.macros.everything()
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for macro in everything:

@@ -13,10 +13,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-import aiosqlite
-
 from bot.domain.macros import KB_PREFIX, Macro, placeholders
-from bot.store import articles, macros
+from bot.ports import UnitOfWork
 from kb.article import Article
 from kb.matcher import DEFAULT_MIN_SCORE, Matcher
 
@@ -47,17 +45,17 @@ class MacroLibrary:
     def invalidate(self) -> None:
         self._checked_at = float("-inf")
 
-    async def refresh(self, conn: aiosqlite.Connection) -> None:
+    async def refresh(self, uow: UnitOfWork) -> None:
         now = self._monotonic()
         if now - self._checked_at < self.check_every:
             return
         self._checked_at = now
-        current = await macros.revision(conn)
+        current = await uow.macros.revision()
         if current == self._revision:
             return
-        found = await macros.shared(conn)
-        used = await macros.used_on(conn)
-        documents = [await _document(conn, m, used.get(m.name, [])) for m in found]
+        found = await uow.macros.shared()
+        used = await uow.macros.used_on()
+        documents = [await _document(uow, m, used.get(m.name, [])) for m in found]
         self._shared = tuple(found)
         self._revision = current
         if documents:
@@ -75,11 +73,11 @@ class MacroLibrary:
         return next((m for m in self._shared if m.name == hits[0].article.id), None)
 
 
-async def _document(conn: aiosqlite.Connection, macro: Macro, subjects: list[str]) -> Article:
+async def _document(uow: UnitOfWork, macro: Macro, subjects: list[str]) -> Article:
     aliases: list[str] = []
     for name in placeholders(macro.body):
         if name.startswith(KB_PREFIX):
-            cited = await articles.get_article(conn, name.removeprefix(KB_PREFIX).strip().lower())
+            cited = await uow.articles.get_article(name.removeprefix(KB_PREFIX).strip().lower())
             if cited is not None:
                 aliases += [cited.title, *cited.aliases]
     text = " ".join(w for w in macro.body.replace("{", " ").replace("}", " ").split() if ":" not in w)

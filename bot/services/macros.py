@@ -7,8 +7,6 @@ macro's actions, in the same transaction; the history names the macro and its ve
 
 from __future__ import annotations
 
-import aiosqlite
-
 from bot.domain.errors import CommandError, IllegalTransition, PermissionDenied
 from bot.domain.macros import (
     KB_PREFIX,
@@ -25,13 +23,13 @@ from bot.domain.roles import Role
 from bot.domain.text import clean_text, shorten
 from bot.domain.ticket import Status, check_transition
 from bot.outbound import Button, ButtonStyle, Message
+from bot.ports import UnitOfWork
 from bot.services import notify
 from bot.services.context import DeskContext
 from bot.services.intake import record_first_response
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
 from bot.services.work import TicketWork
-from bot.store import articles, macros
 from kb.article import Article
 
 _PARTS = ("text", "actions", "name")
@@ -42,9 +40,9 @@ def _owner_for_new(req: Request) -> str:
     return "" if req.role.at_least(Role.LEAD) else req.actor.key
 
 
-async def find(conn: aiosqlite.Connection, req: Request, name: str) -> Macro:
+async def find(uow: UnitOfWork, req: Request, name: str) -> Macro:
     """The actor's own macro of that name, else the shared one."""
-    macro = await macros.get(conn, name, req.actor.key) or await macros.get(conn, name, "")
+    macro = await uow.macros.get(name, req.actor.key) or await uow.macros.get(name, "")
     if macro is None:
         raise CommandError(f"There is no macro `{shorten(name, 40)}`. See `/macro list`.")
     return macro
@@ -60,17 +58,17 @@ def _may_change(req: Request, macro: Macro) -> None:
         raise PermissionDenied(f"`{macro.name}` is someone else's personal macro.")
 
 
-async def _checked(conn: aiosqlite.Connection, body: str) -> None:
+async def _checked(uow: UnitOfWork, body: str) -> None:
     cited = [p.removeprefix(KB_PREFIX).strip().lower() for p in placeholders(body) if p.startswith(KB_PREFIX)]
-    found = {a for a in cited if a and await articles.get_article(conn, a) is not None}
+    found = {a for a in cited if a and await uow.articles.get_article(a) is not None}
     check_body(body, lambda article: article in found)
 
 
-async def _cited(conn: aiosqlite.Connection, body: str) -> dict[str, Article]:
+async def _cited(uow: UnitOfWork, body: str) -> dict[str, Article]:
     found: dict[str, Article] = {}
     for name in placeholders(body):
         if name.startswith(KB_PREFIX):
-            article = await articles.get_article(conn, name.removeprefix(KB_PREFIX).strip().lower())
+            article = await uow.articles.get_article(name.removeprefix(KB_PREFIX).strip().lower())
             if article is not None:
                 found[article.id] = article
     return found
@@ -92,8 +90,8 @@ def _line(m: Macro) -> str:
 
 async def list_(ctx: DeskContext, req: Request) -> Reply:
     wanted = clean_text(req.command.text).casefold()
-    async with ctx.db.reading() as conn:
-        found = await macros.visible(conn, req.actor.key)
+    async with ctx.store.reading() as uow:
+        found = await uow.macros.visible(req.actor.key)
     if wanted:
         found = [m for m in found if wanted in m.name or wanted in m.body.casefold()]
     if not found:
@@ -105,9 +103,9 @@ async def list_(ctx: DeskContext, req: Request) -> Reply:
 
 async def show(ctx: DeskContext, req: Request) -> Reply:
     name = check_name(req.command.text.split()[0])
-    async with ctx.db.reading() as conn:
-        macro = await find(conn, req, name)
-        history = await macros.versions(conn, macro.name, macro.owner)
+    async with ctx.store.reading() as uow:
+        macro = await find(uow, req, name)
+        history = await uow.macros.versions(macro.name, macro.owner)
     lines = [
         f"Macro `{macro.name}` ({macro.scope}, version {macro.version}, used {macro.uses}×)",
         macro.body,
@@ -123,12 +121,12 @@ async def add(ctx: DeskContext, req: Request) -> Reply:
     name = check_name(raw_name)
     actions = parse_actions(raw_actions or "")
     owner = _owner_for_new(req)
-    async with ctx.db.transaction() as conn:
-        if await macros.get(conn, name, owner) is not None:
+    async with ctx.store.transaction() as uow:
+        if await uow.macros.get(name, owner) is not None:
             raise CommandError(f"`{name}` already exists — change it with `/macro edit {name} | TEXT [| actions]`.")
-        await _checked(conn, body)
+        await _checked(uow, body)
         macro = Macro(name=name, body=body, actions=actions, owner=owner)
-        await macros.save(conn, macro, actor=req.actor.display, at=ctx.clock.now(), change="created")
+        await uow.macros.save(macro, actor=req.actor.display, at=ctx.clock.now(), change="created")
     ctx.macros.invalidate()
     scope = "shared with the team" if not owner else "personal (only you see it)"
     return Reply.done(f"Macro `{name}` saved, {scope}. Apply it with `/ticket macro N {name}`.")
@@ -138,8 +136,8 @@ async def edit(ctx: DeskContext, req: Request) -> Reply:
     text = clean_text(req.command.text)
     head, _, rest = text.partition(" ")
     name = check_name(head.split("|")[0])
-    async with ctx.db.transaction() as conn:
-        macro = await find(conn, req, name)
+    async with ctx.store.transaction() as uow:
+        macro = await find(uow, req, name)
         _may_change(req, macro)
         now = ctx.clock.now()
         if "|" in text:
@@ -156,16 +154,16 @@ async def edit(ctx: DeskContext, req: Request) -> Reply:
                 )
             if part == "name":
                 new_name = check_name(value)
-                if await macros.get(conn, new_name, macro.owner) is not None:
+                if await uow.macros.get(new_name, macro.owner) is not None:
                     raise CommandError(f"There already is a macro `{new_name}`.")
-                await macros.rename(conn, macro, new_name, actor=req.actor.display, at=now)
+                await uow.macros.rename(macro, new_name, actor=req.actor.display, at=now)
                 ctx.macros.invalidate()
                 return Reply.done(f"Macro `{name}` is now `{new_name}`.")
             body = value if part == "text" else macro.body
             actions = parse_actions(value) if part == "actions" else macro.actions
             changed, change = Macro(name=name, body=body, actions=actions, owner=macro.owner), part
-        await _checked(conn, changed.body)
-        version = await macros.save(conn, changed, actor=req.actor.display, at=now, change=change)
+        await _checked(uow, changed.body)
+        version = await uow.macros.save(changed, actor=req.actor.display, at=now, change=change)
     ctx.macros.invalidate()
     if version is None:
         return Reply.done(f"Macro `{name}` unchanged.")
@@ -174,10 +172,10 @@ async def edit(ctx: DeskContext, req: Request) -> Reply:
 
 async def delete(ctx: DeskContext, req: Request) -> Reply:
     name = check_name(req.command.text.split()[0])
-    async with ctx.db.transaction() as conn:
-        macro = await find(conn, req, name)
+    async with ctx.store.transaction() as uow:
+        macro = await find(uow, req, name)
         _may_change(req, macro)
-        await macros.delete(conn, macro, actor=req.actor.display, at=ctx.clock.now())
+        await uow.macros.delete(macro, actor=req.actor.display, at=ctx.clock.now())
     ctx.macros.invalidate()
     return Reply.done(f"Macro `{name}` deleted. Its versions stay in the history.")
 
@@ -193,9 +191,9 @@ async def apply(ctx: DeskContext, req: Request) -> Reply:
         t = work.ticket
         if t.status is Status.CLOSED:
             raise IllegalTransition(f"{t.ref} is closed — use `/ticket reopen {t.number}` before replying.")
-        macro = await find(work.conn, req, name)
+        macro = await find(work.uow, req, name)
         values = Values(customer=t.customer.display, agent=req.actor.display, ticket=t.ref, subject=t.subject)
-        cited = await _cited(work.conn, macro.body)
+        cited = await _cited(work.uow, macro.body)
 
         def article(article_id: str) -> str:
             found = cited.get(article_id)

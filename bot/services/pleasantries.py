@@ -12,17 +12,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import aiosqlite
-
 from bot.domain.inbound import IncomingMessage
 from bot.domain.pleasantry import Pleasantry, detect
 from bot.domain.refs import UserRef
 from bot.domain.ticket import Status, Ticket
 from bot.outbound import Destination, DestinationKind, Message
+from bot.ports import UnitOfWork
 from bot.services import notify
 from bot.services.context import DeskContext
 from bot.services.work import TicketWork
-from bot.store import outbox, recent_tickets
 
 #: How long after a resolution a "thanks!" still belongs to that ticket.
 RECENT = timedelta(days=7)
@@ -78,26 +76,26 @@ def ticket_answer(kind: Pleasantry, person: UserRef, ticket: Ticket) -> str:
 
 
 async def answer_outside_tickets(
-    ctx: DeskContext, conn: aiosqlite.Connection, msg: IncomingMessage, body: str, kind: Pleasantry
+    ctx: DeskContext, uow: UnitOfWork, msg: IncomingMessage, body: str, kind: Pleasantry
 ) -> Ticket | None:
     """A pleasantry in a DM outside a ticket's thread. Returns the ticket it was noted on, if any."""
     now = ctx.clock.now()
-    ticket = await recent_tickets.latest_active(conn, msg.author)
+    ticket = await uow.recent_tickets.latest_active(msg.author)
     if ticket is None:
-        ticket = await recent_tickets.latest_resolved_since(conn, msg.author, now - RECENT)
+        ticket = await uow.recent_tickets.latest_resolved_since(msg.author, now - RECENT)
     if ticket is None:
         text = no_ticket_answer(kind, msg.author)
     else:
-        await note_on_ticket(ctx, conn, ticket, msg, body, kind, answer=False)
+        await note_on_ticket(ctx, uow, ticket, msg, body, kind, answer=False)
         text = ticket_answer(kind, msg.author, ticket)
     dest = Destination(kind=DestinationKind.THREAD, platform=msg.platform, channel=msg.channel, thread=msg.message_id)
-    await outbox.enqueue(conn, dest, Message(text=text), at=now)
+    await uow.outbox.enqueue(dest, Message(text=text), at=now)
     return ticket
 
 
 async def note_on_ticket(
     ctx: DeskContext,
-    conn: aiosqlite.Connection,
+    uow: UnitOfWork,
     ticket: Ticket,
     msg: IncomingMessage,
     body: str,
@@ -106,7 +104,7 @@ async def note_on_ticket(
     answer: bool = True,
 ) -> None:
     """Log the pleasantry on `ticket` and show it to the agents; the ticket's status does not change."""
-    work = TicketWork(ctx, conn, ticket, msg.author)
+    work = TicketWork(ctx, uow, ticket, msg.author)
     await work.log(body, author=msg.author, role="customer", platform_message_id=msg.message_id)
     if ticket.status.is_active:
         await work.event("customer_message")

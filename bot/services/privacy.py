@@ -14,10 +14,8 @@ from datetime import timedelta
 from typing import Any
 
 from bot.domain.refs import UserRef, bot_user
-from bot.ports import Clock
-from bot.store import privacy, tickets
-from bot.store.db import Database
-from bot.store.privacy import Erasure
+from bot.ports import Clock, Store
+from bot.records import Erasure
 
 log = logging.getLogger(__name__)
 
@@ -26,29 +24,24 @@ ERASED_EVENT = "customer_data_erased"
 PURGED_EVENT = "message_texts_purged"
 
 
-async def export(db: Database, platform: str, user_id: str) -> dict[str, Any]:
-    async with db.reading() as conn:
-        return await privacy.person_data(conn, platform, user_id)
+async def export(db: Store, platform: str, user_id: str) -> dict[str, Any]:
+    async with db.reading() as uow:
+        return await uow.privacy.person_data(platform, user_id)
 
 
-async def forget(db: Database, clock: Clock, platform: str, user_id: str, *, dry_run: bool) -> Erasure:
+async def forget(db: Store, clock: Clock, platform: str, user_id: str, *, dry_run: bool) -> Erasure:
     """Erase what `platform:user_id` wrote, their name and the KB wordings learned from their tickets.
     A dry run reports the same counts and changes nothing."""
     if dry_run:
-        async with db.reading() as conn:
-            return await privacy.erase_person(conn, platform, user_id, apply=False)
-    async with db.autocommit() as conn:
-        await privacy.secure_delete(conn)
+        async with db.reading() as uow:
+            return await uow.privacy.erase_person(platform, user_id, apply=False)
     now = clock.now()
-    async with db.transaction() as conn:
-        found = await privacy.erase_person(conn, platform, user_id, apply=True)
+    async with db.transaction() as uow:
+        found = await uow.privacy.erase_person(platform, user_id, apply=True)
         counts = {k: v for k, v in found.to_json().items() if k not in ("tickets", "other_tickets")}
         for number in found.tickets + found.other_tickets:
-            await tickets.add_event(
-                conn, number, now, OPERATOR, ERASED_EVENT, customer=f"{platform}:{user_id}", **counts
-            )
-    async with db.autocommit() as conn:
-        await privacy.scrub_free_pages(conn)
+            await uow.history.add_event(number, now, OPERATOR, ERASED_EVENT, customer=f"{platform}:{user_id}", **counts)
+    await db.compact_log()
     log.warning(
         "erased the data of %s:%s on %d ticket(s) (%d message(s))",
         platform,
@@ -59,20 +52,17 @@ async def forget(db: Database, clock: Clock, platform: str, user_id: str, *, dry
     return found
 
 
-async def purge_expired(db: Database, clock: Clock, message_days: int) -> list[int]:
+async def purge_expired(db: Store, clock: Clock, message_days: int) -> list[int]:
     """Retention: erase the message texts of tickets closed more than `message_days` days ago."""
     now = clock.now()
-    async with db.autocommit() as conn:
-        await privacy.secure_delete(conn)
-    async with db.transaction() as conn:
-        purged = await privacy.purge_closed(conn, now - timedelta(days=message_days))
+    async with db.transaction() as uow:
+        purged = await uow.privacy.purge_closed(now - timedelta(days=message_days))
         for number in purged:
-            ticket = await tickets.get_ticket(conn, number)
+            ticket = await uow.tickets.get_ticket(number)
             platform = ticket.customer.platform if ticket else "threaddesk"
-            await tickets.add_event(conn, number, now, bot_user(platform), PURGED_EVENT, days=message_days)
+            await uow.history.add_event(number, now, bot_user(platform), PURGED_EVENT, days=message_days)
     if purged:
-        async with db.autocommit() as conn:
-            await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await db.compact_log()
         log.info(
             "retention: erased the message texts of %d ticket(s) closed over %d days ago", len(purged), message_days
         )

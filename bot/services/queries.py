@@ -9,12 +9,11 @@ from bot.domain.errors import CommandError, UnknownTicket
 from bot.domain.text import clean_text, shorten
 from bot.domain.ticket import Priority, Status, Ticket
 from bot.outbound import Field, Message
+from bot.records import Event, LoggedMessage, TicketQuery
 from bot.services import followups, intake, notify
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
-from bot.store import tickets
-from bot.store.tickets import Event, LoggedMessage, TicketQuery
 
 ACTIVE = tuple(s for s in Status if s.is_active)
 
@@ -39,14 +38,14 @@ async def new(ctx: DeskContext, req: Request) -> Reply:
     place = req.place
     if place is None:
         raise CommandError("`/ticket new` needs a channel to answer in: run it in a DM with the bot or a channel.")
-    async with ctx.db.transaction() as conn:
-        await ctx.remember(conn, req.actor)
+    async with ctx.store.transaction() as uow:
+        await ctx.remember(uow, req.actor)
         # inside a thread the ticket lives in that thread; elsewhere (or inside another ticket's thread) the
         # bot's acknowledgement starts one
         thread = place.thread or ""
-        if place.thread_ref is not None and await tickets.ticket_for_thread(conn, place.thread_ref):
+        if place.thread_ref is not None and await uow.tickets.ticket_for_thread(place.thread_ref):
             thread = ""
-        ticket = await intake.open_ticket(ctx, conn, req.actor, place.channel, thread, body)
+        ticket = await intake.open_ticket(ctx, uow, req.actor, place.channel, thread, body)
     if ticket is None:
         return Reply.error("You have reached the limit of open tickets; see the message in the channel.")
     return Reply.done(f"Opened {ticket.ref}: {ticket.subject}", ticket.number)
@@ -55,13 +54,13 @@ async def new(ctx: DeskContext, req: Request) -> Reply:
 async def show(ctx: DeskContext, req: Request) -> Reply:
     number = req.ticket_number
     now = ctx.clock.now()
-    async with ctx.db.reading() as conn:
-        t = await tickets.get_ticket(conn, number)
+    async with ctx.store.reading() as uow:
+        t = await uow.tickets.get_ticket(number)
         if t is None or (not req.is_staff and not t.customer.same(req.actor)):
             raise UnknownTicket(number)
-        events = await tickets.events_for(conn, number)
-        log = await tickets.messages_for(conn, number, public_only=not req.is_staff)
-        sla = await followups.sla_line(ctx, conn, t, now) if req.is_staff else ""
+        events = await uow.history.events_for(number)
+        log = await uow.messages.messages_for(number, public_only=not req.is_staff)
+        sla = await followups.sla_line(ctx, uow, t, now) if req.is_staff else ""
     fields = [
         Field(name="Status", value=t.status.label),
         Field(name="Priority", value=t.priority.value),
@@ -165,8 +164,8 @@ async def list_(ctx: DeskContext, req: Request) -> Reply:
         unassigned="unassigned" in filters,
         customer=None if req.is_staff else req.actor,
     )
-    async with ctx.db.reading() as conn:
-        found = await tickets.list_tickets(conn, query)
+    async with ctx.store.reading() as uow:
+        found = await uow.tickets.list_tickets(query)
     what = " ".join(filters) or "active"
     title = f"Tickets ({what}), most urgent first:" if req.is_staff else "Your tickets:"
     return _listing(title, found, ctx.clock.now(), f"No {what} tickets.")
@@ -182,26 +181,26 @@ async def mine(ctx: DeskContext, req: Request) -> Reply:
     else:
         query = TicketQuery(customer=req.actor)
         title, empty = "Your tickets:", "You have no tickets. Write to us and we'll open one."
-    async with ctx.db.reading() as conn:
-        found = await tickets.list_tickets(conn, query)
+    async with ctx.store.reading() as uow:
+        found = await uow.tickets.list_tickets(query)
     return _listing(title, found, ctx.clock.now(), empty)
 
 
 async def customer(ctx: DeskContext, req: Request) -> Reply:
     token = req.command.user or ""
-    async with ctx.db.reading() as conn:
+    async with ctx.store.reading() as uow:
         number = ticket_number(token)
         if number is not None:
-            t = await tickets.get_ticket(conn, number)
+            t = await uow.tickets.get_ticket(number)
             if t is None:
                 raise UnknownTicket(number)
             person = t.customer
         else:
-            found = await tickets.find_person(conn, req.actor.platform, token)
+            found = await uow.people.find_person(req.actor.platform, token)
             if found is None:
                 raise CommandError(f"No customer “{token}” has written to us on {req.actor.platform}.")
             person = found
-        history = await tickets.list_tickets(conn, TicketQuery(customer=person, limit=100))
+        history = await uow.tickets.list_tickets(TicketQuery(customer=person, limit=100))
     now = ctx.clock.now()
     active = [t for t in history if t.status.is_active]
     past = [t for t in history if not t.status.is_active]

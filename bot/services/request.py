@@ -13,7 +13,6 @@ from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.services.context import DeskContext
 from bot.services.work import TicketWork
-from bot.store import tickets
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,11 @@ class Request:
 async def ticket_work(ctx: DeskContext, req: Request) -> AsyncIterator[TicketWork]:
     """Load the request's ticket in a transaction; customers only ever reach their own tickets."""
     number = req.ticket_number
-    async with ctx.db.transaction() as conn:
-        ticket = await tickets.get_ticket(conn, number)
+    async with ctx.store.transaction() as uow:
+        ticket = await uow.tickets.get_ticket(number)
         if ticket is None or (not req.is_staff and not ticket.customer.same(req.actor)):
             raise UnknownTicket(number)
-        await ctx.remember(conn, req.actor)
-        work = TicketWork(ctx, conn, ticket, req.actor)
+        await ctx.remember(uow, req.actor)
+        work = TicketWork(ctx, uow, ticket, req.actor)
         yield work
         await work.finish()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain import assignment
 from bot.domain.assignment import Candidate
 from bot.domain.errors import CommandError, IllegalTransition
@@ -20,13 +18,13 @@ from bot.domain.text import clean_text
 from bot.domain.ticket import Status
 from bot.leads_config import parse_duration
 from bot.outbound import Button, Message
+from bot.ports import UnitOfWork
 from bot.services import notify
 from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
 from bot.services.teams import open_hours
 from bot.services.work import TicketWork
-from bot.store import routing, tickets
 from bot.teams_config import Assignment, TeamConfig
 
 
@@ -39,10 +37,10 @@ async def on_open(work: TicketWork, channel: str, rule_team: str | None) -> None
     team = teams.route(t.customer, channel, rule_team, t.category)
     if team is None:
         return
-    await routing.set_team(work.conn, t.number, team.name)
+    await work.uow.routing.set_team(t.number, team.name)
     work.team = team.name
     if await auto_assign(work, team) is not None and work.is_new:
-        await tickets.save_ticket(work.conn, t)  # a new ticket's row was written before it was assigned
+        await work.uow.tickets.save_ticket(t)  # a new ticket's row was written before it was assigned
 
 
 async def _person(work: TicketWork, user_id: str) -> UserRef:
@@ -50,17 +48,17 @@ async def _person(work: TicketWork, user_id: str) -> UserRef:
     known = work.ctx.known_name(f"{platform}:{user_id}")  # seen by this process: no query
     if known:
         return UserRef(platform=platform, id=user_id, name=known)
-    found = await tickets.find_person(work.conn, platform, user_id)
+    found = await work.uow.people.find_person(platform, user_id)
     return found if found and found.id == user_id else UserRef(platform=platform, id=user_id, name=user_id.capitalize())
 
 
 async def candidates(
-    ctx: DeskContext, conn: aiosqlite.Connection, team: TeamConfig, platform: str, now: datetime
+    ctx: DeskContext, uow: UnitOfWork, team: TeamConfig, platform: str, now: datetime
 ) -> list[Candidate]:
     """The team's members on `platform` with their availability and open load, in rotation order."""
     ids = ctx.teams.members(team, platform)
-    away = await routing.away(conn, platform, ids, now)
-    load = await routing.open_load(conn, platform, ids)
+    away = await uow.routing.away(platform, ids, now)
+    load = await uow.routing.open_load(platform, ids)
     closed = not open_hours(team, now)
     return [Candidate(key=i, away=closed or i in away, open_tickets=load.get(i, 0)) for i in ids]
 
@@ -69,18 +67,18 @@ async def auto_assign(work: TicketWork, team: TeamConfig) -> UserRef | None:
     """Assign the loaded (unassigned) ticket to the next available member; tell the leads once when nobody is."""
     if team.assignment is Assignment.MANUAL or work.ticket.assignee is not None:
         return None
-    conn = work.conn
-    found = await candidates(work.ctx, conn, team, work.platform, work.now)
-    last = await routing.pointer(conn, team.name)
+    uow = work.uow
+    found = await candidates(work.ctx, uow, team, work.platform, work.now)
+    last = await uow.routing.pointer(team.name)
     pick = assignment.round_robin if team.assignment is Assignment.ROUND_ROBIN else assignment.least_loaded
     chosen = pick(found, last, team.max_open_per_agent)
     if chosen is None:
-        if await routing.mark_unstaffed(conn, team.name, work.now, work.ticket.number):
+        if await uow.routing.mark_unstaffed(team.name, work.now, work.ticket.number):
             await work.to_leads(_nobody_available(work, team, found))
         await work.event("unassigned_waiting", by=bot_user(work.platform), team=team.name)
         return None
-    await routing.clear_unstaffed(conn, team.name)
-    await routing.move_pointer(conn, team.name, chosen, work.now)
+    await uow.routing.clear_unstaffed(team.name)
+    await uow.routing.move_pointer(team.name, chosen, work.now)
     agent = await _person(work, chosen)
     await assign_to(work, agent, how=f"{team.assignment.value.replace('_', '-')}, team {team.name}")
     return agent
@@ -145,13 +143,13 @@ async def transfer(ctx: DeskContext, req: Request) -> Reply:
 
 async def move(work: TicketWork, team: TeamConfig, reason: str, *, kind: str) -> Reply:
     t = work.ticket
-    before = await routing.team_of(work.conn, t.number)
+    before = await work.uow.routing.team_of(t.number)
     if before == team.name:
         return Reply.done(f"{t.ref} is already with team {team.name}.", t.number)
     why = f": {notify.relay(reason)}" if reason else ""
     # told where the card is now (posted before the team changes: the old queue)
     await work.to_card_thread(notify.card_event(t, f"moved to team {team.name} by {work.actor.display}{why}"))
-    await routing.set_team(work.conn, t.number, team.name)
+    await work.uow.routing.set_team(t.number, team.name)
     work.team = team.name
     await work.event(kind, before=before, after=team.name, reason=reason)
     old_queue = work.ctx.teams.queue_channel(before, work.platform) or work.ctx.channels(work.platform).queue_channel
@@ -172,7 +170,7 @@ async def escalate_tier(work: TicketWork, reason: str) -> str:
     teams = work.ctx.teams
     if not teams:
         return ""
-    current = teams.get(await routing.team_of(work.conn, work.ticket.number))
+    current = teams.get(await work.uow.routing.team_of(work.ticket.number))
     target = teams.get(current.escalate_to) if current else None
     if target is None:
         return ""
@@ -208,10 +206,10 @@ async def away(ctx: DeskContext, req: Request) -> Reply:
     until = _until(req.command.text, now)
     if until is not None and until <= now:
         raise CommandError("That moment has passed: give a time in the future, e.g. `/agent away 2h`.")
-    async with ctx.db.transaction() as conn:
-        await ctx.remember(conn, req.actor)
-        await routing.set_away(conn, req.actor, until, now)
-        mine = await routing.open_assigned_to(conn, req.actor)
+    async with ctx.store.transaction() as uow:
+        await ctx.remember(uow, req.actor)
+        await uow.routing.set_away(req.actor, until, now)
+        mine = await uow.routing.open_assigned_to(req.actor)
     when = f" until {until:%Y-%m-%d %H:%M %Z}" if until else " until you run `/agent back`"
     if handover:
         moved = [await _hand_back(ctx, req, n) for n in mine]
@@ -238,17 +236,17 @@ async def _hand_back(ctx: DeskContext, req: Request, number: int) -> str:
         await work.event("unassigned", before=t.assignee.display, reason="handed over: away")
         t.assignee = None
         work.touch()
-        team = ctx.teams.get(await routing.team_of(work.conn, t.number))
+        team = ctx.teams.get(await work.uow.routing.team_of(t.number))
         agent = await auto_assign(work, team) if team else None
         return f"{t.ref} → {agent.display}" if agent else f"{t.ref} unassigned"
 
 
 async def back(ctx: DeskContext, req: Request) -> Reply:
     """`/agent back`: available again; waiting tickets of one's automatic teams are handed out now."""
-    async with ctx.db.transaction() as conn:
-        was_away = await routing.set_back(conn, req.actor)
+    async with ctx.store.transaction() as uow:
+        was_away = await uow.routing.set_back(req.actor)
         for team in ctx.teams.teams_of(req.actor):
-            await routing.clear_unstaffed(conn, team.name)
+            await uow.routing.clear_unstaffed(team.name)
     got = await assign_waiting(ctx, [t for t in ctx.teams.teams_of(req.actor) if t.assignment is not Assignment.MANUAL])
     picked = f" Assigned meanwhile: {', '.join(got)}." if got else ""
     return Reply.done(("Welcome back" if was_away else "You're available") + f": new tickets can come to you.{picked}")
@@ -259,8 +257,8 @@ async def hand_out_waiting(ctx: DeskContext) -> list[str]:
     soon as someone is (business hours opened, an away time ended)."""
     if not ctx.teams:
         return []
-    async with ctx.db.reading() as conn:
-        waiting = [t for t in ctx.teams.teams if await routing.unstaffed_since(conn, t.name) is not None]
+    async with ctx.store.reading() as uow:
+        waiting = [t for t in ctx.teams.teams if await uow.routing.unstaffed_since(t.name) is not None]
     return await assign_waiting(ctx, [t for t in waiting if t.assignment is not Assignment.MANUAL])
 
 
@@ -269,20 +267,20 @@ async def assign_waiting(ctx: DeskContext, teams: list[TeamConfig]) -> list[str]
     done: list[str] = []
     now = ctx.clock.now()
     for team in teams:
-        async with ctx.db.reading() as conn:
+        async with ctx.store.reading() as uow:
             platforms = {p.split(":", 1)[0] for p in team.members}
             free = [
                 c
                 for platform in sorted(platforms)
-                for c in assignment.available(await candidates(ctx, conn, team, platform, now), team.max_open_per_agent)
+                for c in assignment.available(await candidates(ctx, uow, team, platform, now), team.max_open_per_agent)
             ]
-            numbers = await routing.waiting(conn, team.name) if free else []
+            numbers = await uow.routing.waiting(team.name) if free else []
         for number in numbers:
-            async with ctx.db.transaction() as conn:
-                ticket = await tickets.get_ticket(conn, number)
+            async with ctx.store.transaction() as uow:
+                ticket = await uow.tickets.get_ticket(number)
                 if ticket is None or ticket.assignee is not None:
                     continue
-                work = TicketWork(ctx, conn, ticket, bot_user(ticket.customer.platform))
+                work = TicketWork(ctx, uow, ticket, bot_user(ticket.customer.platform))
                 work.team = team.name
                 agent = await auto_assign(work, team)
                 await work.finish()
@@ -300,11 +298,11 @@ async def team_list(ctx: DeskContext, req: Request) -> Reply:
         return Reply.done("No teams are configured. Add `[[teams]]` tables to the config (see README, Teams).")
     now = ctx.clock.now()
     lines = ["Teams:"]
-    async with ctx.db.reading() as conn:
+    async with ctx.store.reading() as uow:
         for team in ctx.teams.teams:
-            found = await candidates(ctx, conn, team, req.actor.platform, now)
+            found = await candidates(ctx, uow, team, req.actor.platform, now)
             free = len(assignment.available(found, team.max_open_per_agent))
-            open_, unassigned = await routing.team_counts(conn, team.name)
+            open_, unassigned = await uow.routing.team_counts(team.name)
             lines.append(
                 f"• {team.name} — {team.assignment.value}, {len(found)} member(s), {free} available · "
                 f"{open_} open, {unassigned} unassigned"
@@ -319,12 +317,12 @@ async def team_show(ctx: DeskContext, req: Request) -> Reply:
     if team is None:
         raise CommandError(f"There is no team “{name[:40]}”. Teams: {', '.join(ctx.teams.names()) or 'none'}.")
     now, platform = ctx.clock.now(), req.actor.platform
-    async with ctx.db.reading() as conn:
-        found = await candidates(ctx, conn, team, platform, now)
-        away = await routing.away(conn, platform, [c.key for c in found], now)
-        open_, unassigned = await routing.team_counts(conn, team.name)
-        last = await routing.pointer(conn, team.name)
-        people = {c.key: await tickets.find_person(conn, platform, c.key) for c in found}
+    async with ctx.store.reading() as uow:
+        found = await candidates(ctx, uow, team, platform, now)
+        away = await uow.routing.away(platform, [c.key for c in found], now)
+        open_, unassigned = await uow.routing.team_counts(team.name)
+        last = await uow.routing.pointer(team.name)
+        people = {c.key: await uow.people.find_person(platform, c.key) for c in found}
     hours = "always" if team.business_hours is None else ("open now" if open_hours(team, now) else "closed now")
     lines = [
         f"Team {team.name}: {team.assignment.value} · {open_} open, {unassigned} unassigned · business hours: {hours}",

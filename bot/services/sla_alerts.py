@@ -14,13 +14,10 @@ from datetime import timedelta
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.sla import Level, Target
 from bot.domain.ticket import Status
+from bot.records import Timer
 from bot.services import followups, leads_notify, notify
 from bot.services.context import DeskContext
 from bot.services.work import TicketWork
-from bot.store import sla as sla_store
-from bot.store import tickets, timers
-from bot.store.db import fetch_one, to_db
-from bot.store.timers import Timer
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +27,8 @@ async def fire_due(ctx: DeskContext, batch: int = 500) -> list[str]:
     done: list[str] = []
     while True:
         now = ctx.clock.now()
-        async with ctx.db.reading() as conn:
-            due = await timers.due_timers(conn, now, batch)
+        async with ctx.store.reading() as uow:
+            due = await uow.timers.due_timers(now, batch)
         for timer in due:
             try:
                 what = await _fire(ctx, timer)
@@ -45,19 +42,14 @@ async def fire_due(ctx: DeskContext, batch: int = 500) -> list[str]:
 
 
 async def _fire(ctx: DeskContext, timer: Timer) -> str:
-    async with ctx.db.transaction() as conn:
-        still = await fetch_one(
-            conn,
-            "SELECT 1 FROM timers WHERE ticket=? AND kind=? AND due_at=?",
-            (timer.ticket, timer.kind, to_db(timer.due_at)),
-        )
-        if still is None:
+    async with ctx.store.transaction() as uow:
+        if not await uow.timers.still_armed(timer):
             return ""  # moved or cleared since it was read
-        ticket = await tickets.get_ticket(conn, timer.ticket)
+        ticket = await uow.tickets.get_ticket(timer.ticket)
         if ticket is None:
-            await timers.clear_timers(conn, timer.ticket, (timer.kind,))
+            await uow.timers.clear_timers(timer.ticket, (timer.kind,))
             return ""
-        work = TicketWork(ctx, conn, ticket, bot_user(ticket.customer.platform))
+        work = TicketWork(ctx, uow, ticket, bot_user(ticket.customer.platform))
         if timer.kind in followups.SLA_TIMERS and ctx.sla is None:
             what = ""  # SLA was switched off after this timer was armed
         elif timer.kind in followups.SLA_TIMERS:
@@ -71,7 +63,7 @@ async def _fire(ctx: DeskContext, timer: Timer) -> str:
         else:
             log.warning("unknown timer kind %r on #%d; dropping it", timer.kind, timer.ticket)
             what = ""
-        await timers.clear_timers(conn, timer.ticket, (timer.kind,))
+        await uow.timers.clear_timers(timer.ticket, (timer.kind,))
         await work.finish()
         return what
 
@@ -88,15 +80,15 @@ async def _sla_alert(work: TicketWork, timer: Timer, target: Target, level: Leve
     ctx, t, now = work.ctx, work.ticket, work.now
     late_after = ctx.sla.late_after if ctx.sla else timedelta(minutes=5)
     late = now - timer.due_at > late_after
-    stored = await sla_store.get_clock(work.conn, t.number)
+    stored = await work.uow.sla.get_clock(t.number)
     breach_at = None
     if stored is not None:
         breach_at = stored.first_response_due if target is Target.FIRST_RESPONSE else stored.resolution_due
     if level is Level.WARNING and breach_at is not None and breach_at <= now:
         # the breach is due too (the bot was down through both): one alert, the breach, says it all
-        await sla_store.record_alert(work.conn, t.number, target, level, timer.due_at, now, late)
+        await work.uow.sla.record_alert(t.number, target, level, timer.due_at, now, late)
         return ""
-    if not await sla_store.record_alert(work.conn, t.number, target, level, timer.due_at, now, late):
+    if not await work.uow.sla.record_alert(t.number, target, level, timer.due_at, now, late):
         return ""
     people = _on_duty(work)
     message = leads_notify.sla_alert(t, target, level, timer.due_at, breach_at, now, people, late)
@@ -124,13 +116,13 @@ async def _auto_close(work: TicketWork, timer: Timer) -> str:
 async def _remind(work: TicketWork, timer: Timer) -> str:
     t, auto = work.ticket, work.ctx.automation
     if t.status is not Status.PENDING:
-        await timers.clear_timers(work.conn, t.number, (timer.kind,))
+        await work.uow.timers.clear_timers(t.number, (timer.kind,))
         return ""
     waited = timedelta(hours=auto.pending_reminder_hours) * (timer.attempt + 1)
     await work.to_customer(leads_notify.pending_reminder(t, waited))
     await work.event("reminder_sent", attempt=timer.attempt + 1)
     if timer.attempt + 1 < auto.pending_reminders:
-        await timers.reschedule(work.conn, timer, work.now + timedelta(hours=auto.pending_reminder_hours))
+        await work.uow.timers.reschedule(timer, work.now + timedelta(hours=auto.pending_reminder_hours))
     else:
-        await timers.clear_timers(work.conn, t.number, (timer.kind,))
+        await work.uow.timers.clear_timers(t.number, (timer.kind,))
     return f"#{t.number} reminded"

@@ -12,23 +12,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import aiosqlite
-
 from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind, Message
+from bot.ports import UnitOfWork
 from bot.services.notify import platform_name, relay
 from bot.services.queries import describe_event
-from bot.store import csat, outbox, tickets
 from bot.transcripts.render import Audience, HistoryEntry, Line, Transcript, html_page, markdown
 
 if TYPE_CHECKING:
     from bot.services.work import TicketWork
 
 
-async def load(conn: aiosqlite.Connection, ticket: Ticket) -> Transcript:
-    messages = await tickets.messages_for(conn, ticket.number)
-    events = await tickets.events_for(conn, ticket.number)
-    survey = await csat.get(conn, ticket.number)
+async def load(uow: UnitOfWork, ticket: Ticket) -> Transcript:
+    messages = await uow.messages.messages_for(ticket.number)
+    events = await uow.history.events_for(ticket.number)
+    survey = await uow.csat.get(ticket.number)
     rating = None
     if survey is not None and survey.rating is not None:
         rating = f"{survey.rating}/5" + (f" — {survey.comment}" if survey.comment else "")
@@ -69,7 +67,7 @@ async def at_close(work: TicketWork) -> None:
     ctx, t = work.ctx, work.ticket
     if not ctx.transcripts.enabled or ctx.transcripts_dir is None:
         return
-    transcript = await load(work.conn, t)
+    transcript = await load(work.uow, t)
     files = write_files(ctx.transcripts_dir, transcript, work.now)
     platform = work.desk_platform
     archive = ctx.channels(platform).archive_channel
@@ -81,9 +79,7 @@ async def at_close(work: TicketWork) -> None:
             f"{len(transcript.lines)} message(s), {internal} internal (agents' copy)"
         )
         for text, path in ((summary, files.agents_html), (f"{t.ref} transcript as Markdown", files.agents_md)):
-            await outbox.enqueue(
-                work.conn, dest, Message(text=text, attachment=str(path)), at=work.now, ticket=t.number
-            )
+            await work.uow.outbox.enqueue(dest, Message(text=text, attachment=str(path)), at=work.now, ticket=t.number)
     if ctx.transcripts.to_customer:
         await work.to_customer(
             Message(text=f"Here is the transcript of {t.ref} for your records.", attachment=str(files.customer_html))

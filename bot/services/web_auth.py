@@ -20,10 +20,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.refs import UserRef
-from bot.ports import Clock
-from bot.store import web as store
-from bot.store.db import Database
-from bot.store.web import SessionRow as SessionRow  # re-exported for the terminal command
+from bot.ports import Clock, Store
+from bot.records import SessionRow as SessionRow  # re-exported for the terminal command
 
 LINK_TTL = timedelta(minutes=10)
 SESSION_TTL = timedelta(hours=12)
@@ -65,24 +63,24 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def issue_link(db: Database, clock: Clock, access: DashboardAccess, user: UserRef) -> str:
+async def issue_link(db: Store, clock: Clock, access: DashboardAccess, user: UserRef) -> str:
     """A fresh one-time sign-in URL for `user`."""
     now = clock.now()
     link_id = secrets.token_urlsafe(18)
     expires_at = now + LINK_TTL
-    async with db.transaction() as conn:
-        await store.insert_link(conn, link_id, user, now, expires_at)
-    async with db.reading() as conn:  # read back what was stored, so the signature covers the stored moment
-        row = await store.get_link(conn, link_id)
+    async with db.transaction() as uow:
+        await uow.web.insert_link(link_id, user, now, expires_at)
+    async with db.reading() as uow:  # read back what was stored, so the signature covers the stored moment
+        row = await uow.web.get_link(link_id)
     assert row is not None
     return access.url(f"/signin/{link_id}.{_sign(access.secret, link_id, user, row.expires_at)}")
 
 
-async def check_link(db: Database, clock: Clock, access: DashboardAccess, token: str) -> UserRef | LinkProblem:
+async def check_link(db: Store, clock: Clock, access: DashboardAccess, token: str) -> UserRef | LinkProblem:
     """Who the link is for, without using it up (for the confirmation page)."""
     link_id, _, signature = token.partition(".")
-    async with db.reading() as conn:
-        row = await store.get_link(conn, link_id) if link_id and signature else None
+    async with db.reading() as uow:
+        row = await uow.web.get_link(link_id) if link_id and signature else None
     if row is None or not hmac.compare_digest(signature, _sign(access.secret, link_id, row.user, row.expires_at)):
         return LinkProblem.FORGED
     if row.used_at is not None:
@@ -93,7 +91,7 @@ async def check_link(db: Database, clock: Clock, access: DashboardAccess, token:
 
 
 async def redeem_link(
-    db: Database, clock: Clock, access: DashboardAccess, token: str, user_agent: str = ""
+    db: Store, clock: Clock, access: DashboardAccess, token: str, user_agent: str = ""
 ) -> tuple[str, Session] | LinkProblem:
     """Use the link up and open a session: the cookie value and the session, or why not."""
     checked = await check_link(db, clock, access, token)
@@ -102,38 +100,38 @@ async def redeem_link(
     now = clock.now()
     cookie = secrets.token_urlsafe(32)
     session = Session(token_hash(cookie), checked, secrets.token_urlsafe(24), now + SESSION_TTL)
-    async with db.transaction() as conn:
-        if not await store.use_link(conn, token.partition(".")[0], now):
+    async with db.transaction() as uow:
+        if not await uow.web.use_link(token.partition(".")[0], now):
             return LinkProblem.USED
-        await store.insert_session(
-            conn, session.token_hash, session.user, session.csrf, now, session.expires_at, user_agent
+        await uow.web.insert_session(
+            session.token_hash, session.user, session.csrf, now, session.expires_at, user_agent
         )
     return cookie, session
 
 
-async def session_for(db: Database, clock: Clock, cookie: str) -> Session | None:
+async def session_for(db: Store, clock: Clock, cookie: str) -> Session | None:
     """The live session behind a cookie value: None when unknown, expired or revoked."""
     if not cookie:
         return None
-    async with db.reading() as conn:
-        row = await store.get_session(conn, token_hash(cookie))
+    async with db.reading() as uow:
+        row = await uow.web.get_session(token_hash(cookie))
     if row is None or row.revoked_at is not None or clock.now() >= row.expires_at:
         return None
     return Session(row.token_hash, row.user, row.csrf, row.expires_at)
 
 
 async def revoke(
-    db: Database, clock: Clock, *, session: Session | None = None, user: UserRef | None = None, everyone: bool = False
+    db: Store, clock: Clock, *, session: Session | None = None, user: UserRef | None = None, everyone: bool = False
 ) -> int:
     """Sign out one session, every session of one person, or everyone. Returns how many were live."""
     if session is None and user is None and not everyone:
         raise ValueError("revoke what? pass a session, a user or everyone=True")
-    async with db.transaction() as conn:
-        return await store.revoke(conn, clock.now(), token_hash=session.token_hash if session else None, user=user)
+    async with db.transaction() as uow:
+        return await uow.web.revoke(clock.now(), token_hash=session.token_hash if session else None, user=user)
 
 
-async def live_sessions(db: Database, clock: Clock, user: UserRef | None = None) -> list[SessionRow]:
+async def live_sessions(db: Store, clock: Clock, user: UserRef | None = None) -> list[SessionRow]:
     now = clock.now()
-    async with db.reading() as conn:
-        rows = await store.sessions(conn, user)
+    async with db.reading() as uow:
+        rows = await uow.web.sessions(user)
     return [r for r in rows if r.revoked_at is None and r.expires_at > now]

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiosqlite
-
 from bot import logcontext
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind, Field, Message
+from bot.ports import UnitOfWork
 from bot.services import followups, macro_card, notify
 from bot.services.context import DeskContext
-from bot.store import outbox, routing, tickets
 from bot.webhooks import events as webhook_events
 from bot.webhooks.payload import person, ticket_data
 from bot.webhooks.publish import publish
@@ -21,9 +19,9 @@ from bot.webhooks.publish import publish
 class TicketWork:
     """Collects what a command does to a ticket. Nothing leaves the process until the transaction commits."""
 
-    def __init__(self, ctx: DeskContext, conn: aiosqlite.Connection, ticket: Ticket, actor: UserRef) -> None:
+    def __init__(self, ctx: DeskContext, uow: UnitOfWork, ticket: Ticket, actor: UserRef) -> None:
         self.ctx = ctx
-        self.conn = conn
+        self.uow = uow
         self.ticket = ticket
         self.actor = actor
         self.now = ctx.clock.now()
@@ -53,7 +51,7 @@ class TicketWork:
 
     async def event(self, kind: str, *, by: UserRef | None = None, **detail: Any) -> None:
         actor = by or self.actor
-        await tickets.add_event(self.conn, self.ticket.number, self.now, actor, kind, **detail)
+        await self.uow.history.add_event(self.ticket.number, self.now, actor, kind, **detail)
         hook = webhook_events.hook_for(kind, detail) if self.ctx.webhooks else None
         if hook is not None:
             self._hooks.append((hook, kind, actor, detail))
@@ -72,8 +70,7 @@ class TicketWork:
             self._logged.append(
                 {"author": person(author), "role": role, "visibility": visibility, "body": body, "at": self.now}
             )
-        return await tickets.add_message(
-            self.conn,
+        return await self.uow.messages.add_message(
             self.ticket.number,
             self.now,
             author,
@@ -95,12 +92,12 @@ class TicketWork:
             delivery="queued",
         )
         dest = Destination.customer(self.platform, self.ticket.number)
-        await outbox.enqueue(self.conn, dest, message, at=self.now, ticket=self.ticket.number, log_message=logged)
+        await self.uow.outbox.enqueue(dest, message, at=self.now, ticket=self.ticket.number, log_message=logged)
 
     async def queue(self) -> str | None:
         """Where the ticket's card lives: its team's own queue channel, else the platform's."""
         if self.ctx.teams and not self._team_loaded and self.team is None:
-            self.team = await routing.team_of(self.conn, self.ticket.number)
+            self.team = await self.uow.routing.team_of(self.ticket.number)
         self._team_loaded = True
         desk = self.desk_platform
         return self.ctx.teams.queue_channel(self.team, desk) or self.ctx.channels(desk).queue_channel
@@ -109,15 +106,15 @@ class TicketWork:
         queue = await self.queue()
         if queue:
             dest = Destination.card_thread(self.desk_platform, queue, self.ticket.number)
-            await outbox.enqueue(
-                self.conn, dest, message, at=self.now, ticket=self.ticket.number, log_message=log_message
+            await self.uow.outbox.enqueue(
+                dest, message, at=self.now, ticket=self.ticket.number, log_message=log_message
             )
 
     async def to_leads(self, message: Message) -> None:
         leads = self.ctx.channels(self.desk_platform).leads_channel
         if leads:
             dest = Destination(kind=DestinationKind.CHANNEL, platform=self.desk_platform, channel=leads)
-            await outbox.enqueue(self.conn, dest, message, at=self.now, ticket=self.ticket.number)
+            await self.uow.outbox.enqueue(dest, message, at=self.now, ticket=self.ticket.number)
 
     def touch(self) -> None:
         """Mark the ticket changed: saved and its queue card refreshed at the end."""
@@ -136,7 +133,7 @@ class TicketWork:
     async def _refresh(self) -> None:
         if self._save and not self.is_new:
             self.ticket.updated_at = self.now
-            await tickets.save_ticket(self.conn, self.ticket)
+            await self.uow.tickets.save_ticket(self.ticket)
         sla_line = await followups.after_change(self)
         queue = await self.queue()
         if queue:
@@ -146,9 +143,7 @@ class TicketWork:
             if self.team:
                 card = card.model_copy(update={"fields": (*card.fields, Field(name="Team", value=self.team))})
             # a new ticket has no card waiting to be coalesced with
-            await outbox.enqueue(
-                self.conn, dest, card, at=self.now, ticket=self.ticket.number, coalesce=not self.is_new
-            )
+            await self.uow.outbox.enqueue(dest, card, at=self.now, ticket=self.ticket.number, coalesce=not self.is_new)
         notes, self.after_card = self.after_card, []
         for note in notes:  # in the card's thread, so after the card (a new one is posted first)
             await self.to_card_thread(note)
@@ -164,7 +159,7 @@ class TicketWork:
                 if found is not None:
                     data["message"] = {**found, "at": found["at"].isoformat().replace("+00:00", "Z")}
             await publish(
-                self.conn,
+                self.uow,
                 self.ctx.webhooks,
                 hook.type,
                 data,

@@ -10,10 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.outbound import Destination, DestinationKind, Message
-from bot.store import outbox
+from bot.ports import UnitOfWork
 from bot.webhooks.config import WebhookConfig
 from bot.webhooks.payload import PLATFORM, envelope, new_id
 
@@ -24,7 +22,7 @@ def destination(endpoint: str, ticket: int | None) -> Destination:
 
 
 async def publish(
-    conn: aiosqlite.Connection,
+    uow: UnitOfWork,
     endpoints: Sequence[WebhookConfig],
     event_type: str,
     data: dict[str, Any],
@@ -43,5 +41,5 @@ async def publish(
         return 0
     body = envelope(event_type, data, at, new_id())
     for endpoint in wanted:
-        await outbox.enqueue(conn, destination(endpoint.label, ticket), Message(text=body), at=at, ticket=ticket)
+        await uow.outbox.enqueue(destination(endpoint.label, ticket), Message(text=body), at=at, ticket=ticket)
     return len(wanted)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.store.schema import SCHEMA_VERSION
+from bot.storage import SCHEMA_VERSION
 from tests.fakes.patience import HANG
 
 ROOT = Path(__file__).resolve().parents[2]

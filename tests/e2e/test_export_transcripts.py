@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.bootstrap import build_desk
-from bot.store.db import Database
+from bot.storage import open_store
 from tests.conftest import ALICE, BOB, CAROL, dm, make_settings
 from tests.e2e.test_console import threaddesk
 from tests.fakes.clock import FakeClock
@@ -16,7 +16,7 @@ from tests.fakes.clock import FakeClock
 async def test_export_transcripts(tmp_path: Path) -> None:
     db_path = tmp_path / "desk.db"
     clock = FakeClock(datetime.now(UTC) - timedelta(days=30))
-    async with Database.open(db_path) as db:
+    async with open_store(db_path) as db:
         desk = build_desk(make_settings(kb={"suggestions": 0}), db, clock=clock)
         await desk.receive(dm(ALICE, "My invoice shows the wrong address", message_id="a1"))
         assert (await desk.run(BOB, "/ticket reply 1 Fixed, a corrected invoice is on its way.")).ok

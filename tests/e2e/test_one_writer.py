@@ -12,8 +12,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bot.store import lease
-from bot.store.db import Database
+from bot.records import Holder
+from bot.storage import open_store
+from bot.writer_lease import _me
 from tests.e2e.test_console import CONFIG, ROOT, threaddesk
 from tests.fakes.clock import FakeClock
 from tests.fakes.patience import HANG
@@ -72,21 +73,21 @@ def test_a_second_console_on_the_same_database_is_refused_and_a_killed_one_is_ta
 async def test_a_lease_held_elsewhere_lapses_after_its_time(tmp_path: Path) -> None:
     clock = FakeClock()
     ttl = timedelta(seconds=15)
-    async with Database.open(tmp_path / "desk.db") as db:
-        other = lease.Holder("their-token", "another-host", 4242, clock.now(), clock.now() + ttl)
-        async with db.transaction() as conn:
-            assert await lease.take(conn, "writer", other, clock.now()) is None
-        mine = lease.me(clock.now(), ttl)
-        async with db.transaction() as conn:
-            assert await lease.take(conn, "writer", mine, clock.now()) == other  # alive as far as we know
+    async with open_store(tmp_path / "desk.db") as db:
+        other = Holder("their-token", "another-host", 4242, clock.now(), clock.now() + ttl)
+        async with db.transaction() as uow:
+            assert await uow.leases.take("writer", other, clock.now()) is None
+        mine = _me(clock.now(), ttl)
+        async with db.transaction() as uow:
+            assert await uow.leases.take("writer", mine, clock.now()) == other  # alive as far as we know
         clock.advance(seconds=14)
-        async with db.transaction() as conn:
-            assert await lease.renew(conn, "writer", "their-token", clock.now() + ttl)  # they renew in time
+        async with db.transaction() as uow:
+            assert await uow.leases.renew("writer", "their-token", clock.now() + ttl)  # they renew in time
         clock.advance(seconds=14)
-        async with db.transaction() as conn:
-            assert await lease.take(conn, "writer", lease.me(clock.now(), ttl), clock.now()) is not None
+        async with db.transaction() as uow:
+            assert await uow.leases.take("writer", _me(clock.now(), ttl), clock.now()) is not None
         clock.advance(seconds=1)  # 15 s since their last renewal: lapsed
-        async with db.transaction() as conn:
-            assert await lease.take(conn, "writer", mine, clock.now()) is None
-            assert not await lease.renew(conn, "writer", "their-token", clock.now() + ttl)  # theirs no more
-            assert (await lease.current(conn, "writer")).token == mine.token  # type: ignore[union-attr]
+        async with db.transaction() as uow:
+            assert await uow.leases.take("writer", mine, clock.now()) is None
+            assert not await uow.leases.renew("writer", "their-token", clock.now() + ttl)  # theirs no more
+            assert (await uow.leases.current("writer")).token == mine.token  # type: ignore[union-attr]

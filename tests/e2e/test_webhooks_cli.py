@@ -11,7 +11,7 @@ import pytest
 from adapters.webhooks.sender import WebhookSender, load_endpoints, make_worker
 from bot.bootstrap import build_desk
 from bot.config import PlatformChannels, load_settings
-from bot.store.db import Database
+from bot.storage import open_store
 from tests.conftest import ALICE, dm
 from tests.e2e.test_console import threaddesk
 from tests.fakes.clock import FakeClock
@@ -78,7 +78,7 @@ include_internal = true
     # a delivery that was given up, made by the real core and sender
     settings = load_settings(config, {"console": PlatformChannels})
     clock = FakeClock()
-    async with Database.open(settings.resolve(settings.store.path)) as db:
+    async with open_store(settings.resolve(settings.store.path)) as db:
         desk = build_desk(settings, db, clock=clock)
         monkeypatch.setenv("TD_CLI_UNSET_SECRET", SECRET)
         sender = WebhookSender(load_endpoints(settings.webhooks), clock)

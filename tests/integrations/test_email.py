@@ -20,9 +20,9 @@ from bot.bootstrap import build_desk
 from bot.config import PlatformChannels, settings_from_dict
 from bot.delivery import DeliveryWorker
 from bot.domain.ticket import Status
+from bot.ports import Store
+from bot.records import TicketQuery
 from bot.services.desk import Desk
-from bot.store import csat, tickets
-from bot.store.db import Database
 from tests.conftest import BASE_CONFIG, BOB
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
@@ -34,7 +34,7 @@ ALICE = "alice@example.org"
 
 class Rig:
     def __init__(
-        self, desk: Desk, worker: DeliveryWorker, adapter: EmailAdapter, relay: RecordingRelay, db: Database
+        self, desk: Desk, worker: DeliveryWorker, adapter: EmailAdapter, relay: RecordingRelay, db: Store
     ) -> None:
         self.desk, self.worker, self.adapter, self.relay, self.db = desk, worker, adapter, relay, db
 
@@ -56,12 +56,12 @@ class Rig:
         return await asyncio.to_thread(deliver)
 
     async def messages(self, number: int) -> list[tuple[str, str, str]]:
-        async with self.db.reading() as conn:
-            return [(m.author_role, m.visibility, m.body) for m in await tickets.messages_for(conn, number)]
+        async with self.db.reading() as uow:
+            return [(m.author_role, m.visibility, m.body) for m in await uow.messages.messages_for(number)]
 
     async def count(self) -> int:
-        async with self.db.reading() as conn:
-            return len(await tickets.list_tickets(conn, tickets.TicketQuery(limit=100)))
+        async with self.db.reading() as uow:
+            return len(await uow.tickets.list_tickets(TicketQuery(limit=100)))
 
 
 def mail(
@@ -87,7 +87,7 @@ def mail(
 
 
 @pytest.fixture
-async def rig(db: Database, clock: FakeClock, platform: RecordingPlatform) -> AsyncIterator[Rig]:
+async def rig(db: Store, clock: FakeClock, platform: RecordingPlatform) -> AsyncIterator[Rig]:
     relay = await RecordingRelay().start()
     raw: dict[str, Any] = {
         **BASE_CONFIG,
@@ -210,8 +210,8 @@ async def test_resolution_close_and_rating_by_reply(rig: Rig) -> None:
 
     rating = mail("Re: [#1] Refund please", "5 Quick and friendly!\n\n> How did we do on #1?")
     assert await rig.send(rating) == "250 2.0.0 OK"
-    async with rig.db.reading() as conn:
-        survey_row = await csat.get(conn, 1)
+    async with rig.db.reading() as uow:
+        survey_row = await uow.csat.get(1)
     assert survey_row is not None and (survey_row.rating, survey_row.comment) == (5, "Quick and friendly!")
     assert rig.relay.text(rig.relay.mails[-1]).startswith("Thanks for rating #1 5/5!")
 
@@ -271,6 +271,6 @@ async def test_relay_trouble_is_retried_then_refused(rig: Rig, clock: FakeClock)
     assert (await rig.desk.run(BOB, "/ticket reply 1 Yes: see docs.")).ok
     await rig.worker.drain()
     assert (await rig.messages(1))[-1][2] == "Yes: see docs."
-    async with rig.db.reading() as conn:
-        logged = await tickets.messages_for(conn, 1)
+    async with rig.db.reading() as uow:
+        logged = await uow.messages.messages_for(1)
     assert logged[-1].delivery == "failed"

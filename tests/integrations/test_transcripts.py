@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.bootstrap import build_desk
 from bot.delivery import DeliveryWorker
-from bot.store.db import Database
+from bot.ports import Store
 from tests.conftest import ALICE, BOB, dm, make_settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
@@ -27,7 +27,7 @@ def transcript_settings(**transcripts: object) -> object:
     )
 
 
-async def close_a_ticket(db: Database, clock: FakeClock, platform: RecordingPlatform, **transcripts: object) -> None:
+async def close_a_ticket(db: Store, clock: FakeClock, platform: RecordingPlatform, **transcripts: object) -> None:
     settings = transcript_settings(dir=str(db.path.parent / "transcripts"), **transcripts)
     desk = build_desk(settings, db, clock=clock)  # type: ignore[arg-type]
     worker = DeliveryWorker(db, {platform.name: platform}, clock)
@@ -42,7 +42,7 @@ async def close_a_ticket(db: Database, clock: FakeClock, platform: RecordingPlat
     await worker.drain()
 
 
-async def test_both_copies_at_close(db: Database, clock: FakeClock, platform: RecordingPlatform) -> None:
+async def test_both_copies_at_close(db: Store, clock: FakeClock, platform: RecordingPlatform) -> None:
     await close_a_ticket(db, clock, platform, to_customer=True)
 
     html_post, md_post = platform.in_channel("archive")
@@ -94,7 +94,7 @@ async def test_both_copies_at_close(db: Database, clock: FakeClock, platform: Re
 
 
 async def test_without_to_customer_only_the_archive_gets_it(
-    db: Database, clock: FakeClock, platform: RecordingPlatform
+    db: Store, clock: FakeClock, platform: RecordingPlatform
 ) -> None:
     await close_a_ticket(db, clock, platform)
     assert len(platform.in_channel("archive")) == 2

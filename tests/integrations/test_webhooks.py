@@ -17,9 +17,9 @@ from adapters.webhooks.sender import WebhookSender, load_endpoints, make_worker
 from bot.bootstrap import build_desk
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
+from bot.ports import Store
+from bot.records import Delivery
 from bot.services.desk import Desk
-from bot.store import webhook_deliveries
-from bot.store.db import Database
 from tests.conftest import ALICE, BOB, dm, make_settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.webhook_receiver import HANG, Receiver
@@ -52,12 +52,12 @@ def hooks(*endpoints: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class Rig:
-    def __init__(self, desk: Desk, worker: DeliveryWorker, sender: WebhookSender, db: Database) -> None:
+    def __init__(self, desk: Desk, worker: DeliveryWorker, sender: WebhookSender, db: Store) -> None:
         self.desk, self.worker, self.sender, self.db = desk, worker, sender, db
 
-    async def deliveries(self, failed_only: bool = False) -> list[webhook_deliveries.Delivery]:
-        async with self.db.reading() as conn:
-            return await webhook_deliveries.list_deliveries(conn, failed_only=failed_only)
+    async def deliveries(self, failed_only: bool = False) -> list[Delivery]:
+        async with self.db.reading() as uow:
+            return await uow.webhook_deliveries.list_deliveries(failed_only=failed_only)
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def webhook_config(receiver: Receiver) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-async def rig(webhook_config: list[dict[str, Any]], db: Database, clock: FakeClock) -> AsyncIterator[Rig]:
+async def rig(webhook_config: list[dict[str, Any]], db: Store, clock: FakeClock) -> AsyncIterator[Rig]:
     settings = no_kb_settings(webhooks=webhook_config)
     desk = build_desk(settings, db, clock=clock)
     sender = WebhookSender(load_endpoints(settings.webhooks, {"TD_HOOK_SECRET": SECRET}), clock)
@@ -88,7 +88,7 @@ async def a_whole_ticket(desk: Desk) -> None:
 
 
 async def test_every_event_arrives_signed_in_order_and_notes_only_where_allowed(
-    receiver: Receiver, internal_receiver: Receiver, db: Database, clock: FakeClock
+    receiver: Receiver, internal_receiver: Receiver, db: Store, clock: FakeClock
 ) -> None:
     settings = make_settings(
         webhooks=hooks(
@@ -166,7 +166,7 @@ async def test_500_and_429_are_retried_with_backoff_and_retry_after_in_order(
 
 
 async def test_gives_up_after_the_configured_time_then_redelivers(
-    receiver: Receiver, db: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    receiver: Receiver, db: Store, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     settings = no_kb_settings(webhooks=hooks({"name": "tracker", "url": receiver.url, "give_up_after": "1h"}))
@@ -191,18 +191,18 @@ async def test_gives_up_after_the_configured_time_then_redelivers(
         assert len(receiver.requests) == tries, "a failed delivery is not retried on its own"
 
         receiver.script.clear()  # the receiver is fixed
-        async with db.transaction() as conn:
-            again = await webhook_deliveries.requeue(conn, failed.id, clock.now())
+        async with db.transaction() as uow:
+            again = await uow.webhook_deliveries.requeue(failed.id, clock.now())
         assert again is not None
-        async with db.reading() as conn:
-            row = await webhook_deliveries.pending_row(conn, again)
+        async with db.reading() as uow:
+            row = await uow.webhook_deliveries.pending_row(again)
         assert row is not None
         await worker.deliver_one(row)
         assert receiver.requests[-1].answered == 200 and receiver.requests[-1].verified
         assert receiver.accepted[-1]["id"] == failed.event_id, "a redelivery is the same event"
-        async with db.reading() as conn:
-            old = await webhook_deliveries.get_delivery(conn, failed.id)
-            new = await webhook_deliveries.get_delivery(conn, again)
+        async with db.reading() as uow:
+            old = await uow.webhook_deliveries.get_delivery(failed.id)
+            new = await uow.webhook_deliveries.get_delivery(again)
         assert old is not None and old.state == "failed", "the record of the failure stays"
         assert new is not None and (new.state, new.answer) == ("delivered", "HTTP 200")
     finally:
@@ -225,7 +225,7 @@ async def test_a_4xx_fails_at_once_and_later_events_still_go(rig: Rig, receiver:
     assert failed.last_error == "tracker answered HTTP 404; not retried (only timeouts, 429 and 5xx are)"
 
 
-async def test_timeouts_and_refused_connections_are_retried(db: Database, clock: FakeClock, receiver: Receiver) -> None:
+async def test_timeouts_and_refused_connections_are_retried(db: Store, clock: FakeClock, receiver: Receiver) -> None:
     receiver.answer(HANG)
     settings = no_kb_settings(
         webhooks=hooks(
@@ -241,8 +241,8 @@ async def test_timeouts_and_refused_connections_are_retried(db: Database, clock:
     finally:
         receiver.release.set()
         await sender.close()
-    async with db.reading() as conn:
-        pending = {d.endpoint: d for d in await webhook_deliveries.list_deliveries(conn)}
+    async with db.reading() as uow:
+        pending = {d.endpoint: d for d in await uow.webhook_deliveries.list_deliveries()}
     assert pending["slow"].last_error == "slow: no answer within 0.2s"
     assert pending["down"].last_error == "down: could not connect (ClientConnectorError)"
     for d in pending.values():

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters.cli import app
+from bot import storage as backups
+from bot.ports import Store
 from bot.services.desk import Desk
-from bot.store import backup as backups
-from bot.store.db import Database
 from tests.conftest import UserRef, dm
 
 BURST = 60
@@ -86,7 +86,7 @@ def test_cli_backup_and_restore(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "missing.db does not exist" in result.output
 
 
-async def test_restore_refuses_a_database_in_use(db: Database, db_path: Path, tmp_path: Path) -> None:
+async def test_restore_refuses_a_database_in_use(db: Store, db_path: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy.db"
     await asyncio.to_thread(backups.backup, db_path, copy)
     result = await asyncio.to_thread(CliRunner().invoke, app, ["db", "restore", str(copy), "--db", str(db_path)])

@@ -12,14 +12,14 @@ from typer.testing import CliRunner
 
 from adapters.cli import app
 from bot.delivery import DeliveryWorker
+from bot.ports import Store
+from bot.records import ERASED
 from bot.scheduler import Scheduler
 from bot.services.desk import Desk
-from bot.store import tickets
-from bot.store.db import Database
-from bot.store.privacy import ERASED
 from tests.conftest import ALICE, BOB, CAROL, dm
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
+from tests.fakes.sql import sql
 from tests.service.test_kb_loop import press
 
 SECRET = "my flat is 12 Quarry Lane"
@@ -51,7 +51,7 @@ def _raw(db_path: Path) -> bytes:
 
 
 async def test_export_then_forget_a_customer(
-    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Database, db_path: Path
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Store, db_path: Path
 ) -> None:
     await _alice_uses_the_desk(desk, worker, platform)
     exported = await cli("customer", "export", "test:alice", "--db", str(db_path))
@@ -87,9 +87,8 @@ async def test_export_then_forget_a_customer(
     assert "customer data erased" in shown  # recorded in the ticket's history
     ticket = await desk.ticket(2)
     assert ticket is not None and ticket.number == 2 and ticket.closed_at is not None
-    async with db.reading() as conn:
-        rating = await conn.execute_fetchall("SELECT rating, comment FROM csat WHERE ticket=2")
-    assert [tuple(r) for r in rating] == [(5, ERASED)]  # the number stays for reports
+    rating = sql(db, "SELECT rating, comment FROM csat WHERE ticket=2")
+    assert rating == [(5, ERASED)]  # the number stays for reports
     assert "Carol's own problem with exports" in (await desk.run(BOB, "/ticket show 3")).text
     shown_article = (await desk.run(BOB, "/kb show reset-password")).text
     assert "Quarry" not in shown_article
@@ -98,7 +97,7 @@ async def test_export_then_forget_a_customer(
 
 
 async def test_retention_purges_texts_of_tickets_closed_long_ago(
-    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Database, db_path: Path, clock: FakeClock
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Store, db_path: Path, clock: FakeClock
 ) -> None:
     await _alice_uses_the_desk(desk, worker, platform)  # #2 is closed now; #1 resolved; #3 open
     scheduler = Scheduler(desk.ctx, message_days=30)
@@ -107,10 +106,10 @@ async def test_retention_purges_texts_of_tickets_closed_long_ago(
     clock.advance(days=31)
     done = await scheduler.tick()
     assert "retention: message texts of 1 closed ticket(s) erased" in done
-    async with db.reading() as conn:
-        bodies = [m.body for m in await tickets.messages_for(conn, 2)]
-        events = [e.kind for e in await tickets.events_for(conn, 2)]
-        open_bodies = [m.body for m in await tickets.messages_for(conn, 3)]
+    async with db.reading() as uow:
+        bodies = [m.body for m in await uow.messages.messages_for(2)]
+        events = [e.kind for e in await uow.history.events_for(2)]
+        open_bodies = [m.body for m in await uow.messages.messages_for(3)]
     assert set(bodies) == {ERASED} and events[-1] == "message_texts_purged"
     assert open_bodies[0] == "Carol's own problem with exports"  # not closed: kept
     assert SECRET.encode() not in _raw(db_path)

@@ -15,17 +15,17 @@ from adapters.web.app import build_app
 from bot.delivery import DeliveryWorker
 from bot.health import Probe
 from bot.lifecycle import WorkGate
-from bot.ports import DeliveryRefused, RetryLater
+from bot.ports import DeliveryRefused, RetryLater, Store
 from bot.services.desk import Desk
-from bot.store.db import Database
 from bot.web_config import WebConfig
 from tests.conftest import ALICE, BOB, dm
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
+from tests.fakes.sql import sql
 
 
 @pytest.fixture
-def probe(db: Database, clock: FakeClock, platform: RecordingPlatform) -> Probe:
+def probe(db: Store, clock: FakeClock, platform: RecordingPlatform) -> Probe:
     probe = Probe(db, clock, max_outbox_lag=timedelta(minutes=5))
     probe.platforms[platform.name] = lambda: True
     probe.worker_alive = lambda: True
@@ -77,7 +77,7 @@ async def test_readyz_names_each_failed_check(
     probe: Probe,
     desk: Desk,
     clock: FakeClock,
-    db: Database,
+    db: Store,
 ) -> None:
     await desk.receive(dm(ALICE, "The export button does nothing"))  # its posts wait: no worker runs
     clock.advance(minutes=6)
@@ -95,8 +95,7 @@ async def test_readyz_names_each_failed_check(
     assert body["checks"]["outbox"]["detail"] == "the oldest undelivered post is 360 s old (limit 300 s)"
     assert body["checks"]["delivery"]["detail"] == "the delivery worker has stopped"
 
-    async with db.autocommit() as conn:
-        await conn.execute("PRAGMA user_version = 1")
+    sql(db, "PRAGMA user_version = 1")
     body = await (await client.get("/readyz")).json()
     assert "store" in body["failed"]
     assert "run `threaddesk db migrate`" in body["checks"]["store"]["detail"]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from bot.delivery import DeliveryWorker
+from bot.ports import Store
 from bot.services.desk import Desk
-from bot.store import csat
-from bot.store.db import Database
 from tests.conftest import ALICE, BOB, CAROL, dm
 from tests.fakes.platform import RecordingPlatform
 
@@ -15,7 +14,7 @@ def surveys(platform: RecordingPlatform, channel: str) -> list[str]:
 
 
 async def test_asked_once_even_when_closed_twice(
-    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Database
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Store
 ) -> None:
     await desk.receive(dm(ALICE, "My export is empty", message_id="m1"))
     assert (await desk.run(BOB, "/ticket resolve 1 Fixed the export job.")).ok
@@ -33,8 +32,8 @@ async def test_asked_once_even_when_closed_twice(
     pressed = await desk.run(ALICE, survey.message.buttons[4].command)
     assert pressed.ok and pressed.text.startswith("Thanks for rating #1 5/5!")
     assert (await desk.run(ALICE, "/ticket rate 1 4 Took two tries")).ok
-    async with db.reading() as conn:
-        stored = await csat.get(conn, 1)
+    async with db.reading() as uow:
+        stored = await uow.csat.get(1)
     assert stored is not None and (stored.rating, stored.comment) == (4, "Took two tries")
 
 

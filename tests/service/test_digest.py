@@ -6,20 +6,20 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.delivery import DeliveryWorker
+from bot.ports import Store
+from bot.records import Spread, percentile
 from bot.services import digest
 from bot.services.desk import Desk
-from bot.services.metrics import Spread, compute, percentile
-from bot.store.db import Database
 from tests.conftest import BOB, DANA
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
 from tests.service.seeded import T0, seed
 
 
-async def test_report_numbers_on_the_seeded_history(desk: Desk, clock: FakeClock, db: Database) -> None:
+async def test_report_numbers_on_the_seeded_history(desk: Desk, clock: FakeClock, db: Store) -> None:
     await seed(desk, clock)
-    async with db.reading() as conn:
-        r = await compute(conn, T0 - timedelta(hours=1), T0 + timedelta(days=1))
+    async with db.reading() as uow:
+        r = await uow.reports.report(T0 - timedelta(hours=1), T0 + timedelta(days=1))
     assert (r.created, r.resolved, r.closed, r.reopened) == (3, 2, 1, 1)
     assert r.open_by_status == {"new": 1, "open": 1, "pending": 0, "on_hold": 0}
     assert r.open_by_priority == {"urgent": 1, "high": 0, "normal": 1, "low": 0}
@@ -38,7 +38,7 @@ async def test_report_numbers_on_the_seeded_history(desk: Desk, clock: FakeClock
 
 
 async def test_the_digest_shows_exactly_those_numbers_with_trends(
-    desk: Desk, clock: FakeClock, db: Database, tmp_path: Path
+    desk: Desk, clock: FakeClock, db: Store, tmp_path: Path
 ) -> None:
     await seed(desk, clock)
     built = await digest.build(desk.ctx, T0 - timedelta(hours=1), T0 + timedelta(days=1), tmp_path / "charts")

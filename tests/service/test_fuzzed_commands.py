@@ -20,7 +20,7 @@ from bot.domain.commands import GROUPS, SPECS
 from bot.domain.inbound import Place
 from bot.domain.refs import UserRef
 from bot.services.desk import Desk
-from bot.store.db import Database
+from bot.storage import open_store
 from tests.conftest import ALICE, BOB, CAROL, DANA, dm, make_settings, shared_matcher
 from tests.fakes.clock import FakeClock
 
@@ -54,7 +54,7 @@ PEOPLE = st.sampled_from([ALICE, CAROL, BOB, DANA])
 def running(tmp_path: Path) -> Iterator[tuple[asyncio.AbstractEventLoop, Desk]]:
     """One desk with two open tickets for every example (Hypothesis drives a plain function)."""
     loop = asyncio.new_event_loop()
-    database = Database.open(tmp_path / "fuzz.db")
+    database = open_store(tmp_path / "fuzz.db")
 
     async def start() -> Desk:
         db = await database.__aenter__()

@@ -13,11 +13,9 @@ from bot.bootstrap import build_desk
 from bot.delivery import DeliveryWorker
 from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import UserRef
-from bot.ports import RetryLater
-from bot.services import metrics
+from bot.ports import RetryLater, Store
 from bot.services.desk import Desk
-from bot.store import outbox
-from bot.store.db import Database
+from bot.storage import open_store
 from tests.conftest import ALICE, BOB, CAROL, DANA, dm, make_settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform, Sent
@@ -37,12 +35,12 @@ OUTAGE = {
 }
 
 
-def desk_for(db: Database, clock: FakeClock, **incidents: Any) -> Desk:
+def desk_for(db: Store, clock: FakeClock, **incidents: Any) -> Desk:
     return build_desk(make_settings(incidents={**INCIDENTS, **incidents}, kb={"suggestions": 0}), db, clock=clock)
 
 
 @pytest.fixture
-def idesk(db: Database, clock: FakeClock) -> Desk:
+def idesk(db: Store, clock: FakeClock) -> Desk:
     return desk_for(db, clock)
 
 
@@ -141,7 +139,7 @@ async def test_similar_reports_are_proposed_then_created_updated_and_resolved(
 
 
 async def test_auto_create_links_at_the_third_report(
-    db: Database, clock: FakeClock, worker: DeliveryWorker, platform: RecordingPlatform
+    db: Store, clock: FakeClock, worker: DeliveryWorker, platform: RecordingPlatform
 ) -> None:
     desk = desk_for(db, clock, auto_create=True)
     await report_outage(desk, clock)
@@ -170,7 +168,7 @@ async def test_reports_from_one_customer_or_outside_the_window_do_not_make_an_in
 
 
 async def test_unlink_teaches_the_matcher_and_tells_the_customer(
-    db: Database, clock: FakeClock, worker: DeliveryWorker, platform: RecordingPlatform
+    db: Store, clock: FakeClock, worker: DeliveryWorker, platform: RecordingPlatform
 ) -> None:
     desk = desk_for(db, clock, auto_create=True)
     await report_outage(desk, clock)
@@ -199,7 +197,7 @@ async def test_a_broadcast_interrupted_by_a_restart_reaches_each_thread_exactly_
     db_path: Path, clock: FakeClock
 ) -> None:
     platform = RecordingPlatform()
-    async with Database.open(db_path) as db:
+    async with open_store(db_path) as db:
         desk = desk_for(db, clock)
         await report_outage(desk, clock)
         assert (await desk.run(BOB, "/incident new Login failures #1 #2 #3")).ok
@@ -209,13 +207,13 @@ async def test_a_broadcast_interrupted_by_a_restart_reaches_each_thread_exactly_
         # the first life sends one post, then the platform stops answering and the process dies
         platform.fail_next(*(RetryLater("HTTP 503") for _ in range(2)))
         await worker.deliver_due()
-        async with db.reading() as conn:
-            assert await outbox.pending_count(conn) >= 2
+        async with db.reading() as uow:
+            assert await uow.outbox.pending_count() >= 2
     clock.advance(minutes=5)
-    async with Database.open(db_path) as db:  # second life
+    async with open_store(db_path) as db:  # second life
         await DeliveryWorker(db, {"test": platform}, clock).drain()
-        async with db.reading() as conn:
-            assert await outbox.pending_count(conn) == 0
+        async with db.reading() as uow:
+            assert await uow.outbox.pending_count() == 0
     update = "Update on Login failures (investigating): Restarting the login service."
     for user in OUTAGE:
         assert thread(platform, user, f"r-{user.id}").count(update) == 1
@@ -249,15 +247,15 @@ async def test_customers_never_see_other_customers_or_internal_notes(
 
 
 async def test_report_and_digest_count_incidents(
-    db: Database, clock: FakeClock, worker: DeliveryWorker, platform: RecordingPlatform
+    db: Store, clock: FakeClock, worker: DeliveryWorker, platform: RecordingPlatform
 ) -> None:
     desk = desk_for(db, clock, auto_create=True)
     start = clock.now()
     await report_outage(desk, clock)  # reports at +0, +2, +4 min; the incident opens at +4
     clock.advance(minutes=30)
     assert (await desk.run(BOB, "/incident resolve 1 Fixed.")).ok
-    async with db.reading() as conn:
-        report = await metrics.compute(conn, start, clock.now() + timedelta(minutes=1))
+    async with db.reading() as uow:
+        report = await uow.reports.report(start, clock.now() + timedelta(minutes=1))
     assert report.to_json()["incidents"] == {
         "count": 1,
         "linked_tickets": 3,
@@ -272,7 +270,7 @@ async def test_report_and_digest_count_incidents(
 
 
 async def test_a_keyword_rule_groups_reports_whatever_their_wording(
-    db: Database, clock: FakeClock, worker: DeliveryWorker, platform: RecordingPlatform
+    db: Store, clock: FakeClock, worker: DeliveryWorker, platform: RecordingPlatform
 ) -> None:
     rules = [{"match": r"\b(checkout|payment page)\b", "title": "Checkout outage"}]
     desk = desk_for(db, clock, rules=rules)

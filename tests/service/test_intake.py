@@ -7,7 +7,6 @@ from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.text import ZWSP
 from bot.domain.ticket import Priority, Status
 from bot.services.desk import Desk
-from bot.store import tickets
 from tests.conftest import ALICE, BOB, CAROL, dm
 from tests.fakes.platform import RecordingPlatform
 
@@ -49,8 +48,8 @@ async def test_customer_reply_reopens_pending_and_resolved(desk: Desk, db) -> No
     await desk.run(BOB, "/ticket resolve 1 Re-imported it for you")
     await desk.receive(dm(ALICE, "Half the cards are missing", thread="root"))
     assert (await desk.ticket(1)).status is Status.OPEN  # type: ignore[union-attr]
-    async with db.reading() as conn:
-        log = await tickets.messages_for(conn, 1)
+    async with db.reading() as uow:
+        log = await uow.messages.messages_for(1)
     assert [m.body for m in log if m.author_role == "customer"] == [
         "Import from Trello fails",
         "Here is the file",
@@ -96,8 +95,8 @@ async def test_agent_in_card_thread_is_internal_and_in_customer_thread_is_public
             text="Looking now",
         )
     )
-    async with db.reading() as conn:
-        log = await tickets.messages_for(conn, 1)
+    async with db.reading() as uow:
+        log = await uow.messages.messages_for(1)
     assert [(m.body, m.visibility, m.author_role) for m in log[-2:]] == [
         ("anyone seen this?", "internal", "agent"),
         ("Looking now", "public", "agent"),
@@ -131,8 +130,8 @@ async def test_huge_and_odd_unicode_messages(
     weird = await desk.receive(dm(ALICE, "\u202e\u0000 مرحبا \u200b\u200d 👩‍💻 zalgo ̸̢̛", message_id="odd"))
     assert weird is not None
     await worker.drain()
-    async with db.reading() as conn:
-        [stored] = [m for m in await tickets.messages_for(conn, 1)][:1]
+    async with db.reading() as uow:
+        [stored] = [m for m in await uow.messages.messages_for(1)][:1]
     assert stored.body.endswith("(cut at 40,000 characters)")
     assert all(len(post.text) < 6000 for post in platform.sent)
 

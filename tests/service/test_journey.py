@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.delivery import DeliveryWorker
 from bot.domain.inbound import Place
 from bot.services.desk import Desk
-from bot.store import tickets
 from tests.conftest import ALICE, BOB, dm
 from tests.fakes.platform import RecordingPlatform
 
@@ -87,14 +86,14 @@ async def test_every_message_is_logged_with_delivery_state(
 ) -> None:
     await desk.receive(dm(ALICE, "Where can I download my invoices?", message_id="m1"))
     await desk.run(BOB, "/ticket reply 1 Billing › Invoices, top right.")
-    async with db.reading() as conn:
-        before = await tickets.messages_for(conn, 1)
+    async with db.reading() as uow:
+        before = await uow.messages.messages_for(1)
     assert [(m.author_role, m.delivery) for m in before] == [
         ("customer", "received"),
         ("bot", "queued"),
         ("agent", "queued"),
     ]
     await worker.drain()
-    async with db.reading() as conn:
-        after = await tickets.messages_for(conn, 1)
+    async with db.reading() as uow:
+        after = await uow.messages.messages_for(1)
     assert [m.delivery for m in after] == ["received", "delivered", "delivered"]

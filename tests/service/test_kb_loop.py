@@ -11,10 +11,9 @@ import pytest
 
 from bot.delivery import DeliveryWorker
 from bot.domain.ticket import Status
+from bot.ports import Store
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary
-from bot.store import articles
-from bot.store.db import Database
 from kb.article import Article
 from kb.matcher import Matcher
 from tests.conftest import ALICE, BOB, CAROL, dm, shared_matcher
@@ -32,14 +31,14 @@ async def press(desk: Desk, who: object, platform: RecordingPlatform, channel: s
     raise AssertionError(f"no button {label!r} in {channel}/{thread}")
 
 
-async def stats_of(db: Database, article: str) -> tuple[int, int, int, int]:
-    async with db.reading() as conn:
-        [row] = [r for r in await articles.stats(conn) if r.article == article]
+async def stats_of(db: Store, article: str) -> tuple[int, int, int, int]:
+    async with db.reading() as uow:
+        [row] = [r for r in await uow.articles.stats() if r.article == article]
     return row.suggested, row.accepted, row.rejected, row.helped_resolve
 
 
 async def test_accepting_a_suggestion_resolves_as_self_served_and_teaches_the_article(
-    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Database
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Store
 ) -> None:
     wording = "the password reset email never shows up in my inbox"
     await desk.receive(dm(ALICE, wording, message_id="a1"))
@@ -73,7 +72,7 @@ async def test_accepting_a_suggestion_resolves_as_self_served_and_teaches_the_ar
 
 
 async def test_rejecting_keeps_the_ticket_with_agents_and_is_counted(
-    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Database
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Store
 ) -> None:
     await desk.receive(dm(CAROL, "how do I get a refund for the annual plan", message_id="c1"))
     await worker.drain()
@@ -99,7 +98,7 @@ async def test_nothing_is_suggested_for_an_unrelated_message(
     assert "articles may help" not in ack.text and ack.message.buttons == ()
 
 
-async def test_agent_citing_an_article_teaches_it_and_counts(desk: Desk, worker: DeliveryWorker, db: Database) -> None:
+async def test_agent_citing_an_article_teaches_it_and_counts(desk: Desk, worker: DeliveryWorker, db: Store) -> None:
     await desk.receive(dm(CAROL, "our finance team needs the company VAT id printed on the bill", message_id="c2"))
     bad = await desk.run(BOB, "/ticket resolve 1 --kb no-such-article Done")
     assert not bad.ok and "There is no article `no-such-article`" in bad.text
@@ -139,7 +138,7 @@ async def test_customers_only_accept_on_their_own_tickets(desk: Desk) -> None:
     assert ticket is not None and ticket.status is Status.NEW
 
 
-async def test_authoring_in_chat_is_versioned_and_served_at_once(desk: Desk, db: Database) -> None:
+async def test_authoring_in_chat_is_versioned_and_served_at_once(desk: Desk, db: Store) -> None:
     added = await desk.run(
         BOB, "/kb add Change your time zone | wrong time on my cards; timezone setting | Profile → Time zone."
     )
@@ -161,8 +160,8 @@ async def test_authoring_in_chat_is_versioned_and_served_at_once(desk: Desk, db:
     for command, expected in errors:
         reply = await desk.run(BOB, command)
         assert not reply.ok and expected in reply.text, (command, reply.text)
-    async with db.reading() as conn:
-        history = await articles.versions(conn, "change-your-time-zone")
+    async with db.reading() as uow:
+        history = await uow.articles.versions("change-your-time-zone")
     assert [(v.version, v.actor, v.change) for v in history] == [
         (1, "test:bob", "written in chat"),
         (2, "test:bob", "body edited in chat"),
@@ -183,29 +182,25 @@ async def test_save_a_resolved_ticket_as_an_article(desk: Desk) -> None:
     assert "Aliases: Exported CSV opens with garbled accents in Excel" in shown
 
 
-async def test_changes_from_another_process_reach_the_running_bot(desk: Desk, db: Database) -> None:
+async def test_changes_from_another_process_reach_the_running_bot(desk: Desk, db: Store) -> None:
     """`threaddesk kb import` while the bot runs: another connection bumps the revision; the bot reloads."""
-    import aiosqlite
-
+    from bot.storage import open_store
     from kb.article import Article
 
     assert desk.ctx.kb.find("gift-cards") is None
-    async with aiosqlite.connect(db.path, isolation_level=None) as other:
-        other.row_factory = aiosqlite.Row
-        await other.execute("BEGIN IMMEDIATE")
+    async with open_store(db.location) as other, other.transaction() as uow:
         article = Article(id="gift-cards", title="Redeem a gift card", aliases=("how do I redeem my gift card",))
-        await articles.save_article(other, article, actor="cli", at=desk.ctx.clock.now(), change="imported")
-        await other.commit()
-    async with db.reading() as conn:
-        await desk.ctx.kb.refresh(conn)  # checked at load: the next look is due `check_every` later
+        await uow.articles.save_article(article, actor="cli", at=desk.ctx.clock.now(), change="imported")
+    async with db.reading() as uow:
+        await desk.ctx.kb.refresh(uow)  # checked at load: the next look is due `check_every` later
         assert desk.ctx.kb.find("gift-cards") is None
         desk.ctx.clock.advance(seconds=desk.ctx.kb.check_every)  # type: ignore[attr-defined]
-        await desk.ctx.kb.refresh(conn)
+        await desk.ctx.kb.refresh(uow)
     assert desk.ctx.kb.suggest("redeem my gift card")[0].article.id == "gift-cards"
 
 
 async def test_a_wording_learned_while_the_index_is_rebuilt_is_kept(
-    knowledge: KnowledgeLibrary, db: Database, clock: FakeClock
+    knowledge: KnowledgeLibrary, db: Store, clock: FakeClock
 ) -> None:
     """A reload reads the articles, then builds for a while in a thread; a wording learned (and committed)
     after the read must not vanish when the rebuilt matcher takes over."""
@@ -218,21 +213,20 @@ async def test_a_wording_learned_while_the_index_is_rebuilt_is_kept(
 
     library = KnowledgeLibrary(clock=clock, build=slow_build)  # `knowledge` seeded the sample articles
     wording = "my refund never arrived on the card"
-    async with db.reading() as conn:
-        await articles.bump_revision(conn)  # another process changed the KB: the next refresh reloads
-        reload = asyncio.create_task(library.refresh(conn, force=True))
+    async with db.transaction() as uow:
+        await uow.articles.bump_revision()  # another process changed the KB: the next refresh reloads
+    async with db.reading() as uow:
+        reload = asyncio.create_task(library.refresh(uow, force=True))
         await asyncio.to_thread(building.wait)
-    async with db.transaction() as conn:
-        assert await articles.learn(conn, "refund-request", wording, source="accepted", ticket=None, at=clock.now())
+    async with db.transaction() as uow:
+        assert await uow.articles.learn("refund-request", wording, source="accepted", ticket=None, at=clock.now())
     library.learned("refund-request", wording)
     learned.set()
     await reload
     assert wording in library.find("refund-request").learned  # type: ignore[union-attr]
 
 
-async def test_the_running_bot_refits_its_classifier_once_enough_wordings_were_learned(
-    desk: Desk, db: Database
-) -> None:
+async def test_the_running_bot_refits_its_classifier_once_enough_wordings_were_learned(desk: Desk, db: Store) -> None:
     from kb.matcher import REFIT_AFTER
 
     library = desk.ctx.kb
@@ -240,8 +234,8 @@ async def test_the_running_bot_refits_its_classifier_once_enough_wordings_were_l
         library.learned("refund-request", f"money back for order number {n}")
     before: Matcher = library._matcher
     assert before.needs_refit
-    async with db.reading() as conn:
-        await library.refresh(conn)
+    async with db.reading() as uow:
+        await library.refresh(uow)
     after: Matcher = library._matcher
     assert not after.needs_refit and after.text_classifier is not before.text_classifier
     assert after.articles == before.articles  # the learned aliases are all still there
@@ -249,7 +243,7 @@ async def test_the_running_bot_refits_its_classifier_once_enough_wordings_were_l
 
 
 async def test_a_failed_refit_keeps_the_bot_suggesting(
-    desk: Desk, db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    desk: Desk, db: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from kb.matcher import REFIT_AFTER, Matcher
 
@@ -260,8 +254,8 @@ async def test_a_failed_refit_keeps_the_bot_suggesting(
     library = desk.ctx.kb
     for n in range(REFIT_AFTER):
         library.learned("refund-request", f"money back for order number {n}")
-    async with db.reading() as conn:
-        await library.refresh(conn)
+    async with db.reading() as uow:
+        await library.refresh(uow)
     assert "refitting the classifier failed" in caplog.text
     assert not library._matcher.needs_refit  # not retried on every message
     assert library.suggest("money back for order number 3")[0].article.id == "refund-request"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.delivery import DeliveryWorker
+from bot.ports import Store
 from bot.services.desk import Desk
-from bot.store.db import Database
 from tests.conftest import ALICE, BOB, DANA, ERIN, dm
 from tests.fakes.platform import RecordingPlatform
 
@@ -106,7 +106,7 @@ async def test_personal_macros_belong_to_their_author_and_shared_ones_to_the_lea
 
 
 async def test_a_macro_whose_action_cannot_apply_changes_nothing(
-    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Database
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Store
 ) -> None:
     assert (await desk.run(DANA, "/macro add hold | We're checking with the bank. | status on_hold; tag bank")).ok
     await desk.receive(dm(ALICE, "My card was charged twice", message_id="m-open"))
@@ -135,7 +135,6 @@ async def test_a_resolving_macro_sends_its_text_once_and_extra_words_follow_it(
 
 async def test_usage_counts_reach_the_report_and_the_digest(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
     from bot.services.digest import build
-    from bot.services.metrics import compute
 
     assert (await desk.run(DANA, "/macro add invoices | Invoices are under Billing › Invoices.")).ok
     assert (await desk.run(DANA, "/macro add thanks | Thanks {customer}!")).ok
@@ -144,8 +143,8 @@ async def test_usage_counts_reach_the_report_and_the_digest(desk: Desk, clock) -
         assert (await desk.run(BOB, f"/ticket macro {n} invoices")).ok
     assert (await desk.run(ERIN, "/ticket macro 1 thanks")).ok
     now = clock.now()
-    async with desk.ctx.db.reading() as conn:
-        report = await compute(conn, now - timedelta(days=1), now + timedelta(seconds=1))
+    async with desk.ctx.store.reading() as uow:
+        report = await uow.reports.report(now - timedelta(days=1), now + timedelta(seconds=1))
     assert report.macros == {"invoices": 3, "thanks": 1}
     assert report.to_json()["macros"] == {"invoices": 3, "thanks": 1}
     digest = await build(desk.ctx, now - timedelta(days=1), now + timedelta(seconds=1), None)
@@ -157,7 +156,7 @@ async def test_the_sample_macros_answer_five_common_questions_in_two_clicks_each
     desk: Desk,
     worker: DeliveryWorker,
     platform: RecordingPlatform,
-    db: Database,
+    db: Store,
     clock,  # type: ignore[no-untyped-def]
 ) -> None:
     from bot.services.macro_files import import_folder

@@ -4,36 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.bootstrap import build_desk
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
-from bot.ports import DeliveryRefused, RetryLater
+from bot.domain.refs import UserRef
+from bot.ports import DeliveryRefused, RetryLater, Store
 from bot.services.desk import Desk
-from bot.store import outbox, tickets
-from bot.store.db import Database
+from bot.storage import open_store
 from tests.conftest import ALICE, BOB, dm
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
+from tests.fakes.sql import sql
 
 
 async def test_committed_but_undelivered_posts_go_out_after_a_restart_exactly_once(
     db_path: Path, settings: Settings, clock: FakeClock
 ) -> None:
-    async with Database.open(db_path) as db:  # first life: the process dies right after the commit
+    async with open_store(db_path) as db:  # first life: the process dies right after the commit
         desk = build_desk(settings, db, clock=clock)
         await desk.receive(dm(ALICE, "Card declined at checkout", message_id="root"))
     platform = RecordingPlatform()
-    async with Database.open(db_path) as db:  # second life: the worker resumes on start
+    async with open_store(db_path) as db:  # second life: the worker resumes on start
         worker = DeliveryWorker(db, {"test": platform}, clock)
         await worker.drain()
         await worker.drain()
-    async with Database.open(db_path) as db:  # third life: nothing is sent twice
+    async with open_store(db_path) as db:  # third life: nothing is sent twice
         worker = DeliveryWorker(db, {"test": platform}, clock)
         await worker.drain()
-        async with db.reading() as conn:
-            assert await outbox.pending_count(conn) == 0
+        async with db.reading() as uow:
+            assert await uow.outbox.pending_count() == 0
     assert [p.text.split(" —")[0] for p in platform.in_thread("dm-alice", "root")] == ["Thanks, Alice"]
     assert len(platform.in_channel("queue")) == 1
 
@@ -61,12 +63,11 @@ async def test_429_waits_for_retry_after_and_loses_nothing(
 
 
 async def test_5xx_backs_off_exponentially_then_gives_up_visibly(
-    desk: Desk, db: Database, platform: RecordingPlatform, clock: FakeClock
+    desk: Desk, db: Store, platform: RecordingPlatform, clock: FakeClock
 ) -> None:
     worker = DeliveryWorker(db, {"test": platform}, clock, max_attempts=3, base_backoff=2)
     await desk.receive(dm(ALICE, "Mobile app won't sync", message_id="root"))
-    async with db.reading() as conn:
-        await conn.execute("DELETE FROM outbox WHERE ordering_key LIKE 'card:%'")
+    sql(db, "DELETE FROM outbox WHERE ordering_key LIKE 'card:%'")
     platform.fail_next(*(RetryLater("HTTP 503") for _ in range(3)))
     await worker.drain()
     clock.advance(seconds=1.9)
@@ -77,9 +78,9 @@ async def test_5xx_backs_off_exponentially_then_gives_up_visibly(
     clock.advance(seconds=4.1)
     await worker.drain()
     assert platform.calls == 3
-    async with db.reading() as conn:
-        assert await outbox.pending_count(conn) == 0
-        [message] = [m for m in await tickets.messages_for(conn, 1) if m.author_role == "bot"]
+    async with db.reading() as uow:
+        assert await uow.outbox.pending_count() == 0
+        [message] = [m for m in await uow.messages.messages_for(1) if m.author_role == "bot"]
     assert message.delivery == "failed"  # the transcript shows what did not arrive
     shown = await desk.run(BOB, "/ticket show 1")
     assert "ThreadDesk (failed): Thanks, Alice" in shown.text
@@ -112,21 +113,21 @@ async def test_card_updates_coalesce_while_waiting(
     assert len(card.edits) == 1 and {f.name: f.value for f in card.current.fields}["Status"] == "pending"
 
 
-async def test_platform_not_running_keeps_posts_pending(desk: Desk, db: Database, clock: FakeClock) -> None:
+async def test_platform_not_running_keeps_posts_pending(desk: Desk, db: Store, clock: FakeClock) -> None:
     await desk.receive(dm(ALICE, "Hello, the export is empty", message_id="root"))
     other = RecordingPlatform(name="elsewhere")
     await DeliveryWorker(db, {"elsewhere": other}, clock).drain()
-    async with db.reading() as conn:
-        assert await outbox.pending_count(conn) == 2
+    async with db.reading() as uow:
+        assert await uow.outbox.pending_count() == 2
 
 
-async def test_a_command_cancelled_mid_transaction_leaves_the_store_usable(desk: Desk, db: Database) -> None:
+async def test_a_command_cancelled_mid_transaction_leaves_the_store_usable(desk: Desk, db: Store) -> None:
     """A task stopped inside a unit of work (shutdown, a client gone) rolls back; later commands work."""
     entered = asyncio.Event()
 
     async def stuck() -> None:
-        async with db.transaction() as conn:
-            await conn.execute("INSERT INTO people (platform, id, name, last_seen) VALUES ('t', 'x', 'X', 'now')")
+        async with db.transaction() as uow:
+            await uow.people.remember_person(UserRef(platform="t", id="x", name="X"), datetime.now(UTC))
             entered.set()
             await asyncio.sleep(3600)
 
@@ -135,14 +136,12 @@ async def test_a_command_cancelled_mid_transaction_leaves_the_store_usable(desk:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    assert not db.conn.in_transaction
     ticket = await desk.receive(dm(ALICE, "still there?"))
     assert ticket is not None and ticket.number == 1
-    async with db.reading() as conn:
-        assert await conn.execute_fetchall("SELECT * FROM people WHERE id = 'x'") == []
+    assert sql(db, "SELECT * FROM people WHERE id = 'x'") == []
 
 
-async def test_cancelled_while_beginning_still_leaves_no_open_transaction(desk: Desk, db: Database) -> None:
+async def test_cancelled_while_beginning_still_leaves_no_open_transaction(desk: Desk, db: Store) -> None:
     async def begin_only() -> None:
         async with db.transaction():
             await asyncio.sleep(3600)
@@ -154,7 +153,5 @@ async def test_cancelled_while_beginning_still_leaves_no_open_transaction(desk: 
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        async with db.reading() as conn:
-            await conn.execute_fetchall("SELECT 1")
-        assert not db.conn.in_transaction
+        assert sql(db, "SELECT COUNT(*) FROM tickets") == [(0,)]  # no write lock left behind
     assert await desk.receive(dm(ALICE, "still there?")) is not None

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from bot.delivery import DeliveryWorker
 from bot.domain.ticket import Status
+from bot.ports import Store
+from bot.records import TicketQuery
 from bot.services.desk import Desk
-from bot.store import tickets
-from bot.store.db import Database
 from tests.conftest import ALICE, BOB, CAROL, dm
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
 
 
-async def count_tickets(db: Database) -> int:
-    async with db.reading() as conn:
-        return len(await tickets.list_tickets(conn, tickets.TicketQuery()))
+async def count_tickets(db: Store) -> int:
+    async with db.reading() as uow:
+        return len(await uow.tickets.list_tickets(TicketQuery()))
 
 
 async def test_pleasantries_with_no_ticket_get_a_kind_answer_and_open_nothing(
-    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Database
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Store
 ) -> None:
     for text, message_id in (("thanks!", "t1"), ("ok", "t2"), ("hello?", "t3")):
         assert await desk.receive(dm(CAROL, text, message_id=message_id)) is None
@@ -74,7 +74,7 @@ async def test_thanks_after_a_resolution_is_noted_on_the_ticket_without_reopenin
 
 
 async def test_long_after_a_resolution_thanks_is_only_answered(
-    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, clock: FakeClock, db: Database
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, clock: FakeClock, db: Store
 ) -> None:
     await desk.receive(dm(ALICE, "The invoice PDF is blank", message_id="root"))
     await desk.run(BOB, "/ticket resolve 1 Regenerated the PDF.")
@@ -82,14 +82,14 @@ async def test_long_after_a_resolution_thanks_is_only_answered(
     await desk.receive(dm(ALICE, "thanks", message_id="much-later"))
     await worker.drain()
     assert platform.texts("dm-alice", "much-later")[0].startswith("You're welcome, Alice! If you need anything")
-    async with db.reading() as conn:
-        assert [m.body for m in await tickets.messages_for(conn, 1) if m.author_role == "customer"] == [
+    async with db.reading() as uow:
+        assert [m.body for m in await uow.messages.messages_for(1) if m.author_role == "customer"] == [
             "The invoice PDF is blank"
         ]
 
 
 async def test_hello_while_a_ticket_is_open_joins_that_ticket(
-    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Database
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, db: Store
 ) -> None:
     await desk.receive(dm(ALICE, "Exports time out", message_id="root"))
     assert await desk.receive(dm(ALICE, "hello? anyone there?", message_id="nudge")) is None

@@ -9,6 +9,7 @@ from bot.domain.inbound import Place
 from bot.services.desk import Desk
 from tests.conftest import ALICE, BOB, CAROL, DANA, ERIN, dm
 from tests.fakes.platform import RecordingPlatform
+from tests.fakes.sql import sql
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ async def test_malformed_commands(desk: Desk, opened: int) -> None:
 
 
 async def test_no_traceback_ever_reaches_chat(desk: Desk, opened: int, db) -> None:  # type: ignore[no-untyped-def]
-    await db.conn.execute("DROP TABLE ticket_events")  # simulate a broken store
+    sql(db, "DROP TABLE ticket_events")  # simulate a broken store
     reply = await desk.run(BOB, "/ticket claim 1")
     assert not reply.ok
     assert reply.text == "Sorry — something went wrong on our side and nothing was changed. Please try again."

@@ -11,11 +11,10 @@ from bot.bootstrap import build_desk
 from bot.config import ConfigError, Settings
 from bot.delivery import DeliveryWorker
 from bot.domain.refs import UserRef
+from bot.ports import Store
 from bot.scheduler import Scheduler
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary
-from bot.store import routing
-from bot.store.db import Database
 from tests.conftest import ALICE, BOB, CAROL, DANA, ERIN, dm, make_settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
@@ -32,7 +31,7 @@ def settings_with(teams: list[dict[str, Any]], **intake: Any) -> Settings:
     )
 
 
-def desk_for(settings: Settings, db: Database, clock: FakeClock) -> Desk:
+def desk_for(settings: Settings, db: Store, clock: FakeClock) -> Desk:
     return build_desk(settings, db, kb=KnowledgeLibrary(), clock=clock)
 
 
@@ -42,7 +41,7 @@ async def assignee(desk: Desk, number: int) -> str | None:
     return ticket.assignee.id if ticket.assignee else None
 
 
-async def test_round_robin_is_fair_over_1000_tickets_and_survives_a_restart(db: Database, clock: FakeClock) -> None:
+async def test_round_robin_is_fair_over_1000_tickets_and_survives_a_restart(db: Store, clock: FakeClock) -> None:
     settings = settings_with([{"name": "support", "members": [a.key for a in AGENTS], "categories": ["general"],
                                "assignment": "round_robin"}])  # fmt: skip
     desk = desk_for(settings, db, clock)
@@ -56,14 +55,14 @@ async def test_round_robin_is_fair_over_1000_tickets_and_survives_a_restart(db: 
         if n == 501:
             ids = [a.id for a in AGENTS]
             assert await assignee(desk, 501) == ids[(ids.index(before or "") + 1) % 5], "the rotation continued"
-    async with db.reading() as conn:
-        load = await routing.open_load(conn, "test", [a.id for a in AGENTS])
+    async with db.reading() as uow:
+        load = await uow.routing.open_load("test", [a.id for a in AGENTS])
     assert sum(load.values()) == 1000
     assert max(load.values()) - min(load.values()) <= 1, load
 
 
 async def test_least_loaded_with_uneven_loads_and_a_cap_then_the_leads_are_told_once(
-    db: Database, clock: FakeClock, platform: RecordingPlatform, worker: DeliveryWorker
+    db: Store, clock: FakeClock, platform: RecordingPlatform, worker: DeliveryWorker
 ) -> None:
     settings = settings_with([{"name": "support", "members": ["test:bob", "test:erin"], "categories": ["general"],
                                "assignment": "least_loaded", "max_open_per_agent": 3}])  # fmt: skip
@@ -72,8 +71,8 @@ async def test_least_loaded_with_uneven_loads_and_a_cap_then_the_leads_are_told_
     for n in (1, 2):
         await desk.receive(dm(ALICE, f"Old question {n}"))
     assert (await desk.run(ERIN, "/agent back")).ok
-    async with db.reading() as conn:
-        assert await routing.open_load(conn, "test", ["bob", "erin"]) == {"bob": 2}
+    async with db.reading() as uow:
+        assert await uow.routing.open_load("test", ["bob", "erin"]) == {"bob": 2}
     got = []
     for n in range(3, 8):
         await desk.receive(dm(CAROL, f"New question {n}"))
@@ -93,7 +92,7 @@ async def test_least_loaded_with_uneven_loads_and_a_cap_then_the_leads_are_told_
 
 
 async def test_away_back_handover_and_the_assignee_is_told(
-    db: Database, clock: FakeClock, platform: RecordingPlatform, worker: DeliveryWorker
+    db: Store, clock: FakeClock, platform: RecordingPlatform, worker: DeliveryWorker
 ) -> None:
     settings = settings_with([{"name": "support", "members": ["test:bob", "test:erin"], "categories": ["general"],
                                "assignment": "round_robin"}])  # fmt: skip
@@ -130,7 +129,7 @@ async def test_away_back_handover_and_the_assignee_is_told(
 
 
 async def test_business_hours_count_as_away_and_what_waited_is_handed_out_when_they_open(
-    db: Database, clock: FakeClock, platform: RecordingPlatform, worker: DeliveryWorker
+    db: Store, clock: FakeClock, platform: RecordingPlatform, worker: DeliveryWorker
 ) -> None:
     hours = {"timezone": "UTC", "hours": {"mon": "09:00-17:00"}}
     settings = settings_with([{"name": "support", "members": ["test:bob"], "categories": ["general"],
@@ -154,7 +153,7 @@ async def test_business_hours_count_as_away_and_what_waited_is_handed_out_when_t
 
 
 async def test_transfer_moves_the_card_to_the_teams_queue_and_escalation_climbs_the_tiers(
-    db: Database, clock: FakeClock, platform: RecordingPlatform, worker: DeliveryWorker
+    db: Store, clock: FakeClock, platform: RecordingPlatform, worker: DeliveryWorker
 ) -> None:
     settings = settings_with(
         [
@@ -202,7 +201,7 @@ async def test_transfer_moves_the_card_to_the_teams_queue_and_escalation_climbs_
     assert unknown.text == "There is no team “sales”. Teams: tier1, tier2, billing."
 
 
-async def test_team_list_is_for_leads_and_routing_by_channel_and_customer(db: Database, clock: FakeClock) -> None:
+async def test_team_list_is_for_leads_and_routing_by_channel_and_customer(db: Store, clock: FakeClock) -> None:
     settings = settings_with([
         {"name": "vip", "members": ["test:erin"], "customers": ["test:carol"], "assignment": "round_robin"},
         {"name": "support", "members": ["test:bob"], "intake_channels": ["support"], "assignment": "manual"},
@@ -210,8 +209,8 @@ async def test_team_list_is_for_leads_and_routing_by_channel_and_customer(db: Da
     desk = desk_for(settings, db, clock)
     await desk.receive(dm(CAROL, "Hello, it's Carol"))
     assert await assignee(desk, 1) == "erin"
-    async with db.reading() as conn:
-        assert await routing.team_of(conn, 1) == "vip"
+    async with db.reading() as uow:
+        assert await uow.routing.team_of(1) == "vip"
     assert not (await desk.run(BOB, "/team list")).ok
     listing = (await desk.run(DANA, "/team list")).text
     assert "• vip — round_robin, 1 member(s), 1 available · 1 open, 0 unassigned" in listing
@@ -236,12 +235,10 @@ def test_team_config_problems_name_the_key() -> None:
     ]
 
 
-async def test_per_team_numbers_in_the_digest_and_the_report(db: Database, clock: FakeClock) -> None:
+async def test_per_team_numbers_in_the_digest_and_the_report(db: Store, clock: FakeClock) -> None:
     from datetime import timedelta
 
     from bot.services.digest import build
-    from bot.services.metrics import compute
-    from bot.services.team_scope import team_report
 
     settings = settings_with(
         [
@@ -258,10 +255,10 @@ async def test_per_team_numbers_in_the_digest_and_the_report(db: Database, clock
     assert (await desk.run(BOB, "/ticket reply 1 Fixed the total.")).ok
     clock.advance(minutes=1)
     since, until = clock.now() - timedelta(days=1), clock.now()
-    async with db.reading() as conn:
-        billing = await team_report(conn, "billing", since, until)
-        tech = await team_report(conn, "tech", since, until)
-        everything = await compute(conn, since, until)
+    async with db.reading() as uow:
+        billing = await uow.reports.report(since, until, team="billing")
+        tech = await uow.reports.report(since, until, team="tech")
+        everything = await uow.reports.report(since, until)
     assert (billing.created, billing.open_total, billing.unassigned) == (1, 1, 0)
     assert billing.first_response_minutes.median == 10.0
     assert (tech.created, tech.open_total, tech.unassigned) == (2, 2, 2)

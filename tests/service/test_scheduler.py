@@ -18,7 +18,7 @@ from bot.domain.inbound import Place
 from bot.domain.refs import UserRef
 from bot.scheduler import Scheduler
 from bot.services.desk import Desk
-from bot.store.db import Database
+from bot.storage import open_store
 from tests.conftest import ALICE, BOB, CAROL, make_settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.patience import HANG
@@ -50,7 +50,7 @@ class Bot:
 async def running(path: Path, clock: FakeClock, platform: RecordingPlatform, **config: Any) -> AsyncIterator[Bot]:
     """One process's life: open the database, build the desk and scheduler, stop when the block ends."""
     settings = make_settings(**{"sla": SLA, **config})
-    async with Database.open(path) as db:
+    async with open_store(path) as db:
         desk = build_desk(settings, db, clock=clock)
         scheduler = Scheduler(desk.ctx, settings.digests, charts_dir=path.parent / "charts")
         await scheduler.start()

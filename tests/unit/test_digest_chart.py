@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.records import AgentStats, Csat, Daily, Report, Spread
 from bot.services.chart import chart_figure, chart_title, render_chart
 from bot.services.digest import digest_text
-from bot.services.metrics import AgentStats, Csat, Daily, Report, Spread
 
 SINCE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 UNTIL = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)

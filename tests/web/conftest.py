@@ -16,9 +16,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from adapters.web.app import build_app
 from bot.bootstrap import build_desk
 from bot.config import Settings
+from bot.ports import Store
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary
-from bot.store.db import Database
 from tests.conftest import make_settings
 from tests.fakes.clock import FakeClock
 
@@ -32,7 +32,7 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def desk(settings: Settings, db: Database, knowledge: KnowledgeLibrary, clock: FakeClock) -> Desk:
+def desk(settings: Settings, db: Store, knowledge: KnowledgeLibrary, clock: FakeClock) -> Desk:
     return build_desk(settings, db, kb=knowledge, clock=clock)
 
 

@@ -26,8 +26,8 @@ from adapters.web import app as web_app
 from bot.bootstrap import build_desk
 from bot.config import Settings, settings_from_dict
 from bot.delivery import DeliveryWorker
+from bot.ports import Store
 from bot.services.knowledge import KnowledgeLibrary
-from bot.store.db import Database
 from tests.fakes.clock import FakeClock
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -92,7 +92,7 @@ class Console:
 
 
 @pytest.fixture
-async def console(settings: Settings, db: Database, clock: FakeClock) -> AsyncIterator[Console]:
+async def console(settings: Settings, db: Store, clock: FakeClock) -> AsyncIterator[Console]:
     desk = build_desk(settings, db, kb=KnowledgeLibrary(), clock=clock)
     platform = ConsolePlatform(show=lambda post: None)
     worker = DeliveryWorker(db, {platform.name: platform}, clock)

@@ -13,9 +13,9 @@ from adapters.web.app import build_app
 from bot.bootstrap import build_desk
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
+from bot.ports import Store
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary
-from bot.store.db import Database
 from tests.conftest import ALICE, BOB, dm, make_settings
 from tests.fakes.clock import FakeClock
 from tests.web.conftest import CSRF, LINK, Browser
@@ -28,7 +28,7 @@ def proxied() -> Settings:
 
 @pytest.fixture
 async def behind_proxy(
-    proxied: Settings, db: Database, knowledge: KnowledgeLibrary, clock: FakeClock
+    proxied: Settings, db: Store, knowledge: KnowledgeLibrary, clock: FakeClock
 ) -> AsyncIterator[tuple[TestClient, Desk]]:
     desk = build_desk(proxied, db, kb=knowledge, clock=clock)
     async with TestClient(TestServer(build_app(desk, proxied.web))) as client:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bot.config import RolesConfig
 from bot.services.context import RoleDirectory
+from bot.storage import open_store
 from tests.conftest import ALICE, BOB, DANA
 from tests.fakes.clock import FakeClock
 from tests.web.conftest import Browser
@@ -149,14 +150,13 @@ def test_an_admin_signs_people_out_from_the_terminal(tmp_path) -> None:  # type:
     from bot.ports import SystemClock as Clock  # the command reads the real clock
     from bot.services import web_auth
     from bot.services.web_auth import DashboardAccess
-    from bot.store.db import Database
 
     path = tmp_path / "desk.db"
     access = DashboardAccess(public_url="http://127.0.0.1:8080", secret=b"k")
     bob = UserRef(platform="console", id="bob", name="Bob")
 
     async def sign_in() -> None:
-        async with Database.open(path) as db:
+        async with open_store(path) as db:
             for _ in range(2):
                 link = await web_auth.issue_link(db, Clock(), access, bob)
                 assert not isinstance(await web_auth.redeem_link(db, Clock(), access, link.rsplit("/", 1)[1]), str)

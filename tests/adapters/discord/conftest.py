@@ -18,7 +18,7 @@ from bot.bootstrap import build_desk, open_knowledge_base
 from bot.config import Settings, settings_from_dict
 from bot.delivery import DeliveryWorker
 from bot.ports import SystemClock
-from bot.store.db import Database
+from bot.storage import open_store
 from tests.conftest import shared_matcher
 from tests.fakes.discord_api import TOKEN, FakeDiscord, eventually
 
@@ -40,7 +40,7 @@ class World:
 
     async def _build(self) -> None:
         """A fresh process's worth of objects: database connection, adapter, desk, delivery worker."""
-        self.db = await self._stack.enter_async_context(Database.open(self.db_path))
+        self.db = await self._stack.enter_async_context(open_store(self.db_path))
         self.adapter = DiscordAdapter(self.config, TOKEN, guild_ready_timeout=0.0, **self.client_options)
         kb = await open_knowledge_base(self.settings, self.db, SystemClock(), build=shared_matcher)
         self.desk = build_desk(

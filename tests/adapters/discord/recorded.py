@@ -22,19 +22,19 @@ def payload(name: str) -> dict[str, Any]:
 
 def state() -> ConnectionState[Any]:
     client = discord.Client(intents=intents())
-    conn = client._connection
+    uow = client._connection
     guild = payload("guild_create.json")
-    conn._add_guild_from_data(guild)  # type: ignore[arg-type]
+    uow._add_guild_from_data(guild)  # type: ignore[arg-type]
     bot = payload("message_create_bot.json")["author"]
-    conn.user = discord.ClientUser(state=conn, data=bot)
-    return conn
+    uow.user = discord.ClientUser(state=uow, data=bot)
+    return uow
 
 
 def message(name: str, **changes: Any) -> discord.Message:
-    conn = state()
+    uow = state()
     data = {**payload(name), **changes}
-    channel, _ = conn._get_guild_channel(data)  # type: ignore[arg-type]
-    return discord.Message(state=conn, channel=channel, data=data)  # type: ignore[arg-type]
+    channel, _ = uow._get_guild_channel(data)  # type: ignore[arg-type]
+    return discord.Message(state=uow, channel=channel, data=data)  # type: ignore[arg-type]
 
 
 def interaction(name: str) -> discord.Interaction[Any]:

@@ -13,6 +13,7 @@ from adapters.registry import AdapterStartupError
 from bot.config import Settings
 from bot.domain.commands import GROUPS, SPECS
 from bot.domain.roles import Role
+from bot.storage import open_store
 from tests.adapters.discord.conftest import World, discord_config, running_world
 from tests.adapters.discord.people import buttons, fields, find
 from tests.fakes.discord_api import EPHEMERAL, FakeDiscord, eventually
@@ -143,9 +144,8 @@ async def test_missing_message_content_intent_is_diagnosed_at_start(tmp_path: Pa
         config = DiscordConfig.model_validate(discord_config(fake))
         adapter = DiscordAdapter(config, "fake-bot-token")
         from bot.bootstrap import build_desk
-        from bot.store.db import Database
 
-        async with Database.open(tmp_path / "d.db") as db:
+        async with open_store(tmp_path / "d.db") as db:
             desk = build_desk(Settings(), db)
             with pytest.raises(AdapterStartupError, match="Message Content Intent"):
                 await adapter.serve(desk)

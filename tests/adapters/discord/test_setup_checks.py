@@ -14,7 +14,7 @@ from adapters.discord.config import DiscordConfig
 from adapters.registry import AdapterStartupError
 from bot.bootstrap import build_desk
 from bot.config import Settings
-from bot.store.db import Database
+from bot.storage import open_store
 from tests.adapters.discord.conftest import World
 from tests.fakes.discord_api import BOT_PERMISSIONS, TOKEN, FakeDiscord, P
 
@@ -26,7 +26,7 @@ def _problems(caplog: pytest.LogCaptureFixture) -> list[str]:
 async def _start_fails(world: World, tmp_path: Path, **changes: object) -> str:
     """Start a second bot on the same config (with `changes`); return the one line it stops with."""
     config = world.config.model_copy(update=changes)
-    async with Database.open(tmp_path / "other.db") as db:
+    async with open_store(tmp_path / "other.db") as db:
         with pytest.raises(AdapterStartupError) as raised:
             await DiscordAdapter(config, TOKEN).serve(build_desk(Settings(), db))
     return str(raised.value)
@@ -108,7 +108,7 @@ async def test_an_unreachable_api_or_a_bad_token_is_one_line(tmp_path: Path) -> 
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = DiscordConfig(enabled=True, api_base_url=f"http://127.0.0.1:{port}/api/v10")
-    async with Database.open(tmp_path / "d.db") as db:
+    async with open_store(tmp_path / "d.db") as db:
         desk = build_desk(Settings(), db)
         with pytest.raises(AdapterStartupError) as raised:
             await DiscordAdapter(config, TOKEN).serve(desk)

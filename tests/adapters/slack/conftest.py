@@ -13,8 +13,8 @@ from adapters.slack.config import Secrets, SlackConfig
 from bot.bootstrap import build_desk
 from bot.config import Settings, settings_from_dict
 from bot.delivery import DeliveryWorker
+from bot.ports import Store
 from bot.services.knowledge import KnowledgeLibrary
-from bot.store.db import Database
 from tests.adapters.slack.harness import SIGNING_SECRET, SlackDriver
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlackApi
@@ -55,7 +55,7 @@ async def slack_api() -> AsyncIterator[FakeSlackApi]:
 
 @pytest.fixture
 async def driver(
-    slack_api: FakeSlackApi, db: Database, knowledge: KnowledgeLibrary, clock: FakeClock
+    slack_api: FakeSlackApi, db: Store, knowledge: KnowledgeLibrary, clock: FakeClock
 ) -> AsyncIterator[SlackDriver]:
     settings = slack_settings(slack_api.api_url)
     config = settings.adapters["slack"]

@@ -8,16 +8,17 @@ import json
 
 import pytest
 
-from bot.store import tickets
+from bot.records import TicketQuery
 from tests.adapters.slack.harness import SlackDriver, payload
 from tests.fakes.slack_api import Failure
+from tests.fakes.sql import sql
 
 DM_TS = "1699990000.000100"
 
 
 async def _ticket_count(driver: SlackDriver) -> int:
-    async with driver.desk.ctx.db.reading() as conn:
-        return len(await tickets.list_tickets(conn, tickets.TicketQuery(limit=100)))
+    async with driver.desk.ctx.store.reading() as uow:
+        return len(await uow.tickets.list_tickets(TicketQuery(limit=100)))
 
 
 async def test_a_redelivered_event_changes_nothing(driver: SlackDriver) -> None:
@@ -116,9 +117,7 @@ async def test_a_permanent_error_is_marked_failed_with_a_hint(driver: SlackDrive
     await driver.event(payload("message_im"))
     await driver.settle()
     assert driver.api.top_level("CQUEUE") == []
-    async with driver.desk.ctx.db.reading() as conn:
-        cursor = await conn.execute("SELECT state, last_error FROM outbox WHERE ordering_key = 'card:slack:1'")
-        row = await cursor.fetchone()
+    [row] = sql(driver.desk.ctx.store, "SELECT state, last_error FROM outbox WHERE ordering_key = 'card:slack:1'")
     assert row is not None and row[0] == "failed" and "invite the bot" in row[1]
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from adapters.slack.translate import user
 from bot.domain.refs import UserRef
-from bot.store import tickets
+from bot.records import TicketQuery
 from tests.adapters.slack.harness import SlackDriver, payload
 from tests.fakes.slack_api import Failure
 
 
 async def _numbers(driver: SlackDriver) -> list[int]:
-    async with driver.desk.ctx.db.reading() as conn:
-        return sorted(t.number for t in await tickets.list_tickets(conn, tickets.TicketQuery(limit=100)))
+    async with driver.desk.ctx.store.reading() as uow:
+        return sorted(t.number for t in await uow.tickets.list_tickets(TicketQuery(limit=100)))
 
 
 async def test_a_mention_anywhere_opens_a_ticket_in_that_thread(driver: SlackDriver) -> None:

@@ -10,8 +10,8 @@ from adapters.slack.adapter import SlackAdapter
 from adapters.slack.config import Secrets, SlackConfig
 from bot.bootstrap import build_desk
 from bot.delivery import DeliveryWorker
+from bot.ports import Store
 from bot.services.knowledge import KnowledgeLibrary
-from bot.store.db import Database
 from tests.adapters.slack.conftest import slack_settings
 from tests.adapters.slack.harness import SlackDriver, payload
 from tests.fakes.clock import FakeClock
@@ -34,7 +34,7 @@ async def test_http_mode_answers_503_once_intake_stops(driver: SlackDriver) -> N
 
 
 async def test_socket_mode_disconnects_on_stop(
-    slack_api: FakeSlackApi, db: Database, knowledge: KnowledgeLibrary, clock: FakeClock
+    slack_api: FakeSlackApi, db: Store, knowledge: KnowledgeLibrary, clock: FakeClock
 ) -> None:
     settings = slack_settings(slack_api.api_url, mode="socket")
     config = settings.adapters["slack"]

@@ -12,8 +12,8 @@ from adapters.slack.adapter import SlackAdapter
 from adapters.slack.config import Secrets, SlackConfig
 from bot.bootstrap import build_desk
 from bot.delivery import DeliveryWorker
+from bot.ports import Store
 from bot.services.knowledge import KnowledgeLibrary
-from bot.store.db import Database
 from tests.adapters.slack.conftest import slack_settings
 from tests.adapters.slack.harness import SlackDriver, payload
 from tests.fakes.clock import FakeClock
@@ -21,7 +21,7 @@ from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlackApi
 
 
 async def test_socket_mode_envelopes_are_acked_and_handled(
-    slack_api: FakeSlackApi, db: Database, knowledge: KnowledgeLibrary, clock: FakeClock
+    slack_api: FakeSlackApi, db: Store, knowledge: KnowledgeLibrary, clock: FakeClock
 ) -> None:
     settings = slack_settings(slack_api.api_url, mode="socket")
     config = settings.adapters["slack"]

@@ -16,26 +16,14 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.store.schema import SCHEMA_VERSION
+from bot.records import BackupError, Snapshot
+from bot.store.sqlite.schema import SCHEMA_VERSION
 
 COUNTED = ("tickets", "ticket_messages", "ticket_events", "outbox", "kb_articles")
 BUSY_MS = 30_000
-
-
-class BackupError(Exception):
-    """A backup or restore that cannot be done, worded for the operator."""
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    path: Path
-    schema_version: int
-    counts: dict[str, int]
-    size: int
 
 
 def _connect(path: Path, *, timeout: float = BUSY_MS / 1000) -> sqlite3.Connection:

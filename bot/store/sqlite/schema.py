@@ -389,6 +389,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX ix_incident_reports_recent ON incident_reports (platform, at);
     """,
+    # 10: detection reads the latest free (or proposed) reports: newest first, stopping at its limit
+    """
+    CREATE INDEX ix_incident_reports_state ON incident_reports (platform, state, at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

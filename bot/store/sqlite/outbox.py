@@ -1,0 +1,125 @@
+"""The outbox: posts written in the same transaction as the change that caused them.
+
+A delivery worker sends them after commit, in order per `ordering_key`. Queue-card posts are coalesced:
+while a card post is still waiting, a newer rendering of the card replaces its payload (and bumps
+`version`, so a delivery that raced with the change is not marked done and the newer card goes out too).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.outbound import Destination, DestinationKind, Message
+from bot.records import OutboxRow
+from bot.store.sqlite.connection import fetch_all, fetch_one, from_db, to_db
+
+
+def _in(platforms: Sequence[str]) -> str:
+    return ",".join("?" * len(platforms))
+
+
+def row_from_db(r: sqlite3.Row) -> OutboxRow:
+    return OutboxRow(
+        id=r["id"],
+        destination=Destination.model_validate_json(r["destination"]),
+        message=Message.model_validate_json(r["payload"]),
+        ticket=r["ticket"],
+        log_message=r["message"],
+        version=r["version"],
+        attempts=r["attempts"],
+        created_at=from_db(r["created_at"]),
+    )
+
+
+class SqliteOutbox:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    async def enqueue(
+        self,
+        destination: Destination,
+        message: Message,
+        *,
+        at: datetime,
+        ticket: int | None = None,
+        log_message: int | None = None,
+        coalesce: bool = True,
+    ) -> int:
+        payload = message.model_dump_json()
+        key = destination.ordering_key
+        if destination.kind in (DestinationKind.CARD, DestinationKind.INCIDENT_CARD) and coalesce:
+            row = fetch_one(
+                self.conn,
+                "UPDATE outbox SET payload=?, version=version+1 WHERE ordering_key=? AND state='pending'"
+                " AND json_extract(destination, '$.kind')=? RETURNING id",
+                (payload, key, destination.kind.value),
+            )
+            if row:
+                return int(row[0])
+        cur = self.conn.execute(
+            "INSERT INTO outbox (ordering_key, platform, destination, payload, ticket, message, next_attempt_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                destination.platform,
+                destination.model_dump_json(),
+                payload,
+                ticket,
+                log_message,
+                to_db(at),
+                to_db(at),
+            ),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    async def due(self, now: datetime, *, platforms: Sequence[str], limit: int = 200) -> list[OutboxRow]:
+        """The oldest pending row of each ordering key, if it is due: later rows wait their turn."""
+        if not platforms:
+            return []
+        rows = fetch_all(
+            self.conn,
+            f"""SELECT o.* FROM outbox o
+               JOIN (SELECT MIN(id) AS id FROM outbox WHERE state='pending' AND platform IN ({_in(platforms)})
+                     GROUP BY ordering_key) head
+                 ON head.id = o.id
+               WHERE o.next_attempt_at <= ? ORDER BY o.id LIMIT ?""",
+            (*platforms, to_db(now), limit),
+        )
+        return [row_from_db(r) for r in rows]
+
+    async def next_attempt_at(self, *, platforms: Sequence[str]) -> datetime | None:
+        if not platforms:
+            return None
+        row = fetch_one(
+            self.conn,
+            f"SELECT MIN(next_attempt_at) FROM outbox WHERE state='pending' AND platform IN ({_in(platforms)})",
+            tuple(platforms),
+        )
+        return from_db(row[0]) if row and row[0] else None
+
+    async def pending_count(self) -> int:
+        row = fetch_one(self.conn, "SELECT COUNT(*) FROM outbox WHERE state='pending'")
+        return int(row[0]) if row else 0
+
+    async def mark_delivered(self, row: OutboxRow, at: datetime, delivered_id: str) -> bool:
+        """False when the row changed while it was being sent (a newer card): it stays pending."""
+        cur = self.conn.execute(
+            "UPDATE outbox SET state='delivered', delivered_at=?, delivered_id=?, attempts=attempts+1,"
+            " last_error=NULL WHERE id=? AND version=?",
+            (to_db(at), delivered_id, row.id, row.version),
+        )
+        return cur.rowcount == 1  # the trigger `outbox_delivery_logged` updates the message log
+
+    async def mark_retry(self, row: OutboxRow, next_at: datetime, error: str) -> None:
+        self.conn.execute(
+            "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE id=?",
+            (to_db(next_at), error, row.id),
+        )
+
+    async def mark_failed(self, row: OutboxRow, error: str) -> None:
+        self.conn.execute(
+            "UPDATE outbox SET state='failed', attempts=attempts+1, last_error=? WHERE id=?", (error, row.id)
+        )  # the trigger `outbox_delivery_logged` marks the message log
