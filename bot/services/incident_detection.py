@@ -127,11 +127,9 @@ async def _detect(
         pending = await uow.incidents.free_reports(
             ticket.customer.platform, since, exclude=ticket.number, state="proposed", limit=CANDIDATES
         )
-        if pending:
-            lifts = ctx.grouping.lifts(report, [prepare(r.text) for r in pending])
-            if max(lifts) >= cfg.similarity:
-                await uow.incidents.set_report_state([ticket.number], "proposed")
-                return None
+        if pending and ctx.grouping.any_lift_above(report, [prepare(r.text) for r in pending], cfg.similarity):
+            await uow.incidents.set_report_state([ticket.number], "proposed")
+            return None
     recent = [
         r
         for r in await uow.incidents.free_reports(
@@ -141,7 +139,8 @@ async def _detect(
     ]
     if len({r.customer for r in recent}) + 1 < cfg.min_reports:
         return None
-    scores = ctx.grouping.lifts(report, [prepare(r.text) for r in recent])
+    # only the side of the threshold matters below: bounds settle most pairs without their exact lift
+    scores = ctx.grouping.lifts_above(report, [prepare(r.text) for r in recent], cfg.similarity)
     pairs = ctx.pair_lifts
     if len(pairs) > 200_000:
         pairs.clear()
