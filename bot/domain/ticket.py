@@ -297,10 +297,7 @@ class Ticket(BaseModel):
         first response. `recorded_summary` is what the history keeps when it differs (a macro keeps 300
         characters). By the customer accepting a suggested article (`by_kb=True`, `kb` required): tagged
         `self-served`; no assignee, no first response."""
-        if self.status is Status.RESOLVED:
-            raise IllegalTransition(f"{self.ref} is already resolved.")
-        if not self.status.is_active:
-            raise IllegalTransition(f"{self.ref} is {self.status.label} — use `/ticket reopen {self.number}` first.")
+        self.require_resolvable()
         if by_kb and kb is None:
             raise ValueError("a self-served resolution names the accepted article (kb=...)")
         event = Resolved(
@@ -321,6 +318,13 @@ class Ticket(BaseModel):
         if self.assignee is None and agent is not None:
             self.assignee = agent
         return (event, *self.record_first_response(now))
+
+    def require_resolvable(self) -> None:
+        """`resolve`'s refusal on its own, for a command that checks before it looks up what it cites."""
+        if self.status is Status.RESOLVED:
+            raise IllegalTransition(f"{self.ref} is already resolved.")
+        if not self.status.is_active:
+            raise IllegalTransition(f"{self.ref} is {self.status.label} — use `/ticket reopen {self.number}` first.")
 
     def reopen(self, reason: str = "") -> Events:
         """`/ticket reopen`: a resolved or closed ticket is open again."""

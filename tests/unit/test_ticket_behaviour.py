@@ -434,6 +434,22 @@ def test_resolve_a_closed_ticket_is_refused_with_the_fix() -> None:
     )
 
 
+@pytest.mark.parametrize("status", ACTIVE)
+def test_require_resolvable_passes_every_active_status(status: Status) -> None:
+    ticket(status).require_resolvable()
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(Status.RESOLVED, "#4 is already resolved."), (Status.CLOSED, "#4 is closed — use `/ticket reopen 4` first.")],
+)
+def test_require_resolvable_says_what_resolve_says(status: Status, message: str) -> None:
+    t = ticket(status)
+    with pytest.raises(IllegalTransition) as caught:
+        t.require_resolvable()
+    assert caught.value.message == message == refused(t, lambda: t.resolve("x", NOW))
+
+
 @pytest.mark.parametrize("status", sorted(REOPENABLE))
 def test_reopen(status: Status) -> None:
     t = ticket(status, closed_at=NOW if status is Status.CLOSED else None)
