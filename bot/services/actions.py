@@ -12,7 +12,7 @@ from bot.services.context import DeskContext
 from bot.services.intake import record_first_response
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
-from bot.services.work import TicketWork
+from bot.services.ticket_work import TicketWork
 
 
 def _require_active(work: TicketWork, doing: str) -> None:

@@ -22,7 +22,7 @@ from bot.services import dashboard_link, leads_notify
 
 if TYPE_CHECKING:
     from bot.services.context import DeskContext
-    from bot.services.work import TicketWork
+    from bot.services.ticket_work import TicketWork
 
 AUTO_CLOSE = "auto_close"
 PENDING_REMINDER = "pending_reminder"

@@ -15,7 +15,7 @@ from bot.outbound import Destination, DestinationKind, Message
 from bot.ports import UnitOfWork
 from bot.services import incident_notify, intake, notify
 from bot.services.context import DeskContext
-from bot.services.work import TicketWork
+from bot.services.ticket_work import TicketWork
 
 
 class IncidentWork:

@@ -24,7 +24,7 @@ from bot.services.context import DeskContext
 from bot.services.incident_work import IncidentWork
 from bot.services.replies import Reply
 from bot.services.request import Request
-from bot.services.work import TicketWork
+from bot.services.ticket_work import TicketWork
 from kb.grouping import prepare
 
 _TICKET = re.compile(r"#(\d{1,9})")

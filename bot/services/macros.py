@@ -29,7 +29,7 @@ from bot.services.context import DeskContext
 from bot.services.intake import record_first_response
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
-from bot.services.work import TicketWork
+from bot.services.ticket_work import TicketWork
 from kb.article import Article
 
 _PARTS = ("text", "actions", "name")

@@ -12,7 +12,7 @@ from bot.domain.inbound import Place
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.services.context import DeskContext
-from bot.services.work import TicketWork
+from bot.services.ticket_work import TicketWork
 
 
 @dataclass(frozen=True)

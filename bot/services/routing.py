@@ -24,7 +24,7 @@ from bot.services.context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
 from bot.services.teams import open_hours
-from bot.services.work import TicketWork
+from bot.services.ticket_work import TicketWork
 from bot.teams_config import Assignment, TeamConfig
 
 

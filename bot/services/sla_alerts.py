@@ -17,7 +17,7 @@ from bot.domain.ticket import Status
 from bot.records import Timer
 from bot.services import followups, leads_notify, notify
 from bot.services.context import DeskContext
-from bot.services.work import TicketWork
+from bot.services.ticket_work import TicketWork
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from bot.services.queries import describe_event
 from bot.transcripts.render import Audience, HistoryEntry, Line, Transcript, html_page, markdown
 
 if TYPE_CHECKING:
-    from bot.services.work import TicketWork
+    from bot.services.ticket_work import TicketWork
 
 
 async def load(uow: UnitOfWork, ticket: Ticket) -> Transcript:
