@@ -8,7 +8,7 @@ from bot.domain.roles import Role
 from bot.domain.text import clean_text
 from bot.domain.ticket import REOPENABLE, Status, check_transition
 from bot.services import kb_commands, notify, routing
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.intake import record_first_response
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work

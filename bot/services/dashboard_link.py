@@ -9,7 +9,7 @@ from bot.services import notify, web_auth
 from bot.services.replies import Reply
 
 if TYPE_CHECKING:
-    from bot.services.context import DeskContext
+    from bot.services.desk_context import DeskContext
     from bot.services.request import Request
     from bot.services.ticket_work import TicketWork
 

@@ -16,7 +16,7 @@ from bot.domain.ticket import Ticket
 from bot.lifecycle import WorkGate
 from bot.records import TakenIn
 from bot.services import actions, dashboard_link, incidents, intake, kb_commands, leads, macros, queries, routing
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
 

@@ -21,7 +21,7 @@ from bot.ports import UnitOfWork
 from bot.services import dashboard_link, leads_notify
 
 if TYPE_CHECKING:
-    from bot.services.context import DeskContext
+    from bot.services.desk_context import DeskContext
     from bot.services.ticket_work import TicketWork
 
 AUTO_CLOSE = "auto_close"

@@ -14,7 +14,7 @@ from bot.outbound import Destination, DestinationKind
 from bot.ports import UnitOfWork
 from bot.records import TicketQuery
 from bot.services import incident_detection, incident_notify, macro_card, notify, pleasantries, routing
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.ticket_work import TicketWork
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from bot.domain.text import clean_text
 from bot.leads_config import parse_duration
 from bot.outbound import Message
 from bot.services import digest
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
 

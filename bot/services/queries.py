@@ -11,7 +11,7 @@ from bot.domain.ticket import Priority, Status, Ticket
 from bot.outbound import Field, Message
 from bot.records import Event, LoggedMessage, TicketQuery
 from bot.services import followups, intake, notify
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
 

@@ -11,7 +11,7 @@ from bot.domain.errors import CommandError, UnknownTicket
 from bot.domain.inbound import Place
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.ticket_work import TicketWork
 
 

@@ -20,7 +20,7 @@ from bot.leads_config import parse_duration
 from bot.outbound import Button, Message
 from bot.ports import UnitOfWork
 from bot.services import notify
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
 from bot.services.teams import open_hours
