@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from bot.domain.errors import CommandError, PermissionDenied
 from bot.domain.text import clean_text
-from bot.leads_config import parse_duration
 from bot.outbound import Message
 from bot.services import digest
 from bot.services.desk_context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
+from bot.sla_config import parse_duration
 
 DEFAULT_PERIOD = timedelta(days=7)
 

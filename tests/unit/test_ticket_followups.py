@@ -26,7 +26,7 @@ from bot.domain.ticket_followups import (
     sla_follow_up,
     survey_due,
 )
-from bot.leads_config import AutomationConfig
+from bot.sla_config import AutomationConfig
 
 ALICE = UserRef(platform="test", id="alice", name="Alice")
 BOB = UserRef(platform="test", id="bob", name="Bob")
