@@ -47,7 +47,7 @@ from bot.records import Event, LoggedMessage, TicketQuery
 from bot.scheduler import Scheduler
 from bot.services import macro_files
 from bot.services.knowledge import ImportOutcome, KnowledgeLibrary
-from bot.services.queries import describe_event
+from bot.services.ticket_views import describe_event
 from bot.sla_config import parse_duration
 from bot.storage import open_store
 from bot.writer_lease import writer_lease

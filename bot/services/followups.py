@@ -49,7 +49,7 @@ async def after_change(work: TicketWork) -> str:
         await _survey(work)
         if "transcript" not in work.once:
             work.once.add("transcript")
-            from bot.services import transcripts  # imported here: transcripts → queries → followups
+            from bot.services import transcripts  # imported here: transcripts → ticket_views → followups
 
             await transcripts.at_close(work)
         await dashboard_link.post_transcript_link(work)
