@@ -15,7 +15,18 @@ from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
 from bot.lifecycle import WorkGate
 from bot.records import TakenIn
-from bot.services import actions, dashboard_link, incidents, intake, kb_commands, leads, macros, routing, ticket_views
+from bot.services import (
+    actions,
+    csat,
+    dashboard_link,
+    incidents,
+    intake,
+    kb_commands,
+    lead_commands,
+    macros,
+    routing,
+    ticket_views,
+)
 from bot.services.desk_context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
@@ -54,9 +65,9 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("kb", "save"): kb_commands.save,
     ("kb", "stats"): kb_commands.stats,
     ("kb", "help"): ticket_views.help_,
-    ("ticket", "stats"): leads.stats,
-    ("ticket", "rate"): leads.rate,
-    ("digest", "now"): leads.digest_now,
+    ("ticket", "stats"): lead_commands.stats,
+    ("ticket", "rate"): csat.rate,
+    ("digest", "now"): lead_commands.digest_now,
     ("digest", "help"): ticket_views.help_,
     ("dashboard", "link"): dashboard_link.link,
     ("dashboard", "help"): ticket_views.help_,
