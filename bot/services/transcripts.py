@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind, Message
 from bot.ports import UnitOfWork
+from bot.services.history_text import describe_event
 from bot.services.notify import platform_name, relay
-from bot.services.ticket_views import describe_event
 from bot.transcripts.render import Audience, HistoryEntry, Line, Transcript, html_page, markdown
 
 if TYPE_CHECKING:
