@@ -7,6 +7,7 @@ from typing import Any
 from bot import logcontext
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.ticket import Ticket
+from bot.domain.ticket_events import Events, TicketEvent, changed, history
 from bot.outbound import Destination, DestinationKind, Field, Message
 from bot.ports import UnitOfWork
 from bot.services import followups, macro_card, notify
@@ -29,6 +30,8 @@ class TicketWork:
         self._save = False
         self.is_new = False
         self.loaded_status = ticket.status  # what the ticket was before this command (for follow-ups)
+        #: what the ticket's methods did in this unit of work, in order (`record`)
+        self.events: list[TicketEvent] = []
         # webhook events wait for the end of the command, so they carry the ticket as it ends up
         self._hooks: list[tuple[webhook_events.Hook, str, UserRef, dict[str, Any]]] = []
         self._logged: list[dict[str, Any]] = []
@@ -48,6 +51,16 @@ class TicketWork:
     def desk_platform(self) -> str:
         """Where the agents work this ticket: its card, card thread and alerts (e-mail tickets: a chat)."""
         return self.ctx.desk_platform(self.platform)
+
+    async def record(self, events: Events) -> Events:
+        """Persist what a `Ticket` method did: each event's history row, in order; when the ticket changed, it
+        is saved and its card refreshed at `finish`. Returns `events` (empty: nothing needed doing)."""
+        self.events.extend(events)
+        for row in history(events):
+            await self.event(row.kind, by=row.by, **row.detail)
+        if changed(events):
+            self.touch()
+        return events
 
     async def event(self, kind: str, *, by: UserRef | None = None, **detail: Any) -> None:
         actor = by or self.actor
