@@ -32,6 +32,7 @@ class TicketWork:
         self.loaded_status = ticket.status  # what the ticket was before this command (for follow-ups)
         #: what the ticket's methods did in this unit of work, in order (`record`)
         self.events: list[TicketEvent] = []
+        self._finished = False
         # webhook events wait for the end of the command, so they carry the ticket as it ends up
         self._hooks: list[tuple[webhook_events.Hook, str, UserRef, dict[str, Any]]] = []
         self._logged: list[dict[str, Any]] = []
@@ -138,6 +139,11 @@ class TicketWork:
         self._card_dirty = True
 
     async def finish(self) -> None:
+        """End the unit of work on this ticket: save it, apply the follow-ups, queue its card, publish the
+        webhook events. Exactly once; posts queued afterwards (a note under a new card) are still fine."""
+        if self._finished:
+            raise RuntimeError(f"TicketWork.finish ran twice for {self.ticket.ref}")
+        self._finished = True
         if self._card_dirty:
             await self._refresh()
         if self._hooks:
