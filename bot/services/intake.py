@@ -1,21 +1,26 @@
-"""Customer messages: a new message in an intake place opens a ticket; a reply in its thread joins it."""
+"""Customer messages: a new message in an intake place opens a ticket; a reply in its thread joins it.
+And `/ticket new`, which opens one by command."""
 
 from __future__ import annotations
 
 import logging
 
 from bot import telemetry
+from bot.domain.errors import CommandError
 from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import ThreadRef, UserRef
 from bot.domain.roles import Role
 from bot.domain.text import MAX_MESSAGE_CHARS, clean_text, subject_from
 from bot.domain.ticket import Status, Ticket
+from bot.domain.ticket_events import StillClosed
 from bot.outbound import Destination, DestinationKind
 from bot.ports import UnitOfWork
 from bot.records import TicketQuery
 from bot.services import incident_detection, incident_notify, macro_card, notify, pleasantries, routing
-from bot.services.context import DeskContext
-from bot.services.work import TicketWork
+from bot.services.desk_context import DeskContext
+from bot.services.replies import Reply
+from bot.services.request import Request
+from bot.services.ticket_work import TicketWork
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +74,25 @@ async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
                 ctx, uow, msg.author, msg.channel, root, body, message_id=msg.message_id, subject=msg.subject
             )
         return ticket
+
+
+async def new(ctx: DeskContext, req: Request) -> Reply:
+    """`/ticket new TEXT`: open a ticket by command, answered where it was run."""
+    body = clean_text(req.command.text)
+    place = req.place
+    if place is None:
+        raise CommandError("`/ticket new` needs a channel to answer in: run it in a DM with the bot or a channel.")
+    async with ctx.store.transaction() as uow:
+        await ctx.remember(uow, req.actor)
+        # inside a thread the ticket lives in that thread; elsewhere (or inside another ticket's thread) the
+        # bot's acknowledgement starts one
+        thread = place.thread or ""
+        if place.thread_ref is not None and await uow.tickets.ticket_for_thread(place.thread_ref):
+            thread = ""
+        ticket = await open_ticket(ctx, uow, req.actor, place.channel, thread, body)
+    if ticket is None:
+        return Reply.error("You have reached the limit of open tickets; see the message in the channel.")
+    return Reply.done(f"Opened {ticket.ref}: {ticket.subject}", ticket.number)
 
 
 async def open_ticket(
@@ -157,38 +181,19 @@ async def _join(
     if role.at_least(Role.AGENT) and not msg.author.same(ticket.customer):
         # an agent answering in the customer's own thread: the customer already sees it
         await work.log(body, author=msg.author, role="agent", platform_message_id=msg.message_id)
-        await work.event("replied", visibility="public", via="thread")
-        await record_first_response(work)
+        await work.record(ticket.agent_wrote(work.now))
+        await work.finish()
         return
     if pleasantries.keeps_status(ticket) and (kind := pleasantries.pleasantry_in(msg, body)) is not None:
         # "thanks!" after a resolution is noted on the ticket without reopening it
         await pleasantries.note_on_ticket(ctx, uow, ticket, msg, body, kind)
         return
     await work.log(body, author=msg.author, role="customer", platform_message_id=msg.message_id)
-    await work.event("customer_message")
-    if ticket.status is Status.CLOSED:
+    # a pending or resolved ticket opens again; a closed one stays closed, and the customer is told so
+    events = await work.record(ticket.customer_wrote())
+    if any(isinstance(event, StillClosed) for event in events):
         await work.to_customer(notify.closed_thread(ticket))
-        await work.to_card_thread(notify.customer_wrote(ticket, msg.author, body))
-        await work.finish()  # publishes the webhook event; nothing else changed
-        return
-    if ticket.status in (Status.PENDING, Status.RESOLVED):
-        await work.event(
-            "status_changed", before=ticket.status.value, after=Status.OPEN.value, reason="customer replied"
-        )
-        ticket.status = Status.OPEN
-        work.touch()
     await work.to_card_thread(notify.customer_wrote(ticket, msg.author, body))
-    await work.finish()
-
-
-async def record_first_response(work: TicketWork) -> None:
-    ticket = work.ticket
-    if ticket.first_response_at is None:
-        ticket.first_response_at = work.now
-        work.touch()
-    if ticket.status is Status.NEW:
-        ticket.status = Status.OPEN
-        work.touch()
     await work.finish()
 
 

@@ -1,4 +1,4 @@
-"""Commands that only look: show, list, mine, customer, help, kb search — plus opening by command."""
+"""Commands that only look: show, list, mine, customer, help — the ticket views."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from datetime import datetime
 
 from bot.domain.commands import help_text, ticket_number
 from bot.domain.errors import CommandError, UnknownTicket
-from bot.domain.text import clean_text, shorten
+from bot.domain.text import shorten
 from bot.domain.ticket import Priority, Status, Ticket
 from bot.outbound import Field, Message
-from bot.records import Event, LoggedMessage, TicketQuery
-from bot.services import followups, intake, notify
-from bot.services.context import DeskContext
+from bot.records import LoggedMessage, TicketQuery
+from bot.services import followups, notify
+from bot.services.desk_context import DeskContext
+from bot.services.history_text import describe_event
 from bot.services.replies import Reply
 from bot.services.request import Request
 
@@ -31,24 +32,6 @@ def _listing(title: str, found: list[Ticket], now: datetime, empty: str) -> Repl
         return Reply.done(empty)
     lines = [title, *(ticket_line(t, now) for t in found)]
     return Reply.done("\n".join(lines))
-
-
-async def new(ctx: DeskContext, req: Request) -> Reply:
-    body = clean_text(req.command.text)
-    place = req.place
-    if place is None:
-        raise CommandError("`/ticket new` needs a channel to answer in: run it in a DM with the bot or a channel.")
-    async with ctx.store.transaction() as uow:
-        await ctx.remember(uow, req.actor)
-        # inside a thread the ticket lives in that thread; elsewhere (or inside another ticket's thread) the
-        # bot's acknowledgement starts one
-        thread = place.thread or ""
-        if place.thread_ref is not None and await uow.tickets.ticket_for_thread(place.thread_ref):
-            thread = ""
-        ticket = await intake.open_ticket(ctx, uow, req.actor, place.channel, thread, body)
-    if ticket is None:
-        return Reply.error("You have reached the limit of open tickets; see the message in the channel.")
-    return Reply.done(f"Opened {ticket.ref}: {ticket.subject}", ticket.number)
 
 
 async def show(ctx: DeskContext, req: Request) -> Reply:
@@ -95,61 +78,6 @@ def _message_line(m: LoggedMessage) -> str:
     state = "" if m.delivery in ("received", "delivered") else f" ({m.delivery})"
     body = shorten(notify.relay(m.body), 300).replace("\n", "\n    ")
     return f"{m.at:%m-%d %H:%M} {m.author.display}{marker}{state}: {body}"
-
-
-_EVENT_TEXT = {
-    "opened": "opened it",
-    "assigned": "assigned it to {after}",
-    "unassigned": "unassigned {before}",
-    "replied": "replied to the customer",
-    "noted": "added an internal note",
-    "customer_message": "wrote on it",
-    "priority_changed": "changed priority {before} → {after}",
-    "status_changed": "changed status {before} → {after}",
-    "tagged": "changed tags",
-    "escalated": "escalated it",
-    "resolved": "resolved it",
-    "reopened": "reopened it",
-    "self_served": "solved it with the article {article} (self-service)",
-    "kb_rejected": "said the suggested articles did not help",
-    "kb_suggested": "suggested the article {article}",
-    "saved_as_article": "saved it as the article {article}",
-    "csat_requested": "asked the customer for a rating",
-    "csat_rated": "rated it {rating}/5",
-    "sla_warning": "warned that the {target} target is near{late}",
-    "sla_breach": "flagged that the {target} target was missed{late}",
-    "reminder_sent": "reminded the customer (reminder {attempt})",
-    "pleasantry": "{said} (no reopen: it stays {status})",
-    "macro_applied": "applied the macro {macro} (v{version})",
-    "transferred": "moved it to team {after}",
-    "unassigned_waiting": "found nobody available in team {team}: it waits unassigned",
-    "incident_linked": "linked it to {incident} · {title}",
-    "incident_unlinked": "unlinked it from {incident}",
-    "incident_update": "sent the {incident} update",
-}
-
-# stored detail values are machine names (`first_response`, `on_hold`); history lines are read by people
-_READABLE = {"target", "before", "after", "status"}
-
-
-def describe_event(event: Event) -> str:
-    template = _EVENT_TEXT.get(event.kind, event.kind.replace("_", " "))
-    detail: dict[str, object] = {}
-    for key, value in event.detail.items():
-        if isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        elif key in _READABLE and isinstance(value, str):
-            value = value.replace("_", " ")
-        detail[key] = value
-    detail["late"] = " (late: ThreadDesk was not running)" if detail.get("late") is True else ""
-    try:
-        text = template.format(**detail)
-    except (KeyError, IndexError):
-        text = template
-    if event.kind == "opened" and detail.get("suggested"):
-        text += f" (suggested: {detail['suggested']})"
-    reason = detail.get("reason") or detail.get("summary")
-    return f"{text} ({shorten(notify.relay(str(reason)), 80)})" if reason else text
 
 
 async def list_(ctx: DeskContext, req: Request) -> Reply:
