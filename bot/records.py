@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.domain.incident import IncidentUpdate
 from bot.domain.refs import UserRef
@@ -72,8 +72,10 @@ class LoggedUpdate:
     visibility: str
 
 
-@dataclass(frozen=True)
-class IncidentReport:
+class IncidentReport(NamedTuple):
+    """A report as incident detection reads it, up to 200 for every new ticket: a named tuple is built
+    several times faster than a frozen dataclass."""
+
     ticket: int
     customer: str
     at: datetime

@@ -250,13 +250,17 @@ class SqliteIncidents:
     ) -> list[IncidentReport]:
         """The latest `limit` reports since `since` that belong to no incident, proposal or dismissal yet (or
         in `state`), oldest first."""
-        rows = fetch_all(
-            self.conn,
-            "SELECT * FROM incident_reports WHERE platform=? AND at >= ? AND state=? AND ticket != ?"
-            " ORDER BY at DESC LIMIT ?",
+        cursor = self.conn.execute(
+            "SELECT ticket, customer, at, text, rule FROM incident_reports"
+            " WHERE platform=? AND at >= ? AND state=? AND ticket != ? ORDER BY at DESC LIMIT ?",
             (platform, to_db(since), state, exclude, limit),
         )
-        return [IncidentReport(r["ticket"], r["customer"], from_db(r["at"]), r["text"], r["rule"]) for r in rows[::-1]]
+        cursor.row_factory = None  # plain tuples: detection reads these for every new ticket
+        rows: list[tuple[int, str, str, str, str | None]] = cursor.fetchall()
+        return [
+            IncidentReport(ticket, customer, from_db(at), text, rule)
+            for ticket, customer, at, text, rule in reversed(rows)
+        ]
 
     async def set_report_state(self, tickets: Sequence[int], state: str) -> None:
         if tickets:
