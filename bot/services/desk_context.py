@@ -82,8 +82,11 @@ class DeskContext:
     #: report-to-report similarity for incident detection, with its background of recent reports
     grouping: ReportSimilarity = field(default_factory=ReportSimilarity)
     grouping_ready: bool = False  # its background was loaded from the store
-    #: lifts between recent reports (ticket numbers, lower first), kept for detection; lost on restart
+    #: lifts between recent reports (ticket numbers, lower first) that reach `incidents.similarity`, kept for
+    #: detection; lost on restart. Only those are kept (a pair not found is not alike), but the store is
+    #: emptied as if every compared pair were in it: after `pairs_compared` passes 200,000.
     pair_lifts: dict[tuple[int, int], float] = field(default_factory=dict)
+    pairs_compared: int = 0
 
     _names: dict[str, str] = field(default_factory=dict)
 

@@ -142,19 +142,31 @@ async def _detect(
     # only the side of the threshold matters below: bounds settle most pairs without their exact lift
     scores = ctx.grouping.lifts_above(report, [prepare(r.text) for r in recent], cfg.similarity)
     pairs = ctx.pair_lifts
-    if len(pairs) > 200_000:
+    if ctx.pairs_compared > 200_000:
         pairs.clear()
+        ctx.pairs_compared = 0
+    ctx.pairs_compared += len(recent)
     for r, score in zip(recent, scores, strict=True):
-        pairs[(r.ticket, ticket.number)] = score
+        if score >= cfg.similarity:
+            pairs[(r.ticket, ticket.number)] = score
 
     def alike(a: int, b: int, rule_a: str | None, rule_b: str | None) -> bool:
         if rule_a is not None and rule_a == rule_b:
             return True
         return pairs.get((min(a, b), max(a, b)), -100.0) >= cfg.similarity
 
+    # alike(r, new): its score, just compared (a report numbered after the new one was keyed the other way)
+    close = [
+        r.ticket
+        for r, score in zip(recent, scores, strict=True)
+        if (
+            score >= cfg.similarity or (rule is not None and r.rule == rule)
+            if r.ticket < ticket.number
+            else alike(r.ticket, ticket.number, r.rule, rule)
+        )
+    ]
     # the largest star: the new report's neighbours, or a neighbour's own (with the new report among them)
     by_ticket = {r.ticket: r for r in recent}
-    close = [r.ticket for r in recent if alike(r.ticket, ticket.number, r.rule, rule)]
     best = close
     for centre in close:
         around = [
@@ -167,7 +179,8 @@ async def _detect(
         ]
         if len({by_ticket[n].customer for n in around}) > len({by_ticket[n].customer for n in best}):
             best = around
-    kept = [i for i, r in enumerate(recent) if r.ticket in set(best)]
+    chosen = set(best)
+    kept = [i for i, r in enumerate(recent) if r.ticket in chosen]
     if len({recent[i].customer for i in kept}) + 1 < cfg.min_reports:
         return None
     members: list[Ticket] = []
