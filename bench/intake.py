@@ -48,7 +48,16 @@ PHRASES = [
     "please delete my account and all data",
     "where do I find my invoices",
 ]
-CLINC = ROOT.parent / "shared" / "data" / "clinc150" / "data_dev.json"
+# the shared data beside the checkout, or beside the worktrees' folder (a worktree lives one level deeper)
+CLINC = (
+    next(
+        (p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if (p / "data" / "clinc150").is_dir()),
+        ROOT.parent / "shared",
+    )
+    / "data"
+    / "clinc150"
+    / "data_dev.json"
+)
 ENGINE_ONLY = ("SAVEPOINT", "RELEASE", "ROLLBACK TO")  # the engine's per-unit bookkeeping, not the work
 
 Statement = tuple[str, tuple[Any, ...]]
