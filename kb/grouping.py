@@ -231,7 +231,7 @@ class _Rows:
     tf·(k1 + 1), tf + k1·(1 − b), the report's length in terms (so that BM25's document weight is the first
     over the second plus k1·b·length/average), and word length + 1 (to measure shared words)."""
 
-    __slots__ = ("ids", "length", "plain", "values")
+    __slots__ = ("ids", "length", "values")
 
     def __init__(self, report: Prepared, vocabulary: _Vocabulary) -> None:
         size = float(report.bag.length)
@@ -247,7 +247,6 @@ class _Rows:
         self.ids = np.array(ids, dtype=np.intp)
         self.values = np.array(values)
         self.length = float(len(report.unique_text))
-        self.plain = len(report.terms) == len(report.words)  # no word twice
 
 
 class _Vocabulary:
@@ -259,9 +258,16 @@ class _Vocabulary:
         self.df = np.zeros(4096)
         self.is_word = np.zeros(4096, dtype=bool)
         self.rows: dict[str, _Rows] = {}
+        self._query = (np.zeros(4096), np.zeros(4096), np.zeros(4096))
 
     def __len__(self) -> int:
         return len(self.ids) + 1  # id 0 is every report's head row
+
+    def query(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Three zero vectors over the ids, for a query's IDF, BM25 weights and words (zero them after use)."""
+        if len(self) > len(self._query[0]):
+            self._query = (np.zeros(2 * len(self)), np.zeros(2 * len(self)), np.zeros(2 * len(self)))
+        return self._query
 
     def _new(self, key: str, word: bool) -> int:
         found = self.ids[key] = len(self.ids) + 1
@@ -339,16 +345,18 @@ class _Epoch:
         idf[vocabulary.is_word[:n]] = 0.0
         idf[0] = _TINY
         self._idf = idf
-        self._query = np.zeros((max(1024, 2 * n), 3))
-        # the window: rows (ids, coefficients), and per report where its rows start, its distinct words'
-        # length, whether no word repeats, its BM25 mass, its texts, and its noise floor when known
+        # the window: rows (id; BM25 weight as a document term, IDF, word length + 1), and per report where
+        # its rows start, its distinct words' length, its BM25 mass, its texts, its noise floor when known
         self._ids = _Growing(np.intp)
-        self._coefs = _Growing(np.float64, 3)
+        self._weight = _Growing(np.float64)
+        self._idf_rows = _Growing(np.float64)
+        self._word = _Growing(np.float64)
         self._starts = _Growing(np.intp)
-        self._docs = _Growing(np.float64, 4)  # distinct-word length, no word twice, BM25 mass, noise floor
-        self.sorted_texts: list[str] = []
-        self.unique_texts: list[str] = []
+        self._docs = _Growing(np.float64, 3)  # distinct-word length, BM25 mass, noise floor
+        self._sorted = _Growing(np.object_)
+        self._unique = _Growing(np.object_)
         self._index: dict[str, int] = {}
+        self._index_of: list[str] = []  # the text of each report of the window
         self._sums: tuple[str, int, FloatArray, FloatArray] | None = None
         self.sample_size = len(sample.docs)
         self.sample_rows: dict[str, list[int]] = {}
@@ -387,7 +395,7 @@ class _Epoch:
             reports = [r for r in {r.text: r for r in reports}.values() if r.text not in self._index]
         if not reports:
             return
-        first = len(self.sorted_texts)
+        first = len(self._index_of)
         rows = [self.vocabulary.rows_of(r) for r in reports]
         if len(rows) == 1:
             ids, values, starts = rows[0].ids, rows[0].values, np.zeros(1, dtype=np.intp)
@@ -395,29 +403,30 @@ class _Epoch:
             ids = np.concatenate([r.ids for r in rows])
             values = np.concatenate([r.values for r in rows])
             starts = np.cumsum([0] + [len(r.ids) for r in rows[:-1]])
-        coefs = np.empty((len(ids), 3))
-        weight = coefs[:, 0]
-        np.multiply(values[:, 2], K1 * B / self.rarity.average, out=weight)
+        weight = values[:, 2] * (K1 * B / self.rarity.average)
         weight += values[:, 1]
         np.divide(values[:, 0], weight, out=weight)
-        np.take(self._idf_by_id(), ids, out=coefs[:, 1], mode="clip")
-        coefs[:, 2] = values[:, 3]
-        docs = np.empty((len(rows), 4))
+        idf = np.take(self._idf_by_id(), ids)
+        docs = np.empty((len(rows), 3))
         docs[:, 0] = [r.length for r in rows]
-        docs[:, 1] = [r.plain for r in rows]
-        docs[:, 2] = np.add.reduceat(coefs[:, 1], starts)
-        docs[:, 3] = np.nan
+        docs[:, 1] = np.add.reduceat(idf, starts)
+        docs[:, 2] = np.nan
         self._starts.extend(starts + self._ids.size)
         self._ids.extend(ids)
-        self._coefs.extend(coefs)
+        self._weight.extend(weight)
+        self._idf_rows.extend(idf)
+        self._word.extend(values[:, 3])
         self._docs.extend(docs)
-        self.sorted_texts += [r.sorted_text for r in reports]
-        self.unique_texts += [r.unique_text for r in reports]
+        self._sorted.extend([r.sorted_text for r in reports])
+        self._unique.extend([r.unique_text for r in reports])
+        self._index_of += [r.text for r in reports]
         for i, report in enumerate(reports, start=first):
             self._index.setdefault(report.text, i)
 
-    def window_items(self) -> Iterable[tuple[str, int]]:
-        return self._index.items()
+    def set_floors(self, levels: dict[str, _Level]) -> None:
+        """The noise floors of the window's reports that have a noise level."""
+        known = [levels.get(text) for text in self._index_of]
+        self._docs.view[:, 2] = [level.low if level is not None else np.nan for level in known]
 
     def set_floor(self, report: Prepared, low: float) -> None:
         self.set_floor_of(report.text, low)
@@ -425,11 +434,11 @@ class _Epoch:
     def set_floor_of(self, text: str, low: float) -> None:
         found = self._index.get(text)
         if found is not None:
-            self._docs.view[found, 3] = low
+            self._docs.view[found, 2] = low
 
-    def floors(self, at: list[int]) -> FloatArray:
+    def floors(self, at: npt.NDArray[np.intp]) -> FloatArray:
         """The noise floors of the reports at `at` (NaN: not measured yet)."""
-        found: FloatArray = self._docs.view[at, 3]
+        found: FloatArray = self._docs.view[at, 2]
         return found
 
     def indices(self, reports: Sequence[Prepared]) -> list[int]:
@@ -441,50 +450,69 @@ class _Epoch:
             found = [index.get(r.text) for r in reports]
         return found  # type: ignore[return-value]
 
-    def sums(self, report: Prepared) -> tuple[FloatArray, FloatArray]:
-        """Against every report of the window: BM25 both ways weighted as in the similarity (0..(1 − w)·100),
-        and the joined length + 1 of the distinct words shared with `report` (kept for the next call)."""
-        count = len(self.sorted_texts)
-        if self._sums is not None and self._sums[0] == report.text and self._sums[1] == count:
-            return self._sums[2], self._sums[3]
+    def _sum(self, report: Prepared, first: int) -> tuple[FloatArray, FloatArray]:
+        """`sums` for the window's reports from the `first` on."""
         rows = self.vocabulary.rows_of(report)
         keys, values = rows.ids[1:], rows.values[1:]
         own = self.weights(report)[1]
-        if len(self.vocabulary) > len(self._query):
-            self._query = np.zeros((2 * len(self.vocabulary), 3))
         norm = K1 * (1 - B + B * report.bag.length / self.rarity.average)
-        query = self._query
-        query[keys, 0] = np.take(self._idf_by_id(), keys)
-        query[keys, 1] = values[:, 0] / (values[:, 1] + (norm - K1 * (1 - B)))  # tf·(k1+1)/(tf + norm)
-        query[keys, 2] = values[:, 3] > 0
+        idf, given, word = self.vocabulary.query()
+        idf[keys] = np.take(self._idf_by_id(), keys)
+        given[keys] = values[:, 0] / (values[:, 1] + (norm - K1 * (1 - B)))  # tf·(k1+1)/(tf + norm)
+        word[keys] = values[:, 3] > 0
+        starts = self._starts.view[first:]
+        start = int(starts[0])
+        ids = self._ids.view[start:]
+        if start:
+            starts = starts - start
         try:
-            summed = np.add.reduceat(np.take(query, self._ids.view, axis=0) * self._coefs.view, self._starts.view)
+            ahead = np.take(idf, ids)
+            ahead *= self._weight.view[start:]
+            back = np.take(given, ids)
+            back *= self._idf_rows.view[start:]
+            shared = np.take(word, ids)
+            shared *= self._word.view[start:]
         finally:
-            query[keys] = 0.0
-        ahead = summed[:, 0]
+            idf[keys] = given[keys] = word[keys] = 0.0
+        ahead = np.add.reduceat(ahead, starts)
         ahead *= 1.0 / own if own > 0 else 0.0
         np.minimum(ahead, 1.0, out=ahead)
-        back = summed[:, 1]
-        back /= self._docs.view[:, 2]
+        back = np.add.reduceat(back, starts)
+        back /= self._docs.view[first:, 1]
         np.minimum(back, 1.0, out=back)
         back += ahead
         back *= (1 - self.weight) * 50.0
-        self._sums = (report.text, count, back, summed[:, 2])
-        return back, summed[:, 2]
+        return back, np.add.reduceat(shared, starts)
 
-    # -- bounds
+    def sums(self, report: Prepared) -> tuple[FloatArray, FloatArray]:
+        """Against every report of the window: BM25 both ways weighted as in the similarity (0..(1 − w)·100),
+        and the joined length + 1 of the distinct words shared with `report` (kept, and extended to reports
+        added since, for the next call)."""
+        count = len(self._index_of)
+        found = self._sums
+        if found is not None and found[0] == report.text:
+            if found[1] < count:
+                lexical, shared = self._sum(report, found[1])
+                found = self._sums = (
+                    report.text,
+                    count,
+                    np.concatenate([found[2], lexical]),
+                    np.concatenate([found[3], shared]),
+                )
+            return found[2], found[3]
+        lexical, shared = self._sum(report, 0)
+        self._sums = (report.text, count, lexical, shared)
+        return lexical, shared
 
-    def sample_bounds(self, report: Prepared) -> tuple[FloatArray, FloatArray]:
-        """Lower and upper bounds of `report`'s similarity to each member of the sample."""
-        size = self.sample_size
+    def bounds(self, report: Prepared, at: npt.NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
+        """Lower and upper bounds of `report`'s similarity to the window's reports at `at`, all at once."""
         lexical, shared_plus = self.sums(report)
-        lexical, shared_plus = lexical[:size], shared_plus[:size]
+        lexical, shared_plus = lexical[at], shared_plus[at]
         half = 50.0 * self.weight  # token_set and token_sort weigh w/2 each, on 0..100
-        sorted_texts, unique_texts = self.sorted_texts[:size], self.unique_texts[:size]
-        ordered = process.cdist([report.sorted_text], sorted_texts, scorer=fuzz.ratio, dtype=np.float64)[0]
+        ordered = process.cdist([report.sorted_text], self._sorted.view[at], scorer=fuzz.ratio, dtype=np.float64)[0]
+        apart = process.cdist([report.unique_text], self._unique.view[at], scorer=Indel.distance, dtype=np.float64)[0]
         base = ordered * (half / 100.0)
         base += lexical
-        apart = process.cdist([report.unique_text], unique_texts, scorer=Indel.distance, dtype=np.float64)[0]
         # token_set_ratio (rapidfuzz, `fuzz_py.py`): with `sect` the shared distinct words, `ab` and `ba` each
         # side's others (sorted, joined by spaces), the best of ratio(sect, sect+ab), ratio(sect, sect+ba)
         # — from lengths: 100 − 100·(1 + len ab)/(len sect + len(sect+ab)) — and ratio(sect+ab, sect+ba),
@@ -492,7 +520,7 @@ class _Epoch:
         # strings less twice the shared length (ab, ba are subsequences of them); with nothing shared, it is
         # that last ratio of the distinct-word strings themselves, exactly
         mine = float(len(report.unique_text))
-        lengths = self._docs.view[:size, 0]
+        lengths = self._docs.view[at, 0]
         total = lengths + mine
         shared = shared_plus > 0.5
         ab = (mine + 1.0) - shared_plus
@@ -518,29 +546,80 @@ class _Epoch:
         high += _MARGIN
         return low, high
 
-    def upper(self, report: Prepared, others: Sequence[Prepared], at: list[int]) -> FloatArray:
-        """An upper bound of `report`'s similarity to each of `others` (at `at` in the window): token_set
-        taken as 100 when a word is shared, else from lengths, or token_sort when neither repeats a word."""
-        lexical, shared_plus = self.sums(report)
-        lexical, shared_plus = lexical[at], shared_plus[at]
-        ordered = process.cdist(
-            [report.sorted_text], [o.sorted_text for o in others], scorer=fuzz.ratio, dtype=np.float64
-        )[0]
-        ordered *= 0.01
-        mine = float(len(report.unique_text))
-        docs = self._docs.view[at]
-        lengths = docs[:, 0]
-        high = np.abs(lengths - mine)
-        high /= lengths + mine
-        np.subtract(1.0, high, out=high)
-        if len(report.terms) == len(report.words):
-            np.copyto(high, ordered, where=docs[:, 1] > 0.5)
-        high[shared_plus > 0.5] = 1.0
-        high += ordered
-        high *= 50.0 * self.weight
-        high += lexical
-        high += _MARGIN
-        return high
+
+class Comparison:
+    """One report bounded against the noise sample and `others` in a single pass, then asked part by part
+    which of `others` it is alike with (`lifts_above`, `any_lift_above`). Noise levels are measured — as
+    `ReportSimilarity.lifts` would measure them — only for the parts asked about. Use it before the next
+    `observe`."""
+
+    def __init__(self, similarity: ReportSimilarity, report: Prepared, others: Sequence[Prepared]) -> None:
+        self._similarity = similarity
+        self.report = report
+        self.others = list(others)
+        epoch = self._epoch = similarity._epoch
+        self._sample: tuple[FloatArray, FloatArray] | None = None
+        if not report.words:  # an empty report: nothing to bound, and cheap to score exactly
+            return
+        at = np.array(epoch.indices(self.others), dtype=np.intp)
+        if similarity._unmeasured(report):  # its noise level from the same pass: the sample's members first
+            size = epoch.sample_size
+            low, high = epoch.bounds(report, np.concatenate([np.arange(size), at]))
+            self._sample = (low[:size], high[:size])
+            self._high = high[size:]
+        else:
+            self._high = epoch.bounds(report, at)[1]
+        self._at = at
+
+    def _mine(self) -> _Level:
+        similarity = self._similarity
+        if self._sample is not None and similarity._unmeasured(self.report):
+            level = similarity._level_from(self.report, *self._sample)
+            similarity._levels[self.report.text] = level
+            return level
+        return similarity._level(self.report)
+
+    def lifts_above(self, part: slice, threshold: float) -> list[float]:
+        """`ReportSimilarity.lifts_above(report, others[part], threshold)`."""
+        return self._decide(part, threshold, first=False)
+
+    def any_lift_above(self, part: slice, threshold: float) -> bool:
+        """`ReportSimilarity.any_lift_above(report, others[part], threshold)`."""
+        return any(value >= threshold for value in self._decide(part, threshold, first=True))
+
+    def _decide(self, part: slice, threshold: float, *, first: bool) -> list[float]:
+        similarity = self._similarity
+        others = self.others[part]
+        if not others:
+            return []
+        if not self.report.words:
+            return similarity.lifts(self.report, others)
+        mine = self._mine()
+        at = self._at[part]
+        epoch = self._epoch
+        if mine is _DEFAULT_LEVEL:
+            floor = np.full(len(others), DEFAULT_NOISE)
+        else:
+            floor = epoch.floors(at)
+            if np.isnan(floor).any():  # measured now if never, as `lifts` would
+                for i in np.flatnonzero(np.isnan(floor)).tolist():
+                    floor[i] = low = similarity._level(others[i]).low
+                    epoch.set_floor(others[i], low)
+            np.maximum(floor, mine.low, out=floor)
+        out = self._high[part] - floor
+        for i in np.flatnonzero(out >= threshold).tolist():
+            theirs = similarity._level(others[i])
+            s = epoch.score(self.report, others[i])
+            found = s - max(mine.low, theirs.low)  # at most the lift
+            if found >= threshold:
+                found = s - max(mine.high, theirs.high)  # at least the lift
+                if found < threshold:
+                    found = s - max(similarity._exact(mine), similarity._exact(theirs))
+            out[i] = found
+            if first and found >= threshold:
+                return [found]
+        values: list[float] = out.tolist()
+        return values
 
 
 class ReportSimilarity:
@@ -596,10 +675,7 @@ class ReportSimilarity:
                 self._later.clear()
         recent = list(self._recent)[-WINDOW:]
         self._epoch = _Epoch(rarity, _Sample(self._sample, rarity), self._vocabulary, self.fuzzy_weight, recent)
-        for text, _ in list(self._epoch.window_items()):
-            level = self._levels.get(text)
-            if level is not None:
-                self._epoch.set_floor_of(text, level.low)
+        self._epoch.set_floors(self._levels)
 
     # -- exact -------------------------------------------------------------------------------------------
 
@@ -631,53 +707,26 @@ class ReportSimilarity:
 
     # -- only as exact as a threshold needs ---------------------------------------------------------------
 
+    def compare(self, report: Prepared, others: Sequence[Prepared]) -> Comparison:
+        """`report` bounded against `others` (and, for its own noise level, the sample) in one pass, to ask
+        which of them it is alike with, part by part (the reports waiting in a proposal, then the free ones)."""
+        return Comparison(self, report, others)
+
     def lifts_above(self, report: Prepared, others: Sequence[Prepared], threshold: float) -> list[float]:
         """`lifts(report, others)` where only the side of `threshold` matters: each value is ≥ `threshold`
         exactly when the lift is — below it, an upper bound of the lift; at or above it, a lower bound (the
         lift itself where the noise levels had to be made exact). Measures the same noise levels, as of the
         same moments, as `lifts` would."""
-        return self._lifts_above(report, others, threshold, first=False)
+        return self.compare(report, others).lifts_above(slice(None), threshold)
 
     def any_lift_above(self, report: Prepared, others: Sequence[Prepared], threshold: float) -> bool:
         """`max(lifts(report, others)) >= threshold`, stopping at the first pair that reaches it."""
-        return any(value >= threshold for value in self._lifts_above(report, others, threshold, first=True))
-
-    def _lifts_above(
-        self, report: Prepared, others: Sequence[Prepared], threshold: float, *, first: bool
-    ) -> list[float]:
-        if not others:
-            return []
-        if not report.words:  # an empty report: nothing to bound, and cheap to score exactly
-            return self.lifts(report, others)
-        epoch = self._epoch
-        at = epoch.indices(others)
-        mine = self._level(report)
-        if mine is _DEFAULT_LEVEL:
-            floor = np.full(len(others), DEFAULT_NOISE)
-        else:
-            floor = epoch.floors(at)
-            if np.isnan(floor).any():  # measured now, as `lifts` would
-                for i in np.flatnonzero(np.isnan(floor)).tolist():
-                    floor[i] = low = self._level(others[i]).low
-                    epoch.set_floor(others[i], low)
-            np.maximum(floor, mine.low, out=floor)
-        out = epoch.upper(report, others, at)
-        out -= floor
-        for i in np.flatnonzero(out >= threshold).tolist():
-            other = self._level(others[i])
-            s = epoch.score(report, others[i])
-            found = s - max(mine.low, other.low)  # at most the lift
-            if found >= threshold:
-                found = s - max(mine.high, other.high)  # at least the lift
-                if found < threshold:
-                    found = s - max(self._exact(mine), self._exact(other))
-            out[i] = found
-            if first and found >= threshold:
-                return [found]
-        values: list[float] = out.tolist()
-        return values
+        return self.compare(report, others).any_lift_above(slice(None), threshold)
 
     # -- noise levels --------------------------------------------------------------------------------------
+
+    def _unmeasured(self, report: Prepared) -> bool:
+        return len(self._sample) >= NOISE_SAMPLE and report.text not in self._levels
 
     def _level(self, report: Prepared) -> _Level:
         """The noise level of `report`, measured now (as an interval) if it never was."""
@@ -686,32 +735,43 @@ class ReportSimilarity:
         found = self._levels.get(report.text)
         if found is None:
             found = self._levels[report.text] = self._measure(report)
-            self._epoch.set_floor(report, found.low)
         return found
 
     def _measure(self, report: Prepared) -> _Level:
         epoch = self._epoch
-        keep = np.ones(len(epoch.sample.docs), dtype=bool)
-        keep[epoch.sample_rows.get(report.text, [])] = False  # as `noise` always has: not against itself
-        m = int(keep.sum())
-        if m == 0:
-            return _Level(0.0, 0.0, 0.0)
-        index = min(m - 1, int(NOISE_QUANTILE * m))
         if not report.words:  # an empty report: measured exactly
-            members = [d for d, kept in zip(epoch.sample.docs, keep.tolist(), strict=True) if kept]
-            value = sorted(epoch.score(report, d) for d in members)[index]
+            others = [d for d in epoch.sample.docs if d.text != report.text]
+            values = sorted(epoch.score(report, d) for d in others)
+            value = values[min(len(values) - 1, int(NOISE_QUANTILE * len(values)))] if values else 0.0
             return _Level(value, value, value)
-        low, high = epoch.sample_bounds(report)
-        level = _Level(float(np.partition(low[keep], index)[index]), float(np.partition(high[keep], index)[index]))
-        high[~keep] = -math.inf
-        level.highs = high
-        level.rank = m - index
-        level.report = report
-        level.weights = epoch.weights(report)
-        level.sample = epoch.sample
-        self._later.append(level)
-        if len(self._later) > EXACT_LATER:
-            self._later.popleft().forget_moment()  # keeps its interval
+        low, high = epoch.bounds(report, np.arange(epoch.sample_size))
+        return self._level_from(report, low, high)
+
+    def _level_from(self, report: Prepared, low: FloatArray, high: FloatArray) -> _Level:
+        """A noise level as an interval, from bounds of the similarity to each member of the sample."""
+        epoch = self._epoch
+        itself = epoch.sample_rows.get(report.text)  # as `noise` always has: not against itself
+        if itself:
+            low, high = np.delete(low, itself), high.copy()
+            high[itself] = -math.inf
+        m = len(low)
+        if m == 0:
+            level = _Level(0.0, 0.0, 0.0)
+        else:
+            index = min(m - 1, int(NOISE_QUANTILE * m))
+            level = _Level(
+                float(np.partition(low, index)[index]),
+                float(np.partition(high, len(high) - m + index)[len(high) - m + index]),
+            )
+            level.highs = high
+            level.rank = m - index
+            level.report = report
+            level.weights = epoch.weights(report)
+            level.sample = epoch.sample
+            self._later.append(level)
+            if len(self._later) > EXACT_LATER:
+                self._later.popleft().forget_moment()  # keeps its interval
+        epoch.set_floor(report, level.low)
         return level
 
     def _exact(self, level: _Level) -> float:

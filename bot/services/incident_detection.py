@@ -122,14 +122,13 @@ async def _detect(
 ) -> Joined | None:
     cfg = ctx.incidents
     since = ticket.created_at - cfg.window_delta
-    if not cfg.auto_create:
-        # a proposal is waiting for an agent: a report like its reports goes with it, not into a new one
-        pending = await uow.incidents.free_reports(
+    pending = (
+        []
+        if cfg.auto_create
+        else await uow.incidents.free_reports(
             ticket.customer.platform, since, exclude=ticket.number, state="proposed", limit=CANDIDATES
         )
-        if pending and ctx.grouping.any_lift_above(report, [prepare(r.text) for r in pending], cfg.similarity):
-            await uow.incidents.set_report_state([ticket.number], "proposed")
-            return None
+    )
     recent = [
         r
         for r in await uow.incidents.free_reports(
@@ -137,10 +136,19 @@ async def _detect(
         )
         if r.customer != ticket.customer.key
     ]
-    if len({r.customer for r in recent}) + 1 < cfg.min_reports:
+    enough = len({r.customer for r in recent}) + 1 >= cfg.min_reports
+    if not pending and not enough:
         return None
-    # only the side of the threshold matters below: bounds settle most pairs without their exact lift
-    scores = ctx.grouping.lifts_above(report, [prepare(r.text) for r in recent], cfg.similarity)
+    # one pass bounds the new report against both lists; only the side of the threshold matters below, and
+    # bounds settle most pairs without their exact lift
+    compared = ctx.grouping.compare(report, [prepare(r.text) for r in (*pending, *(recent if enough else ()))])
+    # a proposal is waiting for an agent: a report like its reports goes with it, not into a new one
+    if pending and compared.any_lift_above(slice(0, len(pending)), cfg.similarity):
+        await uow.incidents.set_report_state([ticket.number], "proposed")
+        return None
+    if not enough:
+        return None
+    scores = compared.lifts_above(slice(len(pending), None), cfg.similarity)
     pairs = ctx.pair_lifts
     if ctx.pairs_compared > 200_000:
         pairs.clear()
