@@ -251,16 +251,13 @@ class SqliteIncidents:
         """The latest `limit` reports since `since` that belong to no incident, proposal or dismissal yet (or
         in `state`), oldest first."""
         cursor = self.conn.execute(
-            "SELECT ticket, customer, at, text, rule FROM incident_reports"
+            "SELECT ticket, customer, text, rule FROM incident_reports"
             " WHERE platform=? AND at >= ? AND state=? AND ticket != ? ORDER BY at DESC LIMIT ?",
             (platform, to_db(since), state, exclude, limit),
         )
         cursor.row_factory = None  # plain tuples: detection reads these for every new ticket
-        rows: list[tuple[int, str, str, str, str | None]] = cursor.fetchall()
-        return [
-            IncidentReport(ticket, customer, from_db(at), text, rule)
-            for ticket, customer, at, text, rule in reversed(rows)
-        ]
+        rows: list[tuple[int, str, str, str | None]] = cursor.fetchall()
+        return [IncidentReport._make(row) for row in reversed(rows)]
 
     async def set_report_state(self, tickets: Sequence[int], state: str) -> None:
         if tickets:
