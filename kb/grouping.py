@@ -227,11 +227,13 @@ _DEFAULT_LEVEL = _Level(DEFAULT_NOISE, DEFAULT_NOISE, DEFAULT_NOISE)
 
 class _Rows:
     """A report as rows for sums against a query without per-report Python, in ids shared by every epoch:
-    a first row (id 0, which no query fills), then one per distinct stem and one per distinct word. Columns:
-    tf·(k1 + 1), tf + k1·(1 − b), the report's length in terms (so that BM25's document weight is the first
-    over the second plus k1·b·length/average), and word length + 1 (to measure shared words)."""
+    a first row (id 0, which no query fills), one per distinct stem, a second id-0 row, one per distinct word
+    — so that both runs are never empty, and one segmented sum over [first, second) and [second, next
+    report) gives each report's stem and word sums. Columns: tf·(k1 + 1), tf + k1·(1 − b), the report's
+    length in terms (so that BM25's document weight is the first over the second plus k1·b·length/average),
+    and word length + 1 (to measure shared words)."""
 
-    __slots__ = ("ids", "length", "values")
+    __slots__ = ("ids", "length", "split", "values")
 
     def __init__(self, report: Prepared, vocabulary: _Vocabulary) -> None:
         size = float(report.bag.length)
@@ -241,6 +243,9 @@ class _Rows:
         for term, tf in report.bag.counts.items():
             ids.append(vocabulary.stem(term))
             values.append((tf * _LIFT, tf + base, size, 0.0))
+        self.split = len(ids)
+        ids.append(0)
+        values.append((0.0, 1.0, 0.0, 0.0))
         for word in report.words:
             ids.append(vocabulary.word(word))
             values.append((0.0, 1.0, 0.0, len(word) + 1.0))
@@ -258,15 +263,15 @@ class _Vocabulary:
         self.df = np.zeros(4096)
         self.is_word = np.zeros(4096, dtype=bool)
         self.rows: dict[str, _Rows] = {}
-        self._query = (np.zeros(4096), np.zeros(4096), np.zeros(4096))
+        self._query = (np.zeros(4096), np.zeros(4096))
 
     def __len__(self) -> int:
         return len(self.ids) + 1  # id 0 is every report's head row
 
-    def query(self) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Three zero vectors over the ids, for a query's IDF, BM25 weights and words (zero them after use)."""
+    def query(self) -> tuple[FloatArray, FloatArray]:
+        """Two zero vectors over the ids, for a query's terms both ways (zero them after use)."""
         if len(self) > len(self._query[0]):
-            self._query = (np.zeros(2 * len(self)), np.zeros(2 * len(self)), np.zeros(2 * len(self)))
+            self._query = (np.zeros(2 * len(self)), np.zeros(2 * len(self)))
         return self._query
 
     def _new(self, key: str, word: bool) -> int:
@@ -308,9 +313,9 @@ class _Growing:
         self._data: npt.NDArray[np.generic] = np.zeros((256, width) if width else 256, dtype=dtype)
         self.size = 0
 
-    def extend(self, values: npt.ArrayLike) -> None:
-        values = np.asarray(values)
-        end = self.size + len(values)
+    def extend(self, values: npt.ArrayLike, count: int) -> None:
+        """Append `count` rows (an array of them, or one value for all)."""
+        end = self.size + count
         if end > len(self._data):
             bigger = np.zeros((2 * end, *self._data.shape[1:]), dtype=self._data.dtype)
             bigger[: self.size] = self._data[: self.size]
@@ -345,13 +350,12 @@ class _Epoch:
         idf[vocabulary.is_word[:n]] = 0.0
         idf[0] = _TINY
         self._idf = idf
-        # the window: rows (id; BM25 weight as a document term, IDF, word length + 1), and per report where
-        # its rows start, its distinct words' length, its BM25 mass, its texts, its noise floor when known
+        # the window: rows (id; BM25 weight as a document term for a stem, length + 1 for a word), and per
+        # report where its stems and its words start, its distinct words' length, its BM25 mass, its texts,
+        # its noise floor when known
         self._ids = _Growing(np.intp)
-        self._weight = _Growing(np.float64)
-        self._idf_rows = _Growing(np.float64)
-        self._word = _Growing(np.float64)
-        self._starts = _Growing(np.intp)
+        self._coef = _Growing(np.float64)
+        self._starts = _Growing(np.intp)  # two per report
         self._docs = _Growing(np.float64, 3)  # distinct-word length, BM25 mass, noise floor
         self._sorted = _Growing(np.object_)
         self._unique = _Growing(np.object_)
@@ -398,27 +402,31 @@ class _Epoch:
         first = len(self._index_of)
         rows = [self.vocabulary.rows_of(r) for r in reports]
         if len(rows) == 1:
-            ids, values, starts = rows[0].ids, rows[0].values, np.zeros(1, dtype=np.intp)
+            ids, values = rows[0].ids, rows[0].values
+            starts = np.array([0, rows[0].split], dtype=np.intp)
         else:
             ids = np.concatenate([r.ids for r in rows])
             values = np.concatenate([r.values for r in rows])
-            starts = np.cumsum([0] + [len(r.ids) for r in rows[:-1]])
-        weight = values[:, 2] * (K1 * B / self.rarity.average)
-        weight += values[:, 1]
-        np.divide(values[:, 0], weight, out=weight)
-        idf = np.take(self._idf_by_id(), ids)
+            firsts = np.cumsum([0] + [len(r.ids) for r in rows[:-1]])
+            starts = np.empty(2 * len(rows), dtype=np.intp)
+            starts[0::2] = firsts
+            starts[1::2] = firsts + [r.split for r in rows]
+        coef = values[:, 2] * (K1 * B / self.rarity.average)
+        coef += values[:, 1]
+        np.divide(values[:, 0], coef, out=coef)  # tf·(k1+1) / (tf + k1·(1 − b + b·length/average))
+        coef += values[:, 3]
         docs = np.empty((len(rows), 3))
         docs[:, 0] = [r.length for r in rows]
-        docs[:, 1] = np.add.reduceat(idf, starts)
+        idf = np.take(self._idf_by_id(), ids)
+        docs[:, 1] = np.add.reduceat(idf, starts)[0::2] if len(rows) > 1 else idf.sum()
         docs[:, 2] = np.nan
-        self._starts.extend(starts + self._ids.size)
-        self._ids.extend(ids)
-        self._weight.extend(weight)
-        self._idf_rows.extend(idf)
-        self._word.extend(values[:, 3])
-        self._docs.extend(docs)
-        self._sorted.extend([r.sorted_text for r in reports])
-        self._unique.extend([r.unique_text for r in reports])
+        size, count = len(ids), len(rows)
+        self._starts.extend(starts + self._ids.size, 2 * count)
+        self._ids.extend(ids, size)
+        self._coef.extend(coef, size)
+        self._docs.extend(docs, count)
+        self._sorted.extend([r.sorted_text for r in reports], count)
+        self._unique.extend([r.unique_text for r in reports], count)
         self._index_of += [r.text for r in reports]
         for i, report in enumerate(reports, start=first):
             self._index.setdefault(report.text, i)
@@ -451,38 +459,43 @@ class _Epoch:
         return found  # type: ignore[return-value]
 
     def _sum(self, report: Prepared, first: int) -> tuple[FloatArray, FloatArray]:
-        """`sums` for the window's reports from the `first` on."""
+        """`sums` for the window's reports from the `first` on: one gather of the query's IDF (words: 1) times
+        each row's coefficient, one of its IDF × own BM25 weight (the other direction), two segmented sums."""
         rows = self.vocabulary.rows_of(report)
-        keys, values = rows.ids[1:], rows.values[1:]
+        stems, words = rows.ids[1 : rows.split], rows.ids[rows.split + 1 :]
+        values = rows.values[1 : rows.split]
         own = self.weights(report)[1]
         norm = K1 * (1 - B + B * report.bag.length / self.rarity.average)
-        idf, given, word = self.vocabulary.query()
-        idf[keys] = np.take(self._idf_by_id(), keys)
-        given[keys] = values[:, 0] / (values[:, 1] + (norm - K1 * (1 - B)))  # tf·(k1+1)/(tf + norm)
-        word[keys] = values[:, 3] > 0
-        starts = self._starts.view[first:]
+        ahead_query, back_query = self.vocabulary.query()
+        idf = np.take(self._idf_by_id(), stems)
+        ahead_query[stems] = idf
+        ahead_query[words] = 1.0
+        idf *= values[:, 0]
+        idf /= values[:, 1] + (norm - K1 * (1 - B))  # × tf·(k1+1)/(tf + norm)
+        back_query[stems] = idf
+        starts = self._starts.view[2 * first :]
         start = int(starts[0])
         ids = self._ids.view[start:]
         if start:
             starts = starts - start
         try:
-            ahead = np.take(idf, ids)
-            ahead *= self._weight.view[start:]
-            back = np.take(given, ids)
-            back *= self._idf_rows.view[start:]
-            shared = np.take(word, ids)
-            shared *= self._word.view[start:]
+            ahead = np.take(ahead_query, ids)
+            back = np.take(back_query, ids)
         finally:
-            idf[keys] = given[keys] = word[keys] = 0.0
-        ahead = np.add.reduceat(ahead, starts)
+            ahead_query[stems] = 0.0
+            ahead_query[words] = 0.0
+            back_query[stems] = 0.0
+        ahead *= self._coef.view[start:]
+        summed = np.add.reduceat(ahead, starts)
+        ahead, shared = summed[0::2], summed[1::2]
         ahead *= 1.0 / own if own > 0 else 0.0
         np.minimum(ahead, 1.0, out=ahead)
-        back = np.add.reduceat(back, starts)
+        back = np.add.reduceat(back, starts)[0::2]
         back /= self._docs.view[first:, 1]
         np.minimum(back, 1.0, out=back)
         back += ahead
         back *= (1 - self.weight) * 50.0
-        return back, np.add.reduceat(shared, starts)
+        return back, shared
 
     def sums(self, report: Prepared) -> tuple[FloatArray, FloatArray]:
         """Against every report of the window: BM25 both ways weighted as in the similarity (0..(1 − w)·100),
