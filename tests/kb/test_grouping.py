@@ -33,9 +33,9 @@ def pairs(texts: list[str], background: list[str]) -> tuple[grouping.ReportSimil
 
 
 @pytest.mark.usefixtures("small_background")
-@pytest.mark.parametrize(("seed", "background"), [(0, 0), (1, 60), (2, 150), (3, 400)])
+@pytest.mark.parametrize(("seed", "background"), [(0, 0), (1, 60), (2, 150)])
 def test_lifts_above_puts_every_pair_on_the_side_of_the_exact_lift(seed: int, background: int) -> None:
-    texts = traffic(420, seed, bursts=12)
+    texts = traffic(330, seed, bursts=12)
     fast, plain = pairs(texts, texts[:background])
     stream = texts[background:]
     rng = random.Random(seed)
@@ -65,7 +65,7 @@ def test_lifts_above_puts_every_pair_on_the_side_of_the_exact_lift(seed: int, ba
 
 
 @pytest.mark.usefixtures("small_background")
-@pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.parametrize("seed", [4])
 def test_any_lift_above_is_the_max_of_the_exact_lifts(seed: int) -> None:
     texts = traffic(360, seed, bursts=15)
     fast, plain = pairs(texts, texts[:120])
@@ -90,7 +90,7 @@ def test_any_lift_above_is_the_max_of_the_exact_lifts(seed: int) -> None:
 
 @pytest.mark.usefixtures("small_background")
 def test_exact_methods_give_the_same_floats() -> None:
-    texts = traffic(700, 6, bursts=20)
+    texts = traffic(450, 6, bursts=15)
     fast, plain = pairs(texts, texts[:30])
     rng = random.Random(6)
     kept_fast: list[grouping.Prepared] = []
