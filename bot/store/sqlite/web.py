@@ -47,6 +47,9 @@ _ORDER_BY: dict[str, str] = {
 """Matching tickets are counted up to this many ("10,000+"): a broad filter never counts the whole history."""
 
 
+_ALERTED = "EXISTS (SELECT 1 FROM sla_alerts a WHERE a.ticket = tickets.number AND +a.level = '{level}')"
+
+
 def _where(f: QueueFilter) -> tuple[str, list[Any]]:
     where: list[str] = []
     args: list[Any] = []
@@ -71,12 +74,14 @@ def _where(f: QueueFilter) -> tuple[str, list[Any]]:
     if f.tag:
         where.append("EXISTS (SELECT 1 FROM json_each(tickets.tags) WHERE value = ?)")
         args.append(f.tag)
+    # each open ticket's alerts by primary key, not a list of every alerted ticket in history (`+level`: see
+    # AT_RISK in reports.py)
     if f.sla == "breached":
-        where.append("number IN (SELECT ticket FROM sla_alerts WHERE level = 'breach')")
+        where.append(_ALERTED.format(level="breach"))
         where.append(OPEN)
     elif f.sla == "at_risk":
-        where.append("number IN (SELECT ticket FROM sla_alerts WHERE level = 'warning')")
-        where.append("number NOT IN (SELECT ticket FROM sla_alerts WHERE level = 'breach')")
+        where.append(_ALERTED.format(level="warning"))
+        where.append("NOT " + _ALERTED.format(level="breach"))
         where.append(OPEN)
     if f.text:
         needle = f.text.strip()
