@@ -7,6 +7,7 @@ on the number of rows, so the plan a small file gets here is the plan a file of 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 import sqlite3
@@ -21,6 +22,7 @@ from bot.domain.refs import UserRef
 from bot.domain.ticket import Priority, Status
 from bot.records import QueueFilter, TicketQuery
 from bot.store.sqlite.connection import connect, migrate, to_db
+from bot.store.sqlite.privacy import SqlitePrivacy
 from bot.store.sqlite.tickets import OPEN, list_sql, priority_rank
 from bot.store.sqlite.web import page_sql
 
@@ -226,3 +228,10 @@ def test_one_status_with_a_priority_seeks_the_pair(conn: sqlite3.Connection) -> 
     high ticket in history walked in rank order."""
     found = plan(conn, *list_sql(TicketQuery(statuses=[Status.OPEN], priorities=[Priority.HIGH])))
     assert "ix_tickets_queue (status=? AND priority=?)" in found, found
+
+
+def test_the_customer_export_holds_stored_columns_only(conn: sqlite3.Connection) -> None:
+    """`priority_rank` is computed by SQLite from `priority`: not something stored about the person."""
+    fill(conn)
+    data = asyncio.run(SqlitePrivacy(conn).person_data("test", "alice"))
+    assert data["tickets"] and all("priority_rank" not in t and "priority" in t for t in data["tickets"])
