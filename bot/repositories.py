@@ -37,6 +37,7 @@ from bot.records import (
     TicketQuery,
     Timer,
     Version,
+    WaitingMessage,
 )
 from bot.telemetry import DeskStats
 from kb.article import Article
@@ -118,6 +119,27 @@ class InboundRepository(Protocol):
 
     async def claim_inbound(self, platform: str, message_id: str, at: datetime) -> bool:
         """True the first time a platform message id is seen; False for a re-delivery."""
+        ...
+
+    async def accept(self, platform: str, message_id: str, payload: str, at: datetime) -> bool:
+        """Keep a message until it is handled. False when it was handled already or is waiting already
+        (a redelivery): nothing to do."""
+        ...
+
+    async def settle(self, platform: str, message_id: str) -> None:
+        """The message is being handled in this unit of work: it leaves the inbox when the unit commits."""
+        ...
+
+    async def waiting(self, limit: int = 500) -> list[WaitingMessage]:
+        """Messages kept but not handled yet, in arrival order; each read counts as an attempt."""
+        ...
+
+    async def give_up(self, platform: str, message_id: str, at: datetime) -> None:
+        """A message that failed every attempt: recorded as handled (the log says so), so it stops coming back."""
+        ...
+
+    async def depth(self) -> tuple[int, datetime | None]:
+        """How many messages wait, and since when the oldest has."""
         ...
 
 
