@@ -125,6 +125,8 @@ class OutboxRow:
     version: int
     attempts: int
     created_at: datetime
+    #: a send began then and its outcome was never recorded (the process died): look before posting again
+    sending_since: datetime | None = None
 
 
 @dataclass

@@ -173,11 +173,18 @@ class OutboxRepository(Protocol):
 
     async def pending_count(self) -> int: ...
 
+    async def mark_sending(self, row: OutboxRow, at: datetime) -> None:
+        """The post is being handed to the platform: until its answer is recorded, its outcome is unknown."""
+        ...
+
     async def mark_delivered(self, row: OutboxRow, at: datetime, delivered_id: str) -> bool:
         """False when the row changed while it was being sent (a newer card): it stays pending."""
         ...
 
-    async def mark_retry(self, row: OutboxRow, next_at: datetime, error: str) -> None: ...
+    async def mark_retry(self, row: OutboxRow, next_at: datetime, error: str, *, outcome_unknown: bool = False) -> None:
+        """Try again at `next_at`. With `outcome_unknown` (no answer came) the post may exist: the next attempt
+        looks for it first."""
+        ...
 
     async def mark_failed(self, row: OutboxRow, error: str) -> None: ...
 

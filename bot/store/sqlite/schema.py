@@ -405,6 +405,8 @@ MIGRATIONS: tuple[str, ...] = (
         attempts    INTEGER NOT NULL DEFAULT 0,
         UNIQUE (platform, message_id)
     );
+    -- a post handed to the platform whose answer is not recorded yet: after a crash, its outcome is unknown
+    ALTER TABLE outbox ADD COLUMN sending_since TEXT;
     """,
 )
 
