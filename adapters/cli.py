@@ -42,13 +42,13 @@ from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.delivery import DeliveryWorker
 from bot.domain.ticket import Status, Ticket
-from bot.leads_config import parse_duration
 from bot.ports import ChatPlatform, Clock, Store, StoreUnavailable, SystemClock
 from bot.records import Event, LoggedMessage, TicketQuery
 from bot.scheduler import Scheduler
 from bot.services import macro_files
 from bot.services.knowledge import ImportOutcome, KnowledgeLibrary
-from bot.services.queries import describe_event
+from bot.services.ticket_views import describe_event
+from bot.sla_config import parse_duration
 from bot.storage import open_store
 from bot.writer_lease import writer_lease
 from kb.loader import ArticleError

@@ -12,8 +12,8 @@ from pathlib import Path
 import kb as kb_package
 from bot.config import ConfigError, Settings
 from bot.ports import Clock, RoleSource, Store, SystemClock
-from bot.services.context import DeskContext, RoleDirectory
 from bot.services.desk import Desk
+from bot.services.desk_context import DeskContext, RoleDirectory
 from bot.services.knowledge import KnowledgeLibrary, MatcherBuilder, import_articles
 from bot.services.teams import TeamDirectory
 from bot.services.web_auth import SECRET_ENV, DashboardAccess

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.domain.ticket import Priority
 from bot.incidents_config import IncidentsConfig
-from bot.leads_config import AutomationConfig, DigestsConfig, SlaConfig
 from bot.ops_config import OpsConfig, RetentionConfig
+from bot.sla_config import AutomationConfig, DigestsConfig, SlaConfig
 from bot.teams_config import TeamConfig, check_teams
 from bot.transcripts.config import TranscriptsConfig
 from bot.web_config import WebConfig

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.leads_config import parse_duration
+from bot.sla_config import parse_duration
 
 
 class _Strict(BaseModel):

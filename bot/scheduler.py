@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from bot import telemetry
-from bot.leads_config import DigestsConfig
 from bot.outbound import Destination, DestinationKind
 from bot.records import DIGEST_PREFIX, Job
 from bot.services import digest, privacy, routing, sla_alerts
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
+from bot.sla_config import DigestsConfig
 from bot.waiting import until_set
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.leads_config import CalendarConfig
+from bot.sla_config import CalendarConfig
 
 USER_KEY = re.compile(r"^[a-z][a-z0-9_-]*:[^\s:]+$")
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")

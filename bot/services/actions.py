@@ -8,11 +8,11 @@ from bot.domain.roles import Role
 from bot.domain.text import clean_text
 from bot.domain.ticket import REOPENABLE, Status, check_transition
 from bot.services import kb_commands, notify, routing
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.intake import record_first_response
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
-from bot.services.work import TicketWork
+from bot.services.ticket_work import TicketWork
 
 
 def _require_active(work: TicketWork, doing: str) -> None:

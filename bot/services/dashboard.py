@@ -12,8 +12,8 @@ from bot import records
 from bot.domain.ticket import Ticket
 from bot.records import COUNT_CAP, ArticleStats, Learned, LoggedMessage, QueueFilter, Version
 from bot.services import followups
-from bot.services.context import DeskContext
-from bot.services.queries import describe_event
+from bot.services.desk_context import DeskContext
+from bot.services.ticket_views import describe_event
 from kb.article import Article
 
 

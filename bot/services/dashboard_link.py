@@ -9,9 +9,9 @@ from bot.services import notify, web_auth
 from bot.services.replies import Reply
 
 if TYPE_CHECKING:
-    from bot.services.context import DeskContext
+    from bot.services.desk_context import DeskContext
     from bot.services.request import Request
-    from bot.services.work import TicketWork
+    from bot.services.ticket_work import TicketWork
 
 
 async def link(ctx: DeskContext, req: Request) -> Reply:

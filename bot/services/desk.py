@@ -17,8 +17,19 @@ from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
 from bot.lifecycle import WorkGate
 from bot.records import TakenIn
-from bot.services import actions, dashboard_link, incidents, intake, kb_commands, leads, macros, queries, routing
-from bot.services.context import DeskContext
+from bot.services import (
+    actions,
+    csat,
+    dashboard_link,
+    incidents,
+    intake,
+    kb_commands,
+    lead_commands,
+    macros,
+    routing,
+    ticket_views,
+)
+from bot.services.desk_context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
 
@@ -30,10 +41,10 @@ RETRY_EVERY_SECONDS = 30.0
 Handler = Callable[[DeskContext, Request], Awaitable[Reply]]
 
 HANDLERS: dict[tuple[str, str], Handler] = {
-    ("ticket", "new"): queries.new,
-    ("ticket", "show"): queries.show,
-    ("ticket", "list"): queries.list_,
-    ("ticket", "mine"): queries.mine,
+    ("ticket", "new"): intake.new,
+    ("ticket", "show"): ticket_views.show,
+    ("ticket", "list"): ticket_views.list_,
+    ("ticket", "mine"): ticket_views.mine,
     ("ticket", "claim"): actions.claim,
     ("ticket", "unclaim"): actions.unclaim,
     ("ticket", "assign"): actions.assign,
@@ -46,8 +57,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ticket", "resolve"): actions.resolve,
     ("ticket", "reopen"): actions.reopen,
     ("ticket", "close"): actions.close,
-    ("ticket", "customer"): queries.customer,
-    ("ticket", "help"): queries.help_,
+    ("ticket", "customer"): ticket_views.customer,
+    ("ticket", "help"): ticket_views.help_,
     ("kb", "search"): kb_commands.search,
     ("kb", "show"): kb_commands.show,
     ("kb", "accept"): kb_commands.accept,
@@ -58,27 +69,27 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("kb", "unlearn"): kb_commands.unlearn,
     ("kb", "save"): kb_commands.save,
     ("kb", "stats"): kb_commands.stats,
-    ("kb", "help"): queries.help_,
-    ("ticket", "stats"): leads.stats,
-    ("ticket", "rate"): leads.rate,
-    ("digest", "now"): leads.digest_now,
-    ("digest", "help"): queries.help_,
+    ("kb", "help"): ticket_views.help_,
+    ("ticket", "stats"): lead_commands.stats,
+    ("ticket", "rate"): csat.rate,
+    ("digest", "now"): lead_commands.digest_now,
+    ("digest", "help"): ticket_views.help_,
     ("dashboard", "link"): dashboard_link.link,
-    ("dashboard", "help"): queries.help_,
+    ("dashboard", "help"): ticket_views.help_,
     ("ticket", "macro"): macros.apply,
     ("macro", "list"): macros.list_,
     ("macro", "show"): macros.show,
     ("macro", "add"): macros.add,
     ("macro", "edit"): macros.edit,
     ("macro", "delete"): macros.delete,
-    ("macro", "help"): queries.help_,
+    ("macro", "help"): ticket_views.help_,
     ("ticket", "transfer"): routing.transfer,
     ("agent", "away"): routing.away,
     ("agent", "back"): routing.back,
-    ("agent", "help"): queries.help_,
+    ("agent", "help"): ticket_views.help_,
     ("team", "list"): routing.team_list,
     ("team", "show"): routing.team_show,
-    ("team", "help"): queries.help_,
+    ("team", "help"): ticket_views.help_,
     ("incident", "new"): incidents.new,
     ("incident", "link"): incidents.link,
     ("incident", "unlink"): incidents.unlink,
@@ -88,7 +99,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("incident", "dismiss"): incidents.dismiss,
     ("incident", "list"): incidents.list_,
     ("incident", "show"): incidents.show,
-    ("incident", "help"): queries.help_,
+    ("incident", "help"): ticket_views.help_,
 }
 
 

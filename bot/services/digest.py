@@ -12,7 +12,7 @@ from bot.domain.ticket import humanize_duration
 from bot.outbound import Button, Destination, DestinationKind, Message
 from bot.records import Report, Spread
 from bot.services import incident_metrics
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.notify import relay
 
 

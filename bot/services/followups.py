@@ -21,8 +21,8 @@ from bot.ports import UnitOfWork
 from bot.services import dashboard_link, leads_notify
 
 if TYPE_CHECKING:
-    from bot.services.context import DeskContext
-    from bot.services.work import TicketWork
+    from bot.services.desk_context import DeskContext
+    from bot.services.ticket_work import TicketWork
 
 AUTO_CLOSE = "auto_close"
 PENDING_REMINDER = "pending_reminder"
@@ -49,7 +49,7 @@ async def after_change(work: TicketWork) -> str:
         await _survey(work)
         if "transcript" not in work.once:
             work.once.add("transcript")
-            from bot.services import transcripts  # imported here: transcripts → queries → followups
+            from bot.services import transcripts  # imported here: transcripts → ticket_views → followups
 
             await transcripts.at_close(work)
         await dashboard_link.post_transcript_link(work)

@@ -28,7 +28,7 @@ from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind
 from bot.ports import UnitOfWork
 from bot.services import incident_notify
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.incident_work import IncidentWork
 from kb.grouping import BACKGROUND_SIZE, Prepared, ReportSimilarity
 from kb.grouping import prepare as _prepare

@@ -14,8 +14,8 @@ from bot.domain.ticket import Status, Ticket
 from bot.outbound import Destination, DestinationKind, Message
 from bot.ports import UnitOfWork
 from bot.services import incident_notify, intake, notify
-from bot.services.context import DeskContext
-from bot.services.work import TicketWork
+from bot.services.desk_context import DeskContext
+from bot.services.ticket_work import TicketWork
 
 
 class IncidentWork:

@@ -20,11 +20,11 @@ from bot.domain.ticket import Ticket, humanize_duration
 from bot.outbound import Field, Message
 from bot.ports import UnitOfWork
 from bot.services import incident_notify, notify
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.incident_work import IncidentWork
 from bot.services.replies import Reply
 from bot.services.request import Request
-from bot.services.work import TicketWork
+from bot.services.ticket_work import TicketWork
 from kb.grouping import prepare
 
 _TICKET = re.compile(r"#(\d{1,9})")

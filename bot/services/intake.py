@@ -1,10 +1,12 @@
-"""Customer messages: a new message in an intake place opens a ticket; a reply in its thread joins it."""
+"""Customer messages: a new message in an intake place opens a ticket; a reply in its thread joins it.
+And `/ticket new`, which opens one by command."""
 
 from __future__ import annotations
 
 import logging
 
 from bot import telemetry
+from bot.domain.errors import CommandError
 from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import ThreadRef, UserRef
 from bot.domain.roles import Role
@@ -14,8 +16,10 @@ from bot.outbound import Destination, DestinationKind
 from bot.ports import UnitOfWork
 from bot.records import TicketQuery
 from bot.services import incident_detection, incident_notify, macro_card, notify, pleasantries, routing
-from bot.services.context import DeskContext
-from bot.services.work import TicketWork
+from bot.services.desk_context import DeskContext
+from bot.services.replies import Reply
+from bot.services.request import Request
+from bot.services.ticket_work import TicketWork
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,25 @@ async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
                 ctx, uow, msg.author, msg.channel, root, body, message_id=msg.message_id, subject=msg.subject
             )
         return ticket
+
+
+async def new(ctx: DeskContext, req: Request) -> Reply:
+    """`/ticket new TEXT`: open a ticket by command, answered where it was run."""
+    body = clean_text(req.command.text)
+    place = req.place
+    if place is None:
+        raise CommandError("`/ticket new` needs a channel to answer in: run it in a DM with the bot or a channel.")
+    async with ctx.store.transaction() as uow:
+        await ctx.remember(uow, req.actor)
+        # inside a thread the ticket lives in that thread; elsewhere (or inside another ticket's thread) the
+        # bot's acknowledgement starts one
+        thread = place.thread or ""
+        if place.thread_ref is not None and await uow.tickets.ticket_for_thread(place.thread_ref):
+            thread = ""
+        ticket = await open_ticket(ctx, uow, req.actor, place.channel, thread, body)
+    if ticket is None:
+        return Reply.error("You have reached the limit of open tickets; see the message in the channel.")
+    return Reply.done(f"Opened {ticket.ref}: {ticket.subject}", ticket.number)
 
 
 async def open_ticket(

@@ -15,7 +15,7 @@ from bot.domain.ticket import Status, Ticket
 from bot.outbound import Field, Message
 from bot.ports import UnitOfWork
 from bot.services import notify
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
 from kb.article import Article

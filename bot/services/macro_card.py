@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from bot.outbound import Button, Choice, Field, Message
 
 if TYPE_CHECKING:
-    from bot.services.work import TicketWork
+    from bot.services.ticket_work import TicketWork
 
 MENU_PLACEHOLDER = "Macro…"
 #: Slack static selects take 100 options (typing filters them); Discord selects show the first 25

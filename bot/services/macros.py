@@ -25,11 +25,11 @@ from bot.domain.ticket import Status, check_transition
 from bot.outbound import Button, ButtonStyle, Message
 from bot.ports import UnitOfWork
 from bot.services import notify
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.intake import record_first_response
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
-from bot.services.work import TicketWork
+from bot.services.ticket_work import TicketWork
 from kb.article import Article
 
 _PARTS = ("text", "actions", "name")

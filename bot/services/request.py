@@ -11,8 +11,8 @@ from bot.domain.errors import CommandError, UnknownTicket
 from bot.domain.inbound import Place
 from bot.domain.refs import UserRef
 from bot.domain.roles import Role
-from bot.services.context import DeskContext
-from bot.services.work import TicketWork
+from bot.services.desk_context import DeskContext
+from bot.services.ticket_work import TicketWork
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,15 @@ from bot.domain.errors import CommandError, IllegalTransition
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.text import clean_text
 from bot.domain.ticket import Status
-from bot.leads_config import parse_duration
 from bot.outbound import Button, Message
 from bot.ports import UnitOfWork
 from bot.services import notify
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
 from bot.services.teams import open_hours
-from bot.services.work import TicketWork
+from bot.services.ticket_work import TicketWork
+from bot.sla_config import parse_duration
 from bot.teams_config import Assignment, TeamConfig
 
 

@@ -16,8 +16,8 @@ from bot.domain.sla import Level, Target
 from bot.domain.ticket import Status
 from bot.records import Timer
 from bot.services import followups, leads_notify, notify
-from bot.services.context import DeskContext
-from bot.services.work import TicketWork
+from bot.services.desk_context import DeskContext
+from bot.services.ticket_work import TicketWork
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind, Message
 from bot.ports import UnitOfWork
 from bot.services.notify import platform_name, relay
-from bot.services.queries import describe_event
+from bot.services.ticket_views import describe_event
 from bot.transcripts.render import Audience, HistoryEntry, Line, Transcript, html_page, markdown
 
 if TYPE_CHECKING:
-    from bot.services.work import TicketWork
+    from bot.services.ticket_work import TicketWork
 
 
 async def load(uow: UnitOfWork, ticket: Ticket) -> Transcript:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.leads_config import parse_duration
+from bot.sla_config import parse_duration
 
 #: The event types an endpoint can subscribe to, exactly as documented (`*` subscribes to all).
 EVENT_TYPES: tuple[str, ...] = (

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.domain.sla import AlwaysOpen, BusinessCalendar, ResolutionClock, Targets, describe, due_moments
 from bot.domain.ticket import Status
-from bot.leads_config import CalendarConfig, parse_duration
+from bot.sla_config import CalendarConfig, parse_duration
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NINE_TO_FIVE = {d: (time(9), time(17)) for d in range(5)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.config import RolesConfig
-from bot.services.context import RoleDirectory
+from bot.services.desk_context import RoleDirectory
 from bot.storage import open_store
 from tests.conftest import ALICE, BOB, DANA
 from tests.fakes.clock import FakeClock

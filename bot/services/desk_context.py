@@ -11,12 +11,12 @@ from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.sla import SlaPolicy
 from bot.incidents_config import IncidentsConfig
-from bot.leads_config import AutomationConfig
 from bot.ports import Clock, RoleSource, Store, UnitOfWork
 from bot.services.knowledge import KnowledgeLibrary
 from bot.services.macro_library import MacroLibrary
 from bot.services.teams import TeamDirectory
 from bot.services.web_auth import DashboardAccess
+from bot.sla_config import AutomationConfig
 from bot.transcripts.config import TranscriptsConfig
 from bot.webhooks.config import WebhookConfig
 from kb.grouping import ReportSimilarity

@@ -1,4 +1,4 @@
-"""Commands that only look: show, list, mine, customer, help, kb search — plus opening by command."""
+"""Commands that only look: show, list, mine, customer, help — the ticket views."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from datetime import datetime
 
 from bot.domain.commands import help_text, ticket_number
 from bot.domain.errors import CommandError, UnknownTicket
-from bot.domain.text import clean_text, shorten
+from bot.domain.text import shorten
 from bot.domain.ticket import Priority, Status, Ticket
 from bot.outbound import Field, Message
 from bot.records import Event, LoggedMessage, TicketQuery
-from bot.services import followups, intake, notify
-from bot.services.context import DeskContext
+from bot.services import followups, notify
+from bot.services.desk_context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
 
@@ -31,24 +31,6 @@ def _listing(title: str, found: list[Ticket], now: datetime, empty: str) -> Repl
         return Reply.done(empty)
     lines = [title, *(ticket_line(t, now) for t in found)]
     return Reply.done("\n".join(lines))
-
-
-async def new(ctx: DeskContext, req: Request) -> Reply:
-    body = clean_text(req.command.text)
-    place = req.place
-    if place is None:
-        raise CommandError("`/ticket new` needs a channel to answer in: run it in a DM with the bot or a channel.")
-    async with ctx.store.transaction() as uow:
-        await ctx.remember(uow, req.actor)
-        # inside a thread the ticket lives in that thread; elsewhere (or inside another ticket's thread) the
-        # bot's acknowledgement starts one
-        thread = place.thread or ""
-        if place.thread_ref is not None and await uow.tickets.ticket_for_thread(place.thread_ref):
-            thread = ""
-        ticket = await intake.open_ticket(ctx, uow, req.actor, place.channel, thread, body)
-    if ticket is None:
-        return Reply.error("You have reached the limit of open tickets; see the message in the channel.")
-    return Reply.done(f"Opened {ticket.ref}: {ticket.subject}", ticket.number)
 
 
 async def show(ctx: DeskContext, req: Request) -> Reply:

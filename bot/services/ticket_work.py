@@ -10,7 +10,7 @@ from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind, Field, Message
 from bot.ports import UnitOfWork
 from bot.services import followups, macro_card, notify
-from bot.services.context import DeskContext
+from bot.services.desk_context import DeskContext
 from bot.webhooks import events as webhook_events
 from bot.webhooks.payload import person, ticket_data
 from bot.webhooks.publish import publish
