@@ -140,10 +140,17 @@ class SlackPlatform:
     async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
         """Our post carrying `nonce` in its message metadata, among the thread's replies or the channel's latest
         messages (`FIND_LIMIT`: an unknown outcome is recent, so it is among them)."""
-        method = self.client.conversations_replies if thread else self.client.conversations_history
-        where = {"ts": thread} if thread else {}
+        client = self.client
+
+        async def read() -> AsyncSlackResponse:
+            if thread:
+                return await client.conversations_replies(
+                    channel=channel, ts=thread, include_all_metadata=True, limit=FIND_LIMIT
+                )
+            return await client.conversations_history(channel=channel, include_all_metadata=True, limit=FIND_LIMIT)
+
         async with self._gate:
-            response = await call(lambda: method(channel=channel, include_all_metadata=True, limit=FIND_LIMIT, **where))
+            response = await call(read)
         for found in response.get("messages") or ():
             metadata = found.get("metadata") or {}
             if metadata.get("event_type") == POST_EVENT and (metadata.get("event_payload") or {}).get("nonce") == nonce:
