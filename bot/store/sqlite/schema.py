@@ -393,7 +393,22 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX ix_incident_reports_state ON incident_reports (platform, state, at);
     """,
-    # 11: the queue's order as a column: `priority_rank` (0 urgent, 1 high, 2 normal, 3 low), computed by SQLite
+    # 11: the durable inbox — a chat message is stored here before the platform is told it arrived, and
+    # leaves in the transaction that handles it (`inbound` keeps the ids of every message handled)
+    """
+    CREATE TABLE inbox (
+        id          INTEGER PRIMARY KEY,
+        platform    TEXT NOT NULL,
+        message_id  TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (platform, message_id)
+    );
+    -- a post handed to the platform whose answer is not recorded yet: after a crash, its outcome is unknown
+    ALTER TABLE outbox ADD COLUMN sending_since TEXT;
+    """,
+    # 12: the queue's order as a column: `priority_rank` (0 urgent, 1 high, 2 normal, 3 low), computed by SQLite
     #     from `priority` (VIRTUAL: nothing stored, nothing to keep in step). Its indexes replace the CASE
     #     expression indexes of 5 and 7: a query orders by the column instead of repeating the CASE text the
     #     planner had to match. The open-queue index also holds `status`, so counts over open tickets (the
