@@ -393,6 +393,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX ix_incident_reports_state ON incident_reports (platform, state, at);
     """,
+    # 11: `customer forget` finds a person's messages by author: without this it scanned every message
+    # inside the erasure's transaction (~2 s at 100,000 tickets, intake waiting)
+    """
+    CREATE INDEX ix_messages_author ON ticket_messages (author_platform, author_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
