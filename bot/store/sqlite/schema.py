@@ -393,7 +393,22 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX ix_incident_reports_state ON incident_reports (platform, state, at);
     """,
-    # 11: `customer forget` finds a person's messages by author: without this it scanned every message
+    # 11: the durable inbox — a chat message is stored here before the platform is told it arrived, and
+    # leaves in the transaction that handles it (`inbound` keeps the ids of every message handled)
+    """
+    CREATE TABLE inbox (
+        id          INTEGER PRIMARY KEY,
+        platform    TEXT NOT NULL,
+        message_id  TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (platform, message_id)
+    );
+    -- a post handed to the platform whose answer is not recorded yet: after a crash, its outcome is unknown
+    ALTER TABLE outbox ADD COLUMN sending_since TEXT;
+    """,
+    # 12: `customer forget` finds a person's messages by author: without this it scanned every message
     # inside the erasure's transaction (~2 s at 100,000 tickets, intake waiting)
     """
     CREATE INDEX ix_messages_author ON ticket_messages (author_platform, author_id);
