@@ -67,6 +67,10 @@ async def serve(
         tasks.append(worker_task)
         probe.worker_alive = lambda: not worker_task.done()
         tasks.append(asyncio.create_task(scheduler.run(), name="scheduler"))
+        recovered = await desk.handle_waiting()  # what a crash left in the inbox, before anything new
+        if recovered:
+            log.warning("handled %d message(s) received before the last stop but not handled then", recovered)
+        tasks.append(asyncio.create_task(desk.retry_waiting_forever(), name="inbox-retry"))
         for name, adapter in adapters:
             probe.platforms[adapter.platform.name] = lambda adapter=adapter: adapter.connected  # type: ignore[misc]
             tasks.append(asyncio.create_task(adapter.serve(desk), name=name))

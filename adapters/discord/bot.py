@@ -155,6 +155,10 @@ class DeskBot(commands.Bot):
             self.platform.knows_thread(msg.thread)
         elif self.config.thread_mode == "private" and msg.channel in self.config.intake_channels:
             msg = await self._private_thread_for(msg, message)
+        try:
+            await self.desk.accept(msg)  # kept until handled: a crash from here on loses nothing
+        except Exception as exc:
+            log.warning("discord: message %s not kept in the inbox (%s); handling it now", msg.message_id, exc)
         await self._receive(msg)
 
     async def _receive(self, msg: IncomingMessage, attempts: int = 3) -> None:

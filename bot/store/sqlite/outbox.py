@@ -13,7 +13,7 @@ from datetime import datetime
 
 from bot.outbound import Destination, DestinationKind, Message
 from bot.records import OutboxRow
-from bot.store.sqlite.connection import fetch_all, fetch_one, from_db, to_db
+from bot.store.sqlite.connection import fetch_all, fetch_one, from_db, opt_from_db, to_db
 
 
 def _in(platforms: Sequence[str]) -> str:
@@ -30,6 +30,7 @@ def row_from_db(r: sqlite3.Row) -> OutboxRow:
         version=r["version"],
         attempts=r["attempts"],
         created_at=from_db(r["created_at"]),
+        sending_since=opt_from_db(r["sending_since"]),
     )
 
 
@@ -104,22 +105,30 @@ class SqliteOutbox:
         row = fetch_one(self.conn, "SELECT COUNT(*) FROM outbox WHERE state='pending'")
         return int(row[0]) if row else 0
 
+    async def mark_sending(self, row: OutboxRow, at: datetime) -> None:
+        """The post is being handed to the platform: until its answer is recorded, its outcome is unknown."""
+        self.conn.execute("UPDATE outbox SET sending_since=? WHERE id=?", (to_db(at), row.id))
+
     async def mark_delivered(self, row: OutboxRow, at: datetime, delivered_id: str) -> bool:
         """False when the row changed while it was being sent (a newer card): it stays pending."""
         cur = self.conn.execute(
             "UPDATE outbox SET state='delivered', delivered_at=?, delivered_id=?, attempts=attempts+1,"
-            " last_error=NULL WHERE id=? AND version=?",
+            " last_error=NULL, sending_since=NULL WHERE id=? AND version=?",
             (to_db(at), delivered_id, row.id, row.version),
         )
         return cur.rowcount == 1  # the trigger `outbox_delivery_logged` updates the message log
 
-    async def mark_retry(self, row: OutboxRow, next_at: datetime, error: str) -> None:
+    async def mark_retry(self, row: OutboxRow, next_at: datetime, error: str, *, outcome_unknown: bool = False) -> None:
+        """Try again at `next_at`. With `outcome_unknown` (no answer came) the post may exist: the next attempt
+        looks for it first."""
         self.conn.execute(
-            "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE id=?",
-            (to_db(next_at), error, row.id),
+            "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=?,"
+            " sending_since=CASE WHEN ? THEN sending_since END WHERE id=?",
+            (to_db(next_at), error, outcome_unknown, row.id),
         )
 
     async def mark_failed(self, row: OutboxRow, error: str) -> None:
         self.conn.execute(
-            "UPDATE outbox SET state='failed', attempts=attempts+1, last_error=? WHERE id=?", (error, row.id)
+            "UPDATE outbox SET state='failed', attempts=attempts+1, last_error=?, sending_since=NULL WHERE id=?",
+            (error, row.id),
         )  # the trigger `outbox_delivery_logged` marks the message log

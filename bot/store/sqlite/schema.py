@@ -393,6 +393,21 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX ix_incident_reports_state ON incident_reports (platform, state, at);
     """,
+    # 11: the durable inbox — a chat message is stored here before the platform is told it arrived, and
+    # leaves in the transaction that handles it (`inbound` keeps the ids of every message handled)
+    """
+    CREATE TABLE inbox (
+        id          INTEGER PRIMARY KEY,
+        platform    TEXT NOT NULL,
+        message_id  TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (platform, message_id)
+    );
+    -- a post handed to the platform whose answer is not recorded yet: after a crash, its outcome is unknown
+    ALTER TABLE outbox ADD COLUMN sending_since TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
