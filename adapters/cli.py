@@ -313,8 +313,8 @@ async def _serving(adapters: Sequence[RunningAdapter], desk: Any) -> Any:
 @contextlib.asynccontextmanager
 async def _webhooks(settings: Settings, db: Store, clock: Clock) -> Any:
     try:
-        async with webhook_delivery(settings, db, clock):
-            yield
+        async with webhook_delivery(settings, db, clock) as delivery:
+            yield delivery
     except WebhookSetupError as exc:
         raise _fail(str(exc)) from None
 
@@ -396,8 +396,11 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)
         probe = lifecycle.make_probe(settings, desk)
         extensions = [*WEB_EXTENSIONS, lambda app: add_ops_routes(app, probe)]  # /healthz … on the dashboard too
-        async with _webhooks(settings, db, desk.ctx.clock), _web(settings, desk, extensions=extensions):
-            await lifecycle.serve(settings, desk, worker, _scheduler(settings, desk), running, probe=probe)
+        async with _webhooks(settings, db, desk.ctx.clock) as hooks, _web(settings, desk, extensions=extensions):
+            background = [(hooks.worker, hooks.task)] if hooks is not None else []
+            await lifecycle.serve(
+                settings, desk, worker, _scheduler(settings, desk), running, probe=probe, background=background
+            )
 
 
 ops_cli.register(db_app, app, lambda config, db: _settings(config, db), _fail)
