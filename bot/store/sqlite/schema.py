@@ -408,6 +408,11 @@ MIGRATIONS: tuple[str, ...] = (
     -- a post handed to the platform whose answer is not recorded yet: after a crash, its outcome is unknown
     ALTER TABLE outbox ADD COLUMN sending_since TEXT;
     """,
+    # 12: `customer forget` finds a person's messages by author: without this it scanned every message
+    # inside the erasure's transaction (~2 s at 100,000 tickets, intake waiting)
+    """
+    CREATE INDEX ix_messages_author ON ticket_messages (author_platform, author_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
