@@ -1,14 +1,14 @@
 """Queries that grow with the history: the ticket queue, the outbox's due posts, the report's SLA counts.
 
-Fills a fresh database with N tickets (default 1,000,000) at schema version 11, the version before these
-changes, with plain `sqlite3` and `executemany` (indexes built after the rows): a year of history, ~2 % of
+Fills a fresh database with N tickets (default 1,000,000) at the schema version before these changes,
+with plain `sqlite3` and `executemany` (indexes built after the rows): a year of history, ~2 % of
 tickets active (most from the last two weeks), priorities 20/50/20/10 % low/normal/high/urgent, 25
 agents, closed tickets mostly assigned (12 % nobody's: self-served, auto-closed), two teams (60/40 %),
 SLA warnings on ~15 % of tickets and breaches on ~6 %, two delivered outbox posts per closed ticket, and
 a backlog of `--pending` posts (a platform that was down: about three per ordering key, some heads due,
 some backing off). Then, on that one file:
 
-1. before: each query's old SQL text (kept below, verbatim) on schema version 11;
+1. before: each query's old SQL text (kept below, verbatim) on that version;
 2. the migration to the current schema, timed;
 3. after: the SQL the store emits now, imported from `bot/store/sqlite` (what the bot runs).
 
@@ -50,14 +50,15 @@ from bot.store.sqlite.tickets import list_sql
 from bot.store.sqlite.web import page_sql
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-BEFORE_VERSION = 11  # the schema before these changes (12)
+#: the schema version before these changes: the one before the migration that adds `priority_rank`
+BEFORE_VERSION = next(i for i, script in enumerate(MIGRATIONS) if "priority_rank" in script)
 AGENTS = [(f"agent{i}", f"Agent {i}") for i in range(25)]
 PRIORITIES = ["low"] * 2 + ["normal"] * 5 + ["high"] * 2 + ["urgent"]
 ACTIVE = ["new", "open", "open", "pending", "on_hold"]
 PLATFORMS = ("slack", "discord")
 ACTIVE_STATUSES = [s for s in Status if s.is_active]
 
-# --- the SQL before schema 12, verbatim ----------------------------------------------------------------------
+# --- the SQL before schema 13, verbatim ----------------------------------------------------------------------
 
 OLD_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, created_at, number"
 OLD_OPEN = "status NOT IN ('resolved', 'closed')"
@@ -82,7 +83,7 @@ OLD_BREACHED_WHERE = (
 
 
 def old_list_sql(query: TicketQuery) -> tuple[str, list[Any]]:
-    """`SqliteTickets.list_tickets` before schema 12 (statuses and priorities bound by value, CASE order)."""
+    """`SqliteTickets.list_tickets` before schema 13 (statuses and priorities bound by value, CASE order)."""
     where: list[str] = []
     args: list[Any] = []
     if query.statuses:
@@ -99,7 +100,7 @@ def old_list_sql(query: TicketQuery) -> tuple[str, list[Any]]:
 
 @contextmanager
 def old_team_scope(conn: sqlite3.Connection, team: str) -> Iterator[None]:
-    """`SqliteReports._scope` before schema 12: TEMP views filtering on the team's whole ticket list."""
+    """`SqliteReports._scope` before schema 13: TEMP views filtering on the team's whole ticket list."""
     scope = f"(SELECT ticket FROM main.ticket_routing WHERE team = '{team}')"
     tables = {"tickets": "number", "ticket_events": "ticket", "sla_alerts": "ticket", "csat": "ticket"}
     for table, column in tables.items():
@@ -125,7 +126,7 @@ def _at(moment: datetime) -> str:
 
 
 def fill(path: Path, n: int, pending: int, seed: int = 11) -> dict[str, int]:
-    """Schema version 11 from the real migration scripts, then the rows, with executemany."""
+    """The schema before these changes from the real migration scripts, then the rows, with executemany."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=OFF")  # a throwaway file: no rollback journal while filling
     conn.execute("PRAGMA synchronous=OFF")

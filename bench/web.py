@@ -214,7 +214,7 @@ async def main() -> None:
                 body = await r.text()
                 assert r.status == 200, body[:300]
             live_stamp = re.search(r'data-stamp="([^"]+)"', body).group(1)  # type: ignore[union-attr]
-            urgency = "priority_rank"  # a generated column since schema 12 (the CASE before)
+            urgency = "priority_rank"  # a generated column since schema 13 (the CASE before)
             active = "status NOT IN ('resolved', 'closed')"
             scenarios: list[tuple[str, Callable[[], str], str | None]] = [
                 ("bare aiohttp handler (HTTP floor)", lambda: "/bare", None),

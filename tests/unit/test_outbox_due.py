@@ -1,4 +1,4 @@
-"""The outbox's due query (schema 12): the same heads as the old group-and-sort, read in id order off the
+"""The outbox's due query (schema 13): the same heads as the old group-and-sort, read in id order off the
 pending rows' index and stopping at the limit (plans checked without `ANALYZE`, as the bot runs)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def old_due_sql(now: datetime, *, platforms: tuple[str, ...], limit: int) -> tuple[str, list[Any]]:
-    """`SqliteOutbox.due` before schema 12, verbatim."""
+    """`SqliteOutbox.due` before schema 13, verbatim."""
     marks = ",".join("?" * len(platforms))
     return (
         f"""SELECT o.* FROM outbox o

@@ -1,4 +1,4 @@
-"""The queue's order as a column (schema 12): same tickets in the same order as the old `CASE` ordering, and
+"""The queue's order as a column (schema 13): same tickets in the same order as the old `CASE` ordering, and
 query plans that read the open-queue index in order and stop at the limit.
 
 Plans are checked without `ANALYZE`, as the bot runs: with no statistics SQLite's estimates do not depend
@@ -31,7 +31,7 @@ _OLD_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal
 
 
 def old_list_sql(query: TicketQuery) -> tuple[str, list[Any]]:
-    """`SqliteTickets.list_tickets` before schema 12, verbatim."""
+    """`SqliteTickets.list_tickets` before schema 13, verbatim."""
     where: list[str] = []
     args: list[Any] = []
     if query.statuses:
@@ -57,7 +57,7 @@ def old_list_sql(query: TicketQuery) -> tuple[str, list[Any]]:
 
 
 def old_page_sql(f: QueueFilter) -> tuple[str, list[Any]]:
-    """`SqliteWeb.queue_page`'s page before schema 12, for the filters these tests use."""
+    """`SqliteWeb.queue_page`'s page before schema 13, for the filters these tests use."""
     where: list[str] = []
     args: list[Any] = []
     if f.statuses and set(f.statuses) == set(ACTIVE):

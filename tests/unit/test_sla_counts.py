@@ -1,4 +1,4 @@
-"""The report's SLA figures as of now and the dashboard's SLA filters (schema 12): the same numbers and pages
+"""The report's SLA figures as of now and the dashboard's SLA filters (schema 13): the same numbers and pages
 as the old queries over every alert in history, read from the open tickets and each one's alerts by key."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bot.store.sqlite.web import page_sql
 
 ACTIVE = [s for s in Status if s.is_active]
 _ACTIVE_IN = "status IN ('new','open','pending','on_hold')"
-#: The queries before schema 12, verbatim.
+#: The queries before schema 13, verbatim.
 OLD_AT_RISK = (
     f"SELECT COUNT(DISTINCT w.ticket) FROM sla_alerts w JOIN tickets t ON t.number = w.ticket"
     f" WHERE w.level='warning' AND t.{_ACTIVE_IN} AND NOT EXISTS (SELECT 1 FROM sla_alerts b"
@@ -94,7 +94,7 @@ def test_at_risk_and_breached_open_count_what_they_counted_before(conn: sqlite3.
 
 @contextmanager
 def old_scope(conn: sqlite3.Connection, team: str | None) -> Iterator[None]:
-    """`SqliteReports._scope` before schema 12: TEMP views filtering on the team's whole ticket list."""
+    """`SqliteReports._scope` before schema 13: TEMP views filtering on the team's whole ticket list."""
     tables = {"tickets": "number", "ticket_events": "ticket", "sla_alerts": "ticket", "csat": "ticket"}
     if team is not None:
         scope = f"(SELECT ticket FROM main.ticket_routing WHERE team = '{team}')"

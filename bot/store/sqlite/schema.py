@@ -408,7 +408,12 @@ MIGRATIONS: tuple[str, ...] = (
     -- a post handed to the platform whose answer is not recorded yet: after a crash, its outcome is unknown
     ALTER TABLE outbox ADD COLUMN sending_since TEXT;
     """,
-    # 12: the queue's order as a column: `priority_rank` (0 urgent, 1 high, 2 normal, 3 low), computed by SQLite
+    # 12: `customer forget` finds a person's messages by author: without this it scanned every message
+    # inside the erasure's transaction (~2 s at 100,000 tickets, intake waiting)
+    """
+    CREATE INDEX ix_messages_author ON ticket_messages (author_platform, author_id);
+    """,
+    # 13: the queue's order as a column: `priority_rank` (0 urgent, 1 high, 2 normal, 3 low), computed by SQLite
     #     from `priority` (VIRTUAL: nothing stored, nothing to keep in step). Its indexes replace the CASE
     #     expression indexes of 5 and 7: a query orders by the column instead of repeating the CASE text the
     #     planner had to match. The open-queue index also holds `status`, so counts over open tickets (the

@@ -56,7 +56,7 @@ def _opt(moment: datetime | None) -> str | None:
 #: `ix_tickets_waiting`, `ix_tickets_open_load`): SQLite uses a partial index only when a query states its
 #: condition, and a bound `status IN (?, …)` cannot prove it.
 OPEN = "status NOT IN ('resolved', 'closed')"
-#: The queue's order: most urgent first, then oldest first (`priority_rank` is a generated column, schema 12).
+#: The queue's order: most urgent first, then oldest first (`priority_rank` is a generated column, schema 13).
 QUEUE_ORDER = "priority_rank, created_at, number"
 _ACTIVE = frozenset(s for s in Status if s.is_active)
 
