@@ -101,17 +101,16 @@ class DeliveryWorker:
                 except RetryLater as exc:
                     if exc.rate_limited:
                         telemetry.rate_limited(platform)
-                    await self._retry(row, str(exc), exc.retry_after)
+                    await self._retry(row, str(exc), exc.retry_after, outcome_unknown=exc.outcome_unknown)
                 except DeliveryRefused as exc:
                     await self._fail(row, str(exc))
                 except Exception as exc:  # a bug or an unexpected platform answer: keep the post, try later
                     log.exception("outbox row %d: unexpected delivery error", row.id)
-                    await self._retry(row, f"{type(exc).__name__}: {exc}", None)
+                    await self._retry(row, f"{type(exc).__name__}: {exc}", None, outcome_unknown=True)
 
     async def _send(self, row: OutboxRow) -> None:
         dest = row.destination
         platform = self.platforms[dest.platform]
-        nonce = f"td-{row.id}-{row.version}"
         ticket = None
         if dest.ticket is not None:
             async with self.store.reading() as uow:
@@ -119,7 +118,7 @@ class DeliveryWorker:
         if dest.kind is DestinationKind.CUSTOMER:
             assert ticket is not None
             origin = ticket.origin
-            ref = await platform.post_message(origin.channel, row.message, thread=origin.thread or None, nonce=nonce)
+            ref = await self._post(row, platform, origin.channel, origin.thread or None)
             if not origin.thread:
                 # a ticket opened by slash command: its first post becomes the customer thread
                 async with self.store.transaction() as uow:
@@ -129,7 +128,7 @@ class DeliveryWorker:
         elif dest.kind is DestinationKind.CARD:
             assert ticket is not None
             if ticket.card is None:
-                ref = await platform.post_message(dest.channel, row.message, nonce=nonce)
+                ref = await self._post(row, platform, dest.channel, None)
                 async with self.store.transaction() as uow:
                     await uow.tickets.save_card(ticket.number, ref)
                     await uow.outbox.mark_delivered(row, self.clock.now(), ref.id)
@@ -142,7 +141,7 @@ class DeliveryWorker:
                 incident = await uow.incidents.get_incident(dest.incident)
             assert incident is not None
             if incident.card is None:
-                ref = await platform.post_message(dest.channel, row.message, nonce=nonce)
+                ref = await self._post(row, platform, dest.channel, None)
                 async with self.store.transaction() as uow:
                     await uow.incidents.save_card(incident.id, ref)
                     await uow.outbox.mark_delivered(row, self.clock.now(), ref.id)
@@ -153,15 +152,28 @@ class DeliveryWorker:
             assert ticket is not None
             card: MessageRef | None = ticket.card
             thread = card.id if card else None  # no card (it failed): post at top level, lose nothing
-            ref = await platform.post_message(
-                card.channel if card else dest.channel, row.message, thread=thread, nonce=nonce
-            )
+            ref = await self._post(row, platform, card.channel if card else dest.channel, thread)
         else:
-            ref = await platform.post_message(dest.channel, row.message, thread=dest.thread, nonce=nonce)
+            ref = await self._post(row, platform, dest.channel, dest.thread)
         async with self.store.transaction() as uow:  # one UPDATE; its trigger updates the message log
             await uow.outbox.mark_delivered(row, self.clock.now(), ref.id)
 
-    async def _retry(self, row: OutboxRow, error: str, retry_after: float | None) -> None:
+    async def _post(self, row: OutboxRow, platform: ChatPlatform, channel: str, thread: str | None) -> MessageRef:
+        """Post a row's message exactly once: an earlier attempt whose outcome is unknown is looked for
+        first, and this attempt is recorded as begun before the platform is called."""
+        nonce = _nonce(row)
+        if row.sending_since is not None:
+            found = await platform.find_post(channel, nonce, thread=thread)
+            if found is not None:
+                log.info("outbox row %d was posted before (%s); not posting it again", row.id, found.id)
+                return found
+        async with self.store.transaction() as uow:
+            await uow.outbox.mark_sending(row, self.clock.now())
+        return await platform.post_message(channel, row.message, thread=thread, nonce=nonce)
+
+    async def _retry(
+        self, row: OutboxRow, error: str, retry_after: float | None, *, outcome_unknown: bool = False
+    ) -> None:
         if row.attempts + 1 >= self.max_attempts:
             await self._fail(row, f"gave up after {row.attempts + 1} attempts: {error}")
             return
@@ -170,10 +182,17 @@ class DeliveryWorker:
         delay = max(backoff, retry_after or 0.0)
         log.warning("outbox row %d: %s; retrying in %.1fs", row.id, error, delay)
         async with self.store.transaction() as uow:
-            await uow.outbox.mark_retry(row, self.clock.now() + timedelta(seconds=delay), error)
+            await uow.outbox.mark_retry(
+                row, self.clock.now() + timedelta(seconds=delay), error, outcome_unknown=outcome_unknown
+            )
 
     async def _fail(self, row: OutboxRow, error: str) -> None:
         telemetry.delivery(row.destination.platform, "failed")
         log.error("outbox row %d to %s: not delivered: %s", row.id, row.destination.ordering_key, error)
         async with self.store.transaction() as uow:
             await uow.outbox.mark_failed(row, error)
+
+
+def _nonce(row: OutboxRow) -> str:
+    """The same for every attempt at one post (Discord refuses a second message with it; Slack finds it)."""
+    return f"td-{row.id}-{row.version}"

@@ -41,10 +41,19 @@ class DeliveryError(Exception):
 class RetryLater(DeliveryError):
     """Rate limited (429) or a temporary failure (5xx, timeout): try again, after `retry_after` if given."""
 
-    def __init__(self, reason: str, retry_after: float | None = None, *, rate_limited: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        retry_after: float | None = None,
+        *,
+        rate_limited: bool = False,
+        outcome_unknown: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.rate_limited = rate_limited  # an HTTP 429 (counted in /metrics)
+        #: no answer came (a timeout, a dropped connection): the platform may have taken the post
+        self.outcome_unknown = outcome_unknown
 
 
 class DeliveryRefused(DeliveryError):
@@ -64,6 +73,13 @@ class ChatPlatform(Protocol):
 
     async def update_message(self, ref: MessageRef, message: Message) -> None:
         """Edit a message the bot posted earlier (the queue card)."""
+        ...
+
+    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+        """Our post carrying `nonce` in `channel` (in `thread` when given), if the platform has it. Asked
+        before posting again when an earlier attempt's outcome is unknown (the process died, or the request
+        timed out, between sending and hearing back). A platform that refuses a second post with the same
+        nonce by itself (Discord's `enforce_nonce`, e-mail receivers by Message-ID) answers None."""
         ...
 
 

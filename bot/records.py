@@ -62,6 +62,15 @@ class Survey:
 
 
 @dataclass(frozen=True)
+class WaitingMessage:
+    """A chat message in the durable inbox: taken in, not handled yet."""
+
+    payload: str  # the `IncomingMessage` as JSON
+    received_at: datetime
+    attempts: int  # reads for handling, this one included
+
+
+@dataclass(frozen=True)
 class TakenIn:
     ticket: int | None  # the ticket the message opened or joined, when its log still names it
 
@@ -117,6 +126,8 @@ class OutboxRow:
     version: int
     attempts: int
     created_at: datetime
+    #: a send began then and its outcome was never recorded (the process died): look before posting again
+    sending_since: datetime | None = None
 
 
 @dataclass

@@ -37,6 +37,7 @@ from bot.records import (
     TicketQuery,
     Timer,
     Version,
+    WaitingMessage,
 )
 from bot.telemetry import DeskStats
 from kb.article import Article
@@ -116,6 +117,27 @@ class InboundRepository(Protocol):
         """True the first time a platform message id is seen; False for a re-delivery."""
         ...
 
+    async def accept(self, platform: str, message_id: str, payload: str, at: datetime) -> bool:
+        """Keep a message until it is handled. False when it was handled already or is waiting already
+        (a redelivery): nothing to do."""
+        ...
+
+    async def settle(self, platform: str, message_id: str) -> None:
+        """The message is being handled in this unit of work: it leaves the inbox when the unit commits."""
+        ...
+
+    async def waiting(self, limit: int = 500) -> list[WaitingMessage]:
+        """Messages kept but not handled yet, in arrival order; each read counts as an attempt."""
+        ...
+
+    async def give_up(self, platform: str, message_id: str, at: datetime) -> None:
+        """A message that failed every attempt: recorded as handled (the log says so), so it stops coming back."""
+        ...
+
+    async def depth(self) -> tuple[int, datetime | None]:
+        """How many messages wait, and since when the oldest has."""
+        ...
+
 
 class RecentTicketsRepository(Protocol):
     async def latest_active(self, customer: UserRef) -> Ticket | None:
@@ -147,11 +169,18 @@ class OutboxRepository(Protocol):
 
     async def pending_count(self) -> int: ...
 
+    async def mark_sending(self, row: OutboxRow, at: datetime) -> None:
+        """The post is being handed to the platform: until its answer is recorded, its outcome is unknown."""
+        ...
+
     async def mark_delivered(self, row: OutboxRow, at: datetime, delivered_id: str) -> bool:
         """False when the row changed while it was being sent (a newer card): it stays pending."""
         ...
 
-    async def mark_retry(self, row: OutboxRow, next_at: datetime, error: str) -> None: ...
+    async def mark_retry(self, row: OutboxRow, next_at: datetime, error: str, *, outcome_unknown: bool = False) -> None:
+        """Try again at `next_at`. With `outcome_unknown` (no answer came) the post may exist: the next attempt
+        looks for it first."""
+        ...
 
     async def mark_failed(self, row: OutboxRow, error: str) -> None: ...
 

@@ -38,6 +38,10 @@ class ConsolePlatform:
         """Ids unique across runs: the database keeps them (card refs, thread roots)."""
         return f"{self._run}-{next(self._ids)}"
 
+    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+        """A terminal keeps no record to look in; a line printed twice is the worst case."""
+        return None
+
     async def post_message(
         self, channel: str, message: Message, *, thread: str | None = None, nonce: str | None = None
     ) -> MessageRef:

@@ -102,6 +102,9 @@ class DeskBot(commands.Bot):
         self.platform = platform
         self.roles = roles
         self._recent = RecentIds()
+        #: shutting down (SIGTERM): new chat messages are kept in the durable inbox, not handled; the next
+        #: start handles them. The gateway stays open meanwhile: the outbox is flushed through this client.
+        self.draining = False
         self.tree.error(self._on_app_command_error)
 
     # --- start-up ---------------------------------------------------------------------------------------
@@ -155,6 +158,14 @@ class DeskBot(commands.Bot):
             self.platform.knows_thread(msg.thread)
         elif self.config.thread_mode == "private" and msg.channel in self.config.intake_channels:
             msg = await self._private_thread_for(msg, message)
+        try:
+            await self.desk.accept(msg)  # kept until handled: a crash from here on loses nothing
+        except Exception as exc:
+            log.warning("discord: message %s not kept in the inbox (%s); handling it now", msg.message_id, exc)
+        else:
+            if self.draining:  # kept (or a repeat of one handled or kept already): the next start handles it
+                log.info("discord: shutting down; message %s is kept for the next start", msg.message_id)
+                return
         await self._receive(msg)
 
     async def _receive(self, msg: IncomingMessage, attempts: int = 3) -> None:

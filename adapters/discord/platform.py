@@ -128,6 +128,10 @@ class DiscordPlatform:
 
     # --- the port -------------------------------------------------------------------------------------
 
+    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+        """Discord itself refuses a second message with the same nonce (`enforce_nonce`): posting again is safe."""
+        return None
+
     async def post_message(
         self, channel: str, message: Message, *, thread: str | None = None, nonce: str | None = None
     ) -> MessageRef:

@@ -153,6 +153,10 @@ class EmailPlatform:
                 mail.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
         return mail
 
+    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+        """Receivers drop a second mail with the same Message-ID, which each post's nonce determines."""
+        return None
+
     async def post_message(
         self, channel: str, message: Message, *, thread: str | None = None, nonce: str | None = None
     ) -> MessageRef:

@@ -2,8 +2,11 @@
 
 Every listener acknowledges first (bolt answers Slack's HTTP request or Socket Mode envelope as soon as
 `ack()` runs; events are acknowledged by bolt before the listener runs) and does its work afterwards, so
-Slack's 3-second deadline holds however slow the desk is. Answers to the person who acted are ephemeral
-(`respond` via response_url, or chat.postEphemeral after a modal); everything public goes through the outbox.
+Slack's 3-second deadline holds however slow the desk is. Customer messages are first kept in the desk's
+durable inbox, by a middleware that runs before bolt's acknowledgement: Slack resends an event it got no
+200 for, and an event it did get a 200 for is on disk, so a crash loses neither. Answers to the person who
+acted are ephemeral (`respond` via response_url, or chat.postEphemeral after a modal); everything public goes
+through the outbox.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -56,6 +60,7 @@ class Listeners:
         self._idle.set()
 
     def register(self, app: AsyncApp) -> None:
+        app.middleware(self.keep_before_ack)
         app.event("message")(self.on_message)
         app.event("app_mention")(self.on_mention)
         app.event("reaction_added")(self.on_reaction)
@@ -107,9 +112,9 @@ class Listeners:
             for person in people:
                 await desk.ctx.remember(uow, person)
 
-    async def _run(self, desk: Desk, actor: UserRef, text: str, place: Place) -> Reply:
+    async def _run(self, desk: Desk, actor: UserRef, text: str, place: Place, once: str = "") -> Reply:
         async with self._slots:
-            return await desk.run(actor, text, place)
+            return await desk.run(actor, text, place, once=once or None)
 
     async def _answer(self, respond: Respond, reply: Reply) -> None:
         text, blocks = render(reply.message)
@@ -129,6 +134,25 @@ class Listeners:
             log.warning("chat.postEphemeral to %s failed: %s", user_id, exc.response.get("error"))
 
     # --- events -----------------------------------------------------------------------------------------
+
+    async def keep_before_ack(
+        self, body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[Any]]
+    ) -> BoltResponse | None:
+        """A customer message is stored before bolt acknowledges its event. If it cannot be (the database is
+        unavailable), Slack gets a 503 and sends the event again later."""
+        event = body.get("event") if body.get("type") == "event_callback" else None
+        if isinstance(event, dict) and event.get("type") in ("message", "app_mention") and self.desk is not None:
+            msg = translate.message_event(event, self._bot_id(context), mention=event["type"] == "app_mention")
+            if msg is not None:
+                try:
+                    await self.desk.accept(msg)
+                except Exception as exc:
+                    log.error(
+                        "Slack event %s not stored, answered 503 so Slack resends it: %s", body.get("event_id"), exc
+                    )
+                    return BoltResponse(status=503, body="")
+        await next()
+        return None
 
     async def on_message(self, event: dict[str, Any], context: dict[str, Any]) -> None:
         async with self._working() as desk:
@@ -198,7 +222,7 @@ class Listeners:
                 await self._open_article_form(body, call.place.channel, respond)
                 return
             await self._learn_mentioned(desk, call.text)
-            await self._answer(respond, await self._run(desk, actor, call.text, call.place))
+            await self._answer(respond, await self._run(desk, actor, call.text, call.place, call.once))
 
     async def on_action(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         await ack()
@@ -244,6 +268,6 @@ class Listeners:
         await ack()
         async with self._working() as desk:
             actor = await self.people.person(call.actor.id, call.actor.name)
-            reply = await self._run(desk, actor, call.text, call.place)
+            reply = await self._run(desk, actor, call.text, call.place, call.once)
             if call.place.channel:
                 await self._ephemeral(call.place.channel, actor.id, reply.message, call.place.thread)

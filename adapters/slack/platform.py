@@ -44,6 +44,10 @@ HINTS = {
     "invalid_blocks": "Slack rejected the message layout",
 }
 
+#: the message-metadata event type our posts carry (their outbox nonce), for `find_post`
+POST_EVENT = "threaddesk_post"
+FIND_LIMIT = 200
+
 
 def describe(error: str, needed: str | None = None) -> str:
     hint = HINTS.get(error)
@@ -62,7 +66,9 @@ def to_delivery_error(exc: SlackApiError) -> RetryLater | DeliveryRefused:
         return RetryLater(
             f"rate limited by Slack (retry after {retry_after}s)", retry_after=retry_after, rate_limited=True
         )
-    if status >= 500 or error in TRANSIENT:
+    if status >= 500:  # an upstream failure may come after the post was stored: look before posting again
+        return RetryLater(f"Slack is having trouble ({error})", outcome_unknown=True)
+    if error in TRANSIENT:
         return RetryLater(f"Slack is having trouble ({error})")
     return DeliveryRefused(describe(error, data.get("needed")))
 
@@ -82,7 +88,8 @@ async def call(request: Callable[[], Awaitable[AsyncSlackResponse]]) -> AsyncSla
     except SlackApiError as exc:
         raise to_delivery_error(exc) from None
     except (TimeoutError, aiohttp.ClientError) as exc:
-        raise RetryLater(f"could not reach Slack: {type(exc).__name__}") from None
+        # the request may have reached Slack before the connection failed: the post may exist
+        raise RetryLater(f"could not reach Slack: {type(exc).__name__}", outcome_unknown=True) from None
 
 
 def make_client(token: str, base_url: str, *, timeout: int = 10) -> AsyncWebClient:
@@ -107,6 +114,8 @@ class SlackPlatform:
         kwargs: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks, "unfurl_links": False}
         if thread:
             kwargs["thread_ts"] = thread
+        if nonce:  # so `find_post` can tell whether a post whose answer was lost landed
+            kwargs["metadata"] = {"event_type": POST_EVENT, "event_payload": {"nonce": nonce}}
         async with self._gate:
             response = await call(lambda: self.client.chat_postMessage(**kwargs))
         ref = MessageRef(platform=PLATFORM, channel=str(response.get("channel") or channel), id=str(response["ts"]))
@@ -127,6 +136,26 @@ class SlackPlatform:
                 )
         except (RetryLater, DeliveryRefused, OSError) as exc:
             log.warning("Slack: could not attach %s to %s: %s", path.name, ref.id, exc)
+
+    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+        """Our post carrying `nonce` in its message metadata, among the thread's replies or the channel's latest
+        messages (`FIND_LIMIT`: an unknown outcome is recent, so it is among them)."""
+        client = self.client
+
+        async def read() -> AsyncSlackResponse:
+            if thread:
+                return await client.conversations_replies(
+                    channel=channel, ts=thread, include_all_metadata=True, limit=FIND_LIMIT
+                )
+            return await client.conversations_history(channel=channel, include_all_metadata=True, limit=FIND_LIMIT)
+
+        async with self._gate:
+            response = await call(read)
+        for found in response.get("messages") or ():
+            metadata = found.get("metadata") or {}
+            if metadata.get("event_type") == POST_EVENT and (metadata.get("event_payload") or {}).get("nonce") == nonce:
+                return MessageRef(platform=PLATFORM, channel=channel, id=str(found["ts"]))
+        return None
 
     async def update_message(self, ref: MessageRef, message: Message) -> None:
         text, blocks = render(message)

@@ -134,6 +134,10 @@ class WebhookSender:
         seconds = time.perf_counter() - started
         return Attempt(200 <= status < 300, status, f"HTTP {status}", retry_after, seconds)
 
+    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+        """Receivers drop a second delivery with the same `webhook-id` (Standard Webhooks)."""
+        return None
+
     async def post_message(
         self, channel: str, message: Message, *, thread: str | None = None, nonce: str | None = None
     ) -> MessageRef:

@@ -3,8 +3,10 @@ line all arrive here as text plus who and where, and leave as a `Reply` plus out
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from bot import logcontext, telemetry
 from bot.domain import commands
@@ -32,6 +34,9 @@ from bot.services.replies import Reply
 from bot.services.request import Request
 
 log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # handlings of one waiting message before it is given up (with a log line)
+RETRY_EVERY_SECONDS = 30.0
 
 Handler = Callable[[DeskContext, Request], Awaitable[Reply]]
 
@@ -113,11 +118,68 @@ class Desk:
                 with telemetry.timed(telemetry.COMMAND_SECONDS, command="message"):
                     return await intake.receive(self.ctx, msg)
 
-    async def run(self, actor: UserRef, text: str, place: Place | None = None) -> Reply:
-        """Run one command as `actor`. Never raises for anything a person typed: errors become replies."""
+    async def accept(self, msg: IncomingMessage) -> bool:
+        """Keep a chat message durably *before* the platform is told it arrived (Slack's acknowledgement,
+        SMTP's 250): if the process dies before `receive` has handled it, the next start handles it. False
+        when there is nothing to keep: not for the desk, handled already, or waiting already (a redelivery)."""
+        if not intake.wanted(self.ctx, msg):
+            return False
+        async with self.ctx.store.transaction() as uow:
+            return await uow.inbound.accept(msg.platform, msg.message_id, msg.model_dump_json(), self.ctx.clock.now())
+
+    async def handle_waiting(self, *, older_than: timedelta = timedelta(0)) -> int:
+        """Handle the messages the inbox still holds — at start, those a crash left; later, any whose handling
+        failed — oldest first, in arrival order. One that keeps failing is given up after `MAX_ATTEMPTS` with
+        one log line. Returns how many were handled."""
+        async with self.ctx.store.transaction() as uow:
+            waiting = await uow.inbound.waiting()
+        handled = 0
+        for item in waiting:
+            if self.ctx.clock.now() - item.received_at < older_than:
+                break  # younger ones are being handled as they arrive
+            msg = IncomingMessage.model_validate_json(item.payload)
+            try:
+                await self.receive(msg)
+                handled += 1
+            except Exception as exc:
+                if item.attempts < MAX_ATTEMPTS:
+                    log.warning("message %s:%s not handled yet (%s); will try again", msg.platform, msg.message_id, exc)
+                    continue
+                log.error(
+                    "message %s:%s could not be handled after %d attempts, dropped: %s",
+                    msg.platform,
+                    msg.message_id,
+                    item.attempts,
+                    exc,
+                )
+                async with self.ctx.store.transaction() as uow:
+                    await uow.inbound.give_up(msg.platform, msg.message_id, self.ctx.clock.now())
+        return handled
+
+    async def retry_waiting_forever(self, every: float = RETRY_EVERY_SECONDS) -> None:
+        """Every `every` seconds, handle messages that have waited in the inbox longer than that (their
+        first handling failed, e.g. the database was locked by another program)."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.handle_waiting(older_than=timedelta(seconds=every))
+            except Exception:
+                log.exception("handling waiting messages failed; trying again in %.0f s", every)
+
+    async def run(self, actor: UserRef, text: str, place: Place | None = None, *, once: str | None = None) -> Reply:
+        """Run one command as `actor`. Never raises for anything a person typed: errors become replies.
+
+        `once` is the platform's id of this submission (Slack's trigger_id, a modal's view id): a form
+        submitted twice (Slack's client can) runs once; the second submission is told so."""
         with logcontext.bound(platform=actor.platform):
             async with self.gate.unit():
+                if once is not None and not await self._first_submission(actor.platform, once):
+                    return Reply.done("That was submitted twice; it was done once (see the first answer).")
                 return await self._run(actor, text, place)
+
+    async def _first_submission(self, platform: str, once: str) -> bool:
+        async with self.ctx.store.transaction() as uow:
+            return await uow.inbound.claim_inbound(platform, f"request:{once}", self.ctx.clock.now())
 
     async def _run(self, actor: UserRef, text: str, place: Place | None) -> Reply:
         try:

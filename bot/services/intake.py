@@ -18,6 +18,7 @@ from bot.ports import UnitOfWork
 from bot.records import TicketQuery
 from bot.services import incident_detection, incident_notify, macro_card, notify, pleasantries, routing
 from bot.services.desk_context import DeskContext
+from bot.services.incident_work import IncidentWork
 from bot.services.replies import Reply
 from bot.services.request import Request
 from bot.services.ticket_work import TicketWork
@@ -38,18 +39,23 @@ def is_intake_place(ctx: DeskContext, msg: IncomingMessage) -> bool:
     return msg.is_direct or msg.mentions_bot or msg.channel in ctx.channels(msg.platform).intake_channels
 
 
+def wanted(ctx: DeskContext, msg: IncomingMessage) -> bool:
+    """Could this message concern the desk? (Has words or files, and came where tickets are opened, or in a
+    thread — which may be a ticket's.) What is not wanted is neither kept in the inbox nor handled."""
+    return bool(message_body(msg)) and (msg.thread_ref is not None or is_intake_place(ctx, msg))
+
+
 async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
     """Handle one chat message. Returns the ticket it opened or joined; None when it was not for us.
 
     Idempotent on the platform message id: a re-delivered message changes nothing.
     """
+    if not wanted(ctx, msg):
+        return None
     body = message_body(msg)
-    if not body:
-        return None
     thread = msg.thread_ref
-    if thread is None and not is_intake_place(ctx, msg):
-        return None
     async with ctx.store.transaction() as uow:
+        await uow.inbound.settle(msg.platform, msg.message_id)  # handled in this unit: it leaves the inbox
         found = await uow.tickets.ticket_for_thread(thread) if thread is not None else None
         if thread is not None and found is None:
             # a thread that is not a ticket's: ordinary conversation, not taken in (a reaction may still make
@@ -207,6 +213,6 @@ async def incident_note(ctx: DeskContext, uow: UnitOfWork, msg: IncomingMessage,
         return
     incident = await uow.incidents.incident_for_card(msg.platform, msg.channel, msg.thread)
     if incident is not None and await uow.inbound.claim_inbound(msg.platform, msg.message_id, ctx.clock.now()):
-        await uow.incidents.add_update(
-            incident.id, ctx.clock.now(), msg.author, incident.status, body, visibility="internal"
-        )
+        work = IncidentWork(ctx, uow, incident, msg.author)
+        await work.note(body)
+        await work.finish()

@@ -52,6 +52,12 @@ class RecordingPlatform:
         self.sent.append(post)
         return MessageRef(platform=self.name, channel=channel, id=post.id)
 
+    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+        for post in self.sent:
+            if post.nonce == nonce and post.channel == channel:
+                return MessageRef(platform=self.name, channel=channel, id=post.id)
+        return None
+
     async def update_message(self, ref: MessageRef, message: Message) -> None:
         self._maybe_fail()
         for post in self.sent:

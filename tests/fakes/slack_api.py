@@ -38,6 +38,7 @@ class Failure:
     error: str | None = None
     retry_after: float | None = None
     channel: str | None = None  # only calls to this channel fail (None: any call of the method)
+    stored: bool = False  # the call takes effect, then the answer fails (an upstream error after the write)
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Posted:
     text: str
     blocks: list[dict[str, Any]]
     edits: int = 0
+    metadata: dict[str, Any] | None = None
 
     def buttons(self) -> list[dict[str, Any]]:
         return [e for b in self.blocks if b["type"] == "actions" for e in b["elements"] if e["type"] == "button"]
@@ -83,6 +85,7 @@ class FakeSlackApi:
     held: dict[str, asyncio.Event] = field(default_factory=dict)  # method -> answered once the event is set
     url: str = ""
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _views: int = 0
     _runner: web.AppRunner | None = None
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -156,13 +159,15 @@ class FakeSlackApi:
         if token != expected:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         failure = self._take_failure(method, params)
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if failure is not None and failure.stored and handler is not None:
+            handler(params)
         if failure is not None:
             headers = {"Retry-After": str(int(failure.retry_after))} if failure.retry_after is not None else {}
             if failure.status >= 500:
                 return web.Response(status=failure.status, text="upstream error", headers=headers)
             error = failure.error or ("ratelimited" if failure.status == 429 else "fatal_error")
             return web.json_response({"ok": False, "error": error}, status=failure.status, headers=headers)
-        handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
         return web.json_response(handler(params))
@@ -196,7 +201,10 @@ class FakeSlackApi:
             return {"ok": False, "error": "not_in_channel"}
         ts = self._next_ts()
         thread = params.get("thread_ts")
-        self.posted.append(Posted(channel, ts, thread, str(params.get("text", "")), list(params.get("blocks") or [])))
+        post = Posted(channel, ts, thread, str(params.get("text", "")), list(params.get("blocks") or []))
+        metadata = params.get("metadata")
+        post.metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+        self.posted.append(post)
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": params.get("text"), "ts": ts}}
 
     def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -211,7 +219,8 @@ class FakeSlackApi:
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "view": {**params["view"], "id": "V0001"}}
+        self._views += 1  # like Slack: every opened modal has its own id
+        return {"ok": True, "view": {**params["view"], "id": f"V{self._views:04d}"}}
 
     def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         uid = str(params["user"])
@@ -232,18 +241,34 @@ class FakeSlackApi:
             return {"ok": False, "error": "channel_not_found"}
         return {"ok": True, "channel": channel}
 
+    def _as_message(self, post: Posted, params: dict[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = {"type": "message", "ts": post.ts, "text": post.text, "bot_id": "B0BOT"}
+        if post.thread_ts:
+            found["thread_ts"] = post.thread_ts
+        if post.metadata and str(params.get("include_all_metadata")).lower() in ("true", "1"):
+            found["metadata"] = post.metadata
+        return found
+
     def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Like Slack: the channel's history holds top-level messages only, not replies in threads."""
-        found = self.history.get((str(params["channel"]), str(params.get("latest"))))
-        if found is not None and found.get("thread_ts") not in (None, found.get("ts")):
-            found = None
-        return {"ok": True, "messages": [found] if found else [], "has_more": False}
+        """Like Slack: the channel's history holds top-level messages only, not replies in threads, newest
+        first (seeded messages by `latest`, else what the bot posted)."""
+        channel = str(params["channel"])
+        if params.get("latest"):
+            found = self.history.get((channel, str(params.get("latest"))))
+            if found is not None and found.get("thread_ts") not in (None, found.get("ts")):
+                found = None
+            return {"ok": True, "messages": [found] if found else [], "has_more": False}
+        limit = int(params.get("limit") or 100)
+        posts = [self._as_message(p, params) for p in reversed(self.top_level(channel))]
+        return {"ok": True, "messages": posts[:limit], "has_more": len(posts) > limit}
 
     def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
-        found = self.history.get((str(params["channel"]), str(params.get("ts"))))
-        if found is None:
-            return {"ok": False, "error": "thread_not_found"}
-        return {"ok": True, "messages": [found], "has_more": False}
+        channel, ts = str(params["channel"]), str(params.get("ts"))
+        found = self.history.get((channel, ts))
+        if found is not None:
+            return {"ok": True, "messages": [found], "has_more": False}
+        replies = [self._as_message(p, params) for p in self.in_thread(channel, ts)]
+        return {"ok": True, "messages": replies, "has_more": False}
 
     # --- file uploads: files.getUploadURLExternal, POST to the upload URL, files.completeUploadExternal --
 

@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.bootstrap import build_desk
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
-from bot.domain.refs import UserRef
+from bot.domain.refs import MessageRef, UserRef
+from bot.outbound import Message
 from bot.ports import DeliveryRefused, RetryLater, Store
 from bot.services.desk import Desk
 from bot.storage import open_store
@@ -155,3 +157,29 @@ async def test_cancelled_while_beginning_still_leaves_no_open_transaction(desk: 
             await task
         assert sql(db, "SELECT COUNT(*) FROM tickets") == [(0,)]  # no write lock left behind
     assert await desk.receive(dm(ALICE, "still there?")) is not None
+
+
+class DiesAfterPosting(RecordingPlatform):
+    """The platform takes each post, then the process dies before it hears the answer."""
+
+    async def post_message(self, channel: str, message: Message, **kwargs: Any) -> MessageRef:
+        await super().post_message(channel, message, **kwargs)
+        raise asyncio.CancelledError  # as a kill would: no bookkeeping runs after it
+
+
+async def test_a_post_whose_answer_a_crash_lost_is_found_not_posted_again(
+    db_path: Path, settings: Settings, clock: FakeClock
+) -> None:
+    dying = DiesAfterPosting()
+    async with open_store(db_path) as db:  # first life: the acknowledgement is posted, then the process dies
+        desk = build_desk(settings, db, clock=clock)
+        await desk.receive(dm(ALICE, "Card declined at checkout", message_id="root"))
+        with contextlib.suppress(asyncio.CancelledError):
+            await DeliveryWorker(db, {"test": dying}, clock).deliver_due()
+    platform = RecordingPlatform(sent=dying.sent)  # the same chat, seen by the next process
+    async with open_store(db_path) as db:
+        await DeliveryWorker(db, {"test": platform}, clock).drain()
+        async with db.reading() as uow:
+            assert await uow.outbox.pending_count() == 0
+    assert len(platform.in_thread("dm-alice", "root")) == 1  # the acknowledgement, once
+    assert len(platform.in_channel("queue")) == 1  # the card, once

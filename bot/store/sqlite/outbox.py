@@ -10,10 +10,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from bot.outbound import Destination, DestinationKind, Message
 from bot.records import OutboxRow
-from bot.store.sqlite.connection import fetch_all, fetch_one, from_db, to_db
+from bot.store.sqlite.connection import fetch_all, fetch_one, from_db, opt_from_db, to_db
 
 
 def _in(platforms: Sequence[str]) -> str:
@@ -30,6 +31,22 @@ def row_from_db(r: sqlite3.Row) -> OutboxRow:
         version=r["version"],
         attempts=r["attempts"],
         created_at=from_db(r["created_at"]),
+        sending_since=opt_from_db(r["sending_since"]),
+    )
+
+
+def due_sql(now: datetime, *, platforms: Sequence[str], limit: int) -> tuple[str, list[Any]]:
+    """The statement `due` runs (bench/queries.py times it): pending rows in id order (`ix_outbox_due`), each
+    kept when it is due and no older pending row of its key (of these platforms) exists — a head — so the
+    read stops at `limit` heads instead of grouping and sorting every pending row first."""
+    marks = _in(platforms)
+    return (
+        f"""SELECT o.* FROM outbox o
+            WHERE o.state='pending' AND o.platform IN ({marks}) AND o.next_attempt_at <= ?
+              AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state='pending' AND p.ordering_key = o.ordering_key
+                              AND p.id < o.id AND p.platform IN ({marks}))
+            ORDER BY o.id LIMIT ?""",
+        [*platforms, to_db(now), *platforms, limit],
     )
 
 
@@ -79,16 +96,8 @@ class SqliteOutbox:
         """The oldest pending row of each ordering key, if it is due: later rows wait their turn."""
         if not platforms:
             return []
-        rows = fetch_all(
-            self.conn,
-            f"""SELECT o.* FROM outbox o
-               JOIN (SELECT MIN(id) AS id FROM outbox WHERE state='pending' AND platform IN ({_in(platforms)})
-                     GROUP BY ordering_key) head
-                 ON head.id = o.id
-               WHERE o.next_attempt_at <= ? ORDER BY o.id LIMIT ?""",
-            (*platforms, to_db(now), limit),
-        )
-        return [row_from_db(r) for r in rows]
+        sql, args = due_sql(now, platforms=platforms, limit=limit)
+        return [row_from_db(r) for r in fetch_all(self.conn, sql, args)]
 
     async def next_attempt_at(self, *, platforms: Sequence[str]) -> datetime | None:
         if not platforms:
@@ -104,22 +113,30 @@ class SqliteOutbox:
         row = fetch_one(self.conn, "SELECT COUNT(*) FROM outbox WHERE state='pending'")
         return int(row[0]) if row else 0
 
+    async def mark_sending(self, row: OutboxRow, at: datetime) -> None:
+        """The post is being handed to the platform: until its answer is recorded, its outcome is unknown."""
+        self.conn.execute("UPDATE outbox SET sending_since=? WHERE id=?", (to_db(at), row.id))
+
     async def mark_delivered(self, row: OutboxRow, at: datetime, delivered_id: str) -> bool:
         """False when the row changed while it was being sent (a newer card): it stays pending."""
         cur = self.conn.execute(
             "UPDATE outbox SET state='delivered', delivered_at=?, delivered_id=?, attempts=attempts+1,"
-            " last_error=NULL WHERE id=? AND version=?",
+            " last_error=NULL, sending_since=NULL WHERE id=? AND version=?",
             (to_db(at), delivered_id, row.id, row.version),
         )
         return cur.rowcount == 1  # the trigger `outbox_delivery_logged` updates the message log
 
-    async def mark_retry(self, row: OutboxRow, next_at: datetime, error: str) -> None:
+    async def mark_retry(self, row: OutboxRow, next_at: datetime, error: str, *, outcome_unknown: bool = False) -> None:
+        """Try again at `next_at`. With `outcome_unknown` (no answer came) the post may exist: the next attempt
+        looks for it first."""
         self.conn.execute(
-            "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE id=?",
-            (to_db(next_at), error, row.id),
+            "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=?,"
+            " sending_since=CASE WHEN ? THEN sending_since END WHERE id=?",
+            (to_db(next_at), error, outcome_unknown, row.id),
         )
 
     async def mark_failed(self, row: OutboxRow, error: str) -> None:
         self.conn.execute(
-            "UPDATE outbox SET state='failed', attempts=attempts+1, last_error=? WHERE id=?", (error, row.id)
+            "UPDATE outbox SET state='failed', attempts=attempts+1, last_error=?, sending_since=NULL WHERE id=?",
+            (error, row.id),
         )  # the trigger `outbox_delivery_logged` marks the message log

@@ -191,3 +191,35 @@ async def test_sla_alerts_ping_the_people_they_name(driver: SlackDriver) -> None
     [post] = driver.api.top_level("CLEADS")
     assert post.text.startswith("<@UBOB> #1 first response target missed")
     assert post.blocks[-1]["elements"][0]["text"] == "cc <@UBOB>"
+
+
+async def test_a_post_slack_stored_before_failing_is_not_posted_again(driver: SlackDriver) -> None:
+    """Slack stored the acknowledgement, then answered 500 (or the connection dropped): the retry finds the
+    post by its metadata in the thread and does not post it a second time."""
+    api = driver.api
+    api.fail_next("chat.postMessage", Failure(status=500, channel="DALICE", stored=True))
+    await driver.event(payload("message_im"))
+    for _ in range(3):
+        await driver.settle()
+        driver.worker.clock.advance(seconds=70)  # type: ignore[attr-defined]
+    await driver.settle()
+    [ack] = api.in_thread("DALICE", DM_TS)
+    assert "ticket #1" in ack.text
+    assert [c.method for c in api.calls if c.params.get("channel") == "DALICE"].count("chat.postMessage") == 1
+    assert any(c.method == "conversations.replies" for c in api.calls)
+    assert sql(driver.desk.ctx.store, "SELECT state FROM outbox WHERE ordering_key LIKE 'customer:%'") == [
+        ("delivered",)
+    ]
+
+
+async def test_a_command_form_submitted_twice_runs_once(driver: SlackDriver) -> None:
+    """Slack's client can send one submission twice (the same trigger_id): one ticket, and the second
+    submission is told it was a repeat."""
+    twice = "13345224609.738474920.twice"
+    for _ in range(2):
+        assert await driver.command("UALICE", "new My invoices are missing", channel="DALICE", trigger_id=twice) == 200
+    await driver.settle()
+    assert sql(driver.desk.ctx.store, "SELECT COUNT(*) FROM tickets") == [(1,)]
+    first, second = driver.api.answers("cmd")
+    assert "#1" in first
+    assert second == "That was submitted twice; it was done once (see the first answer)."
