@@ -408,6 +408,17 @@ MIGRATIONS: tuple[str, ...] = (
     -- a post handed to the platform whose answer is not recorded yet: after a crash, its outcome is unknown
     ALTER TABLE outbox ADD COLUMN sending_since TEXT;
     """,
+    # 12: catch-up after downtime — per conversation, the platform position (Discord message id, Slack ts) up
+    # to which every message there was taken in; what was written later is read back at start
+    """
+    CREATE TABLE read_marks (
+        platform TEXT NOT NULL,
+        channel  TEXT NOT NULL,
+        position TEXT NOT NULL,
+        at       TEXT NOT NULL,
+        PRIMARY KEY (platform, channel)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
