@@ -46,8 +46,8 @@ from bot.ports import ChatPlatform, Clock, Store, StoreUnavailable, SystemClock
 from bot.records import Event, LoggedMessage, TicketQuery
 from bot.scheduler import Scheduler
 from bot.services import macro_files
+from bot.services.history_text import describe_event
 from bot.services.knowledge import ImportOutcome, KnowledgeLibrary
-from bot.services.ticket_views import describe_event
 from bot.sla_config import parse_duration
 from bot.storage import open_store
 from bot.writer_lease import writer_lease

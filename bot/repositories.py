@@ -83,10 +83,6 @@ class HistoryRepository(Protocol):
 
     async def events_for(self, ticket: int) -> list[Event]: ...
 
-    async def last_status_reason(self, ticket: int) -> str:
-        """The reason given with the ticket's latest status change ("" when none was given)."""
-        ...
-
 
 class MessagesRepository(Protocol):
     async def add_message(

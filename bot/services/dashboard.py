@@ -13,7 +13,7 @@ from bot.domain.ticket import Ticket
 from bot.records import COUNT_CAP, ArticleStats, Learned, LoggedMessage, QueueFilter, Version
 from bot.services import followups
 from bot.services.desk_context import DeskContext
-from bot.services.ticket_views import describe_event
+from bot.services.history_text import describe_event
 from kb.article import Article
 
 

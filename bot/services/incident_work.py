@@ -13,7 +13,7 @@ from bot.domain.refs import UserRef
 from bot.domain.ticket import Status, Ticket
 from bot.outbound import Destination, DestinationKind, Message
 from bot.ports import UnitOfWork
-from bot.services import incident_notify, intake, notify
+from bot.services import incident_notify, notify
 from bot.services.desk_context import DeskContext
 from bot.services.ticket_work import TicketWork
 
@@ -76,7 +76,8 @@ class IncidentWork:
             work = TicketWork(self.ctx, self.uow, ticket, self.actor)
             await work.event("incident_update", incident=inc.ref, status=status.value)
             await work.to_customer(message, author=self.actor, role="agent", body=message.text)
-            await intake.record_first_response(work)  # an update is a response; it also saves and refreshes the card
+            await work.record(ticket.record_first_response(work.now))  # an update is a response
+            await work.finish()
             sent += 1
         self.touch()
         return sent
@@ -89,16 +90,9 @@ class IncidentWork:
             if not ticket.status.is_active:
                 continue
             work = TicketWork(self.ctx, self.uow, ticket, self.actor)
-            await work.event("resolved", summary=summary, kb=None, incident=self.incident.ref)
-            ticket.status = Status.RESOLVED
-            ticket.resolved_at = self.now
-            ticket.resolution_summary = summary
-            ticket.resolved_by_kb = None
-            if ticket.assignee is None:
-                ticket.assignee = self.actor
+            await work.record(ticket.resolve(summary, work.now, agent=self.actor, incident=self.incident.ref))
             await work.to_customer(notify.resolution(ticket, self.actor))
-            work.touch()
-            await intake.record_first_response(work)
+            await work.finish()
             done += 1
         inc = self.incident
         inc.status = IncidentStatus.RESOLVED

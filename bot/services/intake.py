@@ -12,6 +12,7 @@ from bot.domain.refs import ThreadRef, UserRef
 from bot.domain.roles import Role
 from bot.domain.text import MAX_MESSAGE_CHARS, clean_text, subject_from
 from bot.domain.ticket import Status, Ticket
+from bot.domain.ticket_events import StillClosed
 from bot.outbound import Destination, DestinationKind
 from bot.ports import UnitOfWork
 from bot.records import TicketQuery
@@ -185,38 +186,19 @@ async def _join(
     if role.at_least(Role.AGENT) and not msg.author.same(ticket.customer):
         # an agent answering in the customer's own thread: the customer already sees it
         await work.log(body, author=msg.author, role="agent", platform_message_id=msg.message_id)
-        await work.event("replied", visibility="public", via="thread")
-        await record_first_response(work)
+        await work.record(ticket.agent_wrote(work.now))
+        await work.finish()
         return
     if pleasantries.keeps_status(ticket) and (kind := pleasantries.pleasantry_in(msg, body)) is not None:
         # "thanks!" after a resolution is noted on the ticket without reopening it
         await pleasantries.note_on_ticket(ctx, uow, ticket, msg, body, kind)
         return
     await work.log(body, author=msg.author, role="customer", platform_message_id=msg.message_id)
-    await work.event("customer_message")
-    if ticket.status is Status.CLOSED:
+    # a pending or resolved ticket opens again; a closed one stays closed, and the customer is told so
+    events = await work.record(ticket.customer_wrote())
+    if any(isinstance(event, StillClosed) for event in events):
         await work.to_customer(notify.closed_thread(ticket))
-        await work.to_card_thread(notify.customer_wrote(ticket, msg.author, body))
-        await work.finish()  # publishes the webhook event; nothing else changed
-        return
-    if ticket.status in (Status.PENDING, Status.RESOLVED):
-        await work.event(
-            "status_changed", before=ticket.status.value, after=Status.OPEN.value, reason="customer replied"
-        )
-        ticket.status = Status.OPEN
-        work.touch()
     await work.to_card_thread(notify.customer_wrote(ticket, msg.author, body))
-    await work.finish()
-
-
-async def record_first_response(work: TicketWork) -> None:
-    ticket = work.ticket
-    if ticket.first_response_at is None:
-        ticket.first_response_at = work.now
-        work.touch()
-    if ticket.status is Status.NEW:
-        ticket.status = Status.OPEN
-        work.touch()
     await work.finish()
 
 

@@ -90,13 +90,8 @@ async def accept(ctx: DeskContext, req: Request) -> Reply:
         article = await require_article(work.uow, article_id)
         if not t.status.is_active:
             return Reply.done(f"{t.ref} is already {t.status.label}.", t.number)
-        await work.event("self_served", article=article.id, before=t.status.value)
-        t.status = Status.RESOLVED
-        t.resolved_at = work.now
-        t.resolution_summary = f"Solved by the article “{article.title}” (self-service)."
-        t.resolved_by_kb = article.id
-        if "self-served" not in t.tags:
-            t.tags = (*t.tags, "self-served")
+        summary = f"Solved by the article “{article.title}” (self-service)."
+        await work.record(t.resolve(summary, work.now, by_kb=True, kb=article.id))
         await work.uow.articles.record_feedback(t.number, [article.id], "accepted", work.now)
         wording = customer_wording(t)
         learned = await work.uow.articles.learn(article.id, wording, source="accepted", ticket=t.number, at=work.now)
@@ -104,7 +99,6 @@ async def accept(ctx: DeskContext, req: Request) -> Reply:
         await work.to_card_thread(
             notify.card_event(t, f"{req.actor.display} solved it with the article “{article.title}” (self-service).")
         )
-        work.touch()
     if learned:
         ctx.kb.learned(article.id, wording)
     return Reply.done(f"{t.ref} is resolved — thanks for letting us know!", t.number)

@@ -7,7 +7,7 @@ macro's actions, in the same transaction; the history names the macro and its ve
 
 from __future__ import annotations
 
-from bot.domain.errors import CommandError, IllegalTransition, PermissionDenied
+from bot.domain.errors import CommandError, PermissionDenied
 from bot.domain.macros import (
     KB_PREFIX,
     Actions,
@@ -21,12 +21,11 @@ from bot.domain.macros import (
 )
 from bot.domain.roles import Role
 from bot.domain.text import clean_text, shorten
-from bot.domain.ticket import Status, check_transition
+from bot.domain.ticket import Status
 from bot.outbound import Button, ButtonStyle, Message
 from bot.ports import UnitOfWork
 from bot.services import notify
 from bot.services.desk_context import DeskContext
-from bot.services.intake import record_first_response
 from bot.services.replies import Reply
 from bot.services.request import Request, ticket_work
 from bot.services.ticket_work import TicketWork
@@ -189,8 +188,7 @@ async def apply(ctx: DeskContext, req: Request) -> Reply:
     name = check_name(name_word)
     async with ticket_work(ctx, req) as work:
         t = work.ticket
-        if t.status is Status.CLOSED:
-            raise IllegalTransition(f"{t.ref} is closed — use `/ticket reopen {t.number}` before replying.")
+        replied = t.reply_from_agent(work.now, macro=name)  # refused on a closed ticket, before the lookup
         macro = await find(work.uow, req, name)
         values = Values(customer=t.customer.display, agent=req.actor.display, ticket=t.ref, subject=t.subject)
         cited = await _cited(work.uow, macro.body)
@@ -205,9 +203,8 @@ async def apply(ctx: DeskContext, req: Request) -> Reply:
         if extra.strip():
             body = f"{body}\n\n{extra.strip()}"
         await work.event("macro_applied", macro=macro.name, owner=macro.owner, version=macro.version)
-        await work.event("replied", visibility="public", macro=macro.name)
+        await work.record(replied)
         await work.to_customer(notify.agent_reply(req.actor, body), author=req.actor, role="agent", body=body)
-        await record_first_response(work)
         done = await _act(work, macro.actions, values, body)
     what = f"; {', '.join(done)}" if done else ""
     return Reply.done(f"Sent `{macro.name}` to {t.customer.display} on {t.ref}{what}.", t.number)
@@ -217,17 +214,10 @@ async def _act(work: TicketWork, actions: Actions, values: Values, body: str) ->
     """Apply the macro's actions to the loaded ticket; an impossible move raises and rolls everything back."""
     t = work.ticket
     done: list[str] = []
-    if actions.priority and actions.priority is not t.priority:
-        await work.event("priority_changed", before=t.priority.value, after=actions.priority.value)
-        t.priority = actions.priority
+    if actions.priority and await work.record(t.set_priority(actions.priority)):
         done.append(f"priority {actions.priority.value}")
-    if actions.tags_add or actions.tags_remove:
-        tags = [x for x in t.tags if x not in actions.tags_remove]
-        tags += [x for x in actions.tags_add if x not in tags]
-        if tuple(tags) != t.tags:
-            await work.event("tagged", added=list(actions.tags_add), removed=list(actions.tags_remove))
-            t.tags = tuple(tags)
-            done.append(f"tags {', '.join(t.tags) or 'none'}")
+    if await work.record(t.change_tags(add=actions.tags_add, remove=actions.tags_remove)):
+        done.append(f"tags {', '.join(t.tags) or 'none'}")
     if actions.note:
         note = fill(actions.note, values, lambda a: f"{{kb:{a}}}")
         logged = await work.log(note, author=work.actor, role="agent", visibility="internal", delivery="queued")
@@ -237,20 +227,10 @@ async def _act(work: TicketWork, actions: Actions, values: Values, body: str) ->
     target = actions.status
     if target is not None and target is not t.status:
         if target is Status.RESOLVED:
-            if not t.status.is_active:
-                raise IllegalTransition(f"{t.ref} is {t.status.label} — use `/ticket reopen {t.number}` first.")
-            await work.event("resolved", summary=shorten(body, 300), kb=None)
-            t.status, t.resolved_at, t.resolution_summary = Status.RESOLVED, work.now, body
-            t.resolved_by_kb = None
-            if t.assignee is None:
-                t.assignee = work.actor
+            await work.record(t.resolve(body, work.now, agent=work.actor, recorded_summary=shorten(body, 300)))
             await work.to_customer(_resolved(t.ref, t.number, work.actor.display))
         else:
-            check_transition(t.number, t.status, target)
-            await work.event("status_changed", before=t.status.value, after=target.value, reason="macro")
-            t.status = target
-            if target is Status.CLOSED:
-                t.closed_at = work.now
+            await work.record(t.set_status(target, work.now, reason="macro"))
             await work.to_customer(notify.status_changed(t))
         done.append(f"status {target.label}")
     work.touch()

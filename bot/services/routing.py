@@ -15,7 +15,6 @@ from bot.domain.assignment import Candidate
 from bot.domain.errors import CommandError, IllegalTransition
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.text import clean_text
-from bot.domain.ticket import Status
 from bot.outbound import Button, Message
 from bot.ports import UnitOfWork
 from bot.services import notify
@@ -88,11 +87,7 @@ async def assign_to(work: TicketWork, agent: UserRef, *, how: str) -> None:
     """As a claim by `agent`, done by ThreadDesk: the customer sees "Erin is looking at this"; Erin is pinged
     in the card's thread, where the card is."""
     t = work.ticket
-    await work.event("assigned", by=bot_user(work.platform), before=None, after=agent.display, auto=how)
-    t.assignee = agent
-    if t.status is Status.NEW:
-        await work.event("status_changed", by=bot_user(work.platform), before=t.status.value, after=Status.OPEN.value)
-        t.status = Status.OPEN
+    await work.record(t.assign(agent, auto=how))
     await work.to_customer(notify.claimed(agent))
     work.after_card.append(
         Message(
@@ -101,7 +96,6 @@ async def assign_to(work: TicketWork, agent: UserRef, *, how: str) -> None:
             buttons=(Button(label="Show", command=f"/ticket show {t.number}"),),
         )
     )
-    work.touch()
 
 
 def _nobody_available(work: TicketWork, team: TeamConfig, found: list[Candidate]) -> Message:
@@ -157,8 +151,7 @@ async def move(work: TicketWork, team: TeamConfig, reason: str, *, kind: str) ->
     if new_queue != old_queue:
         t.card = None  # a new card in the new team's queue; the note above stays in the old one
     if t.assignee is not None and t.assignee.id not in work.ctx.teams.members(team, work.platform):
-        await work.event("unassigned", before=t.assignee.display, reason=f"moved to team {team.name}")
-        t.assignee = None
+        await work.record(t.unassign(reason=f"moved to team {team.name}"))
     work.touch()
     assigned = await auto_assign(work, team)
     to = f", assigned to {assigned.display}" if assigned else ""
@@ -233,9 +226,7 @@ async def _hand_back(ctx: DeskContext, req: Request, number: int) -> str:
         t = work.ticket
         if t.assignee is None or not t.assignee.same(req.actor):
             return ""
-        await work.event("unassigned", before=t.assignee.display, reason="handed over: away")
-        t.assignee = None
-        work.touch()
+        await work.record(t.unassign(reason="handed over: away"))
         team = ctx.teams.get(await work.uow.routing.team_of(t.number))
         agent = await auto_assign(work, team) if team else None
         return f"{t.ref} → {agent.display}" if agent else f"{t.ref} unassigned"
@@ -278,7 +269,7 @@ async def assign_waiting(ctx: DeskContext, teams: list[TeamConfig]) -> list[str]
         for number in numbers:
             async with ctx.store.transaction() as uow:
                 ticket = await uow.tickets.get_ticket(number)
-                if ticket is None or ticket.assignee is not None:
+                if ticket is None or ticket.assignee is not None or not ticket.status.is_active:
                     continue
                 work = TicketWork(ctx, uow, ticket, bot_user(ticket.customer.platform))
                 work.team = team.name

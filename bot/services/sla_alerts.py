@@ -14,8 +14,9 @@ from datetime import timedelta
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.sla import Level, Target
 from bot.domain.ticket import Status
+from bot.domain.ticket_followups import AUTO_CLOSE, PENDING_REMINDER, SLA_TIMERS
 from bot.records import Timer
-from bot.services import followups, leads_notify, notify
+from bot.services import leads_notify, notify
 from bot.services.desk_context import DeskContext
 from bot.services.ticket_work import TicketWork
 
@@ -50,14 +51,14 @@ async def _fire(ctx: DeskContext, timer: Timer) -> str:
             await uow.timers.clear_timers(timer.ticket, (timer.kind,))
             return ""
         work = TicketWork(ctx, uow, ticket, bot_user(ticket.customer.platform))
-        if timer.kind in followups.SLA_TIMERS and ctx.sla is None:
+        if timer.kind in SLA_TIMERS and ctx.sla is None:
             what = ""  # SLA was switched off after this timer was armed
-        elif timer.kind in followups.SLA_TIMERS:
-            target, level = followups.SLA_TIMERS[timer.kind]
+        elif timer.kind in SLA_TIMERS:
+            target, level = SLA_TIMERS[timer.kind]
             what = await _sla_alert(work, timer, target, level)
-        elif timer.kind == followups.AUTO_CLOSE:
+        elif timer.kind == AUTO_CLOSE:
             what = await _auto_close(work, timer)
-        elif timer.kind == followups.PENDING_REMINDER:
+        elif timer.kind == PENDING_REMINDER:
             what = await _remind(work, timer)
             return what  # re-armed or cleared inside
         else:
@@ -101,15 +102,11 @@ async def _sla_alert(work: TicketWork, timer: Timer, target: Target, level: Leve
 
 async def _auto_close(work: TicketWork, timer: Timer) -> str:
     t = work.ticket
-    if t.status is not Status.RESOLVED:
-        return ""
+    if not await work.record(t.auto_close(work.now)):
+        return ""  # no longer resolved: reopened or closed meanwhile
     days = work.ctx.automation.auto_close_days
-    await work.event("status_changed", before=t.status.value, after=Status.CLOSED.value, reason="no reply")
-    t.status = Status.CLOSED
-    t.closed_at = work.now
     await work.to_customer(leads_notify.auto_closed(t, days))
     await work.to_card_thread(notify.card_event(t, f"closed automatically after {days:g} quiet day(s)."))
-    work.touch()
     return f"#{t.number} auto-closed"
 
 

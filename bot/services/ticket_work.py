@@ -1,4 +1,10 @@
-"""One change to one ticket: state, history, message log and the posts it causes — one transaction."""
+"""One change to one ticket: state, history, message log and the posts it causes — one transaction.
+
+The ticket's own methods (`Ticket.claim`, `resolve`, `customer_wrote` …) decide the change and return events;
+`TicketWork.record` persists them (history rows, the ticket saved), and `finish` — once per unit of work —
+saves the ticket, applies the follow-ups (timers, the rating, the transcript), queues the card and publishes
+the webhook events.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,10 @@ from typing import Any
 from bot import logcontext
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.ticket import Ticket
+from bot.domain.ticket_events import Events, TicketEvent, changed, history
 from bot.outbound import Destination, DestinationKind, Field, Message
 from bot.ports import UnitOfWork
-from bot.services import followups, macro_card, notify
+from bot.services import dashboard_link, followups, leads_notify, macro_card, notify, transcripts
 from bot.services.desk_context import DeskContext
 from bot.webhooks import events as webhook_events
 from bot.webhooks.payload import person, ticket_data
@@ -29,11 +36,12 @@ class TicketWork:
         self._save = False
         self.is_new = False
         self.loaded_status = ticket.status  # what the ticket was before this command (for follow-ups)
+        #: what the ticket's methods did in this unit of work, in order (`record`)
+        self.events: list[TicketEvent] = []
+        self._finished = False
         # webhook events wait for the end of the command, so they carry the ticket as it ends up
         self._hooks: list[tuple[webhook_events.Hook, str, UserRef, dict[str, Any]]] = []
         self._logged: list[dict[str, Any]] = []
-        #: follow-ups that happen once per command even when `finish` runs twice (e.g. the transcript)
-        self.once: set[str] = set()
         self.team: str | None = None  # the ticket's team, once looked up (`queue`)
         self._team_loaded = False
         #: posts for the card's thread that must follow the card (the assignee's note on a new ticket)
@@ -48,6 +56,16 @@ class TicketWork:
     def desk_platform(self) -> str:
         """Where the agents work this ticket: its card, card thread and alerts (e-mail tickets: a chat)."""
         return self.ctx.desk_platform(self.platform)
+
+    async def record(self, events: Events) -> Events:
+        """Persist what a `Ticket` method did: each event's history row, in order; when the ticket changed, it
+        is saved and its card refreshed at `finish`. Returns `events` (empty: nothing needed doing)."""
+        self.events.extend(events)
+        for row in history(events):
+            await self.event(row.kind, by=row.by, **row.detail)
+        if changed(events):
+            self.touch()
+        return events
 
     async def event(self, kind: str, *, by: UserRef | None = None, **detail: Any) -> None:
         actor = by or self.actor
@@ -125,6 +143,11 @@ class TicketWork:
         self._card_dirty = True
 
     async def finish(self) -> None:
+        """End the unit of work on this ticket: save it, apply the follow-ups, queue its card, publish the
+        webhook events. Exactly once; posts queued afterwards (a note under a new card) are still fine."""
+        if self._finished:
+            raise RuntimeError(f"TicketWork.finish ran twice for {self.ticket.ref}")
+        self._finished = True
         if self._card_dirty:
             await self._refresh()
         if self._hooks:
@@ -134,12 +157,18 @@ class TicketWork:
         if self._save and not self.is_new:
             self.ticket.updated_at = self.now
             await self.uow.tickets.save_ticket(self.ticket)
-        sla_line = await followups.after_change(self)
+        before = None if self.is_new else self.loaded_status
+        plan = await followups.apply(self.ctx, self.uow, self.ticket, self.now, before=before, events=self.events)
+        if plan.survey:
+            await self._ask_rating()
+        if plan.closed:
+            await transcripts.at_close(self)
+            await dashboard_link.post_transcript_link(self)
         queue = await self.queue()
         if queue:
             dest = Destination.card(self.desk_platform, queue, self.ticket.number)
             via = notify.platform_name(self.platform) if self.desk_platform != self.platform else ""
-            card = await macro_card.decorate(self, notify.card(self.ticket, self.now, sla=sla_line, via=via))
+            card = await macro_card.decorate(self, notify.card(self.ticket, self.now, sla=plan.sla_line, via=via))
             if self.team:
                 card = card.model_copy(update={"fields": (*card.fields, Field(name="Team", value=self.team))})
             # a new ticket has no card waiting to be coalesced with
@@ -147,6 +176,12 @@ class TicketWork:
         notes, self.after_card = self.after_card, []
         for note in notes:  # in the card's thread, so after the card (a new one is posted first)
             await self.to_card_thread(note)
+
+    async def _ask_rating(self) -> None:
+        """The customer of a ticket that has just closed is asked for a rating (the store keeps it to once)."""
+        if await self.uow.csat.ask(self.ticket.number, self.now):
+            await self.event("csat_requested", by=bot_user(self.platform))
+            await self.to_customer(leads_notify.csat_request(self.ticket))
 
     async def _publish_hooks(self) -> None:
         """Queue the webhook events this command caused, each with the ticket as it is now."""

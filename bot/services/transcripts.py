@@ -1,7 +1,7 @@
 """Transcripts at close: written to files, posted to the platform's `archive_channel` (the agents' copy, as
 HTML and Markdown) and, with `[transcripts] to_customer`, sent to the customer (their copy, HTML).
 
-Runs inside the closing command's transaction (from `followups.after_change`), so the posts are in the
+Runs inside the closing command's transaction (from `TicketWork.finish`), so the posts are in the
 outbox with the close itself; rendering a ticket's log is a few milliseconds of pure work.
 """
 
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind, Message
 from bot.ports import UnitOfWork
+from bot.services.history_text import describe_event
 from bot.services.notify import platform_name, relay
-from bot.services.ticket_views import describe_event
 from bot.transcripts.render import Audience, HistoryEntry, Line, Transcript, html_page, markdown
 
 if TYPE_CHECKING:

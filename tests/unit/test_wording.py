@@ -8,9 +8,9 @@ from bot.domain.refs import ThreadRef
 from bot.domain.sla import Level, Target
 from bot.domain.ticket import Priority, Status, Ticket, humanize_span
 from bot.records import Event
+from bot.services.history_text import describe_event
 from bot.services.kb_commands import article_id_from_sentence
 from bot.services.leads_notify import sla_alert
-from bot.services.ticket_views import describe_event
 from tests.conftest import ALICE, BOB
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -227,16 +227,6 @@ class SqliteHistory:
             for r in rows
         ]
 
-    async def last_status_reason(self, ticket: int) -> str:
-        """The reason given with the ticket's latest status change ("" when none was given)."""
-        row = fetch_one(
-            self.conn,
-            "SELECT json_extract(detail, '$.reason') FROM ticket_events WHERE ticket=? AND kind='status_changed'"
-            " ORDER BY id DESC LIMIT 1",
-            (ticket,),
-        )
-        return str(row[0] or "") if row else ""
-
 
 class SqliteMessages:
     def __init__(self, conn: sqlite3.Connection) -> None:
