@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CONFIG ?= config.example.toml
 
-.PHONY: run console test test-fast lint typecheck contracts pytest bench bench-digest bench-web clean
+.PHONY: run console test test-fast lint typecheck contracts pytest bench bench-digest bench-web bench-queries clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ bench-digest: $(STAMP)
 
 bench-web: $(STAMP)
 	$(BIN)/python bench/web.py
+
+bench-queries: $(STAMP)
+	$(BIN)/python bench/queries.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from adapters.discord.config import DiscordConfig
 from adapters.email import SPEC as EMAIL
 from adapters.help import example
 from adapters.kb_eval_command import KB_EVAL_EXAMPLES, kb_eval
-from adapters.ops_http import OpsStartupError, add_ops_routes
+from adapters.ops_http import OpsServer, OpsStartupError, add_ops_routes
 from adapters.progress import ProgressBars
 from adapters.registry import AdapterSpec, AdapterStartupError, RunningAdapter
 from adapters.slack import SPEC as SLACK
@@ -42,6 +43,7 @@ from bot.bootstrap import build_desk, open_knowledge_base, seed_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.delivery import DeliveryWorker
 from bot.domain.ticket import Status, Ticket
+from bot.health import Probe
 from bot.ports import ChatPlatform, Clock, Store, StoreUnavailable, SystemClock
 from bot.records import Event, LoggedMessage, TicketQuery
 from bot.scheduler import Scheduler
@@ -219,14 +221,70 @@ async def _run_console(settings: Settings, beside: Sequence[AdapterSpec] = ()) -
         platforms.update({adapter.platform.name: adapter.platform for adapter in running})
         worker = DeliveryWorker(db, platforms, desk.ctx.clock)
         scheduler = _scheduler(settings, desk)
+        probe = lifecycle.make_probe(settings, desk)
+        probe.platforms[platform.name] = lambda: True  # the terminal is always there
+        for adapter in running:
+            probe.platforms[adapter.platform.name] = lambda adapter=adapter: adapter.connected  # type: ignore[misc]
+        extensions = [*WEB_EXTENSIONS, lambda app: add_ops_routes(app, probe)]  # /healthz … on the dashboard too
         async with (
             _webhooks(settings, db, desk.ctx.clock),
-            _web(settings, desk, required=False),
+            _web(settings, desk, required=False, extensions=extensions),
+            _ops(settings, probe),
             _serving(running, desk),
+            _stopping_on_sigterm(probe, running) as stop,
         ):
             await run_console(
-                desk, worker, platform, console_config, scheduler=scheduler, background_delivery=bool(running)
+                desk,
+                worker,
+                platform,
+                console_config,
+                scheduler=scheduler,
+                background_delivery=bool(running),
+                stop=stop,
+                drain_seconds=settings.ops.drain_seconds,
             )
+
+
+@contextlib.asynccontextmanager
+async def _ops(settings: Settings, probe: Probe) -> Any:
+    """/healthz, /readyz and /metrics on `[ops] host/port` when `[ops] enabled`."""
+    if not settings.ops.enabled:
+        yield
+        return
+    server = OpsServer(probe, settings.ops.host, settings.ops.port)
+    try:
+        await server.start()
+    except OpsStartupError as exc:
+        raise _fail(str(exc), code=1) from None
+    try:
+        yield
+    finally:
+        await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def _stopping_on_sigterm(probe: Probe, beside: Sequence[RunningAdapter]) -> Any:
+    """An event set on SIGTERM: /readyz turns 503 (`shutdown`), channels beside the console stop taking new
+    events, and the console finishes the line in hand and flushes the outbox (see `run_console`)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    tasks: set[asyncio.Task[Any]] = set()
+
+    def stopping() -> None:
+        if stop.is_set():
+            return
+        probe.shutting_down = True
+        for adapter in beside:
+            task = asyncio.ensure_future(adapter.stop_intake())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        stop.set()
+
+    loop.add_signal_handler(signal.SIGTERM, stopping)
+    try:
+        yield stop
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 @contextlib.asynccontextmanager
@@ -255,8 +313,8 @@ async def _serving(adapters: Sequence[RunningAdapter], desk: Any) -> Any:
 @contextlib.asynccontextmanager
 async def _webhooks(settings: Settings, db: Store, clock: Clock) -> Any:
     try:
-        async with webhook_delivery(settings, db, clock):
-            yield
+        async with webhook_delivery(settings, db, clock) as delivery:
+            yield delivery
     except WebhookSetupError as exc:
         raise _fail(str(exc)) from None
 
@@ -338,8 +396,11 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)
         probe = lifecycle.make_probe(settings, desk)
         extensions = [*WEB_EXTENSIONS, lambda app: add_ops_routes(app, probe)]  # /healthz … on the dashboard too
-        async with _webhooks(settings, db, desk.ctx.clock), _web(settings, desk, extensions=extensions):
-            await lifecycle.serve(settings, desk, worker, _scheduler(settings, desk), running, probe=probe)
+        async with _webhooks(settings, db, desk.ctx.clock) as hooks, _web(settings, desk, extensions=extensions):
+            background = [(hooks.worker, hooks.task)] if hooks is not None else []
+            await lifecycle.serve(
+                settings, desk, worker, _scheduler(settings, desk), running, probe=probe, background=background
+            )
 
 
 ops_cli.register(db_app, app, lambda config, db: _settings(config, db), _fail)
@@ -353,6 +414,7 @@ def console(config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = Fa
     """
     _logging(verbose)
     settings = _serving_settings(config, db)
+    _logging(verbose, None, settings)
     beside = [
         spec
         for spec in SPECS

@@ -4,7 +4,8 @@ On SIGTERM (or Ctrl-C) the shutdown is graceful, in this order: /readyz turns 50
 adapter stops taking new events (Slack HTTP answers 503 so Slack retries the event later, Socket Mode
 disconnects) and finishes the ones it took; the units of work in flight finish; the delivery worker
 sends what it can within `[ops] drain_seconds`; then everything closes (Discord's gateway cleanly) and
-the process exits 0. Posts left in the outbox are sent by the next start.
+the process exits 0. Posts left in the outbox are sent by the next start. Delivery workers running beside
+the chat one (`background`: webhooks) are stopped with it, within the same budget.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from adapters.ops_http import OpsServer
@@ -49,8 +50,10 @@ async def serve(
     *,
     probe: Probe | None = None,
     on_ops_port: Callable[[int], None] | None = None,
+    background: Sequence[tuple[DeliveryWorker, asyncio.Task[None]]] = (),
 ) -> None:
-    """Run until a stop signal, then drain. Raises the first error of an adapter that stops on its own."""
+    """Run until a stop signal, then drain (`worker` and every `background` worker with its running task).
+    Raises the first error of an adapter that stops on its own."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     signals = (signal.SIGTERM, signal.SIGINT)
@@ -83,7 +86,7 @@ async def serve(
                 if task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
             return
-        await _drain(settings, desk, worker, worker_task, probe, adapters)
+        await _drain(settings, desk, [(worker, worker_task), *background], probe, adapters)
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
@@ -99,8 +102,7 @@ async def serve(
 async def _drain(
     settings: Settings,
     desk: Desk,
-    worker: DeliveryWorker,
-    worker_task: asyncio.Task[None],
+    workers: Sequence[tuple[DeliveryWorker, asyncio.Task[None]]],
     probe: Probe,
     adapters: list[tuple[str, RunningAdapter]],
 ) -> None:
@@ -116,14 +118,19 @@ async def _drain(
             await desk.gate.idle()
     except TimeoutError:
         log.error("shutdown: %d unit(s) of work still running after %gs; stopping anyway", desk.gate.in_flight, budget)
-    worker.stop(max(0.0, deadline - loop.time()))
+    left = max(0.0, deadline - loop.time())
+    for worker, _ in workers:
+        worker.stop(left)  # chat posts and webhooks flush side by side, within the same budget
+    running = asyncio.gather(*(task for _, task in workers), return_exceptions=True)
     try:
         async with asyncio.timeout_at(max(deadline, loop.time()) + SEND_GRACE_SECONDS):
-            await asyncio.shield(worker_task)
+            outcomes = await asyncio.shield(running)
     except TimeoutError:
         log.error("shutdown: deliveries in progress did not finish; they are checked again at the next start")
-    except Exception:
-        log.exception("shutdown: the delivery worker failed while flushing")
+    else:
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                log.error("shutdown: a delivery worker failed while flushing", exc_info=outcome)
     async with desk.ctx.store.reading() as uow:
         left = await uow.ops_stats.pending_count()
     if left:

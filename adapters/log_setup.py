@@ -1,7 +1,8 @@
 """Logging for `threaddesk run`: `--log-format text|json` (or `[ops] log_format`).
 
 JSON is one object per line with the time, level, logger and message, plus `ticket`, `platform`,
-`command` and `request_id` where the code logging it knows them (see `bot.logcontext`). The desk never
+`command` and `request_id` where the code logging it knows them (see `bot.logcontext`); text lines end with
+the same fields, compactly: `[ticket=42 platform=slack command=claim request_id=m-1]`. The desk never
 logs customer text at INFO (only ids and numbers), and every line passes a filter that blanks the values
 of the secret environment variables and anything shaped like a Slack token.
 """
@@ -66,11 +67,28 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class TextFormatter(logging.Formatter):
+    """`TEXT_FORMAT`, then the context fields the JSON format carries, compactly, where the code knew them:
+        `... bot.delivery: retrying in 2 s [ticket=42 platform=slack request_id=outbox-7]` (the JSON keys, so
+    one grep finds a ticket's lines in either format)."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        fields = [f"{key}={value}" for key in FIELDS if (value := getattr(record, key, None)) is not None]
+        if not fields:
+            return text
+        head, newline, rest = text.partition("\n")  # after the message's first line, before any traceback
+        return f"{head} [{' '.join(fields)}]{newline}{rest}"
+
+
 def configure(*, verbose: bool, log_format: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ContextFilter())
     handler.addFilter(RedactSecrets())
-    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -214,7 +214,7 @@ async def main() -> None:
                 body = await r.text()
                 assert r.status == 200, body[:300]
             live_stamp = re.search(r'data-stamp="([^"]+)"', body).group(1)  # type: ignore[union-attr]
-            urgency = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+            urgency = "priority_rank"  # a generated column since schema 13 (the CASE before)
             active = "status NOT IN ('resolved', 'closed')"
             scenarios: list[tuple[str, Callable[[], str], str | None]] = [
                 ("bare aiohttp handler (HTTP floor)", lambda: "/bare", None),

@@ -1,9 +1,9 @@
 """Liveness and readiness for /healthz and /readyz, and the database side of /metrics.
 
 Readiness is a list of named checks, each with a line a person can act on: the store answers and has this
-version's schema, every enabled platform is connected, the delivery worker is running, no message has been
-in handling longer than `[ops] max_inbox_lag_seconds`, and the oldest post waiting in the outbox is younger
-than `[ops] max_outbox_lag_seconds`. While shutting down it fails with
+version's schema, every enabled platform is connected, the delivery worker is running, no message has waited
+in the durable inbox (and no unit of work has been running) longer than `[ops] max_inbox_lag_seconds`, and
+the oldest post waiting in the outbox is younger than `[ops] max_outbox_lag_seconds`. While shutting down it fails with
 `shutdown`, so a load balancer stops sending work before the process stops taking it.
 """
 
@@ -54,7 +54,7 @@ class Probe:
     store: Store
     clock: Clock
     max_outbox_lag: timedelta = timedelta(minutes=5)
-    gate: WorkGate | None = None  # the desk's work in flight (the inbox)
+    gate: WorkGate | None = None  # the desk's units of work in flight
     max_inbox_lag: timedelta = timedelta(minutes=1)
     platforms: dict[str, Callable[[], bool]] = field(default_factory=dict)
     worker_alive: Callable[[], bool] | None = None
@@ -71,9 +71,8 @@ class Probe:
         if self.worker_alive is not None:
             alive = self.worker_alive()
             checks.append(Check("delivery", alive, "running" if alive else "the delivery worker has stopped"))
-        if self.gate is not None:
-            checks.append(self._inbox(self.gate))
         if checks[0].ok:
+            checks.append(await self._inbox())
             checks.append(await self._outbox())
         if self.shutting_down:
             checks.append(Check("shutdown", False, "shutting down: finishing work in flight"))
@@ -95,16 +94,30 @@ class Probe:
             )
         return Check("store", True, f"reachable, schema version {version}")
 
-    def _inbox(self, gate: WorkGate) -> Check:
-        age, limit = gate.oldest_age(), self.max_inbox_lag.total_seconds()
+    async def _inbox(self) -> Check:
+        """Messages waiting in the durable inbox (read now, from the store), and the units in flight."""
+        now, limit = self.clock.now(), self.max_inbox_lag.total_seconds()
+        async with self.store.reading() as uow:
+            waiting, oldest = await uow.inbound.depth()
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        in_flight = self.gate.in_flight if self.gate is not None else 0
+        running = self.gate.oldest_age() if self.gate is not None else 0.0
+        figures = f"{waiting} waiting, oldest {age:.0f} s; {in_flight} in flight, oldest {running:.0f} s"
         if age > limit:
             return Check(
                 "inbox",
                 False,
-                f"a message has been in handling for {age:.0f} s (limit {limit:g} s; "
-                f"{gate.in_flight} in flight) — the database or the KB is stuck",
+                f"a message has waited in the inbox for {age:.0f} s (limit {limit:g} s; {figures}) — "
+                "the database or the KB is stuck, or handling keeps failing (see the log)",
             )
-        return Check("inbox", True, f"{gate.in_flight} in flight, oldest {age:.0f} s (limit {limit:g} s)")
+        if running > limit:
+            return Check(
+                "inbox",
+                False,
+                f"a unit of work has been running for {running:.0f} s (limit {limit:g} s; {figures}) — "
+                "the database or the KB is stuck",
+            )
+        return Check("inbox", True, f"{figures} (limit {limit:g} s)")
 
     async def _outbox(self) -> Check:
         now = self.clock.now()
@@ -120,8 +133,11 @@ class Probe:
 
     async def metrics(self) -> bytes:
         await self._count_new_events()
+        now = self.clock.now()
         async with self.store.reading() as uow:
-            stats = await uow.ops_stats.read_stats(self.clock.now())
+            stats = await uow.ops_stats.read_stats(now)
+            stats.inbox_depth, oldest = await uow.inbound.depth()
+        stats.inbox_oldest_seconds = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
         stats.opened, stats.resolved = dict(self._openings.opened), dict(self._openings.resolved)
         return telemetry.render(stats)
 

@@ -23,8 +23,8 @@ class WorkGate:
         self._ids = itertools.count()
         self._idle = asyncio.Event()
         self._idle.set()
-        telemetry.INBOX_DEPTH.set_function(lambda: len(self._started))
-        telemetry.INBOX_OLDEST.set_function(self.oldest_age)
+        telemetry.UNITS_IN_FLIGHT.set_function(lambda: len(self._started))
+        telemetry.UNIT_OLDEST.set_function(self.oldest_age)
 
     @property
     def in_flight(self) -> int:

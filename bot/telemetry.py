@@ -2,7 +2,7 @@
 
 Two kinds. What only the running process sees (deliveries, 429s, latencies, scheduler lag) is counted
 where it happens, in the functions below. What the database already knows (tickets opened and resolved,
-SLA alerts, KB feedback, outbox depth and age) is read from it at scrape time by `DeskCollector`: exact,
+SLA alerts, KB feedback, inbox and outbox depth and age) is read from it at scrape time by `DeskCollector`: exact,
 and it survives restarts, so rates in Grafana do not jump when the bot is redeployed.
 Every metric is documented in README.md ("Metrics").
 """
@@ -67,15 +67,14 @@ SCHEDULER_LAG = Gauge(
 SCHEDULER_TICKS = Counter(
     "threaddesk_scheduler_ticks", "Scheduler ticks run (SLA timers, auto-close, digests).", registry=REGISTRY
 )
-INBOX_DEPTH = Gauge(
-    "threaddesk_inbox_depth",
-    "Chat messages and commands received and still being handled (each is stored by the unit of work that "
-    "handles it, so this is the work in flight).",
+UNITS_IN_FLIGHT = Gauge(
+    "threaddesk_units_in_flight",
+    "Units of work being handled right now (chat messages, commands, buttons), counted by the process.",
     registry=REGISTRY,
 )
-INBOX_OLDEST = Gauge(
-    "threaddesk_inbox_oldest_age_seconds",
-    "How long the oldest message or command still being handled has been waiting.",
+UNIT_OLDEST = Gauge(
+    "threaddesk_unit_oldest_age_seconds",
+    "How long the oldest unit of work still being handled has been running (0 when none is).",
     registry=REGISTRY,
 )
 
@@ -109,6 +108,8 @@ class DeskStats:
     outbox_depth: dict[str, int] = field(default_factory=dict)  # platform → pending posts
     outbox_oldest_seconds: dict[str, float] = field(default_factory=dict)  # platform → age of the oldest
     outbox_failed: dict[str, int] = field(default_factory=dict)  # platform → posts given up on
+    inbox_depth: int = 0  # chat messages kept in the durable inbox, not handled yet
+    inbox_oldest_seconds: float = 0.0  # how long the oldest of them has waited
 
 
 class DeskCollector(Collector):
@@ -170,6 +171,17 @@ class DeskCollector(Collector):
         for platform, n in sorted(s.outbox_failed.items()):
             failed.add_metric([platform], n)
         yield failed
+        yield GaugeMetricFamily(
+            "threaddesk_inbox_depth",
+            "Chat messages received and kept in the durable inbox, not handled yet (a message leaves it in the "
+            "transaction that handles it).",
+            value=s.inbox_depth,
+        )
+        yield GaugeMetricFamily(
+            "threaddesk_inbox_oldest_age_seconds",
+            "How long the oldest message waiting in the inbox has waited (0 when none does).",
+            value=s.inbox_oldest_seconds,
+        )
 
 
 DESK = DeskCollector()

@@ -43,8 +43,11 @@ class DiscordAdapter:
         return bot is not None and bot.is_ready() and not bot.is_closed() and bot.ws is not None and bot.ws.open
 
     async def stop_intake(self) -> None:
-        """Shutting down. The gateway stays connected until the outbox is flushed (deliveries use the same
-        client); the bot closes cleanly when `serve` is cancelled afterwards."""
+        """Shutting down: chat messages arriving from now on are kept in the durable inbox and not handled
+        (the next start handles them). The gateway stays connected until the outbox is flushed (deliveries
+        use the same client); the bot closes cleanly when `serve` is cancelled afterwards."""
+        if self.bot is not None:
+            self.bot.draining = True
 
     async def serve(self, desk: Desk) -> None:
         # discord.py builds every REST URL from Route.BASE; the gateway URL comes from GET /gateway/bot

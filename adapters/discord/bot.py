@@ -107,6 +107,9 @@ class DeskBot(commands.Bot):
         self._recent = RecentIds()
         self.marks = ReadMarks(desk.mark_read, translate.PLATFORM)
         self.catch_up = CatchUp(self, desk, config, self.marks, self._take_missed)
+        #: shutting down (SIGTERM): new chat messages are kept in the durable inbox, not handled; the next
+        #: start handles them. The gateway stays open meanwhile: the outbox is flushed through this client.
+        self.draining = False
         self.tree.error(self._on_app_command_error)
 
     # --- start-up ---------------------------------------------------------------------------------------
@@ -210,6 +213,10 @@ class DeskBot(commands.Bot):
         except Exception as exc:
             log.warning("discord: message %s not kept in the inbox (%s); handling it now", msg.message_id, exc)
             return await self._receive(msg) is not None
+        else:
+            if self.draining:  # kept (or a repeat of one handled or kept already): the next start handles it
+                log.info("discord: shutting down; message %s is kept for the next start", msg.message_id)
+                return kept
         await self._receive(msg)
         return kept
 

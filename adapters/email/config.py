@@ -1,4 +1,5 @@
-"""`[email]`: the e-mail channel — an SMTP listener for inbound mail and an SMTP relay for replies.
+"""`[email]`: the e-mail channel — an SMTP listener (and/or IMAP polling) for inbound mail and an SMTP relay
+for replies.
 
 Like every adapter table it extends `PlatformChannels`, but e-mail has no channels of its own: e-mail
 tickets are worked where the agents are (`agents_platform`), so its cards, notes and alerts use that
@@ -29,6 +30,12 @@ class EmailConfig(PlatformChannels):
     starttls: bool | None = Field(default=None, description="STARTTLS on smtp://; default: yes unless on loopback")
     username_env: str | None = Field(default=None, description="environment variable with the relay user name")
     password_env: str | None = Field(default=None, description="environment variable with the relay password")
+    imap_url: str | None = Field(default=None, description="poll this mailbox: imaps://host:993 or imap://host:143")
+    imap_folder: str = Field(default="INBOX", min_length=1, description="the folder polled for new (unseen) mail")
+    imap_interval: float = Field(default=60.0, ge=1, le=3600, description="seconds between two polls")
+    imap_starttls: bool | None = Field(default=None, description="STARTTLS on imap://; default: yes unless on loopback")
+    imap_username_env: str | None = Field(default=None, description="environment variable with the IMAP user name")
+    imap_password_env: str | None = Field(default=None, description="environment variable with the IMAP password")
     max_message_bytes: int = Field(default=10_000_000, ge=10_000, description="larger mail is refused (552)")
     timeout: float = Field(default=30.0, gt=0, description="seconds for one relay conversation")
 
@@ -50,7 +57,19 @@ class EmailConfig(PlatformChannels):
             raise ValueError("credentials do not go in the URL: set username_env and password_env")
         return value
 
-    @field_validator("username_env", "password_env")
+    @field_validator("imap_url")
+    @classmethod
+    def _imap_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("imap", "imaps") or not parts.hostname:
+            raise ValueError(f"{value!r}: use imaps://host:993 (TLS) or imap://host:143 (STARTTLS)")
+        if parts.username or parts.password:
+            raise ValueError("credentials do not go in the URL: set imap_username_env and imap_password_env")
+        return value
+
+    @field_validator("username_env", "password_env", "imap_username_env", "imap_password_env")
     @classmethod
     def _env(cls, value: str | None) -> str | None:
         if value is not None and not ENV_NAME.match(value):
@@ -61,6 +80,11 @@ class EmailConfig(PlatformChannels):
     def _needs_recipients(self) -> EmailConfig:
         if self.enabled and not self.recipients:
             raise ValueError("recipients: list the addresses mail is accepted for, e.g. ['support@example.com']")
+        if self.imap_url and not (self.imap_username_env and self.imap_password_env):
+            raise ValueError(
+                "imap_url needs imap_username_env and imap_password_env: the names of the environment "
+                "variables holding the mailbox's user name and password"
+            )
         return self
 
     @property
@@ -77,6 +101,22 @@ class EmailConfig(PlatformChannels):
         parts = urlsplit(self.smtp_url)
         tls = parts.scheme == "smtps"
         return tls, parts.hostname or "127.0.0.1", parts.port or (465 if tls else 25)
+
+    @property
+    def imap_server(self) -> tuple[bool, str, int]:
+        """(implicit TLS, host, port) of the polled mailbox."""
+        parts = urlsplit(self.imap_url or "imap://127.0.0.1")
+        tls = parts.scheme == "imaps"
+        return tls, parts.hostname or "127.0.0.1", parts.port or (993 if tls else 143)
+
+    @property
+    def imap_use_starttls(self) -> bool:
+        tls, host, _ = self.imap_server
+        if tls:
+            return False
+        if self.imap_starttls is not None:
+            return self.imap_starttls
+        return host not in ("127.0.0.1", "localhost", "::1")
 
     @property
     def use_starttls(self) -> bool:

@@ -112,9 +112,9 @@ class Listeners:
             for person in people:
                 await desk.ctx.remember(uow, person)
 
-    async def _run(self, desk: Desk, actor: UserRef, text: str, place: Place) -> Reply:
+    async def _run(self, desk: Desk, actor: UserRef, text: str, place: Place, once: str = "") -> Reply:
         async with self._slots:
-            return await desk.run(actor, text, place)
+            return await desk.run(actor, text, place, once=once or None)
 
     async def _answer(self, respond: Respond, reply: Reply) -> None:
         text, blocks = render(reply.message)
@@ -222,7 +222,7 @@ class Listeners:
                 await self._open_article_form(body, call.place.channel, respond)
                 return
             await self._learn_mentioned(desk, call.text)
-            await self._answer(respond, await self._run(desk, actor, call.text, call.place))
+            await self._answer(respond, await self._run(desk, actor, call.text, call.place, call.once))
 
     async def on_action(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         await ack()
@@ -268,6 +268,6 @@ class Listeners:
         await ack()
         async with self._working() as desk:
             actor = await self.people.person(call.actor.id, call.actor.name)
-            reply = await self._run(desk, actor, call.text, call.place)
+            reply = await self._run(desk, actor, call.text, call.place, call.once)
             if call.place.channel:
                 await self._ephemeral(call.place.channel, actor.id, reply.message, call.place.thread)

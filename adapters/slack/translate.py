@@ -119,6 +119,8 @@ class Invocation:
     text: str
     place: Place
     typed: str = ""  # what the person typed into a modal
+    #: Slack's id of this submission (a command's trigger_id, a modal's view id): the same on a double submit
+    once: str = ""
 
 
 def slash_command(body: dict[str, Any]) -> Invocation:
@@ -126,6 +128,7 @@ def slash_command(body: dict[str, Any]) -> Invocation:
     command = str(body.get("command") or "/ticket").strip()
     text = str(body.get("text") or "").strip()
     return Invocation(
+        once=str(body.get("trigger_id") or ""),
         actor=user(str(body.get("user_id", "")), str(body.get("user_name") or "")),
         text=f"{command} {text}".strip() if text else f"{command} help",
         place=Place(platform=PLATFORM, channel=str(body.get("channel_id", ""))),
@@ -189,6 +192,7 @@ def view_submission(body: dict[str, Any]) -> Invocation | None:
         return None
     who = body.get("user") or {}
     return Invocation(
+        once=f"view:{view['id']}" if view.get("id") else "",
         actor=user(str(who.get("id", "")), str(who.get("name") or "")),
         text=f"{meta['command']} {str(typed or '').strip()}".strip(),
         place=Place(platform=PLATFORM, channel=str(meta.get("channel") or ""), thread=meta.get("thread")),
@@ -218,6 +222,7 @@ def article_submission(body: dict[str, Any]) -> Invocation | None:
     parts = [" ".join(value.replace("|", "/").split()) for value in raw]
     who = body.get("user") or {}
     return Invocation(
+        once=f"view:{view['id']}" if view.get("id") else "",
         actor=user(str(who.get("id", "")), str(who.get("name") or "")),
         text="/kb add " + " | ".join(parts),
         place=Place(platform=PLATFORM, channel=str(meta.get("channel") or "")),

@@ -187,11 +187,20 @@ class Desk:
         async with self.ctx.store.reading() as uow:
             return await uow.catch_up.open_conversations(platform, limit)
 
-    async def run(self, actor: UserRef, text: str, place: Place | None = None) -> Reply:
-        """Run one command as `actor`. Never raises for anything a person typed: errors become replies."""
+    async def run(self, actor: UserRef, text: str, place: Place | None = None, *, once: str | None = None) -> Reply:
+        """Run one command as `actor`. Never raises for anything a person typed: errors become replies.
+
+        `once` is the platform's id of this submission (Slack's trigger_id, a modal's view id): a form
+        submitted twice (Slack's client can) runs once; the second submission is told so."""
         with logcontext.bound(platform=actor.platform):
             async with self.gate.unit():
+                if once is not None and not await self._first_submission(actor.platform, once):
+                    return Reply.done("That was submitted twice; it was done once (see the first answer).")
                 return await self._run(actor, text, place)
+
+    async def _first_submission(self, platform: str, once: str) -> bool:
+        async with self.ctx.store.transaction() as uow:
+            return await uow.inbound.claim_inbound(platform, f"request:{once}", self.ctx.clock.now())
 
     async def _run(self, actor: UserRef, text: str, place: Place | None) -> Reply:
         try:

@@ -212,6 +212,7 @@ async def status(ctx: DeskContext, req: Request) -> Reply:
         check_status_change(inc.ref, inc.status, target)
         before = inc.status
         inc.status = target
+        work.status_changed(before, target)
         if text:
             sent = await work.broadcast(text, target)
             told = f" Sent to {sent} customer thread(s)."

@@ -18,6 +18,7 @@ from bot.ports import UnitOfWork
 from bot.records import TicketQuery
 from bot.services import incident_detection, incident_notify, macro_card, notify, pleasantries, routing
 from bot.services.desk_context import DeskContext
+from bot.services.incident_work import IncidentWork
 from bot.services.replies import Reply
 from bot.services.request import Request
 from bot.services.ticket_work import TicketWork
@@ -212,6 +213,6 @@ async def incident_note(ctx: DeskContext, uow: UnitOfWork, msg: IncomingMessage,
         return
     incident = await uow.incidents.incident_for_card(msg.platform, msg.channel, msg.thread)
     if incident is not None and await uow.inbound.claim_inbound(msg.platform, msg.message_id, ctx.clock.now()):
-        await uow.incidents.add_update(
-            incident.id, ctx.clock.now(), msg.author, incident.status, body, visibility="internal"
-        )
+        work = IncidentWork(ctx, uow, incident, msg.author)
+        await work.note(body)
+        await work.finish()

@@ -21,9 +21,15 @@ EVENT_TYPES: tuple[str, ...] = (
     "ticket.reopened",
     "csat.rated",
     "sla.breached",
+    "incident.created",
+    "incident.updated",
+    "incident.status_changed",
+    "incident.resolved",
+    "incident.linked",
+    "incident.unlinked",
 )
-#: Incident events (`incident.opened`, …) are published by the incidents feature; `incident.*` takes them all.
-INCIDENT_TYPE = re.compile(r"^incident\.(\*|[a-z][a-z_]*)$")
+#: `incident.*` subscribes to every incident event (those above starting `incident.`).
+INCIDENTS = "incident.*"
 #: What `threaddesk webhooks test` sends; every endpoint accepts it.
 TEST_TYPE = "webhook.test"
 SECRET_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -54,9 +60,9 @@ class WebhookConfig(BaseModel):
         if not value:
             raise ValueError("list at least one event type, or '*' for all")
         for name in value:
-            if name != "*" and name not in EVENT_TYPES and not INCIDENT_TYPE.match(name):
+            if name not in ("*", INCIDENTS) and name not in EVENT_TYPES:
                 known = ", ".join(EVENT_TYPES)
-                raise ValueError(f"{name!r} is not an event type; use '*' or any of: {known}, incident.*")
+                raise ValueError(f"{name!r} is not an event type; use '*' or any of: {known}, {INCIDENTS}")
         return value
 
     @field_validator("secret_env")
@@ -86,7 +92,7 @@ class WebhookConfig(BaseModel):
         for name in self.events:
             if name in ("*", event_type):
                 return True
-            if name == "incident.*" and event_type.startswith("incident."):
+            if name == INCIDENTS and event_type.startswith("incident."):
                 return True
         return False
 

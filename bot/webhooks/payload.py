@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.domain.incident import Incident, IncidentUpdate
 from bot.domain.refs import UserRef
 from bot.domain.ticket import Ticket
 
@@ -52,6 +53,36 @@ def ticket_data(t: Ticket) -> dict[str, Any]:
         "closed_at": iso(t.closed_at),
         "resolution_summary": t.resolution_summary,
         "resolved_by_article": t.resolved_by_kb,
+    }
+
+
+def incident_data(inc: Incident, linked: list[int]) -> dict[str, Any]:
+    """The incident after the change, with the tickets linked to it now."""
+    return {
+        "id": inc.id,
+        "ref": inc.ref,
+        "title": inc.title,
+        "status": inc.status.value,
+        "platform": inc.platform,
+        "owner": person(inc.owner),
+        "source": inc.source,
+        "created_at": iso(inc.created_at),
+        "updated_at": iso(inc.updated_at),
+        "first_report_at": iso(inc.first_report_at),
+        "resolved_at": iso(inc.resolved_at),
+        "resolution": inc.resolution,
+        "linked_tickets": sorted(linked),
+    }
+
+
+def incident_update_data(update: IncidentUpdate, visibility: str) -> dict[str, Any]:
+    """One entry of the incident's log: a public update (what linked customers read) or an internal note."""
+    return {
+        "author": person(update.author),
+        "status": update.status.value,
+        "visibility": visibility,
+        "text": update.text,
+        "at": iso(update.at),
     }
 
 

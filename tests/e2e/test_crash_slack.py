@@ -31,6 +31,7 @@ __all__ = ["api_in_thread"]
 SECRET = "s3cret"
 EVENTS = int(os.environ.get("CRASH_EVENTS", "1000"))  # fewer when hunting a failure
 KILL_AT = EVENTS * 2 // 5  # acknowledged events before the kill
+SENDERS = 8  # events in flight at once
 #: Slack's own schedule is "at once, after 1 min, after 5 min"; compressed here, still spanning a restart
 RETRY_DELAYS = (0.5, 2.0, 5.0, 10.0, 20.0, 40.0)
 
@@ -123,9 +124,9 @@ queue_channel = "CQUEUE"
     second: subprocess.Popen[str] | None = None
     try:
         _wait_ready(ops, first)
-        with ThreadPoolExecutor(16) as pool:
+        with ThreadPoolExecutor(SENDERS) as pool:
             sent = pool.map(sender.send, range(EVENTS))
-            assert sender.reached.wait(HANG), "the burst did not get going"
+            assert sender.reached.wait(3 * HANG), "the burst did not get going"
             first.send_signal(signal.SIGKILL)  # mid-burst: events in flight, posts half-sent
             first.communicate(timeout=HANG)
             second = _start(config)

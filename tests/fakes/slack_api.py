@@ -85,6 +85,7 @@ class FakeSlackApi:
     held: dict[str, asyncio.Event] = field(default_factory=dict)  # method -> answered once the event is set
     url: str = ""
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _views: int = 0
     _runner: web.AppRunner | None = None
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -218,7 +219,8 @@ class FakeSlackApi:
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "view": {**params["view"], "id": "V0001"}}
+        self._views += 1  # like Slack: every opened modal has its own id
+        return {"ok": True, "view": {**params["view"], "id": f"V{self._views:04d}"}}
 
     def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         uid = str(params["user"])

@@ -91,7 +91,7 @@ async def test_readyz_names_each_failed_check(
         body = await response.json()
     assert response.status == 503
     assert body["failed"] == ["platform:test", "delivery", "inbox", "outbox"]
-    assert body["checks"]["inbox"]["detail"].startswith("a message has been in handling for 61 s (limit 60 s")
+    assert body["checks"]["inbox"]["detail"].startswith("a unit of work has been running for 61 s (limit 60 s")
     assert body["checks"]["outbox"]["detail"] == "the oldest undelivered post is 360 s old (limit 300 s)"
     assert body["checks"]["delivery"]["detail"] == "the delivery worker has stopped"
 
@@ -144,6 +144,37 @@ async def test_metrics_count_what_happened(
     assert delta("threaddesk_command_seconds_count", command="message") == 1
     assert delta("threaddesk_kb_suggest_seconds_count") == 1
     assert after[("threaddesk_inbox_depth", ())] == 0
+    assert after[("threaddesk_units_in_flight", ())] == 0
+
+
+async def test_inbox_figures_are_the_messages_waiting_in_the_durable_inbox(
+    client: Client, probe: Probe, desk: Desk, clock: FakeClock
+) -> None:
+    """Kept (`desk.accept`) but not handled yet — as when the platform was told it arrived and the process
+    died, or handling failed: /metrics and /readyz read the inbox table, not the process's units in flight."""
+    await desk.accept(dm(ALICE, "The export button does nothing", message_id="w-1"))
+    clock.advance(seconds=30)
+    await desk.accept(dm(BOB, "Invoices are missing", message_id="w-2"))
+    clock.advance(seconds=50)
+    seen = await scrape(client)
+    assert seen[("threaddesk_inbox_depth", ())] == 2
+    assert seen[("threaddesk_inbox_oldest_age_seconds", ())] == 80
+    assert seen[("threaddesk_units_in_flight", ())] == 0
+    response = await client.get("/readyz")
+    body = await response.json()
+    assert response.status == 503 and body["failed"] == ["inbox"]
+    assert body["checks"]["inbox"]["detail"].startswith(
+        "a message has waited in the inbox for 80 s (limit 60 s; 2 waiting, oldest 80 s; 0 in flight"
+    )
+
+    assert await desk.handle_waiting() == 2  # as the next start does
+    seen = await scrape(client)
+    assert seen[("threaddesk_inbox_depth", ())] == 0 and seen[("threaddesk_inbox_oldest_age_seconds", ())] == 0
+    body = await (await client.get("/readyz")).json()
+    assert body["checks"]["inbox"] == {
+        "ok": True,
+        "detail": "0 waiting, oldest 0 s; 0 in flight, oldest 0 s (limit 60 s)",
+    }
 
 
 async def test_the_dashboard_server_carries_the_same_routes(desk: Desk, probe: Probe) -> None:

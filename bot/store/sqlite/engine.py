@@ -4,7 +4,7 @@ Why no database thread: a unit of work is a handful of statements of a few micro
 every statement to a thread (aiosqlite) cost ~50 µs of hand-off apiece — most of intake's time. Here a
 unit's statements run where the unit runs. Units take turns, and the COMMIT after a unit waits until the
 tasks that are ready to run have had their turn: every unit they add joins the same transaction, and one
-COMMIT (at most `batch_limit` units) makes them all durable at once. Each unit
+COMMIT (at most `batch_limit` units, or `MAX_BATCH_DELAY` of them) makes them all durable at once. Each unit
 runs under its own SAVEPOINT, so one that fails rolls back alone, and no unit's caller resumes before the
 COMMIT that holds its work — a crash loses nothing a caller was told is stored.
 
@@ -40,6 +40,9 @@ from bot.store.sqlite.unit_of_work import SqliteUnitOfWork
 
 log = logging.getLogger(__name__)
 
+#: A batch stops taking units this long after it began; its COMMIT follows the unit that ends it.
+MAX_BATCH_DELAY = 0.002
+
 
 class _Batch:
     """Units that share one transaction; `committed` resolves when its COMMIT has run."""
@@ -47,6 +50,7 @@ class _Batch:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.committed: asyncio.Future[None] = loop.create_future()
         self.units = 0
+        self.opened = loop.time()
 
 
 class SqliteStore:
@@ -174,12 +178,15 @@ class SqliteStore:
 
     def _end_turn(self, batch: _Batch) -> None:
         self._turn.release()
-        if batch.units >= self._batch_limit:
+        loop = asyncio.get_running_loop()
+        if batch.units >= self._batch_limit or loop.time() - batch.opened >= MAX_BATCH_DELAY:
+            # a busy loop would otherwise keep adding units (and the first unit's caller waiting): a
+            # Slack acknowledgement waits on such a commit
             self._commit(batch)
         else:
             # A unit runs without yielding, so nobody can have queued behind it yet: the COMMIT waits for
             # the tasks that are ready now to run (and add their units to this batch) first.
-            asyncio.get_running_loop().call_soon(self._commit_if_idle, batch)
+            loop.call_soon(self._commit_if_idle, batch)
 
     def _commit_if_idle(self, batch: _Batch) -> None:
         if self._batch is batch and not self._turn.locked() and not self._queued:

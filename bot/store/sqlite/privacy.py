@@ -69,7 +69,8 @@ class SqlitePrivacy:
             rating = fetch_one(
                 self.conn, "SELECT asked_at, rating, comment, rated_at FROM csat WHERE ticket=?", (number,)
             )
-            ticket = {k: t[k] for k in t.keys()}  # noqa: SIM118
+            # every stored column but `priority_rank`, which SQLite computes from `priority` (schema 13)
+            ticket = {k: t[k] for k in t.keys() if k != "priority_rank"}  # noqa: SIM118
             ticket["tags"] = json.loads(ticket["tags"])
             ticket["history"] = [{**e, "detail": json.loads(e["detail"])} for e in _rows(events)]
             ticket["messages"] = _rows(messages)

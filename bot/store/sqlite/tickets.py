@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +52,43 @@ def _opt(moment: datetime | None) -> str | None:
     return to_db(moment) if moment is not None else None
 
 
+#: Active tickets, written exactly as the condition of the partial indexes over them (`ix_tickets_open_rank`,
+#: `ix_tickets_waiting`, `ix_tickets_open_load`): SQLite uses a partial index only when a query states its
+#: condition, and a bound `status IN (?, …)` cannot prove it.
+OPEN = "status NOT IN ('resolved', 'closed')"
+#: The queue's order: most urgent first, then oldest first (`priority_rank` is a generated column, schema 13).
+QUEUE_ORDER = "priority_rank, created_at, number"
+_ACTIVE = frozenset(s for s in Status if s.is_active)
+
+
+def priority_rank(priority: Priority) -> int:
+    """The `priority_rank` column's value: 0 for urgent … 3 for low, so the most urgent sorts first."""
+    return len(Priority) - 1 - priority.rank
+
+
+def status_filter(statuses: Iterable[Status], *, by_person: bool = False) -> tuple[str, list[Any]]:
+    """A `WHERE` term for tickets in `statuses`. The active set is written as `OPEN`, so the open-queue index
+    serves it in queue order and a page stops at its limit — unless the query also picks a person (customer,
+    assignee, unassigned): that person's index has `status` among its columns and seeks each status by value,
+    reading only that person's active tickets rather than walking the whole open queue."""
+    values = [s.value for s in statuses]
+    if not by_person and set(values) == {s.value for s in _ACTIVE}:
+        return OPEN, []
+    return f"status IN ({','.join('?' * len(values))})", values
+
+
+def priority_filter(priorities: Iterable[Priority], *, by_rank: bool) -> tuple[str, list[Any]]:
+    """A `WHERE` term for tickets of `priorities`. `by_rank` when the query reads a rank index (the open
+    queue, or every ticket): they lead with the rank, so the filter is a range of the index rather than a
+    test of each row read. Otherwise by value: beside a status bound by value, `ix_tickets_queue` seeks
+    each (status, priority) pair."""
+    if by_rank:
+        ranks = sorted({priority_rank(p) for p in priorities})
+        return f"priority_rank IN ({','.join('?' * len(ranks))})", ranks
+    values = [p.value for p in priorities]
+    return f"priority IN ({','.join('?' * len(values))})", values
+
+
 # --- history ---------------------------------------------------------------------------------------------
 
 
@@ -58,6 +96,38 @@ def _opt(moment: datetime | None) -> str | None:
 
 
 # --- idempotent intake and people --------------------------------------------------------------------------
+
+
+def list_sql(query: TicketQuery) -> tuple[str, list[Any]]:
+    """The statement `list_tickets` runs (bench/queries.py times it)."""
+    where: list[str] = []
+    args: list[Any] = []
+    by_rank = True
+    if query.statuses:
+        term, values = status_filter(
+            query.statuses, by_person=bool(query.customer or query.assignee or query.unassigned)
+        )
+        where.append(term)
+        args.extend(values)
+        by_rank = term == OPEN
+    if query.priorities:
+        term, values = priority_filter(query.priorities, by_rank=by_rank)
+        where.append(term)
+        args.extend(values)
+    if query.customer:
+        where.append("customer_platform=? AND customer_id=?")
+        args.extend((query.customer.platform, query.customer.id))
+    if query.assignee:
+        where.append("customer_platform=? AND assignee_id=?")
+        args.extend((query.assignee.platform, query.assignee.id))
+    if query.unassigned:
+        where.append("assignee_id IS NULL")
+    sql = "SELECT * FROM tickets"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {QUEUE_ORDER} LIMIT ?"
+    args.append(query.limit)
+    return sql, args
 
 
 class SqliteTickets:
@@ -167,30 +237,7 @@ class SqliteTickets:
 
     async def list_tickets(self, query: TicketQuery) -> list[Ticket]:
         """Queue order: most urgent first, then oldest first."""
-        where: list[str] = []
-        args: list[Any] = []
-        if query.statuses:
-            where.append(f"status IN ({','.join('?' * len(query.statuses))})")
-            args.extend(s.value for s in query.statuses)
-        if query.priorities:
-            where.append(f"priority IN ({','.join('?' * len(query.priorities))})")
-            args.extend(p.value for p in query.priorities)
-        if query.customer:
-            where.append("customer_platform=? AND customer_id=?")
-            args.extend((query.customer.platform, query.customer.id))
-        if query.assignee:
-            where.append("customer_platform=? AND assignee_id=?")
-            args.extend((query.assignee.platform, query.assignee.id))
-        if query.unassigned:
-            where.append("assignee_id IS NULL")
-        sql = "SELECT * FROM tickets"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += (
-            " ORDER BY CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,"
-            " created_at, number LIMIT ?"
-        )
-        args.append(query.limit)
+        sql, args = list_sql(query)
         return [_ticket(row) for row in fetch_all(self.conn, sql, args)]
 
     async def count_active_for_customer(self, customer: UserRef) -> int:

@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.refs import UserRef
-from bot.domain.ticket import Status, Ticket
+from bot.domain.ticket import Ticket
 from bot.records import COUNT_CAP, LinkRow, QueueFilter, SessionRow
 from bot.store.sqlite.connection import fetch_all, fetch_one, from_db, opt_from_db, to_db
-from bot.store.sqlite.tickets import _ticket
+from bot.store.sqlite.tickets import OPEN, QUEUE_ORDER, _ticket, priority_filter, status_filter
 
 # --- sign-in links -------------------------------------------------------------------------------------------
 
@@ -36,31 +36,33 @@ def _session(row: sqlite3.Row) -> SessionRow:
 
 # --- the queue page ------------------------------------------------------------------------------------------
 
-URGENCY = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
 _ORDER_BY: dict[str, str] = {
-    "urgent": f"{URGENCY}, created_at, number",
+    "urgent": QUEUE_ORDER,  # the chat queue's order, read off `ix_tickets_open_rank` / `ix_tickets_rank`
     "oldest": "created_at, number",
     "newest": "created_at DESC, number DESC",
     "updated": "updated_at DESC, number DESC",
 }
 
 
-OPEN = "status NOT IN ('resolved', 'closed')"
-"""Open tickets, written exactly as the partial indexes' condition so SQLite can use them."""
 """Matching tickets are counted up to this many ("10,000+"): a broad filter never counts the whole history."""
+
+
+_ALERTED = "EXISTS (SELECT 1 FROM sla_alerts a WHERE a.ticket = tickets.number AND +a.level = '{level}')"
 
 
 def _where(f: QueueFilter) -> tuple[str, list[Any]]:
     where: list[str] = []
     args: list[Any] = []
-    if f.statuses and {s.value for s in f.statuses} == {s.value for s in Status if s.is_active}:
-        where.append(OPEN)
-    elif f.statuses:
-        where.append(f"status IN ({','.join('?' * len(f.statuses))})")
-        args += [s.value for s in f.statuses]
+    by_rank = True
+    if f.statuses:
+        term, values = status_filter(f.statuses, by_person=bool(f.assignee or f.unassigned))
+        where.append(term)
+        args += values
+        by_rank = term == OPEN
     if f.priorities:
-        where.append(f"priority IN ({','.join('?' * len(f.priorities))})")
-        args += [p.value for p in f.priorities]
+        term, values = priority_filter(f.priorities, by_rank=by_rank)
+        where.append(term)
+        args += values
     if f.category:
         where.append("category = ?")
         args.append(f.category)
@@ -72,12 +74,14 @@ def _where(f: QueueFilter) -> tuple[str, list[Any]]:
     if f.tag:
         where.append("EXISTS (SELECT 1 FROM json_each(tickets.tags) WHERE value = ?)")
         args.append(f.tag)
+    # each open ticket's alerts by primary key, not a list of every alerted ticket in history (`+level`: see
+    # AT_RISK in reports.py)
     if f.sla == "breached":
-        where.append("number IN (SELECT ticket FROM sla_alerts WHERE level = 'breach')")
+        where.append(_ALERTED.format(level="breach"))
         where.append(OPEN)
     elif f.sla == "at_risk":
-        where.append("number IN (SELECT ticket FROM sla_alerts WHERE level = 'warning')")
-        where.append("number NOT IN (SELECT ticket FROM sla_alerts WHERE level = 'breach')")
+        where.append(_ALERTED.format(level="warning"))
+        where.append("NOT " + _ALERTED.format(level="breach"))
         where.append(OPEN)
     if f.text:
         needle = f.text.strip()
@@ -91,6 +95,15 @@ def _where(f: QueueFilter) -> tuple[str, list[Any]]:
             )
             args += [f"%{escaped}%"] * 3
     return (" WHERE " + " AND ".join(where)) if where else "", args
+
+
+def page_sql(f: QueueFilter) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
+    """The statements `queue_page` runs: the page, and the capped count (bench/queries.py times them)."""
+    where, args = _where(f)
+    order = _ORDER_BY.get(f.sort, _ORDER_BY["urgent"])
+    offset = (max(1, f.page) - 1) * f.per_page
+    page = f"SELECT * FROM tickets{where} ORDER BY {order} LIMIT ? OFFSET ?", [*args, f.per_page, offset]
+    return page, (f"SELECT COUNT(*) FROM (SELECT 1 FROM tickets{where} LIMIT {COUNT_CAP + 1})", args)
 
 
 class SqliteWeb:
@@ -162,13 +175,9 @@ class SqliteWeb:
 
     async def queue_page(self, f: QueueFilter) -> tuple[list[Ticket], int]:
         """One page of the filtered queue and the number of matching tickets."""
-        where, args = _where(f)
-        order = _ORDER_BY.get(f.sort, _ORDER_BY["urgent"])
-        offset = (max(1, f.page) - 1) * f.per_page
-        rows = fetch_all(
-            self.conn, f"SELECT * FROM tickets{where} ORDER BY {order} LIMIT ? OFFSET ?", [*args, f.per_page, offset]
-        )
-        total = fetch_one(self.conn, f"SELECT COUNT(*) FROM (SELECT 1 FROM tickets{where} LIMIT {COUNT_CAP + 1})", args)
+        (sql, args), (count_sql, count_args) = page_sql(f)
+        rows = fetch_all(self.conn, sql, args)
+        total = fetch_one(self.conn, count_sql, count_args)
         return [_ticket(r) for r in rows], int(total[0]) if total else 0
 
     async def sla_flags(self, numbers: Sequence[int]) -> dict[int, str]:

@@ -1,11 +1,13 @@
 """SIGTERM with Discord: the message already received is handled and its posts delivered, then the gateway
-is closed cleanly and `serve` returns (the process would exit 0)."""
+is closed cleanly and `serve` returns (the process would exit 0). A message arriving while draining is kept
+in the durable inbox, not handled, and handled at the next start."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import time
 from pathlib import Path
 
 from adapters import lifecycle
@@ -13,6 +15,7 @@ from bot.scheduler import Scheduler
 from tests.adapters.discord.conftest import running_world
 from tests.adapters.discord.people import find
 from tests.fakes.discord_api import FakeDiscord, eventually
+from tests.fakes.patience import HANG
 
 
 async def test_sigterm_finishes_the_work_then_closes_the_gateway(fake: FakeDiscord, db_path: Path) -> None:
@@ -32,3 +35,33 @@ async def test_sigterm_finishes_the_work_then_closes_the_gateway(fake: FakeDisco
         assert world.adapter.bot is not None and world.adapter.bot.is_closed()
         assert not world.adapter.connected
         assert not fake.connected.is_set()
+
+
+async def test_a_message_arriving_while_draining_is_kept_and_handled_at_the_next_start(
+    fake: FakeDiscord, db_path: Path
+) -> None:
+    async with running_world(fake, db_path) as world:
+        first = fake.say(world.alice, world.intake, "Sync is broken on Android")
+        await eventually(lambda: find(fake, first, "we've opened ticket #1"), what="the first ticket")
+        await world.adapter.stop_intake()  # SIGTERM: what `lifecycle.serve` calls first when draining
+        started = world.desk.gate.started
+        late = fake.say(world.carol, world.intake, "Invoices are missing since Monday")
+
+        async def kept() -> int:
+            async with world.db.reading() as uow:
+                waiting, _ = await uow.inbound.depth()
+            return waiting
+
+        deadline = time.monotonic() + HANG
+        while await kept() == 0 and time.monotonic() < deadline:  # the gateway delivers it; the bot keeps it
+            await asyncio.sleep(0.02)
+        assert await kept() == 1
+        assert world.adapter.connected  # still open: the outbox is flushed through it
+        await world.worker.drain()
+        assert world.desk.gate.started == started, "not handled while draining"
+        assert not find(fake, late, "we've opened ticket #2")
+
+        await world.restart()  # the next start: a new process, nothing kept in memory
+        assert await world.desk.handle_waiting() == 1  # as `lifecycle.serve` does before taking anything new
+        await eventually(lambda: find(fake, late, "we've opened ticket #2"), what="the kept message's ticket")
+        assert await kept() == 0

@@ -67,8 +67,16 @@ class SlackDriver:
         return status
 
     async def command(
-        self, user: str, text: str, channel: str = "CQUEUE", key: str = "cmd", command: str = "/ticket"
+        self,
+        user: str,
+        text: str,
+        channel: str = "CQUEUE",
+        key: str = "cmd",
+        command: str = "/ticket",
+        trigger_id: str | None = None,
     ) -> int:
+        """A slash command as Slack posts it; each submission has its own trigger_id unless one is given."""
+        self._event_ids += 1
         form = {
             "token": "legacy",
             "team_id": "T0ACME",
@@ -79,7 +87,7 @@ class SlackDriver:
             "command": command,
             "text": text,
             "response_url": self.api.response_url(key),
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "trigger_id": trigger_id or f"13345224609.738474920.{self._event_ids:031x}",
         }
         status, _ = await self.post(urlencode(form), "application/x-www-form-urlencoded")
         return status
@@ -107,12 +115,14 @@ class SlackDriver:
         return status
 
     async def submit(self, user: str, view: dict[str, Any], text: str) -> tuple[int, str]:
+        """A modal submitted; each opened modal has its own view id (a double submit repeats it)."""
+        self._event_ids += 1
         body = payload(
             "view_submission",
             user={"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0ACME"},
             view={
+                "id": f"V{self._event_ids:04d}",
                 **view,
-                "id": "V0001",
                 "state": {"values": {"text": {"text": {"type": "plain_text_input", "value": text}}}},
             },
         )

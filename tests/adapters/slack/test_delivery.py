@@ -210,3 +210,16 @@ async def test_a_post_slack_stored_before_failing_is_not_posted_again(driver: Sl
     assert sql(driver.desk.ctx.store, "SELECT state FROM outbox WHERE ordering_key LIKE 'customer:%'") == [
         ("delivered",)
     ]
+
+
+async def test_a_command_form_submitted_twice_runs_once(driver: SlackDriver) -> None:
+    """Slack's client can send one submission twice (the same trigger_id): one ticket, and the second
+    submission is told it was a repeat."""
+    twice = "13345224609.738474920.twice"
+    for _ in range(2):
+        assert await driver.command("UALICE", "new My invoices are missing", channel="DALICE", trigger_id=twice) == 200
+    await driver.settle()
+    assert sql(driver.desk.ctx.store, "SELECT COUNT(*) FROM tickets") == [(1,)]
+    first, second = driver.api.answers("cmd")
+    assert "#1" in first
+    assert second == "That was submitted twice; it was done once (see the first answer)."
