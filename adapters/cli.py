@@ -167,7 +167,7 @@ def _logging(verbose: bool, log_format: str | None = None, settings: Settings | 
 async def _database(settings: Settings) -> AsyncIterator[Store]:
     path = settings.resolve(settings.store.path)
     try:
-        async with open_store(path, check=True) as db:
+        async with open_store(path, check=True, synchronous=settings.store.synchronous) as db:
             yield db
     except StoreUnavailable as exc:
         raise _fail(str(exc)) from None

@@ -10,7 +10,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -41,6 +41,10 @@ class StoreConfig(_Strict):
         gt=0,
         le=3600,
         description="how long a crashed process keeps the database before another may take it",
+    )
+    synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description="NORMAL: a commit survives a process crash; FULL: also a power cut (an fsync per commit)",
     )
 
 

@@ -12,6 +12,7 @@ from bot.domain.roles import Role
 from bot.outbound import Message
 from bot.repositories import (
     ArticlesRepository,
+    CatchUpRepository,
     CsatRepository,
     HistoryRepository,
     InboundRepository,
@@ -150,6 +151,8 @@ class UnitOfWork(Protocol):
     def ops_stats(self) -> OpsStatsRepository: ...
     @property
     def reports(self) -> ReportsRepository: ...
+    @property
+    def catch_up(self) -> CatchUpRepository: ...
 
 
 class Store(Protocol):

@@ -71,6 +71,15 @@ class WaitingMessage:
 
 
 @dataclass(frozen=True)
+class Conversation:
+    """Where a ticket's customer talks to the desk (its origin): a channel, and the thread when in one."""
+
+    channel: str
+    thread: str | None
+    opened_at: datetime  # when the ticket was opened
+
+
+@dataclass(frozen=True)
 class TakenIn:
     ticket: int | None  # the ticket the message opened or joined, when its log still names it
 

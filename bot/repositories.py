@@ -15,6 +15,7 @@ from bot.domain.ticket import Priority, Ticket
 from bot.outbound import Destination, Message
 from bot.records import (
     ArticleStats,
+    Conversation,
     Daily,
     Delivery,
     Erasure,
@@ -561,3 +562,20 @@ class ReportsRepository(Protocol):
         ...
 
     async def incidents(self, since: datetime, until: datetime) -> IncidentStats: ...
+
+
+class CatchUpRepository(Protocol):
+    async def read_marks(self, platform: str) -> dict[str, str]:
+        """How far the desk has read each conversation (channel, thread or DM) of a platform: every message
+        there up to this position (a Discord message id, a Slack `ts`) was taken in."""
+        ...
+
+    async def advance(self, platform: str, marks: dict[str, str], at: datetime) -> None:
+        """Move read marks forward (never back: a position not after the stored one changes nothing).
+        Positions compare as the platforms write them: decimal numbers, longer is later, then text order."""
+        ...
+
+    async def open_conversations(self, platform: str, limit: int) -> list[Conversation]:
+        """The conversations of the platform's tickets that are not closed (a customer may still write there),
+        most recently updated first."""
+        ...

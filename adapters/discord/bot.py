@@ -20,6 +20,7 @@ from discord.http import Route
 
 from adapters.discord import translate
 from adapters.discord.answers import answer, answer_error, text_modal
+from adapters.discord.catch_up import CatchUp
 from adapters.discord.components import CommandButton, CommandSelect
 from adapters.discord.config import DiscordConfig
 from adapters.discord.lookups import RecentIds, dm_ticket_thread, macro_choices, ticket_choices
@@ -37,9 +38,11 @@ from adapters.discord.slash import (
 )
 from adapters.discord.slash_macros import MacroCommands
 from adapters.discord.slash_routing import AgentCommands, TeamCommands
+from adapters.read_marks import ReadMarks
 from bot.domain import commands as command_table
 from bot.domain.inbound import IncomingMessage
 from bot.domain.roles import Role
+from bot.domain.ticket import Ticket
 from bot.ports import DeliveryError
 from bot.services.desk import Desk
 from bot.services.replies import Reply
@@ -102,6 +105,8 @@ class DeskBot(commands.Bot):
         self.platform = platform
         self.roles = roles
         self._recent = RecentIds()
+        self.marks = ReadMarks(desk.mark_read, translate.PLATFORM)
+        self.catch_up = CatchUp(self, desk, config, self.marks, self._take_missed)
         #: shutting down (SIGTERM): new chat messages are kept in the durable inbox, not handled; the next
         #: start handles them. The gateway stays open meanwhile: the outbox is flushed through this client.
         self.draining = False
@@ -132,6 +137,25 @@ class DeskBot(commands.Bot):
         log.info("discord: %d app commands synced to %s", synced, self.config.guild_id or "all servers")
         self.platform.attach(self)
 
+    # --- sessions: a new one starts empty, so what was written meanwhile is read back ---------------------
+
+    async def on_connect(self) -> None:
+        self.catch_up.hold()  # READY of a new session: live messages wait for the catch-up's plan
+
+    async def on_ready(self) -> None:
+        self.catch_up.start()
+
+    async def on_resumed(self) -> None:
+        log.info("discord: gateway session resumed; Discord replays what the drop missed")
+
+    async def close(self) -> None:
+        self.catch_up.cancel()
+        try:
+            await asyncio.wait_for(self.marks.flush(), timeout=5)
+        except Exception as exc:  # the next start reads a little more back
+            log.warning("discord: read marks not recorded at stop (%s)", exc)
+        await super().close()
+
     # --- chat messages ----------------------------------------------------------------------------------
 
     def _ours(self, guild: discord.Guild | None) -> bool:
@@ -142,15 +166,41 @@ class DeskBot(commands.Bot):
             return
         if message.author.bot:
             return
+        where, position = str(message.channel.id), str(message.id)
+        self.marks.begin(where, position)  # before any await: in the order the gateway delivered
+        taken = False
+        try:
+            await self.catch_up.wait_turn(message.channel.id)
+            taken = await self._take(message)
+        finally:
+            self.marks.finish(where, position, write=taken)
+
+    async def _take_missed(self, message: discord.Message) -> bool:
+        """A message read back from history: its author's roles are not in it (the gateway's are), so an
+        agent's reply in a customer's thread is looked up before it is taken in."""
+        author = message.author
+        if message.guild is not None and not author.bot and not self.roles.knows(str(author.id)):
+            try:
+                self.roles.learn_member(await message.guild.fetch_member(author.id))
+            except discord.NotFound:
+                self.roles.learn(str(author.id), ())  # left the server: no roles
+            except discord.HTTPException as exc:
+                log.warning("discord: roles of %s unknown (%s %s)", author.id, exc.status, exc.text)
+        return await self._take(message)
+
+    async def _take(self, message: discord.Message) -> bool:
+        """The gateway's intake, shared with the catch-up: True when the desk took the message in now (kept in
+        the inbox, or handled when the inbox was unavailable); False for what is not the desk's or was taken
+        in before."""
         channel: Any = message.channel
         if isinstance(channel, discord.PartialMessageable) and message.guild is not None:
             channel = await self._look_up(channel)  # e.g. an archived thread discord.py has not cached
         msg = translate.incoming(message, bot_id=self.user.id if self.user else None, channel=channel)
         if msg is None:
-            return
+            return False
         self.roles.learn_member(message.author)
         if self._recent.seen(message.id):
-            return
+            return False
         if msg.is_direct:
             self.platform.knows_direct(msg.channel)
             msg = await self._in_dm_ticket(msg)
@@ -159,28 +209,30 @@ class DeskBot(commands.Bot):
         elif self.config.thread_mode == "private" and msg.channel in self.config.intake_channels:
             msg = await self._private_thread_for(msg, message)
         try:
-            await self.desk.accept(msg)  # kept until handled: a crash from here on loses nothing
+            kept = await self.desk.accept(msg)  # kept until handled: a crash from here on loses nothing
         except Exception as exc:
             log.warning("discord: message %s not kept in the inbox (%s); handling it now", msg.message_id, exc)
+            return await self._receive(msg) is not None
         else:
             if self.draining:  # kept (or a repeat of one handled or kept already): the next start handles it
                 log.info("discord: shutting down; message %s is kept for the next start", msg.message_id)
-                return
+                return kept
         await self._receive(msg)
+        return kept
 
-    async def _receive(self, msg: IncomingMessage, attempts: int = 3) -> None:
+    async def _receive(self, msg: IncomingMessage, attempts: int = 3) -> Ticket | None:
         """Hand a message to the desk. Its transaction either commits or changes nothing, so a failure (a busy
         database under load) is retried: the gateway will not deliver the message again."""
         for attempt in range(1, attempts + 1):
             try:
-                await self.desk.receive(msg)
-                return
+                return await self.desk.receive(msg)
             except Exception:
                 if attempt == attempts:
                     log.exception("discord: message %s could not be taken in", msg.message_id)
-                    return
+                    return None
                 log.warning("discord: message %s: attempt %d failed; retrying", msg.message_id, attempt)
                 await asyncio.sleep(0.1 * attempt)
+        return None
 
     async def _look_up(self, channel: discord.PartialMessageable) -> Any:
         """The full channel (a thread's parent matters: it says which ticket the message joins)."""

@@ -27,6 +27,15 @@ class DiscordConfig(PlatformChannels):
     ticket_reaction: str = Field(
         default="🎫", description="reacting with it to any message opens a ticket for the message's author"
     )
+    catch_up_messages: int = Field(
+        default=500,
+        ge=0,
+        description="at start and after a reconnect that lost the session, read back at most this many messages "
+        "per intake channel and open ticket's thread or DM (0 = no catch-up)",
+    )
+    catch_up_hours: float = Field(
+        default=24, ge=0, description="… and nothing written longer ago than this many hours (0 = no catch-up)"
+    )
     agent_roles: tuple[str, ...] = ()
     lead_roles: tuple[str, ...] = ()
     admin_roles: tuple[str, ...] = ()

@@ -58,6 +58,10 @@ class GuildRoles:
             return
         self.learn(str(user.id), (str(r.id) for r in user.roles))
 
+    def knows(self, user_id: str) -> bool:
+        """Whether this member's roles were seen (a message read back from history carries none)."""
+        return user_id in self._members
+
     def role_of(self, user: UserRef) -> Role | None:
         if user.platform != PLATFORM:
             return None

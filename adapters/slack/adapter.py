@@ -16,12 +16,15 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.read_marks import ReadMarks
 from adapters.registry import AdapterStartupError
 from adapters.slack.app import Listeners
+from adapters.slack.catch_up import SlackCatchUp
 from adapters.slack.config import Secrets, SlackConfig
 from adapters.slack.http_guard import signed_requests_only
 from adapters.slack.people import Directory, GroupRoles
 from adapters.slack.platform import SlackPlatform, describe, make_client
+from adapters.slack.translate import PLATFORM
 from bot.ports import ChatPlatform, RoleSource
 from bot.services.desk import Desk
 
@@ -51,6 +54,7 @@ class SlackAdapter:
         self.listeners.register(self.app)
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
+        self.catch_up: SlackCatchUp | None = None  # Socket Mode only
         self.connected = False  # for /readyz: set up, and serving HTTP or connected over Socket Mode
         self.draining = False  # shutting down: HTTP answers 503 (Slack retries the event later)
 
@@ -155,6 +159,8 @@ class SlackAdapter:
         the events already taken are handled. The Web API client stays open so the outbox can be flushed."""
         self.draining = True
         self.connected = False
+        if self.catch_up is not None:
+            self.catch_up.cancel()
         if self._socket is not None:
             handler, self._socket = self._socket, None
             await handler.close_async()  # type: ignore[no-untyped-call]
@@ -187,6 +193,11 @@ class SlackAdapter:
 
     async def serve_socket_mode(self) -> None:
         handler = AsyncSocketModeHandler(self.app, self.secrets.app_token, web_client=self.client)
+        desk = self.listeners.desk
+        assert desk is not None
+        self.listeners.marks = marks = ReadMarks(desk.mark_read, PLATFORM)
+        self.catch_up = catch_up = SlackCatchUp(self.client, desk, self.config, marks, self.listeners.take_missed)
+        handler.client.on_message_listeners.append(catch_up.on_socket_message)  # `hello` on every connection
         try:
             await handler.connect_async()  # type: ignore[no-untyped-call]
         except SlackApiError as exc:
@@ -197,9 +208,12 @@ class SlackAdapter:
         try:
             await asyncio.Event().wait()
         finally:
+            catch_up.cancel()
             if self._socket is not None:
                 self._socket = None
                 await handler.close_async()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(marks.flush(), timeout=5)
 
 
 def _explain(exc: SlackApiError, *, app_token: bool = False) -> str:

@@ -23,6 +23,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.read_marks import ReadMarks
 from adapters.slack import translate
 from adapters.slack.config import SlackConfig
 from adapters.slack.people import Directory
@@ -52,6 +53,7 @@ class Listeners:
         self.people = people
         self.desk: Desk | None = None
         self.bot_user_id: str | None = None
+        self.marks: ReadMarks | None = None  # Socket Mode: how far each intake channel was taken in
         self.busy = 0
         # Bolt starts every listener at once; a burst of events would otherwise be thousands of coroutines
         # fighting over one SQLite writer and slowing the acks down. Waiting here costs nothing.
@@ -144,15 +146,38 @@ class Listeners:
         if isinstance(event, dict) and event.get("type") in ("message", "app_mention") and self.desk is not None:
             msg = translate.message_event(event, self._bot_id(context), mention=event["type"] == "app_mention")
             if msg is not None:
+                marks = self.marks if msg.thread is None and msg.channel in self.config.intake_channels else None
+                if marks is not None:
+                    marks.begin(msg.channel, msg.message_id)
+                kept = False
                 try:
-                    await self.desk.accept(msg)
+                    kept = await self.desk.accept(msg)
                 except Exception as exc:
                     log.error(
                         "Slack event %s not stored, answered 503 so Slack resends it: %s", body.get("event_id"), exc
                     )
                     return BoltResponse(status=503, body="")
+                finally:
+                    if marks is not None:
+                        marks.finish(msg.channel, msg.message_id, write=kept)
         await next()
         return None
+
+    async def take_missed(self, event: dict[str, Any]) -> bool:
+        """A message read back from a channel's history, as its event: kept, then handled like one that just
+        arrived. True when the desk took it in now."""
+        msg = translate.message_event(event, self.bot_user_id)
+        if msg is None or self.desk is None:
+            return False
+        try:
+            kept = await self.desk.accept(msg)
+        except Exception as exc:
+            log.warning("Slack: message %s not kept in the inbox (%s); handling it now", msg.message_id, exc)
+            kept = False
+        async with self._working() as desk:
+            ticket = await self._receive(desk, msg)
+            return kept or ticket is not None
+        return kept
 
     async def on_message(self, event: dict[str, Any], context: dict[str, Any]) -> None:
         async with self._working() as desk:

@@ -26,6 +26,15 @@ class SlackConfig(PlatformChannels):
     agent_groups: tuple[str, ...] = Field(default=(), description="user-group ids (S…) whose members are agents")
     lead_groups: tuple[str, ...] = Field(default=(), description="user-group ids (S…) whose members are leads")
     groups_refresh_seconds: float = Field(default=600.0, ge=10)
+    catch_up_messages: int = Field(
+        default=500,
+        ge=0,
+        description="Socket Mode: after each (re)connection read back at most this many messages per intake channel "
+        "(0 = no catch-up)",
+    )
+    catch_up_hours: float = Field(
+        default=24, ge=0, description="… and nothing written longer ago than this many hours (0 = no catch-up)"
+    )
 
     @field_validator("intake_channels")
     @classmethod

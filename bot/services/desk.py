@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from bot import logcontext, telemetry
@@ -16,7 +16,7 @@ from bot.domain.refs import ThreadRef, UserRef
 from bot.domain.roles import Role
 from bot.domain.ticket import Ticket
 from bot.lifecycle import WorkGate
-from bot.records import TakenIn
+from bot.records import Conversation, TakenIn
 from bot.services import (
     actions,
     csat,
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # handlings of one waiting message before it is given up (with a log line)
 RETRY_EVERY_SECONDS = 30.0
+MAX_CONVERSATIONS = 5000  # open tickets' conversations a catch-up reads back, most recently active first
 
 Handler = Callable[[DeskContext, Request], Awaitable[Reply]]
 
@@ -165,6 +166,26 @@ class Desk:
                 await self.handle_waiting(older_than=timedelta(seconds=every))
             except Exception:
                 log.exception("handling waiting messages failed; trying again in %.0f s", every)
+
+    # --- catch-up after downtime: an adapter reads back what was written while it was away ----------------
+
+    async def read_marks(self, platform: str) -> dict[str, str]:
+        """How far each conversation of `platform` has been read: every message there up to the position was
+        taken in (kept in the inbox or handled). What was written after it is what a catch-up reads back."""
+        async with self.ctx.store.reading() as uow:
+            return await uow.catch_up.read_marks(platform)
+
+    async def mark_read(self, platform: str, marks: Mapping[str, str]) -> None:
+        """Record that conversations were read up to these positions (a mark never moves back)."""
+        if marks:
+            async with self.ctx.store.transaction() as uow:
+                await uow.catch_up.advance(platform, dict(marks), self.ctx.clock.now())
+
+    async def open_conversations(self, platform: str, limit: int = MAX_CONVERSATIONS) -> list[Conversation]:
+        """Where customers of tickets not closed yet may write (a resolved ticket reopens on a reply), most
+        recently active first."""
+        async with self.ctx.store.reading() as uow:
+            return await uow.catch_up.open_conversations(platform, limit)
 
     async def run(self, actor: UserRef, text: str, place: Place | None = None, *, once: str | None = None) -> Reply:
         """Run one command as `actor`. Never raises for anything a person typed: errors become replies.

@@ -81,19 +81,22 @@ class SlackSender:
         return False
 
 
-def _start(config: Path) -> subprocess.Popen[str]:
+def _start(config: Path, log: Path) -> subprocess.Popen[str]:
+    """`threaddesk run`, its log in a file (a pipe nobody reads until the end would fill up and stall it)."""
     env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET}
-    return subprocess.Popen(
-        [sys.executable, "-m", "adapters.cli", "run", "--config", str(config), "--log-format", "json"],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with log.open("w", encoding="utf-8") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "adapters.cli", "run", "--config", str(config), "--log-format", "json"],
+            env=env,
+            stderr=sink,
+            text=True,
+        )
 
 
 def test_kill_9_mid_burst_then_restart_loses_and_doubles_nothing(tmp_path: Path, api_in_thread: FakeSlackApi) -> None:
     api = api_in_thread
     api.channels["CQUEUE"]["is_member"] = True
+    api.users.update({f"U{n:04d}": f"Customer {n}" for n in range(EVENTS)})
     slack_port, ops_port = _free_port(), _free_port()
     config = tmp_path / "config.toml"
     config.write_text(
@@ -120,7 +123,7 @@ queue_channel = "CQUEUE"
     )
     ops = f"http://127.0.0.1:{ops_port}"
     sender = SlackSender(f"http://127.0.0.1:{slack_port}/slack/events")
-    first = _start(config)
+    first = _start(config, tmp_path / "first.log")
     second: subprocess.Popen[str] | None = None
     try:
         _wait_ready(ops, first)
@@ -129,7 +132,7 @@ queue_channel = "CQUEUE"
             assert sender.reached.wait(3 * HANG), "the burst did not get going"
             first.send_signal(signal.SIGKILL)  # mid-burst: events in flight, posts half-sent
             first.communicate(timeout=HANG)
-            second = _start(config)
+            second = _start(config, tmp_path / "second.log")
             _wait_ready(ops, second)
             assert all(sent), "an event was never acknowledged"
         deadline = time.monotonic() + HANG
@@ -142,13 +145,14 @@ queue_channel = "CQUEUE"
                 break
             time.sleep(0.2)
         second.send_signal(signal.SIGTERM)
-        _, stderr = second.communicate(timeout=HANG)
+        second.communicate(timeout=HANG)
     finally:
         for process in (first, second):
             if process is not None and process.poll() is None:
                 process.kill()
                 process.communicate()
-    assert "Traceback" not in stderr
+    for log in ("first.log", "second.log"):
+        assert "Traceback" not in (tmp_path / log).read_text(encoding="utf-8")
     assert (tickets, left, waiting) == (EVENTS, 0, 0)
     assert max(sender.attempts.values()) > 1  # some events really were sent again
     with sqlite3.connect(tmp_path / "desk.db") as conn:

@@ -27,6 +27,7 @@ from tests.fakes.local_server import serve_locally
 from tests.fakes.patience import HANG
 
 TOKEN = "fake-bot-token"
+DISCORD_EPOCH_MS = 1_420_070_400_000  # 2015-01-01, the start of Discord's snowflake clock
 GATEWAY_MESSAGE_CONTENT = 1 << 18
 EPHEMERAL = 1 << 6
 INTENT_GUILD_MESSAGE_REACTIONS = 1 << 10
@@ -129,7 +130,8 @@ class FakeDiscord:
     def __init__(
         self, *, message_content_intent: bool = True, heartbeat_ms: int = 41_250, bot_permissions: int = BOT_PERMISSIONS
     ) -> None:
-        self._ids = itertools.count(1_300_000_000_000_000_000 + int(time.time() * 1000) % 1_000_000 * 1_000)
+        self._ids = itertools.count()
+        self._last_ms = 0
         self.app_flags = GATEWAY_MESSAGE_CONTENT if message_content_intent else 0
         self.heartbeat_ms = heartbeat_ms
         self.bucket_limit = 10_000
@@ -190,8 +192,14 @@ class FakeDiscord:
 
     # --- the world -------------------------------------------------------------------------------------
 
-    def new_id(self) -> str:
-        return str(next(self._ids))
+    def new_id(self, at: datetime | None = None) -> str:
+        """A snowflake as Discord makes them: milliseconds since Discord's epoch in the top bits, so ids sort
+        by time and tell when they were made (discord.py's `created_at`, `time_snowflake`). `at` makes one
+        for another moment (a message written hours ago)."""
+        ms = int((at or datetime.now(UTC)).timestamp() * 1000) - DISCORD_EPOCH_MS
+        if at is None:
+            ms = self._last_ms = max(ms, self._last_ms)  # never backwards, even if the clock steps back
+        return str(ms << 22 | next(self._ids) % (1 << 22))
 
     def _user(self, name: str, *, bot: bool = False) -> dict[str, Any]:
         return {
@@ -346,16 +354,18 @@ class FakeDiscord:
             return 403, MISSING_PERMISSIONS
         return None
 
-    def _message(self, channel_id: str, author: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def _message(
+        self, channel_id: str, author: dict[str, Any], body: dict[str, Any], at: datetime | None = None
+    ) -> dict[str, Any]:
         channel = self.channels[channel_id]
         content = body.get("content") or ""
         mentions = [self.users[i] for i in re.findall(r"<@!?(\d+)>", content) if i in self.users]
         msg: dict[str, Any] = {
-            "id": self.new_id(),
+            "id": self.new_id(at),
             "channel_id": channel_id,
             "author": author,
             "content": content,
-            "timestamp": _now(),
+            "timestamp": (at or datetime.now(UTC)).isoformat(),
             "edited_timestamp": None,
             "tts": False,
             "mention_everyone": False,
@@ -375,14 +385,16 @@ class FakeDiscord:
             if not author.get("bot"):
                 msg["member"] = self._member(author["id"])
         self.messages[msg["id"]] = msg
-        channel["last_message_id"] = msg["id"]
+        if int(msg["id"]) > int(channel["last_message_id"] or 0):
+            channel["last_message_id"] = msg["id"]
         return msg
 
     # --- acting as people ------------------------------------------------------------------------------
 
-    def say(self, user: dict[str, Any], channel_id: str, content: str) -> str:
-        """`user` writes `content` in a channel, thread or DM. Returns the message id."""
-        msg = self._message(channel_id, user, {"content": content})
+    def say(self, user: dict[str, Any], channel_id: str, content: str, at: datetime | None = None) -> str:
+        """`user` writes `content` in a channel, thread or DM (`at`: at another moment than now). Returns the
+        message id."""
+        msg = self._message(channel_id, user, {"content": content}, at)
         self.dispatch("MESSAGE_CREATE", msg)
         return str(msg["id"])
 
@@ -572,6 +584,15 @@ class FakeDiscord:
         self.connected.clear()
         if self._ws is not None:
             await self._ws.close(code=code, message=b"fake: connection dropped")
+
+    def invalidate_session(self) -> None:
+        """Op 9 Invalid Session with `d: false`, as Discord sends it when a session cannot go on: after what
+        was already sent, the client must IDENTIFY anew. Nothing dispatched until then reaches it, and the new
+        session does not replay it."""
+        assert self._outgoing is not None and self._live, "no live session to invalidate"
+        self._outgoing.put_nowait(json.dumps({"op": 9, "d": False}))
+        self._session, self._live = None, False
+        self.connected.clear()
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -783,6 +804,7 @@ class FakeDiscord:
             ("GET", r"/guilds/(\d+)/roles", self._get_guild_roles),
             ("GET", r"/guilds/(\d+)/members/(\d+)", self._get_guild_member),
             ("GET", r"/channels/(\d+)", self._get_channel),
+            ("GET", r"/channels/(\d+)/messages", self._get_messages),
             ("GET", r"/channels/(\d+)/messages/(\d+)", self._get_message),
             ("POST", r"/channels/(\d+)/messages", self._post_message),
             ("PATCH", r"/channels/(\d+)/messages/(\d+)", self._patch_message),
@@ -879,6 +901,40 @@ class FakeDiscord:
         if msg is None or msg["channel_id"] != cid:
             return 404, {"message": "Unknown Message", "code": 10008}
         return 200, {k: v for k, v in msg.items() if k != "allowed_mentions"}
+
+    def _get_messages(self, body: Any, request: web.Request, cid: str) -> tuple[int, Any]:
+        """A page of a channel's history, as Discord answers it: `limit` (1-100, default 50) messages
+        before, after or around a message id (without one: the newest), always newest first. After an id
+        they are the oldest ones after it (discord.py pages forward from the first of the page). Without Read
+        Message History the page is empty; messages carry no `member` (only the gateway's do)."""
+        refused = self._channel_refused(cid)
+        if refused:
+            return refused
+        query = request.query
+        try:
+            limit = int(query.get("limit", 50))
+            anchors = {k: int(query[k]) for k in ("before", "after", "around") if k in query}
+        except ValueError:
+            return 400, {"message": "Invalid Form Body", "code": 50035}
+        if not 1 <= limit <= 100 or len(anchors) > 1:
+            return 400, {"message": "Invalid Form Body", "code": 50035}
+        if not self.permissions_in(cid) & P.READ_MESSAGE_HISTORY:
+            return 200, []
+        here = sorted(
+            (m for m in self.messages.values() if m["channel_id"] == cid and not m["flags"] & EPHEMERAL),
+            key=lambda m: int(m["id"]),
+        )
+        if "after" in anchors:
+            page = [m for m in here if int(m["id"]) > anchors["after"]][:limit]
+        elif "before" in anchors:
+            page = [m for m in here if int(m["id"]) < anchors["before"]][-limit:]
+        elif "around" in anchors:
+            older = [m for m in here if int(m["id"]) < anchors["around"]][-(limit // 2) :] if limit > 1 else []
+            page = older + [m for m in here if int(m["id"]) >= anchors["around"]][: limit - len(older)]
+        else:
+            page = here[-limit:]
+        hidden = ("allowed_mentions", "member")
+        return 200, [{k: v for k, v in m.items() if k not in hidden} for m in reversed(page)]
 
     def _post_message(self, body: Any, request: web.Request, cid: str) -> tuple[int, Any]:
         in_thread = cid in self.channels and self.channels[cid]["type"] in (11, 12)

@@ -71,6 +71,11 @@ class Posted:
         return out
 
 
+def _ts_key(ts: Any) -> tuple[int, int]:
+    whole, _, fraction = str(ts).partition(".")
+    return int(whole or 0), int(fraction.ljust(6, "0")[:6] or 0)
+
+
 @dataclass
 class FakeSlackApi:
     users: dict[str, str] = field(default_factory=dict)  # id -> display name
@@ -91,6 +96,7 @@ class FakeSlackApi:
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ack_waiters: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
+    connections: int = 0  # Socket Mode connections opened so far
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
@@ -250,17 +256,36 @@ class FakeSlackApi:
         return found
 
     def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Like Slack: the channel's history holds top-level messages only, not replies in threads, newest
-        first (seeded messages by `latest`, else what the bot posted)."""
+        """Like Slack: a channel's history holds its top-level messages (a thread's replies are not in it),
+        newest first, between `oldest` and `latest` (both exclusive unless `inclusive`), `limit` (default
+        100, at most 999) to a page; `has_more` and `response_metadata.next_cursor` page on to older ones."""
         channel = str(params["channel"])
-        if params.get("latest"):
-            found = self.history.get((channel, str(params.get("latest"))))
-            if found is not None and found.get("thread_ts") not in (None, found.get("ts")):
-                found = None
-            return {"ok": True, "messages": [found] if found else [], "has_more": False}
-        limit = int(params.get("limit") or 100)
-        posts = [self._as_message(p, params) for p in reversed(self.top_level(channel))]
-        return {"ok": True, "messages": posts[:limit], "has_more": len(posts) > limit}
+        inclusive = str(params.get("inclusive")).lower() in ("true", "1")
+        oldest, latest = _ts_key(params.get("oldest") or "0"), params.get("latest")
+        mine = [self._as_message(p, params) for p in self.top_level(channel)]
+        theirs = [m for (c, _), m in self.history.items() if c == channel and m.get("thread_ts") in (None, m["ts"])]
+        found = sorted(mine + theirs, key=lambda m: _ts_key(m["ts"]), reverse=True)
+        found = [m for m in found if _ts_key(m["ts"]) > oldest or (inclusive and _ts_key(m["ts"]) == oldest)]
+        if latest:
+            end = _ts_key(latest)
+            found = [m for m in found if _ts_key(m["ts"]) < end or (inclusive and _ts_key(m["ts"]) == end)]
+        start = int(str(params.get("cursor") or "0").removeprefix("next_ts:") or 0)
+        limit = min(int(params.get("limit") or 100), 999)
+        page, more = found[start : start + limit], len(found) > start + limit
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": f"next_ts:{start + limit}" if more else ""},
+        }
+
+    def say(self, user: str, channel: str, text: str, ts: str) -> dict[str, Any]:
+        """`user` writes `text` in `channel` at `ts`: it is in the channel's history from now on. Returns the
+        `event_callback` Slack would deliver for it (the test decides whether it is delivered)."""
+        message = {"type": "message", "user": user, "text": text, "ts": ts, "team": "T0ACME", "blocks": []}
+        self.history[(channel, ts)] = message
+        event = {**message, "channel": channel, "event_ts": ts, "channel_type": "channel"}
+        return {"type": "event_callback", "team_id": "T0ACME", "event": event, "event_id": f"Ev{ts.replace('.', '')}"}
 
     def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(params["channel"]), str(params.get("ts"))
@@ -313,6 +338,7 @@ class FakeSlackApi:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.sockets.append(ws)
+        self.connections += 1
         await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}})
         self._connected.set()
         async for frame in ws:
@@ -326,6 +352,12 @@ class FakeSlackApi:
                         waiter.set_result(data)
         self.sockets.remove(ws)
         return ws
+
+    async def drop_socket(self) -> None:
+        """Close the live Socket Mode connection from Slack's side (a network drop, a server restart): the
+        client opens a new one (apps.connections.open, then `hello`)."""
+        self._connected.clear()
+        await self.sockets[-1].close()
 
     def hold(self, method: str) -> asyncio.Event:
         """Calls to `method` get no answer until the returned event is set (a Slack call that hangs)."""

@@ -112,3 +112,10 @@ def test_digest_targets_must_exist(tmp_path: Path) -> None:
     bad.write_text('[[digests.schedules]]\ncron = "0 9 * * *"\nplatform = "teams"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"digests.schedules.0.platform: unknown platform 'teams' \(known: console"):
         load_settings(bad, ADAPTERS)
+
+
+def test_store_synchronous_is_normal_unless_full_is_asked_for() -> None:
+    from bot.config import settings_from_dict
+
+    assert settings_from_dict({}, {}).store.synchronous == "NORMAL"
+    assert settings_from_dict({"store": {"synchronous": "FULL"}}, {}).store.synchronous == "FULL"

@@ -40,7 +40,8 @@ from bot.store.sqlite.unit_of_work import SqliteUnitOfWork
 
 log = logging.getLogger(__name__)
 
-#: A batch stops taking units this long after it began; its COMMIT follows the unit that ends it.
+#: A batch stops taking units once its first unit's caller has waited this long; its COMMIT follows the unit
+#: that ends it (so under load a batch still holds at least two units, and no caller waits much longer).
 MAX_BATCH_DELAY = 0.002
 
 
@@ -50,7 +51,7 @@ class _Batch:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.committed: asyncio.Future[None] = loop.create_future()
         self.units = 0
-        self.opened = loop.time()
+        self.first_done: float | None = None  # when its first unit ended: its caller has waited since
 
 
 class SqliteStore:
@@ -179,7 +180,10 @@ class SqliteStore:
     def _end_turn(self, batch: _Batch) -> None:
         self._turn.release()
         loop = asyncio.get_running_loop()
-        if batch.units >= self._batch_limit or loop.time() - batch.opened >= MAX_BATCH_DELAY:
+        now = loop.time()
+        if batch.first_done is None:
+            batch.first_done = now
+        if batch.units >= self._batch_limit or now - batch.first_done >= MAX_BATCH_DELAY:
             # a busy loop would otherwise keep adding units (and the first unit's caller waiting): a
             # Slack acknowledgement waits on such a commit
             self._commit(batch)

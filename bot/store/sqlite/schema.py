@@ -430,6 +430,17 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE status NOT IN ('resolved', 'closed');
     CREATE INDEX ix_outbox_due ON outbox (state, id) WHERE state = 'pending';
     """,
+    # 14: catch-up after downtime — per conversation, the platform position (Discord message id, Slack ts) up
+    # to which every message there was taken in; what was written later is read back at start
+    """
+    CREATE TABLE read_marks (
+        platform TEXT NOT NULL,
+        channel  TEXT NOT NULL,
+        position TEXT NOT NULL,
+        at       TEXT NOT NULL,
+        PRIMARY KEY (platform, channel)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

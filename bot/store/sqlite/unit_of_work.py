@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from bot.store.sqlite.articles import SqliteArticles
+from bot.store.sqlite.catch_up import SqliteCatchUp
 from bot.store.sqlite.csat import SqliteCsat
 from bot.store.sqlite.inbound import SqliteInbound
 from bot.store.sqlite.incidents import SqliteIncidents
@@ -47,3 +48,4 @@ class SqliteUnitOfWork:
         self.leases = SqliteLeases(conn)
         self.ops_stats = SqliteOpsStats(conn)
         self.reports = SqliteReports(conn)
+        self.catch_up = SqliteCatchUp(conn)

@@ -17,7 +17,7 @@ from adapters.discord.config import DiscordConfig
 from bot.bootstrap import build_desk, open_knowledge_base
 from bot.config import Settings, settings_from_dict
 from bot.delivery import DeliveryWorker
-from bot.ports import SystemClock
+from bot.ports import Clock, SystemClock
 from bot.storage import open_store
 from tests.conftest import shared_matcher
 from tests.fakes.discord_api import TOKEN, FakeDiscord, eventually
@@ -36,17 +36,16 @@ class World:
     bob: dict[str, Any]
     dana: dict[str, Any]
     client_options: dict[str, Any] = field(default_factory=dict)
+    clock: Clock = field(default_factory=SystemClock)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def _build(self) -> None:
         """A fresh process's worth of objects: database connection, adapter, desk, delivery worker."""
         self.db = await self._stack.enter_async_context(open_store(self.db_path))
         self.adapter = DiscordAdapter(self.config, TOKEN, guild_ready_timeout=0.0, **self.client_options)
-        kb = await open_knowledge_base(self.settings, self.db, SystemClock(), build=shared_matcher)
-        self.desk = build_desk(
-            self.settings, self.db, kb=kb, clock=SystemClock(), role_sources=self.adapter.role_sources
-        )
-        self.worker = DeliveryWorker(self.db, {"discord": self.adapter.platform}, SystemClock(), base_backoff=0.05)
+        kb = await open_knowledge_base(self.settings, self.db, self.clock, build=shared_matcher)
+        self.desk = build_desk(self.settings, self.db, kb=kb, clock=self.clock, role_sources=self.adapter.role_sources)
+        self.worker = DeliveryWorker(self.db, {"discord": self.adapter.platform}, self.clock, base_backoff=0.05)
 
     @property
     def config(self) -> DiscordConfig:
@@ -99,7 +98,9 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 
 @contextlib.asynccontextmanager
-async def running_world(fake: FakeDiscord, db_path: Path, **overrides: Any) -> AsyncIterator[World]:
+async def running_world(
+    fake: FakeDiscord, db_path: Path, *, clock: Clock | None = None, **overrides: Any
+) -> AsyncIterator[World]:
     intake, queue, leads = fake.text_channel("support"), fake.text_channel("support-queue"), fake.text_channel("leads")
     agents, team_leads = fake.role("Support"), fake.role("Leads")
     alice, carol = fake.user("Alice"), fake.user("Carol")
@@ -114,7 +115,7 @@ async def running_world(fake: FakeDiscord, db_path: Path, **overrides: Any) -> A
         **overrides,
     )
     settings = settings_from_dict({"discord": raw, "intake": {"max_open_per_customer": 3}}, {"discord": DiscordConfig})
-    world = World(fake, settings, db_path, intake, queue, leads, alice, carol, bob, dana)
+    world = World(fake, settings, db_path, intake, queue, leads, alice, carol, bob, dana, clock=clock or SystemClock())
     try:
         await world.start()
         yield world

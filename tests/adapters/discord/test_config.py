@@ -18,10 +18,19 @@ def test_ids_may_be_numbers_or_strings() -> None:
     assert isinstance(config, DiscordConfig)
     assert (config.guild_id, config.intake_channels, config.lead_roles) == ("123456789012345678", ("1", "2"), ("3",))
     assert config.thread_mode == "public" and config.api_base_url == "https://discord.com/api/v10"
+    assert (config.catch_up_messages, config.catch_up_hours) == (500, 24)
 
 
 def test_bad_values_name_the_key() -> None:
-    raw = {"discord": {"guild_id": "my-server", "thread_mode": "secret", "agent_roles": "123", "api_base_url": "x"}}
+    raw = {
+        "discord": {
+            "guild_id": "my-server",
+            "thread_mode": "secret",
+            "agent_roles": "123",
+            "api_base_url": "x",
+            "catch_up_messages": -1,
+        }
+    }
     with pytest.raises(ConfigError) as caught:
         settings_from_dict(raw, ADAPTERS)
     text = str(caught.value)
@@ -29,6 +38,7 @@ def test_bad_values_name_the_key() -> None:
     assert "discord.thread_mode: Input should be 'public' or 'private'" in text
     assert "discord.agent_roles: expected a list of Discord ids" in text
     assert "discord.api_base_url: expected an http(s) URL" in text
+    assert "discord.catch_up_messages: Input should be greater than or equal to 0" in text
 
 
 def test_guild_roles_map_to_the_highest_desk_role() -> None:

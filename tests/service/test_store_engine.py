@@ -1,0 +1,44 @@
+"""The SQLite engine behind the store port: group commit, a failing unit rolled back alone, durability."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.domain.refs import UserRef
+from bot.storage import open_store
+from tests.fakes.sql import sql
+
+NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+
+
+async def test_units_ready_together_share_one_commit_and_a_failing_one_rolls_back_alone(tmp_path: Path) -> None:
+    async with open_store(tmp_path / "desk.db") as store:
+        before = store.commits  # type: ignore[attr-defined]
+
+        async def remember(n: int) -> None:
+            async with store.transaction() as uow:
+                await uow.people.remember_person(UserRef(platform="t", id=f"u{n}", name=f"User {n}"), NOW)
+                if n == 3:
+                    raise ValueError("this unit fails")
+
+        results = await asyncio.gather(*(remember(n) for n in range(8)), return_exceptions=True)
+        assert [type(r).__name__ for r in results].count("ValueError") == 1
+        assert sorted(r[0] for r in sql(store, "SELECT id FROM people")) == [f"u{n}" for n in range(8) if n != 3]
+        assert store.commits - before < 8  # type: ignore[attr-defined]  # grouped, not one commit per unit
+
+
+async def test_a_caller_goes_on_only_once_its_unit_is_committed(tmp_path: Path) -> None:
+    async with open_store(tmp_path / "desk.db") as store:
+        async with store.transaction() as uow:
+            await uow.people.remember_person(UserRef(platform="t", id="u1", name="One"), NOW)
+        assert sql(store, "SELECT name FROM people") == [("One",)]  # another connection sees it at once
+
+
+@pytest.mark.parametrize(("asked", "pragma"), [("NORMAL", 1), ("FULL", 2)])
+async def test_synchronous_is_what_the_config_asks(tmp_path: Path, asked: str, pragma: int) -> None:
+    async with open_store(tmp_path / "desk.db", synchronous=asked) as store:  # type: ignore[arg-type]
+        assert store._writer.execute("PRAGMA synchronous").fetchone()[0] == pragma  # type: ignore[attr-defined]
