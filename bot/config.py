@@ -6,11 +6,13 @@ extends `PlatformChannels`. Secrets never live in the file: adapters read them f
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -36,6 +38,12 @@ class _Strict(BaseModel):
 
 class StoreConfig(_Strict):
     path: Path = Field(default=Path("threaddesk.db"), description="SQLite file; created when missing")
+    url: str | None = Field(
+        default=None,
+        description="postgresql://user@host:5432/db — use PostgreSQL instead of the SQLite file (the password, "
+        "if any, only in THREADDESK_DATABASE_URL)",
+    )
+    pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL connections per process")
     lease_seconds: float = Field(
         default=15.0,
         gt=0,
@@ -46,6 +54,20 @@ class StoreConfig(_Strict):
         default="NORMAL",
         description="NORMAL: a commit survives a process crash; FULL: also a power cut (an fsync per commit)",
     )
+
+    @field_validator("url")
+    @classmethod
+    def _postgresql_without_secret(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"expected a postgresql://user@host:5432/database URL, not {parts.scheme or url!r}")
+        if parts.password is not None:
+            raise ValueError(
+                "the URL holds a password — keep secrets out of files: set THREADDESK_DATABASE_URL instead"
+            )
+        return url
 
 
 class KbConfig(_Strict):
@@ -153,7 +175,12 @@ def load_settings(
     adapter_models: Mapping[str, type[PlatformChannels]],
     *,
     db_override: Path | None = None,
+    database_url: str | None = None,
 ) -> Settings:
+    """The settings in the file at `path`. `db_override` (`--db`) picks an SQLite file; otherwise
+    `database_url` (default: `THREADDESK_DATABASE_URL`) picks a PostgreSQL database over the file's [store]."""
+    if database_url is None and db_override is None:
+        database_url = os.environ.get("THREADDESK_DATABASE_URL") or None
     raw: dict[str, Any] = {}
     if path is not None:
         try:
@@ -168,7 +195,12 @@ def load_settings(
             raise ConfigError(f"cannot read the config file {path} ({exc.strerror})") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return settings_from_dict(raw, adapter_models, source=path, db_override=db_override)
+    settings = settings_from_dict(raw, adapter_models, source=path, db_override=db_override)
+    if database_url:
+        # from the environment: may hold a password, so it is not validated against the file's rule
+        store = settings.store.model_construct(**{**settings.store.model_dump(), "url": database_url})
+        settings = settings.model_copy(update={"store": store})
+    return settings
 
 
 def settings_from_dict(

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Literal
 
+from bot.config import Settings
 from bot.ports import SchemaTooNew, Store, StoreUnavailable
 from bot.records import BackupError, Snapshot
 from bot.store.sqlite import backup as _backup
@@ -23,6 +24,7 @@ __all__ = [
     "StoreUnavailable",
     "backup",
     "inspect_backup",
+    "open_configured",
     "open_store",
     "restore",
 ]
@@ -38,6 +40,15 @@ async def open_store(
 ) -> AsyncIterator[Store]:
     """Open (creating and migrating) the desk's database; closed when the block ends."""
     async with SqliteStore.open(path, migrate=migrate, check=check, synchronous=synchronous) as store:
+        yield store
+
+
+@asynccontextmanager
+async def open_configured(settings: Settings, *, migrate: bool = True, check: bool = False) -> AsyncIterator[Store]:
+    """Open the store the settings name: `[store] url` / `THREADDESK_DATABASE_URL`, else the SQLite file."""
+    async with open_store(
+        settings.resolve(settings.store.path), migrate=migrate, check=check, synchronous=settings.store.synchronous
+    ) as store:
         yield store
 
 
