@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite file per test, a fake clock, a recording platform, the sample KB."""
+"""Shared fixtures: a real SQLite file (or PostgreSQL schema) per test, a fake clock, a recording platform,
+the sample KB."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bot.services.knowledge import KnowledgeLibrary
 from bot.storage import open_store
 from kb.article import Article
 from kb.matcher import Matcher
+from tests import pg
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
 
@@ -67,7 +69,18 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def db(db_path: Path) -> AsyncIterator[Store]:
+def engine() -> str:
+    """The store engine a test runs on; the service and store suites run on both (tests/service/conftest.py)."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def db(db_path: Path, engine: str) -> AsyncIterator[Store]:
+    if engine == "postgresql":
+        await pg.require_server()
+        async with pg.fresh_store() as shared:
+            yield shared
+        return
     async with open_store(db_path) as database:
         yield database
 
@@ -119,3 +132,11 @@ def dm(author: UserRef, text: str, *, message_id: str | None = None, thread: str
         text=text,
         is_direct=True,
     )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    problem = pg._answer.get("problem")
+    if problem:
+        terminalreporter.write_line(
+            f"PostgreSQL store tests skipped: no server at {pg.URL} ({problem})", yellow=True, bold=True
+        )

@@ -1,0 +1,218 @@
+"""The shared engine: PostgreSQL through an asyncpg pool, for several `threaddesk run` processes on one database.
+
+A unit of work is one transaction on one pooled connection (READ COMMITTED). What SQLite gets from its single
+writer, PostgreSQL gets from row locks: a unit that changes a ticket or an incident reads it `FOR UPDATE`, so
+two units on one ticket — in one process or in two — take turns, and units on different tickets run side by
+side. Work that any process may pick up (outbox rows, due timers, waiting inbox messages) is claimed with
+`FOR UPDATE SKIP LOCKED`, so each piece is done once; idempotent intake rests on unique constraints.
+
+Commits in one process wake its delivery worker directly; `NOTIFY threaddesk` (sent by the repositories that
+queue work) wakes the other processes' workers, so nobody polls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from bot.ports import SchemaTooNew, StoreUnavailable
+from bot.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.store.postgres.unit_of_work import PostgresUnitOfWork
+
+log = logging.getLogger(__name__)
+
+#: the channel the repositories notify when they queue work another process may do
+CHANNEL = "threaddesk"
+#: `pg_advisory_lock` key held while migrating, so two processes starting together don't both migrate
+MIGRATION_LOCK = 0x7D_0001
+
+
+def masked(url: str) -> str:
+    """The URL with its password replaced by `***`: safe to print and to log."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
+def explain(url: str, exc: BaseException) -> str:
+    """One line for a server that cannot be used, naming what to do about it."""
+    where = masked(url)
+    if isinstance(exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError):
+        return (
+            f"PostgreSQL at {where} refused the login ({exc}) — check the user and THREADDESK_DATABASE_URL's password"
+        )
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return f"PostgreSQL at {where}: {exc} — create it (`createdb …`) or fix the database name in the URL"
+    if isinstance(exc, OSError | TimeoutError):
+        return f"cannot reach PostgreSQL at {where} ({exc}) — is the server running, and are host and port right?"
+    return f"PostgreSQL at {where} cannot be used ({type(exc).__name__}: {exc})"
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for kind in ("jsonb", "json"):
+        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+class PostgresStore:
+    """Implements `bot.ports.Store`. Open with `async with PostgresStore.open(url) as store:`."""
+
+    engine = "postgresql"
+
+    def __init__(self, url: str, pool: asyncpg.Pool, schema: str | None) -> None:
+        self.url = url
+        self._pool = pool
+        self._schema = schema
+        self._after_commit: list[Callable[[], None]] = []
+        self._listener: asyncpg.Connection | None = None
+        self.commits = 0
+
+    @property
+    def location(self) -> str:
+        return masked(self.url) + (f" (schema {self._schema})" if self._schema else "")
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        url: str,
+        *,
+        migrate: bool = True,
+        pool_size: int = 10,
+        schema: str | None = None,
+        listen: bool = True,
+    ) -> AsyncIterator[PostgresStore]:
+        """Connect (a pool of up to `pool_size` connections) and bring the schema up to date. `schema` puts
+        the desk in its own PostgreSQL schema (tests give each test one). A server that cannot be reached or
+        used raises `StoreUnavailable` with one line, never a driver traceback."""
+        settings = {"application_name": f"threaddesk-{os.getpid()}"}
+        if schema:
+            settings["search_path"] = schema
+        try:
+            pool = await asyncpg.create_pool(
+                url,
+                min_size=1,
+                max_size=pool_size,
+                init=_init_connection,
+                server_settings=settings,
+                timeout=10,
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+            raise StoreUnavailable(explain(url, exc)) from None
+        store = cls(url, pool, schema)
+        try:
+            if schema:
+                async with pool.acquire() as conn:
+                    await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            if migrate:
+                await store.migrate()
+            if listen:
+                await store._listen()
+            yield store
+        finally:
+            if store._listener is not None:
+                with contextlib.suppress(Exception):
+                    await store._listener.close()
+            await pool.close()
+
+    async def _listen(self) -> None:
+        """One connection outside the pool waits for other processes' notifications."""
+        self._listener = await asyncpg.connect(
+            self.url, server_settings={"search_path": self._schema} if self._schema else None
+        )
+        await self._listener.add_listener(CHANNEL, self._notified)
+
+    def _notified(self, *_: Any) -> None:
+        for callback in self._after_commit:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._after_commit.append(callback)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresUnitOfWork]:
+        async with self._connection() as conn, conn.transaction():
+            yield PostgresUnitOfWork(conn, writing=True)
+        self.commits += 1
+        for callback in self._after_commit:
+            callback()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[PostgresUnitOfWork]:
+        async with self._connection() as conn:
+            yield PostgresUnitOfWork(conn, writing=False)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        try:
+            conn = await self._pool.acquire(timeout=30)
+        except (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError) as exc:
+            raise StoreUnavailable(explain(self.url, exc)) from None
+        try:
+            yield conn
+        finally:
+            await self._pool.release(conn)
+
+    # -- maintenance --------------------------------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        async with self._connection() as conn:
+            return await _version(conn)
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations under an advisory lock: a second process starting at the same moment
+        waits, then finds nothing left to do."""
+        applied: list[int] = []
+        async with self._connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+            try:
+                current = await _version(conn)
+                if current > SCHEMA_VERSION:
+                    raise SchemaTooNew(
+                        f"{self.location} has schema version {current}, newer than this ThreadDesk "
+                        f"({SCHEMA_VERSION}). Upgrade ThreadDesk or use another database."
+                    )
+                for version in sorted(MIGRATIONS):
+                    if version <= current:
+                        continue
+                    async with conn.transaction():
+                        await conn.execute(MIGRATIONS[version])
+                        await conn.execute(
+                            "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL);"
+                            "DELETE FROM schema_version;"
+                        )
+                        await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", version)
+                    log.info("database %s migrated to schema version %d", self.location, version)
+                    applied.append(version)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+        return applied
+
+    async def integrity_problems(self, *, full: bool = False) -> list[str]:
+        """PostgreSQL keeps its own pages sound; what can be wrong is the desk's schema version."""
+        version = await self.schema_version()
+        return [] if version == SCHEMA_VERSION else [f"schema version {version}, expected {SCHEMA_VERSION}"]
+
+    async def compact_log(self) -> None:
+        """Erased rows' old versions are removed from the tables' pages by VACUUM."""
+        async with self._connection() as conn:
+            for table in ("ticket_messages", "tickets", "ticket_events", "people", "inbox", "csat"):
+                await conn.execute(f"VACUUM {table}")
+
+
+async def _version(conn: asyncpg.Connection) -> int:
+    exists = await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
+    if not exists:
+        return 0
+    value = await conn.fetchval("SELECT max(version) FROM schema_version")
+    return int(value or 0)
