@@ -16,6 +16,8 @@ import contextlib
 import json
 import logging
 import os
+import secrets
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -69,8 +71,9 @@ class PostgresStore:
 
     engine = "postgresql"
 
-    def __init__(self, url: str, pool: asyncpg.Pool, schema: str | None) -> None:
+    def __init__(self, url: str, pool: asyncpg.Pool, schema: str | None, claimant: str) -> None:
         self.url = url
+        self.claimant = claimant
         self._pool = pool
         self._schema = schema
         self._after_commit: list[Callable[[], None]] = []
@@ -95,7 +98,9 @@ class PostgresStore:
         """Connect (a pool of up to `pool_size` connections) and bring the schema up to date. `schema` puts
         the desk in its own PostgreSQL schema (tests give each test one). A server that cannot be reached or
         used raises `StoreUnavailable` with one line, never a driver traceback."""
-        settings = {"application_name": f"threaddesk-{os.getpid()}"}
+        # names this store's connections on the server: outbox claims count while a connection so named exists
+        claimant = f"threaddesk-{socket.gethostname()[:30]}-{os.getpid()}-{secrets.token_hex(3)}"
+        settings = {"application_name": claimant}
         if schema:
             settings["search_path"] = schema
         try:
@@ -109,7 +114,7 @@ class PostgresStore:
             )
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
             raise StoreUnavailable(explain(url, exc)) from None
-        store = cls(url, pool, schema)
+        store = cls(url, pool, schema, claimant)
         try:
             if schema:
                 async with pool.acquire() as conn:
@@ -127,9 +132,10 @@ class PostgresStore:
 
     async def _listen(self) -> None:
         """One connection outside the pool waits for other processes' notifications."""
-        self._listener = await asyncpg.connect(
-            self.url, server_settings={"search_path": self._schema} if self._schema else None
-        )
+        settings = {"application_name": self.claimant}
+        if self._schema:
+            settings["search_path"] = self._schema
+        self._listener = await asyncpg.connect(self.url, server_settings=settings)
         await self._listener.add_listener(CHANNEL, self._notified)
 
     def _notified(self, *_: Any) -> None:
@@ -142,7 +148,7 @@ class PostgresStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresUnitOfWork]:
         async with self._connection() as conn, conn.transaction():
-            yield PostgresUnitOfWork(conn, writing=True)
+            yield PostgresUnitOfWork(conn, writing=True, claimant=self.claimant)
         self.commits += 1
         for callback in self._after_commit:
             callback()
@@ -150,7 +156,7 @@ class PostgresStore:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[PostgresUnitOfWork]:
         async with self._connection() as conn:
-            yield PostgresUnitOfWork(conn, writing=False)
+            yield PostgresUnitOfWork(conn, writing=False, claimant=self.claimant)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:

@@ -26,16 +26,17 @@ from bot.store.postgres.webhook_deliveries import PgWebhookDeliveries
 
 class PostgresUnitOfWork:
     """Repositories over one connection for one unit of work (built per unit: they are a few small objects).
-    `writing` units lock what they read to change (see `bot.store.postgres.engine`)."""
+    `writing` units lock what they read to change; `claimant` names this store's outbox claims (see
+    `bot.store.postgres.engine`)."""
 
-    def __init__(self, conn: asyncpg.Connection, *, writing: bool) -> None:
+    def __init__(self, conn: asyncpg.Connection, *, writing: bool, claimant: str) -> None:
         self.tickets = PgTickets(conn, writing=writing)
         self.history = PgHistory(conn, writing=writing)
         self.messages = PgMessages(conn, writing=writing)
         self.people = PgPeople(conn, writing=writing)
         self.inbound = PgInbound(conn, writing=writing)
         self.recent_tickets = PgRecentTickets(conn, writing=writing)
-        self.outbox = PgOutbox(conn, writing=writing)
+        self.outbox = PgOutbox(conn, writing=writing, claimant=claimant)
         self.timers = PgTimers(conn, writing=writing)
         self.sla = PgSla(conn, writing=writing)
         self.csat = PgCsat(conn, writing=writing)
