@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import asyncpg
 import pytest
@@ -45,15 +46,26 @@ async def require_server() -> None:
 
 
 @asynccontextmanager
-async def fresh_store(**options: object) -> AsyncIterator[Store]:
-    """A migrated desk in a new schema of the test server, dropped when the block ends."""
+async def fresh_schema() -> AsyncIterator[str]:
+    """The name of a new, empty schema of the test server, dropped with everything in it when the block ends."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     try:
-        async with PostgresStore.open(URL, schema=schema, pool_size=4, **options) as store:  # type: ignore[arg-type]
-            yield store
+        yield schema
     finally:
         conn = await asyncpg.connect(URL)
         try:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         finally:
             await conn.close()
+
+
+def open_in(schema: str, **options: Any) -> AbstractAsyncContextManager[PostgresStore]:
+    """A store on `schema` (several may share one: processes of one desk)."""
+    return PostgresStore.open(URL, schema=schema, pool_size=4, **options)
+
+
+@asynccontextmanager
+async def fresh_store() -> AsyncIterator[Store]:
+    """A migrated desk in a new schema of the test server, dropped when the block ends."""
+    async with fresh_schema() as schema, open_in(schema) as store:
+        yield store

@@ -118,7 +118,9 @@ class PostgresStore:
         try:
             if schema:
                 async with pool.acquire() as conn:
-                    await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                    # IF NOT EXISTS still races with a process creating it at the same moment
+                    with contextlib.suppress(asyncpg.UniqueViolationError):
+                        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             if migrate:
                 await store.migrate()
             if listen:
