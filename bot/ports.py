@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Protocol
@@ -10,6 +10,7 @@ from typing import Protocol
 from bot.domain.refs import MessageRef, UserRef
 from bot.domain.roles import Role
 from bot.outbound import Message
+from bot.records import TableRows
 from bot.repositories import (
     ArticlesRepository,
     CatchUpRepository,
@@ -184,6 +185,22 @@ class Store(Protocol):
     async def migrate(self) -> list[int]: ...
 
     async def integrity_problems(self, *, full: bool = False) -> list[str]: ...
+
+    def dump_table(self, table: str, batch: int) -> AsyncIterator[TableRows]:
+        """A table's rows in the portable form, `batch` at a time, in key order (`threaddesk db copy`)."""
+        ...
+
+    async def load_table(self, table: str, rows: TableRows) -> None:
+        """Insert rows in the portable form (columns this engine lacks are left out)."""
+        ...
+
+    async def count_rows(self, table: str) -> int: ...
+
+    async def clear_table(self, table: str) -> None: ...
+
+    async def after_load(self) -> None:
+        """After a copy: number sequences continue after the highest number copied."""
+        ...
 
     async def compact_log(self) -> None:
         """Make erased text unrecoverable from the engine's logs (SQLite: truncate the WAL)."""

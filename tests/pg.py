@@ -59,6 +59,15 @@ async def fresh_schema() -> AsyncIterator[str]:
             await conn.close()
 
 
+async def query(schema: str, statement: str) -> Any:
+    """One value, read on a connection of its own (as an operator with psql would)."""
+    conn = await asyncpg.connect(URL, server_settings={"search_path": schema})
+    try:
+        return await conn.fetchval(statement)
+    finally:
+        await conn.close()
+
+
 def open_in(schema: str, **options: Any) -> AbstractAsyncContextManager[PostgresStore]:
     """A store on `schema` (several may share one: processes of one desk)."""
     return PostgresStore.open(URL, schema=schema, pool_size=4, **options)

@@ -20,12 +20,14 @@ import secrets
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from bot.ports import SchemaTooNew, StoreUnavailable
+from bot.records import TableRows, moment_text
 from bot.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.store.postgres.unit_of_work import PostgresUnitOfWork
 
@@ -211,11 +213,95 @@ class PostgresStore:
         version = await self.schema_version()
         return [] if version == SCHEMA_VERSION else [f"schema version {version}, expected {SCHEMA_VERSION}"]
 
+    # -- whole tables (`threaddesk db copy`) -------------------------------------------------------------
+
+    async def dump_table(self, table: str, batch: int) -> AsyncIterator[TableRows]:
+        async with self._connection() as conn, conn.transaction():
+            columns = tuple(name for name, _ in await _columns(conn, table))
+            rows: list[tuple[Any, ...]] = []
+            async for record in conn.cursor(f"SELECT {', '.join(columns)} FROM {table}", prefetch=batch):
+                rows.append(tuple(_portable(v) for v in record))
+                if len(rows) == batch:
+                    yield TableRows(table, columns, rows)
+                    rows = []
+            if rows:
+                yield TableRows(table, columns, rows)
+
+    async def load_table(self, table: str, rows: TableRows) -> None:
+        async with self._connection() as conn, conn.transaction():
+            types = dict(await _columns(conn, table))
+            keep = [i for i, c in enumerate(rows.columns) if c in types]
+            names = [rows.columns[i] for i in keep]
+            marks = ", ".join(f"${n}" for n in range(1, len(keep) + 1))
+            await conn.executemany(
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})",
+                [tuple(_native(row[i], types[rows.columns[i]]) for i in keep) for row in rows.rows],
+            )
+
+    async def count_rows(self, table: str) -> int:
+        async with self._connection() as conn:
+            return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+
+    async def clear_table(self, table: str) -> None:
+        async with self._connection() as conn:
+            await conn.execute(f"DELETE FROM {table}")
+
+    async def after_load(self) -> None:
+        """Identity sequences continue after the highest number copied, so the next ticket is not #1 again."""
+        async with self._connection() as conn:
+            identities = await conn.fetch(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND is_identity = 'YES'"
+            )
+            for table, column in identities:
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
+                    f" coalesce((SELECT max({column}) FROM {table}), 0) + 1, false)"
+                )
+
     async def compact_log(self) -> None:
         """Erased rows' old versions are removed from the tables' pages by VACUUM."""
         async with self._connection() as conn:
             for table in ("ticket_messages", "tickets", "ticket_events", "people", "inbox", "csat"):
                 await conn.execute(f"VACUUM {table}")
+
+
+async def _columns(conn: asyncpg.Connection, table: str) -> list[tuple[str, str]]:
+    """A table's stored (not generated) columns and their types, in table order."""
+    rows = await conn.fetch(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema()"
+        " AND table_name = $1 AND is_generated = 'NEVER' ORDER BY ordinal_position",
+        table,
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+def _portable(value: Any) -> Any:
+    """A value read from PostgreSQL in the portable form (`bot.records.TableRows`)."""
+    if isinstance(value, datetime):
+        return moment_text(value)
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def _native(value: Any, data_type: str) -> Any:
+    """A portable value as the column of `data_type` takes it."""
+    if value is None:
+        return None
+    if data_type == "timestamp with time zone":
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
+    if data_type in ("jsonb", "json"):
+        return json.loads(value) if isinstance(value, str) else value
+    if data_type == "boolean":
+        return bool(value)
+    if data_type in ("bigint", "integer", "smallint"):
+        return int(value)
+    if data_type == "double precision":
+        return float(value)
+    return value
 
 
 async def _version(conn: asyncpg.Connection) -> int:
