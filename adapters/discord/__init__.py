@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -26,8 +27,11 @@ log = logging.getLogger(__name__)
 class DiscordAdapter:
     """One bot account connected to one guild. `serve` may run again after it stops (a restart)."""
 
-    def __init__(self, config: DiscordConfig, token: str, **client_options: Any) -> None:
+    def __init__(
+        self, config: DiscordConfig, token: str, *, lease: timedelta = timedelta(seconds=15), **client_options: Any
+    ) -> None:
         self.config = config
+        self.lease = lease
         self.token = token
         self.client_options = client_options
         self.discord = DiscordPlatform(queue_channel=config.queue_channel)
@@ -56,7 +60,13 @@ class DiscordAdapter:
         self.bot = bot
         try:
             async with bot:
-                await bot.start(self.token)
+                await bot.login(self.token)  # REST: this process delivers its posts even while standing by
+                shards = [f"discord-shard-{n}" for n in range(self.config.shard_count)]
+                # one gateway session per shard across every process on the desk's database
+                async with desk.first_free_role(shards, self.lease) as shard:
+                    if self.config.shard_count > 1:
+                        bot.shard_id, bot.shard_count = int(shard.rsplit("-", 1)[1]), self.config.shard_count
+                    await bot.connect()
         except discord.LoginFailure as exc:
             raise AdapterStartupError(
                 f"Discord rejected the bot token in {TOKEN_ENV} ({exc}): copy it again from the developer portal "
@@ -106,7 +116,7 @@ def build(config: PlatformChannels, settings: Settings) -> DiscordAdapter:
         )
     if not config.intake_channels and not config.queue_channel:
         log.warning("discord: no intake_channels or queue_channel configured; only DMs open tickets")
-    return DiscordAdapter(config, token)
+    return DiscordAdapter(config, token, lease=timedelta(seconds=settings.store.lease_seconds))
 
 
 SPEC = AdapterSpec("discord", DiscordConfig, build)

@@ -36,6 +36,12 @@ class DiscordConfig(PlatformChannels):
     catch_up_hours: float = Field(
         default=24, ge=0, description="… and nothing written longer ago than this many hours (0 = no catch-up)"
     )
+    shard_count: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="gateway shards; each ThreadDesk process sharing a PostgreSQL desk connects one nobody holds",
+    )
     agent_roles: tuple[str, ...] = ()
     lead_roles: tuple[str, ...] = ()
     admin_roles: tuple[str, ...] = ()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from bot import logcontext, telemetry
@@ -32,6 +33,7 @@ from bot.services import (
 from bot.services.desk_context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
+from bot.writer_lease import first_free
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +170,11 @@ class Desk:
                 log.exception("handling waiting messages failed; trying again in %.0f s", every)
 
     # --- catch-up after downtime: an adapter reads back what was written while it was away ----------------
+
+    def first_free_role(self, roles: Sequence[str], ttl: timedelta) -> AbstractAsyncContextManager[str]:
+        """Hold the first of `roles` (say, a Discord gateway shard) no other process holds, standing by while
+        all are held; yields the one held (see `bot.writer_lease`)."""
+        return first_free(self.ctx.store, self.ctx.clock, roles, ttl)
 
     async def read_marks(self, platform: str) -> dict[str, str]:
         """How far each conversation of `platform` has been read: every message there up to the position was
