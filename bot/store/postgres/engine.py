@@ -79,6 +79,7 @@ class PostgresStore:
         self._pool = pool
         self._schema = schema
         self._after_commit: list[Callable[[], None]] = []
+        self._notices: dict[str, list[Callable[[], None]]] = {}
         self._listener: asyncpg.Connection | None = None
         self.commits = 0
 
@@ -142,12 +143,16 @@ class PostgresStore:
         self._listener = await asyncpg.connect(self.url, server_settings=settings)
         await self._listener.add_listener(CHANNEL, self._notified)
 
-    def _notified(self, *_: Any) -> None:
-        for callback in self._after_commit:
+    def _notified(self, _conn: Any, _pid: int, _channel: str, topic: str) -> None:
+        """Another process committed work for us ("outbox") or changed something we keep in memory."""
+        for callback in self._after_commit if topic == "outbox" else self._notices.get(topic, []):
             callback()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._after_commit.append(callback)
+
+    def on_notice(self, topic: str, callback: Callable[[], None]) -> None:
+        self._notices.setdefault(topic, []).append(callback)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresUnitOfWork]:

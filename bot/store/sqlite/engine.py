@@ -118,6 +118,9 @@ class SqliteStore:
         """Run `callback` after every committed transaction (wakes the delivery worker)."""
         self._after_commit.append(callback)
 
+    def on_notice(self, topic: str, callback: Callable[[], None]) -> None:
+        """SQLite cannot announce changes to other processes: they poll (`kb_revision`)."""
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteUnitOfWork]:
         """One unit of work: stored when the block ends without an exception (and only then does the
