@@ -17,22 +17,16 @@ from bot.ports import SystemClock
 from bot.records import Event, LoggedMessage, TicketQuery
 from bot.services.history_text import describe_event
 
-
-class StatusFilter(StrEnum):
-    ACTIVE = "active"
-    ALL = "all"
-    NEW = "new"
-    OPEN = "open"
-    PENDING = "pending"
-    ON_HOLD = "on_hold"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
+#: `--status`: the active tickets, all of them, or one of the domain's statuses (in its order).
+StatusFilter = StrEnum(  # type: ignore[misc]  # mypy reads members only from literals
+    "StatusFilter", {"ACTIVE": "active", "ALL": "all", **{status.name: status.value for status in Status}}
+)
 
 
 def _statuses(choice: StatusFilter) -> list[Status]:
-    if choice is StatusFilter.ALL:
+    if choice is StatusFilter["ALL"]:
         return []
-    if choice is StatusFilter.ACTIVE:
+    if choice is StatusFilter["ACTIVE"]:
         return [s for s in Status if s.is_active]
     return [Status(choice.value)]
 
@@ -46,7 +40,7 @@ async def _query(settings: Settings, query: TicketQuery) -> list[Ticket]:
     "list", epilog=example("threaddesk tickets list", "threaddesk tickets list --status pending --limit 20")
 )
 def tickets_list(
-    status: Annotated[StatusFilter, typer.Option(help="Which tickets.")] = StatusFilter.ACTIVE,
+    status: Annotated[StatusFilter, typer.Option(help="Which tickets.")] = StatusFilter["ACTIVE"],
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many.")] = 50,
     config: ConfigOpt = None,
     db: DbOpt = None,
