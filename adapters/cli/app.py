@@ -26,7 +26,7 @@ from bot.bootstrap import open_knowledge_base, seed_knowledge_base
 from bot.config import ConfigError, PlatformChannels, Settings, load_settings
 from bot.ports import Store, StoreUnavailable, SystemClock
 from bot.services.knowledge import KnowledgeLibrary
-from bot.storage import open_store
+from bot.storage import open_configured
 
 #: Articles from which the first index build shows a progress bar (100,000 take seconds).
 LARGE_KB = 5_000
@@ -113,9 +113,8 @@ app.add_typer(webhook_commands.build_app(_settings, _fail), name="webhooks")
 
 @contextlib.asynccontextmanager
 async def _database(settings: Settings) -> AsyncIterator[Store]:
-    path = settings.resolve(settings.store.path)
     try:
-        async with open_store(path, check=True, synchronous=settings.store.synchronous) as db:
+        async with open_configured(settings, check=True) as db:
             yield db
     except StoreUnavailable as exc:
         raise _fail(str(exc)) from None

@@ -11,7 +11,7 @@ from adapters import ops_cli
 from adapters.cli.app import ConfigOpt, DbOpt, _fail, _settings, app, db_app, err, out
 from adapters.help import example
 from bot.ports import StoreUnavailable
-from bot.storage import open_store
+from bot.storage import open_configured
 
 # `db backup` and `db restore` (listed before migrate and check), and the `customer` group
 ops_cli.register(db_app, app, lambda config, db: _settings(config, db), _fail)
@@ -23,7 +23,7 @@ def db_migrate(config: ConfigOpt = None, db: DbOpt = None) -> None:
     settings = _settings(config, db)
 
     async def main() -> None:
-        async with open_store(settings.resolve(settings.store.path), migrate=False) as database:
+        async with open_configured(settings, migrate=False) as database:
             applied = await database.migrate()
             version = await database.schema_version()
         if applied:
@@ -47,7 +47,7 @@ def db_check(
     settings = _settings(config, db)
 
     async def main() -> list[str]:
-        async with open_store(settings.resolve(settings.store.path), migrate=False) as database:
+        async with open_configured(settings, migrate=False) as database:
             return await database.integrity_problems(full=full)
 
     try:

@@ -62,11 +62,13 @@ def _logging(verbose: bool, log_format: str | None = None, settings: Settings | 
 @contextlib.asynccontextmanager
 async def _running_database(settings: Settings) -> AsyncIterator[Store]:
     """The database for a running bot: this process holds it, or it stops with who does."""
-    async with (
-        _database(settings) as db,
-        writer_lease(db, SystemClock(), timedelta(seconds=settings.store.lease_seconds)),
-    ):
-        yield db
+    async with _database(settings) as db:
+        # one process per SQLite file (`bot.writer_lease`); PostgreSQL is made for many at once
+        if db.engine == "sqlite":
+            async with writer_lease(db, SystemClock(), timedelta(seconds=settings.store.lease_seconds)):
+                yield db
+        else:
+            yield db
 
 
 async def _run_console(settings: Settings, beside: Sequence[AdapterSpec] = ()) -> None:
