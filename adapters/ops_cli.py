@@ -21,7 +21,7 @@ from bot.config import USER_KEY, Settings
 from bot.ports import SystemClock
 from bot.records import Erasure
 from bot.services import privacy
-from bot.storage import open_store
+from bot.storage import open_configured
 
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
@@ -114,7 +114,7 @@ def register(db_app: typer.Typer, app: typer.Typer, load: Load, fail: Fail) -> N
         settings = load(config, db)
 
         async def main() -> dict[str, Any]:
-            async with open_store(settings.resolve(settings.store.path)) as database:
+            async with open_configured(settings) as database:
                 return await privacy.export(database, platform, user_id)
 
         data = asyncio.run(main())
@@ -145,7 +145,7 @@ def register(db_app: typer.Typer, app: typer.Typer, load: Load, fail: Fail) -> N
             raise typer.Exit(1)
 
         async def main() -> Erasure:
-            async with open_store(settings.resolve(settings.store.path)) as database:
+            async with open_configured(settings) as database:
                 return await privacy.forget(database, SystemClock(), platform, user_id, dry_run=dry_run)
 
         found = asyncio.run(main())

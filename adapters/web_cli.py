@@ -12,11 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.help import example
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.domain.refs import UserRef
 from bot.ports import SchemaTooNew, SystemClock
 from bot.services import web_auth
-from bot.storage import open_store
+from bot.storage import open_configured
 
 app = typer.Typer(
     help="The web dashboard's sessions.",
@@ -36,15 +36,14 @@ DbOpt = Annotated[
 ]
 
 
-def _path(config: Path | None, db: Path | None) -> Path:
+def _settings(config: Path | None, db: Path | None) -> Settings:
     from adapters.cli import ADAPTERS as known  # the composition root knows every adapter's table
 
     try:
-        settings = load_settings(config, known, db_override=db)
+        return load_settings(config, known, db_override=db)
     except ConfigError as exc:
         err.print(f"error: {exc}", style="red")
         raise typer.Exit(2) from None
-    return settings.resolve(settings.store.path)
 
 
 def _user(key: str) -> UserRef:
@@ -58,10 +57,10 @@ def _user(key: str) -> UserRef:
 @app.command("sessions", epilog=example("threaddesk web sessions --db threaddesk.db"))
 def sessions(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Live dashboard sessions: who, since when, until when, which browser."""
-    path = _path(config, db)
+    settings = _settings(config, db)
 
     async def main() -> list[web_auth.SessionRow]:
-        async with open_store(path) as database:
+        async with open_configured(settings) as database:
             return await web_auth.live_sessions(database, SystemClock())
 
     try:
@@ -92,10 +91,10 @@ def revoke(
         err.print("error: say whom: --user platform:user-id, or --all", style="red")
         raise typer.Exit(2)
     who = _user(user) if user else None
-    path = _path(config, db)
+    settings = _settings(config, db)
 
     async def main() -> int:
-        async with open_store(path) as database:
+        async with open_configured(settings) as database:
             return await web_auth.revoke(database, SystemClock(), user=who, everyone=everyone)
 
     count = asyncio.run(main())

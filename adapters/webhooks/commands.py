@@ -15,7 +15,7 @@ from adapters.webhooks.sender import Attempt, WebhookSender, WebhookSetupError, 
 from bot.config import Settings
 from bot.ports import SystemClock
 from bot.records import Delivery
-from bot.storage import open_store
+from bot.storage import open_configured
 from bot.webhooks.config import TEST_TYPE
 from bot.webhooks.payload import envelope
 
@@ -112,7 +112,7 @@ def build_app(load: SettingsLoader, fail: Fail) -> typer.Typer:
         settings = load(config, db)
 
         async def read() -> list[Delivery]:
-            async with open_store(settings.resolve(settings.store.path)) as database, database.reading() as uow:
+            async with open_configured(settings) as database, database.reading() as uow:
                 return await uow.webhook_deliveries.list_deliveries(failed_only=failed, limit=limit)
 
         found = asyncio.run(read())
@@ -139,7 +139,7 @@ def build_app(load: SettingsLoader, fail: Fail) -> typer.Typer:
         clock = SystemClock()
 
         async def again() -> tuple[Delivery | None, Delivery | None]:
-            async with open_store(settings.resolve(settings.store.path)) as database:
+            async with open_configured(settings) as database:
                 async with database.transaction() as uow:
                     new_id = await uow.webhook_deliveries.requeue(delivery_id, clock.now())
                 if new_id is None:

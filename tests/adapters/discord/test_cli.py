@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters import cli
+from adapters.cli import ADAPTERS
+from adapters.cli.app import SPECS
+from adapters.cli.run import _run_platforms
 from adapters.discord import SPEC
 from bot.config import load_settings
 from tests.adapters.discord.conftest import discord_config
@@ -19,7 +21,7 @@ from tests.fakes.discord_api import TOKEN, FakeDiscord, eventually
 async def test_run_starts_discord_from_the_config(
     fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert SPEC in cli.SPECS
+    assert SPEC in SPECS
     intake, queue = fake.text_channel("support"), fake.text_channel("queue")
     agents = fake.role("Support")
     alice, bob = fake.user("Alice"), fake.user("Bob", agents)
@@ -28,8 +30,8 @@ async def test_run_starts_discord_from_the_config(
     config = tmp_path / "config.toml"
     config.write_text(f'[store]\npath = "desk.db"\n\n[discord]\n{lines}\n', encoding="utf-8")
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
-    settings = load_settings(config, cli.ADAPTERS)
-    running = asyncio.create_task(cli._run_platforms(settings, [SPEC]))
+    settings = load_settings(config, ADAPTERS)
+    running = asyncio.create_task(_run_platforms(settings, [SPEC]))
     try:
         await eventually(lambda: fake.identifies == 1, what="the bot started by `run`")
         asked = fake.say(alice, intake, "Sync is broken on Android")
