@@ -25,6 +25,7 @@ __all__ = [
     "StoreUnavailable",
     "backup",
     "inspect_backup",
+    "is_url",
     "open_configured",
     "open_store",
     "restore",

@@ -68,6 +68,14 @@ async def query(schema: str, statement: str) -> Any:
         await conn.close()
 
 
+async def create_schema(schema: str) -> None:
+    conn = await asyncpg.connect(URL)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await conn.close()
+
+
 def open_in(schema: str, **options: Any) -> AbstractAsyncContextManager[PostgresStore]:
     """A store on `schema` (several may share one: processes of one desk)."""
     return PostgresStore.open(URL, schema=schema, pool_size=4, **options)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from adapters.cli import app
 from bot.bootstrap import build_desk, open_knowledge_base
 from bot.desk_copy import TABLES, CopyRefused, copy_desk
 from bot.ports import Store
@@ -56,3 +59,29 @@ async def test_a_copy_into_a_desk_in_use_is_refused(seeded_sqlite: Store, tmp_pa
         await copy_desk(seeded_sqlite, other)
         with pytest.raises(CopyRefused, match=r"already holds a desk \(tickets is not empty\)"):
             await copy_desk(seeded_sqlite, other)
+
+
+async def test_threaddesk_db_copy_moves_a_desk_and_prints_the_verified_counts(
+    seeded_sqlite: Store, tmp_path: Path
+) -> None:
+    await pg.require_server()
+    async with pg.fresh_schema() as schema:
+        await pg.create_schema(schema)
+        url = f"{pg.URL}?search_path={schema}"  # asyncpg passes query parameters on as server settings
+        source = tmp_path / "source.db"
+        copied = await asyncio.to_thread(CliRunner().invoke, app, ["db", "copy", "--from", str(source), "--to", url])
+        assert copied.exit_code == 0, copied.output
+        lines = copied.output.splitlines()
+        assert lines[0] == f"Copied {source} → {url}:"
+        assert "  tickets  " in lines[1] and lines[1].endswith(" 3")
+        assert lines[-1] == f"Verified: each of the {len(TABLES)} tables holds as many rows as in {source}."
+
+        again = await asyncio.to_thread(CliRunner().invoke, app, ["db", "copy", "--from", str(source), "--to", url])
+        assert again.exit_code == 2
+        assert "already holds a desk (tickets is not empty) — copy into a new, empty database" in again.output
+        assert "Traceback" not in again.output
+
+    missing = await asyncio.to_thread(
+        CliRunner().invoke, app, ["db", "copy", "--from", str(tmp_path / "nope.db"), "--to", str(tmp_path / "x.db")]
+    )
+    assert missing.exit_code == 2 and "nope.db: no such file" in missing.output
