@@ -1,15 +1,56 @@
-"""SKELETON — replace with the PostgreSQL implementation of the repositories below."""
+"""Webhook deliveries as the outbox holds them (platform 'webhook'): the log and manual redelivery.
+
+`destination` and `payload` are `jsonb`: the engine's codec hands them over as Python values, which the
+models validate directly (SQLite's twin parses JSON text).
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import asyncpg
 
-from bot.records import (
-    Delivery,
-    OutboxRow,
-)
+from bot.outbound import Destination, Message
+from bot.records import Delivery, OutboxRow
+from bot.store.postgres.outbox import PgOutbox
+
+PLATFORM = "webhook"
+
+
+def outbox_row(r: asyncpg.Record) -> OutboxRow:
+    """An outbox row as the delivery worker takes it (the same as SQLite's `row_from_db`)."""
+    return OutboxRow(
+        id=r["id"],
+        destination=Destination.model_validate(r["destination"]),
+        message=Message.model_validate(r["payload"]),
+        ticket=r["ticket"],
+        log_message=r["message"],
+        version=r["version"],
+        attempts=r["attempts"],
+        created_at=r["created_at"],
+        sending_since=r["sending_since"],
+    )
+
+
+def _delivery(r: asyncpg.Record) -> Delivery:
+    body = Message.model_validate(r["payload"]).text
+    head = json.loads(body)
+    return Delivery(
+        id=r["id"],
+        endpoint=Destination.model_validate(r["destination"]).channel,
+        event_type=str(head.get("type", "")),
+        event_id=str(head.get("id", "")),
+        ticket=r["ticket"],
+        state=r["state"],
+        attempts=r["attempts"],
+        last_error=r["last_error"],
+        answer=r["delivered_id"],
+        created_at=r["created_at"],
+        delivered_at=r["delivered_at"],
+        next_attempt_at=r["next_attempt_at"],
+        body=body,
+    )
 
 
 class PgWebhookDeliveries:
@@ -20,13 +61,28 @@ class PgWebhookDeliveries:
         self.writing = writing  # inside Store.transaction(): rows read to be changed are locked (FOR UPDATE)
 
     async def list_deliveries(self, *, failed_only: bool = False, limit: int = 50) -> list[Delivery]:
-        raise NotImplementedError  # SKELETON
+        """Newest first."""
+        where = "platform = $1" + (" AND state = 'failed'" if failed_only else "")
+        rows = await self.conn.fetch(f"SELECT * FROM outbox WHERE {where} ORDER BY id DESC LIMIT $2", PLATFORM, limit)
+        return [_delivery(r) for r in rows]
 
     async def get_delivery(self, delivery_id: int) -> Delivery | None:
-        raise NotImplementedError  # SKELETON
+        row = await self.conn.fetchrow("SELECT * FROM outbox WHERE id = $1 AND platform = $2", delivery_id, PLATFORM)
+        return _delivery(row) if row else None
 
     async def requeue(self, delivery_id: int, at: datetime) -> int | None:
-        raise NotImplementedError  # SKELETON
+        """A new pending delivery with the same body (so the same `webhook-id`); the old row stays as it was
+        (so it is read without a lock). Queued through the outbox repository, which wakes the workers."""
+        row = await self.conn.fetchrow("SELECT * FROM outbox WHERE id = $1 AND platform = $2", delivery_id, PLATFORM)
+        if row is None:
+            return None
+        return await PgOutbox(self.conn, writing=self.writing).enqueue(
+            Destination.model_validate(row["destination"]),
+            Message.model_validate(row["payload"]),
+            at=at,
+            ticket=row["ticket"],
+        )
 
     async def pending_row(self, delivery_id: int) -> OutboxRow | None:
-        raise NotImplementedError  # SKELETON
+        row = await self.conn.fetchrow("SELECT * FROM outbox WHERE id = $1 AND state = 'pending'", delivery_id)
+        return outbox_row(row) if row else None
