@@ -13,24 +13,9 @@ import asyncpg
 
 from bot.outbound import Destination, Message
 from bot.records import Delivery, OutboxRow
-from bot.store.postgres.outbox import PgOutbox
+from bot.store.postgres.outbox import PgOutbox, row_from_db
 
 PLATFORM = "webhook"
-
-
-def outbox_row(r: asyncpg.Record) -> OutboxRow:
-    """An outbox row as the delivery worker takes it (the same as SQLite's `row_from_db`)."""
-    return OutboxRow(
-        id=r["id"],
-        destination=Destination.model_validate(r["destination"]),
-        message=Message.model_validate(r["payload"]),
-        ticket=r["ticket"],
-        log_message=r["message"],
-        version=r["version"],
-        attempts=r["attempts"],
-        created_at=r["created_at"],
-        sending_since=r["sending_since"],
-    )
 
 
 def _delivery(r: asyncpg.Record) -> Delivery:
@@ -85,4 +70,4 @@ class PgWebhookDeliveries:
 
     async def pending_row(self, delivery_id: int) -> OutboxRow | None:
         row = await self.conn.fetchrow("SELECT * FROM outbox WHERE id = $1 AND state = 'pending'", delivery_id)
-        return outbox_row(row) if row else None
+        return row_from_db(row) if row else None
