@@ -249,3 +249,20 @@ async def test_a_reading_unit_does_not_wait_for_a_unit_changing_the_ticket(db: S
                 return seen.subject if seen else None
 
         assert await asyncio.wait_for(peek(), timeout=5) == ticket.subject  # the committed version
+
+
+async def test_intakes_for_one_customer_at_once_cannot_both_pass_the_open_ticket_limit(db: Store) -> None:
+    """What intake does (count, then open): with a limit of one, two units at once open one ticket."""
+
+    async def intake(thread: str) -> Ticket | None:
+        async with db.transaction() as uow:
+            if await uow.tickets.count_active_for_customer(ALICE) >= 1:
+                return None
+            await asyncio.sleep(0.05)
+            return await open_one(uow, thread=thread)
+
+    opened = await asyncio.gather(intake("a"), intake("b"), intake("c"))
+    assert len([t for t in opened if t is not None]) == 1
+    async with db.reading() as uow:
+        assert await uow.tickets.count_active_for_customer(ALICE) == 1
+        assert await uow.tickets.count_active_for_customer(CAROL) == 0

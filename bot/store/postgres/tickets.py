@@ -52,6 +52,10 @@ def _ticket(row: asyncpg.Record) -> Ticket:
     )
 
 
+#: the class of the transaction-scoped advisory locks a writing unit takes on a customer (key: the customer)
+CUSTOMER_LOCK = 0x7D_0002
+
+
 def locking(writing: bool) -> str:
     """The clause a writing unit adds to a read of rows it will change (nothing for a reading unit)."""
     return " FOR UPDATE" if writing else ""
@@ -237,6 +241,12 @@ class PgTickets:
         return [_ticket(row) for row in await self.conn.fetch(sql, *args)]
 
     async def count_active_for_customer(self, customer: UserRef) -> int:
+        """In a writing unit, intake counts before it opens a ticket (the per-customer limit): there is no row
+        to lock yet, so the unit takes a lock on the customer instead, held until it commits. Two messages
+        from one customer handled at once — by two processes — then cannot both pass the limit, as they
+        cannot on SQLite, whose units run one at a time."""
+        if self.writing:
+            await self.conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", CUSTOMER_LOCK, customer.key)
         count = await self.conn.fetchval(
             f"SELECT count(*) FROM tickets WHERE customer_platform=$1 AND customer_id=$2 AND {OPEN}",
             customer.platform,
