@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 
 from bot.domain.refs import ThreadRef, UserRef
@@ -14,6 +15,7 @@ from bot.ports import Store, UnitOfWork
 from bot.records import ArticleStats, Version
 from bot.store.postgres.articles import CHANNEL
 from kb.article import Article
+from tests import pg
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 RESET = Article(id="reset-password", title="Reset your password", aliases=("forgot password",), tags=("account",))
@@ -161,10 +163,6 @@ async def test_units_saving_one_article_at_once_take_turns(db: Store) -> None:
 async def test_a_kb_change_notifies_the_other_processes_when_it_commits(db: Store, engine: str) -> None:
     if engine != "postgresql":
         pytest.skip("PostgreSQL only: processes sharing one database hear of KB changes through NOTIFY")
-    import asyncpg
-
-    from tests import pg
-
     heard: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
     listener = await asyncpg.connect(pg.URL)
     try:
