@@ -77,7 +77,7 @@ class PostgresStore:
         self.url = url
         self.claimant = claimant
         self._pool = pool
-        self._schema = schema
+        self.schema = schema
         self._after_commit: list[Callable[[], None]] = []
         self._notices: dict[str, list[Callable[[], None]]] = {}
         self._listener: asyncpg.Connection | None = None
@@ -85,7 +85,7 @@ class PostgresStore:
 
     @property
     def location(self) -> str:
-        return masked(self.url) + (f" (schema {self._schema})" if self._schema else "")
+        return masked(self.url) + (f" (schema {self.schema})" if self.schema else "")
 
     @classmethod
     @asynccontextmanager
@@ -138,8 +138,8 @@ class PostgresStore:
     async def _listen(self) -> None:
         """One connection outside the pool waits for other processes' notifications."""
         settings = {"application_name": self.claimant}
-        if self._schema:
-            settings["search_path"] = self._schema
+        if self.schema:
+            settings["search_path"] = self.schema
         self._listener = await asyncpg.connect(self.url, server_settings=settings)
         await self._listener.add_listener(CHANNEL, self._notified)
 
