@@ -18,6 +18,7 @@ from kb.article import Article
 from kb.matcher import Matcher
 from tests.conftest import ALICE, BOB, CAROL, dm, open_again, shared_matcher
 from tests.fakes.clock import FakeClock
+from tests.fakes.patience import until
 from tests.fakes.platform import RecordingPlatform
 
 
