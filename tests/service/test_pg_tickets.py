@@ -10,6 +10,8 @@ from bot.domain.refs import MessageRef, ThreadRef, UserRef
 from bot.domain.ticket import Priority, Status, Ticket
 from bot.ports import Store, UnitOfWork
 from bot.records import TicketQuery
+from bot.services.desk import Desk
+from tests.conftest import dm
 
 NOW = datetime(2026, 11, 29, 9, 0, 0, 123456, tzinfo=UTC)
 ALICE = UserRef(platform="t", id="alice", name="Alice")
@@ -266,3 +268,15 @@ async def test_intakes_for_one_customer_at_once_cannot_both_pass_the_open_ticket
     async with db.reading() as uow:
         assert await uow.tickets.count_active_for_customer(ALICE) == 1
         assert await uow.tickets.count_active_for_customer(CAROL) == 0
+
+
+async def test_a_customer_whose_name_and_words_hold_nul_still_gets_a_ticket(
+    desk: Desk,
+) -> None:
+    """Chat platforms pass NUL through; PostgreSQL text cannot hold it. The ticket opens on both engines."""
+    ghost = UserRef(platform="test", id="ghost", name="Gh\x00ost")
+    ticket = await desk.receive(dm(ghost, "Export\x00 is broken \\u0000 here"))
+    assert ticket is not None
+    shown = await desk.ticket(ticket.number)
+    assert shown is not None and shown.customer.name in ("Gh\x00ost", "Ghost")
+    assert shown.description.replace("\x00", "") == "Export is broken \\u0000 here"
