@@ -1,4 +1,5 @@
-"""Every new ticket is a possible outage report. Called by intake inside the ticket's own transaction:
+"""Every new ticket is a possible outage report. Called by intake inside the ticket's own transaction (its text
+read before it, `read_report`):
 
 1. **Join.** While an incident is open, a new ticket that reads like its reports (`join_similarity`, the
    mean of its best three similarities to the linked tickets' texts) — or that matches the keyword rule the
@@ -50,32 +51,42 @@ class Joined:
     how: str = "auto"
 
 
-async def on_new_ticket(ctx: DeskContext, uow: UnitOfWork, ticket: Ticket, body: str) -> Joined | None:
-    """Join, detect, or just remember the report. Returns the incident the ticket joined, if any."""
+@dataclass(frozen=True)
+class Report:
+    """A new ticket's text as detection reads it: worked out before the ticket's unit of work."""
+
+    text: str
+    prepared: Prepared
+    rule: str | None  # the title of the outage rule it matches
+
+
+def read_report(ctx: DeskContext, body: str) -> Report | None:
+    """The report detection will compare, or None when detection is off."""
     cfg = ctx.incidents
     if not cfg.enabled:
         return None
-    await _ensure_background(ctx, uow)
-    report = prepare(body)
     rule = cfg.rule_for(body)
+    return Report(body, prepare(body), rule.title if rule else None)
+
+
+async def on_new_ticket(ctx: DeskContext, uow: UnitOfWork, ticket: Ticket, found: Report | None) -> Joined | None:
+    """Join, detect, or just remember the report. Returns the incident the ticket joined, if any."""
+    if found is None:
+        return None
+    await _ensure_background(ctx, uow)
+    body, report, rule = found.text, found.prepared, found.rule
     platform = ticket.customer.platform
     try:
-        joined = await _join(ctx, uow, ticket, report, rule.title if rule else None)
+        joined = await _join(ctx, uow, ticket, report, rule)
         if joined is not None:
             await uow.incidents.record_report(
                 ticket.number, platform, ticket.customer.key, ticket.created_at, body, None, "linked"
             )
             return joined
         await uow.incidents.record_report(
-            ticket.number,
-            platform,
-            ticket.customer.key,
-            ticket.created_at,
-            body,
-            rule.title if rule else None,
-            "free",
+            ticket.number, platform, ticket.customer.key, ticket.created_at, body, rule, "free"
         )
-        return await _detect(ctx, uow, ticket, report, rule.title if rule else None)
+        return await _detect(ctx, uow, ticket, report, rule)
     finally:
         ctx.grouping.observe(report)
 

@@ -4,6 +4,7 @@ And `/ticket new`, which opens one by command."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from bot import telemetry
 from bot.domain.errors import CommandError
@@ -11,7 +12,7 @@ from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import ThreadRef, UserRef
 from bot.domain.roles import Role
 from bot.domain.text import MAX_MESSAGE_CHARS, clean_text, subject_from
-from bot.domain.ticket import Status, Ticket
+from bot.domain.ticket import Priority, Status, Ticket
 from bot.domain.ticket_events import StillClosed
 from bot.outbound import Destination, DestinationKind
 from bot.ports import UnitOfWork
@@ -22,6 +23,7 @@ from bot.services.incident_work import IncidentWork
 from bot.services.replies import Reply
 from bot.services.request import Request
 from bot.services.ticket_work import TicketWork
+from kb.matcher import Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,10 @@ async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
         return None
     body = message_body(msg)
     thread = msg.thread_ref
+    # outside a thread a message opens a ticket, unless it is a pleasantry in a DM; what its text decides is
+    # worked out before the unit of work (and dropped when the message turns out to be a re-delivery)
+    kind = pleasantries.pleasantry_in(msg, body) if thread is None and msg.is_direct else None
+    draft = await draft_ticket(ctx, body) if thread is None and kind is None else None
     async with ctx.store.transaction() as uow:
         await uow.inbound.settle(msg.platform, msg.message_id)  # handled in this unit: it leaves the inbox
         found = await uow.tickets.ticket_for_thread(thread) if thread is not None else None
@@ -70,14 +76,15 @@ async def receive(ctx: DeskContext, msg: IncomingMessage) -> Ticket | None:
         if found is not None:
             ticket, in_card_thread = found
             await _join(ctx, uow, ticket, msg, body, in_card_thread)
-        elif msg.is_direct and (kind := pleasantries.pleasantry_in(msg, body)) is not None:
+        elif kind is not None:
             # "thanks!", "ok", "hello?" in a DM: a kind answer, never a new ticket
             await pleasantries.answer_outside_tickets(ctx, uow, msg, body, kind)
             return None
         else:
+            assert draft is not None  # no thread (a thread that is not a ticket's returned above), no pleasantry
             root = msg.started_thread or msg.message_id
             ticket = await open_ticket(
-                ctx, uow, msg.author, msg.channel, root, body, message_id=msg.message_id, subject=msg.subject
+                ctx, uow, msg.author, msg.channel, root, draft, message_id=msg.message_id, subject=msg.subject
             )
         return ticket
 
@@ -88,6 +95,7 @@ async def new(ctx: DeskContext, req: Request) -> Reply:
     place = req.place
     if place is None:
         raise CommandError("`/ticket new` needs a channel to answer in: run it in a DM with the bot or a channel.")
+    draft = await draft_ticket(ctx, body)
     async with ctx.store.transaction() as uow:
         await ctx.remember(uow, req.actor)
         # inside a thread the ticket lives in that thread; elsewhere (or inside another ticket's thread) the
@@ -95,10 +103,46 @@ async def new(ctx: DeskContext, req: Request) -> Reply:
         thread = place.thread or ""
         if place.thread_ref is not None and await uow.tickets.ticket_for_thread(place.thread_ref):
             thread = ""
-        ticket = await open_ticket(ctx, uow, req.actor, place.channel, thread, body)
+        ticket = await open_ticket(ctx, uow, req.actor, place.channel, thread, draft)
     if ticket is None:
         return Reply.error("You have reached the limit of open tickets; see the message in the channel.")
     return Reply.done(f"Opened {ticket.ref}: {ticket.subject}", ticket.number)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a new ticket's text decides, worked out before its unit of work so that the unit only reads and
+    writes (on SQLite it holds the one writer's turn, on PostgreSQL a transaction and row locks): the intake
+    rules' priority, category and team, the KB's suggestions with their lines of the acknowledgement, the
+    macro its card suggests, and the report incident detection compares."""
+
+    body: str
+    priority: Priority
+    category: str
+    team: str | None
+    offer: notify.Offer
+    macro: str | None
+    report: incident_detection.Report | None
+
+
+async def draft_ticket(ctx: DeskContext, body: str) -> Draft:
+    """Rules, suggestions and rendering for a ticket `body` may open. The only reads are the KB's and the
+    macros' periodic checks for changes, on a reading unit."""
+    priority, category = ctx.intake.classify(body)
+    suggestions: list[Suggestion] = []
+    if ctx.suggestions:
+        await ctx.kb.refresh_before_unit(ctx.store)
+        with telemetry.timed(telemetry.KB_SUGGEST_SECONDS):
+            suggestions = ctx.kb.suggest(body, ctx.suggestions)
+    return Draft(
+        body=body,
+        priority=priority,
+        category=category,
+        team=ctx.intake.team_for(body),
+        offer=notify.article_offer(suggestions),
+        macro=await macro_card.suggestion_for_new(ctx, body),
+        report=incident_detection.read_report(ctx, body),
+    )
 
 
 async def open_ticket(
@@ -107,7 +151,7 @@ async def open_ticket(
     customer: UserRef,
     channel: str,
     thread: str,
-    body: str,
+    draft: Draft,
     *,
     message_id: str | None = None,
     subject: str | None = None,
@@ -125,7 +169,7 @@ async def open_ticket(
         )
         await uow.outbox.enqueue(dest, refusal, at=now)
         return None
-    priority, category = ctx.intake.classify(body)
+    body, priority, category = draft.body, draft.priority, draft.category
     ticket = await uow.tickets.insert_ticket(
         subject=subject_from(subject) if subject and subject.strip() else subject_from(body),
         description=body,
@@ -137,26 +181,21 @@ async def open_ticket(
     )
     work = TicketWork(ctx, uow, ticket, customer)
     work.is_new = True
-    suggestions = []
-    if ctx.suggestions:
-        await ctx.kb.refresh(uow)
-        with telemetry.timed(telemetry.KB_SUGGEST_SECONDS):
-            suggestions = ctx.kb.suggest(body, ctx.suggestions)
-    suggested = [s.article.id for s in suggestions]
-    macro = await macro_card.suggest_for_new(work, body)
-    if macro:
-        await work.event("opened", priority=priority.value, category=category, suggested=suggested, macro=macro)
+    suggested = [article.id for article in draft.offer.articles]
+    if draft.macro:
+        await uow.macros.remember_suggestion(ticket.number, draft.macro)
+        await work.event("opened", priority=priority.value, category=category, suggested=suggested, macro=draft.macro)
     else:
         await work.event("opened", priority=priority.value, category=category, suggested=suggested)
     if suggested:
         await uow.articles.record_feedback(ticket.number, suggested, "suggested", now)
     await work.log(body, author=customer, role="customer", platform_message_id=message_id or thread or None)
-    ack = notify.acknowledgement(ticket, suggestions)
-    joined = await incident_detection.on_new_ticket(ctx, uow, ticket, body)
+    ack = notify.acknowledgement(ticket, draft.offer)
+    joined = await incident_detection.on_new_ticket(ctx, uow, ticket, draft.report)
     if joined is not None:
         ack = incident_notify.with_incident(ack, joined.incident, joined.latest)
     await work.to_customer(ack)
-    await routing.on_open(work, channel, ctx.intake.team_for(body))
+    await routing.on_open(work, channel, draft.team)
     work.touch()
     await work.finish()
     if joined is not None:  # after the card is queued, so the note lands in the card's thread

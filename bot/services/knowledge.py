@@ -92,6 +92,14 @@ class KnowledgeLibrary:
                 self._checked_at = self._clock.now()
                 await self._reload_if_changed(uow, progress)
 
+    async def refresh_before_unit(self, store: Store) -> None:
+        """`refresh` for a caller about to open a unit of work (intake suggests before its unit): reads the
+        revision on a reading unit, and opens one only when a check or a refit is due."""
+        if self._busy.locked() or not (self._matcher.needs_refit or self._poll_due()):
+            return
+        async with store.reading() as uow:
+            await self.refresh(uow)
+
     def _look_now(self) -> None:
         self._checked_at = None  # the next refresh reads the revision
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from bot.outbound import Button, Choice, Field, Message
 
 if TYPE_CHECKING:
+    from bot.services.desk_context import DeskContext
     from bot.services.ticket_work import TicketWork
 
 MENU_PLACEHOLDER = "Macro…"
@@ -40,12 +41,10 @@ async def decorate(work: TicketWork, card: Message) -> Message:
     )
 
 
-async def suggest_for_new(work: TicketWork, text: str) -> str | None:
-    """Remember the most likely shared macro for a new ticket (for its card). Returns its name."""
-    library = work.ctx.macros
-    await library.refresh(work.uow)
+async def suggestion_for_new(ctx: DeskContext, text: str) -> str | None:
+    """The most likely shared macro for a new ticket's text (remembered for its card), worked out before the
+    ticket's unit of work. Returns its name."""
+    library = ctx.macros
+    await library.refresh_before_unit(ctx.store)
     hit = library.suggest(text)
-    if hit is None:
-        return None
-    await work.uow.macros.remember_suggestion(work.ticket.number, hit.name)
-    return hit.name
+    return hit.name if hit is not None else None

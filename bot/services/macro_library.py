@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from bot.domain.macros import KB_PREFIX, Macro, placeholders
-from bot.ports import UnitOfWork
+from bot.ports import Store, UnitOfWork
 from kb.article import Article
 from kb.matcher import DEFAULT_MIN_SCORE, Matcher
 
@@ -46,10 +46,9 @@ class MacroLibrary:
         self._checked_at = float("-inf")
 
     async def refresh(self, uow: UnitOfWork) -> None:
-        now = self._monotonic()
-        if now - self._checked_at < self.check_every:
+        if not self._due():
             return
-        self._checked_at = now
+        self._checked_at = self._monotonic()
         current = await uow.macros.revision()
         if current == self._revision:
             return
@@ -62,6 +61,15 @@ class MacroLibrary:
             self._matcher = await asyncio.to_thread(Matcher, documents, min_score=self.min_score)
         else:
             self._matcher = Matcher((), min_score=self.min_score)
+
+    async def refresh_before_unit(self, store: Store) -> None:
+        """`refresh` for a caller about to open a unit of work: opens a reading unit only when a check is due."""
+        if self._due():
+            async with store.reading() as uow:
+                await self.refresh(uow)
+
+    def _due(self) -> bool:
+        return self._monotonic() - self._checked_at >= self.check_every
 
     def suggest(self, text: str) -> Macro | None:
         """The most likely shared macro for a ticket's text, or None below the matcher's threshold."""

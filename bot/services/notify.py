@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.refs import UserRef
@@ -28,19 +29,34 @@ def relay(text: str) -> str:
     return safe
 
 
-def acknowledgement(ticket: Ticket, suggestions: Sequence[Suggestion]) -> Message:
+@dataclass(frozen=True)
+class Offer:
+    """The articles a new ticket's acknowledgement offers, with their lines rendered before the ticket exists
+    (only the buttons need its number)."""
+
+    articles: tuple[Article, ...] = ()
+    text: str = ""
+
+
+def article_offer(suggestions: Sequence[Suggestion]) -> Offer:
+    if not suggestions:
+        return Offer()
+    text = "\nWhile you wait, these articles may help:"
+    for hit in suggestions:
+        summary = hit.article.summary(160)
+        text += f"\n• {hit.article.title}" + (f" — {summary}" if summary else "")
+    return Offer(tuple(hit.article for hit in suggestions), text)
+
+
+def acknowledgement(ticket: Ticket, offer: Offer) -> Message:
     name = ticket.customer.display
     text = (
         f"Thanks, {name} — we've opened ticket {ticket.ref} (priority: {ticket.priority.value}). "
         "An agent will reply in this thread; add anything else here too."
     )
-    if not suggestions:
+    if not offer.articles:
         return Message(text=text)
-    text += "\nWhile you wait, these articles may help:"
-    for hit in suggestions:
-        summary = hit.article.summary(160)
-        text += f"\n• {hit.article.title}" + (f" — {summary}" if summary else "")
-    return Message(text=text, buttons=self_service_buttons(ticket.number, [hit.article for hit in suggestions]))
+    return Message(text=text + offer.text, buttons=self_service_buttons(ticket.number, offer.articles))
 
 
 def self_service_buttons(number: int, articles: Sequence[Article]) -> tuple[Button, ...]:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import pytest
+
 from bot.delivery import DeliveryWorker
 from bot.domain.inbound import IncomingMessage, Place
 from bot.domain.text import ZWSP
 from bot.domain.ticket import Priority, Status
+from bot.ports import Store, UnitOfWork
 from bot.services.desk import Desk
 from tests.conftest import ALICE, BOB, CAROL, dm
 from tests.fakes.platform import RecordingPlatform
+
+T = TypeVar("T")
 
 
 async def test_duplicate_delivery_creates_one_ticket(desk: Desk, worker: DeliveryWorker, platform) -> None:  # type: ignore[no-untyped-def]
@@ -163,3 +172,51 @@ async def test_ticket_new_inside_a_tickets_thread_opens_a_new_thread(
     [ack] = [p for p in platform.in_channel("dm-alice") if "ticket #2" in p.message.text]
     assert ack.thread is None  # its acknowledgement starts the new ticket's own thread
     assert [p.message.text for p in platform.in_thread("dm-alice", "a1") if "#2" in p.message.text] == []
+
+
+async def test_what_the_text_decides_is_worked_out_before_the_unit_of_work(
+    desk: Desk, db: Store, worker: DeliveryWorker, platform: RecordingPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KB and macro suggestions run before the ticket's unit of work opens (on SQLite a unit holds the one
+    writer's turn, on PostgreSQL a transaction and row locks); what the customer reads is unchanged."""
+    units = 0
+    transaction = db.transaction
+
+    @asynccontextmanager
+    async def counted() -> AsyncIterator[UnitOfWork]:
+        nonlocal units
+        async with transaction() as uow:
+            units += 1
+            try:
+                yield uow
+            finally:
+                units -= 1
+
+    asked: list[int] = []
+
+    def watched(suggest: Callable[..., T]) -> Callable[..., T]:
+        def call(*args: Any) -> T:
+            asked.append(units)
+            return suggest(*args)
+
+        return call
+
+    monkeypatch.setattr(db, "transaction", counted)
+    monkeypatch.setattr(desk.ctx.kb, "suggest", watched(desk.ctx.kb.suggest))
+    monkeypatch.setattr(desk.ctx.macros, "suggest", watched(desk.ctx.macros.suggest))
+    await desk.receive(dm(ALICE, "how do I get a refund for the annual plan", message_id="a1"))
+    await desk.receive(dm(ALICE, "Here is my order number", thread="a1"))  # joins: nothing to suggest
+    assert asked == [0, 0]
+    await worker.drain()
+    [ack] = platform.in_thread("dm-alice", "a1")
+    assert ack.message.text == (
+        "Thanks, Alice — we've opened ticket #1 (priority: normal). An agent will reply in this thread; add "
+        "anything else here too.\nWhile you wait, these articles may help:\n• Ask for a refund — Refunds go back "
+        "to the card or account you paid with and show up within 5–10 business days.\n• Upgrade, downgrade or "
+        "change the number of seats — Owners and billing admins change the plan in Settings → Billing → Plan."
+    )
+    assert [(b.label, b.command) for b in ack.message.buttons] == [
+        ("This solved it: Ask for a refund", "/kb accept 1 refund-request"),
+        ("This solved it: Upgrade, downgrade or change the number of seats", "/kb accept 1 change-plan"),
+        ("Not what I need", "/kb reject 1"),
+    ]
