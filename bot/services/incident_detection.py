@@ -140,12 +140,13 @@ async def _detect(
             ticket.customer.platform, since, exclude=ticket.number, state="proposed", limit=CANDIDATES
         )
     )
+    customer = ticket.customer.key  # once: up to CANDIDATES reports are compared with it
     recent = [
         r
         for r in await uow.incidents.free_reports(
             ticket.customer.platform, since, exclude=ticket.number, limit=CANDIDATES
         )
-        if r.customer != ticket.customer.key
+        if r.customer != customer
     ]
     enough = len({r.customer for r in recent}) + 1 >= cfg.min_reports
     if not pending and not enough:
