@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.domain.refs import MessageRef, UserRef
 from bot.domain.roles import Role
 from bot.outbound import Message
+from bot.records import TableRows
 from bot.repositories import (
     ArticlesRepository,
     CatchUpRepository,
@@ -84,10 +85,36 @@ class ChatPlatform(Protocol):
         ...
 
 
+@runtime_checkable
+class DirectMessages(Protocol):
+    """A platform that can write to one person directly (a DM) and link to a message it posted. The delivery
+    worker uses it for `DestinationKind.DIRECT` posts (the assignee's note with the card link)."""
+
+    async def direct_channel(self, user_id: str) -> str:
+        """The id of the bot's direct conversation with `user_id`, opened when there is none yet."""
+        ...
+
+    async def link_to(self, ref: MessageRef) -> str | None:
+        """A web address that opens `ref` for people who can see it (None: the platform has none)."""
+        ...
+
+
 class RoleSource(Protocol):
     """Extra role information a platform knows (Slack user groups, Discord guild roles)."""
 
     def role_of(self, user: UserRef) -> Role | None: ...
+
+
+class GroupMembers(Protocol):
+    """The people in groups a platform keeps — Slack user groups, Discord roles — as it last told: a team whose
+    `members` name `slack:group:S0123` or `discord:role:1234` has these people as members."""
+
+    @property
+    def platform(self) -> str: ...
+
+    def members_of(self, group: str) -> Sequence[str]:
+        """User ids in `group` (`group:S0123`, `role:1234`), in a stable order; empty while unknown."""
+        ...
 
 
 class Clock(Protocol):
@@ -179,11 +206,32 @@ class Store(Protocol):
         """Run `callback` after every commit (wakes the delivery worker)."""
         ...
 
+    def on_notice(self, topic: str, callback: Callable[[], None]) -> None:
+        """Run `callback` when another process announces a change of `topic` ("kb": the articles). An engine
+        without such announcements (SQLite) never runs it; readers there poll."""
+        ...
+
     async def schema_version(self) -> int: ...
 
     async def migrate(self) -> list[int]: ...
 
     async def integrity_problems(self, *, full: bool = False) -> list[str]: ...
+
+    def dump_table(self, table: str, batch: int) -> AsyncIterator[TableRows]:
+        """A table's rows in the portable form, `batch` at a time, in key order (`threaddesk db copy`)."""
+        ...
+
+    async def load_table(self, table: str, rows: TableRows) -> None:
+        """Insert rows in the portable form (columns this engine lacks are left out)."""
+        ...
+
+    async def count_rows(self, table: str) -> int: ...
+
+    async def clear_table(self, table: str) -> None: ...
+
+    async def after_load(self) -> None:
+        """After a copy: number sequences continue after the highest number copied."""
+        ...
 
     async def compact_log(self) -> None:
         """Make erased text unrecoverable from the engine's logs (SQLite: truncate the WAL)."""

@@ -9,7 +9,7 @@ import socket
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -414,3 +414,18 @@ class IncidentStats:
             "median_time_to_detect_minutes": self.time_to_detect_minutes,
             "median_time_to_resolve_minutes": self.time_to_resolve_minutes,
         }
+
+
+def moment_text(moment: datetime) -> str:
+    """A moment in the portable form: UTC ISO-8601 with microseconds and a Z (`2026-11-29T09:12:03.000000Z`)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """Rows of one table in the form every engine reads and writes (`threaddesk db copy`): SQLite's own —
+    moments as UTC ISO-8601 text, structured values as JSON text, flags as 0/1, numbers and text as they are."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]

@@ -11,6 +11,7 @@ from typing import Literal
 from bot.config import Settings
 from bot.ports import SchemaTooNew, Store, StoreUnavailable
 from bot.records import BackupError, Snapshot
+from bot.store.postgres.engine import PostgresStore
 from bot.store.sqlite import backup as _backup
 from bot.store.sqlite.engine import SqliteStore
 from bot.store.sqlite.schema import SCHEMA_VERSION
@@ -24,6 +25,7 @@ __all__ = [
     "StoreUnavailable",
     "backup",
     "inspect_backup",
+    "is_url",
     "open_configured",
     "open_store",
     "restore",
@@ -37,17 +39,28 @@ async def open_store(
     migrate: bool = True,
     check: bool = False,
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+    pool_size: int = 10,
 ) -> AsyncIterator[Store]:
-    """Open (creating and migrating) the desk's database; closed when the block ends."""
+    """Open (creating and migrating) the desk's database — an SQLite file, or a `postgresql://` URL;
+    closed when the block ends."""
+    if is_url(path):
+        async with PostgresStore.open(str(path), migrate=migrate, pool_size=pool_size) as pg:
+            yield pg
+        return
     async with SqliteStore.open(path, migrate=migrate, check=check, synchronous=synchronous) as store:
         yield store
+
+
+def is_url(target: Path | str) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
 @asynccontextmanager
 async def open_configured(settings: Settings, *, migrate: bool = True, check: bool = False) -> AsyncIterator[Store]:
     """Open the store the settings name: `[store] url` / `THREADDESK_DATABASE_URL`, else the SQLite file."""
+    target: Path | str = settings.store.url or settings.resolve(settings.store.path)
     async with open_store(
-        settings.resolve(settings.store.path), migrate=migrate, check=check, synchronous=settings.store.synchronous
+        target, migrate=migrate, check=check, synchronous=settings.store.synchronous, pool_size=settings.store.pool_size
     ) as store:
         yield store
 

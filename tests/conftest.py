@@ -1,8 +1,10 @@
-"""Shared fixtures: a real SQLite file per test, a fake clock, a recording platform, the sample KB."""
+"""Shared fixtures: a real SQLite file (or PostgreSQL schema) per test, a fake clock, a recording platform,
+the sample KB."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,10 @@ from bot.ports import Store
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary
 from bot.storage import open_store
+from bot.store.postgres.engine import PostgresStore
 from kb.article import Article
 from kb.matcher import Matcher
+from tests import pg
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
 
@@ -67,9 +71,28 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def db(db_path: Path) -> AsyncIterator[Store]:
+def engine() -> str:
+    """The store engine a test runs on; the service and store suites run on both (tests/service/conftest.py)."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def db(db_path: Path, engine: str) -> AsyncIterator[Store]:
+    if engine == "postgresql":
+        await pg.require_server()
+        async with pg.fresh_store() as shared:
+            yield shared
+        return
     async with open_store(db_path) as database:
         yield database
+
+
+def open_again(db: Store) -> AbstractAsyncContextManager[Store]:
+    """The same desk opened again, as another process would (`threaddesk kb import` while the bot runs)."""
+    if isinstance(db, PostgresStore):
+        assert db.schema is not None
+        return pg.open_in(db.schema)
+    return open_store(db.location)
 
 
 @pytest.fixture
@@ -119,3 +142,11 @@ def dm(author: UserRef, text: str, *, message_id: str | None = None, thread: str
         text=text,
         is_direct=True,
     )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    problem = pg._answer.get("problem")
+    if problem:
+        terminalreporter.write_line(
+            f"PostgreSQL store tests skipped: no server at {pg.URL} ({problem})", yellow=True, bold=True
+        )

@@ -36,9 +36,21 @@ class DiscordConfig(PlatformChannels):
     catch_up_hours: float = Field(
         default=24, ge=0, description="… and nothing written longer ago than this many hours (0 = no catch-up)"
     )
+    shard_count: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="gateway shards; each ThreadDesk process sharing a PostgreSQL desk connects one nobody holds",
+    )
     agent_roles: tuple[str, ...] = ()
     lead_roles: tuple[str, ...] = ()
     admin_roles: tuple[str, ...] = ()
+    members_refresh_seconds: float = Field(
+        default=600.0,
+        ge=10,
+        description="how often the people holding the roles [[teams]] members name are listed again (needs the "
+        "Server Members Intent; without it they count once they have written or run a command)",
+    )
 
     @field_validator("guild_id", "queue_channel", "leads_channel", mode="before")
     @classmethod

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from bot import logcontext, telemetry
@@ -32,6 +33,7 @@ from bot.services import (
 from bot.services.desk_context import DeskContext
 from bot.services.replies import Reply
 from bot.services.request import Request
+from bot.writer_lease import first_free
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,21 @@ class Desk:
     def role_of(self, user: UserRef) -> Role:
         return self.ctx.roles.role_of(user)
 
+    def unnamed(self, people: Sequence[UserRef]) -> list[UserRef]:
+        """Of `people`, those whose display name this process has not seen yet."""
+        return [p for p in people if not self.ctx.known_name(p.key)]
+
+    def unnamed_ids(self, platform: str, user_ids: Sequence[str]) -> list[str]:
+        return [uid for uid in user_ids if not self.ctx.known_name(f"{platform}:{uid}")]
+
+    async def remember_people(self, people: Sequence[UserRef]) -> None:
+        """Display names a platform told (the people of a team's user group or role), so `/team show`, the
+        assignee's note and "Erin is looking at this" name them before they have written. Written when changed."""
+        if people:
+            async with self.ctx.store.transaction() as uow:
+                for person in people:
+                    await self.ctx.remember(uow, person)
+
     async def receive(self, msg: IncomingMessage) -> Ticket | None:
         """A chat message from anyone: opens or joins a ticket, or is ignored."""
         with logcontext.bound(platform=msg.platform, request_id=msg.message_id, command="message"):
@@ -168,6 +185,11 @@ class Desk:
                 log.exception("handling waiting messages failed; trying again in %.0f s", every)
 
     # --- catch-up after downtime: an adapter reads back what was written while it was away ----------------
+
+    def first_free_role(self, roles: Sequence[str], ttl: timedelta) -> AbstractAsyncContextManager[str]:
+        """Hold the first of `roles` (say, a Discord gateway shard) no other process holds, standing by while
+        all are held; yields the one held (see `bot.writer_lease`)."""
+        return first_free(self.ctx.store, self.ctx.clock, roles, ttl)
 
     async def read_marks(self, platform: str) -> dict[str, str]:
         """How far each conversation of `platform` has been read: every message there up to the position was

@@ -2,7 +2,8 @@
 
 The matcher is rebuilt when the articles change — at once for changes this process makes, and within
 `check_every` seconds (of the injected clock) for changes another process makes (`threaddesk kb import` while
-the bot runs), by polling the one-row `kb_revision` counter. So edits reach a running bot without a restart.
+the bot runs), by polling the one-row `kb_revision` counter — on PostgreSQL at the next message after the
+other process's announcement (NOTIFY). So edits reach a running bot without a restart.
 
 Refits and reloads run one at a time, off the event loop, while the bot keeps suggesting with the matcher it
 has. A wording learned while a reload is being built is applied again to the rebuilt matcher, so a reload
@@ -52,6 +53,7 @@ class KnowledgeLibrary:
         self._checked_at: datetime | None = None
         self._busy = asyncio.Lock()  # one refit or reload at a time
         self._learned_while_reloading: list[tuple[str, str]] | None = None
+        self._listening = False
 
     def __len__(self) -> int:
         return len(self._matcher)
@@ -70,6 +72,9 @@ class KnowledgeLibrary:
         return next((a for a in self._matcher.articles if a.id == article_id), None)
 
     async def load(self, db: Store, *, progress: Progress = NO_PROGRESS) -> None:
+        if not self._listening:
+            db.on_notice("kb", self._look_now)  # another process changed the articles (PostgreSQL)
+            self._listening = True
         async with db.reading() as uow:
             await self.refresh(uow, force=True, progress=progress)
 
@@ -86,6 +91,9 @@ class KnowledgeLibrary:
             if force or self._poll_due():
                 self._checked_at = self._clock.now()
                 await self._reload_if_changed(uow, progress)
+
+    def _look_now(self) -> None:
+        self._checked_at = None  # the next refresh reads the revision
 
     def _poll_due(self) -> bool:
         if self._checked_at is None:

@@ -77,7 +77,7 @@ async def test_a_lease_held_elsewhere_lapses_after_its_time(tmp_path: Path) -> N
         other = Holder("their-token", "another-host", 4242, clock.now(), clock.now() + ttl)
         async with db.transaction() as uow:
             assert await uow.leases.take("writer", other, clock.now()) is None
-        mine = _me(clock.now(), ttl)
+        mine = _me("my-token", clock.now(), ttl)
         async with db.transaction() as uow:
             assert await uow.leases.take("writer", mine, clock.now()) == other  # alive as far as we know
         clock.advance(seconds=14)
@@ -85,7 +85,7 @@ async def test_a_lease_held_elsewhere_lapses_after_its_time(tmp_path: Path) -> N
             assert await uow.leases.renew("writer", "their-token", clock.now() + ttl)  # they renew in time
         clock.advance(seconds=14)
         async with db.transaction() as uow:
-            assert await uow.leases.take("writer", _me(clock.now(), ttl), clock.now()) is not None
+            assert await uow.leases.take("writer", _me("my-token", clock.now(), ttl), clock.now()) is not None
         clock.advance(seconds=1)  # 15 s since their last renewal: lapsed
         async with db.transaction() as uow:
             assert await uow.leases.take("writer", mine, clock.now()) is None

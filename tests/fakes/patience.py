@@ -4,4 +4,25 @@ Tests wait on events and readiness; this only bounds how long a broken build tak
 anything a loaded 2-core CI machine needs, and below pytest-timeout (pyproject.toml) so the failure names what hung.
 """
 
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable
+
 HANG = 120.0
+
+
+async def until(condition: Callable[[], object], what: str) -> None:
+    """Wait until `condition()` (or what it returns, when that is awaitable) holds — for state another task or
+    process changes without telling us."""
+    deadline = time.monotonic() + HANG
+    while not await _holds(condition):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.005)
+
+
+async def _holds(condition: Callable[[], object]) -> bool:
+    value = condition()
+    return bool(await value) if inspect.isawaitable(value) else bool(value)

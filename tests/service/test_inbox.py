@@ -17,6 +17,7 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.sql import sql
 
 
+@pytest.mark.sqlite_only  # raw SQL on the SQLite file
 async def test_a_message_kept_but_not_handled_before_a_crash_is_handled_at_the_next_start(
     db_path: Path, settings: Settings, clock: FakeClock
 ) -> None:
@@ -36,6 +37,7 @@ async def test_a_message_kept_but_not_handled_before_a_crash_is_handled_at_the_n
         assert sql(db, "SELECT COUNT(*) FROM inbox") == [(0,)]
 
 
+@pytest.mark.sqlite_only  # raw SQL on the SQLite file
 async def test_a_redelivery_while_the_first_delivery_waits_keeps_one_copy(db: Store, settings: Settings) -> None:
     desk = build_desk(settings, db)
     message = dm(ALICE, "Card declined", message_id="ev-2")
@@ -47,6 +49,7 @@ async def test_a_redelivery_while_the_first_delivery_waits_keeps_one_copy(db: St
     assert sql(desk.ctx.store, "SELECT COUNT(*) FROM inbox") == [(0,)]
 
 
+@pytest.mark.sqlite_only  # raw SQL on the SQLite file
 async def test_what_is_not_for_the_desk_is_not_kept(db: Store, settings: Settings) -> None:
     desk = build_desk(settings, db)
     chatter = dm(ALICE, "   ").model_copy(update={"is_direct": False, "channel": "random"})
@@ -54,6 +57,7 @@ async def test_what_is_not_for_the_desk_is_not_kept(db: Store, settings: Setting
     assert sql(desk.ctx.store, "SELECT COUNT(*) FROM inbox") == [(0,)]
 
 
+@pytest.mark.sqlite_only  # raw SQL on the SQLite file
 async def test_a_message_that_keeps_failing_is_given_up_with_one_line(
     db_path: Path, settings: Settings, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:

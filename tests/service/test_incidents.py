@@ -193,6 +193,7 @@ async def test_unlink_teaches_the_matcher_and_tells_the_customer(
     assert "Unlinked wordings kept as negative examples: 1" in (await desk.run(BOB, "/incident show 1")).text
 
 
+@pytest.mark.sqlite_only  # raw SQL on the SQLite file
 async def test_a_broadcast_interrupted_by_a_restart_reaches_each_thread_exactly_once(
     db_path: Path, clock: FakeClock
 ) -> None:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.bootstrap import build_desk
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
@@ -22,6 +24,7 @@ from tests.fakes.platform import RecordingPlatform
 from tests.fakes.sql import sql
 
 
+@pytest.mark.sqlite_only  # raw SQL on the SQLite file
 async def test_committed_but_undelivered_posts_go_out_after_a_restart_exactly_once(
     db_path: Path, settings: Settings, clock: FakeClock
 ) -> None:
@@ -64,6 +67,7 @@ async def test_429_waits_for_retry_after_and_loses_nothing(
     ]
 
 
+@pytest.mark.sqlite_only  # raw SQL on the SQLite file
 async def test_5xx_backs_off_exponentially_then_gives_up_visibly(
     desk: Desk, db: Store, platform: RecordingPlatform, clock: FakeClock
 ) -> None:
@@ -123,6 +127,7 @@ async def test_platform_not_running_keeps_posts_pending(desk: Desk, db: Store, c
         assert await uow.outbox.pending_count() == 2
 
 
+@pytest.mark.sqlite_only  # raw SQL on the SQLite file
 async def test_a_command_cancelled_mid_transaction_leaves_the_store_usable(desk: Desk, db: Store) -> None:
     """A task stopped inside a unit of work (shutdown, a client gone) rolls back; later commands work."""
     entered = asyncio.Event()
@@ -143,6 +148,7 @@ async def test_a_command_cancelled_mid_transaction_leaves_the_store_usable(desk:
     assert sql(db, "SELECT * FROM people WHERE id = 'x'") == []
 
 
+@pytest.mark.sqlite_only  # raw SQL on the SQLite file
 async def test_cancelled_while_beginning_still_leaves_no_open_transaction(desk: Desk, db: Store) -> None:
     async def begin_only() -> None:
         async with db.transaction():
@@ -167,6 +173,7 @@ class DiesAfterPosting(RecordingPlatform):
         raise asyncio.CancelledError  # as a kill would: no bookkeeping runs after it
 
 
+@pytest.mark.sqlite_only  # raw SQL on the SQLite file
 async def test_a_post_whose_answer_a_crash_lost_is_found_not_posted_again(
     db_path: Path, settings: Settings, clock: FakeClock
 ) -> None:

@@ -96,6 +96,7 @@ async def test_malformed_commands(desk: Desk, opened: int) -> None:
     assert (await desk.run(BOB, "/ticket priority high", thread)).text == "#1 priority is now high."
 
 
+@pytest.mark.sqlite_only  # raw SQL on the SQLite file
 async def test_no_traceback_ever_reaches_chat(desk: Desk, opened: int, db) -> None:  # type: ignore[no-untyped-def]
     sql(db, "DROP TABLE ticket_events")  # simulate a broken store
     reply = await desk.run(BOB, "/ticket claim 1")

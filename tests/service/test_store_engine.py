@@ -14,6 +14,8 @@ from tests.fakes.sql import sql
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite engine itself
+
 
 async def test_units_ready_together_share_one_commit_and_a_failing_one_rolls_back_alone(tmp_path: Path) -> None:
     async with open_store(tmp_path / "desk.db") as store:

@@ -25,7 +25,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.ports import StoreUnavailable
-from bot.records import Snapshot
+from bot.records import Snapshot, TableRows
 from bot.store.sqlite import backup as backups
 from bot.store.sqlite.connection import (
     BUSY_TIMEOUT_MS,
@@ -117,6 +117,9 @@ class SqliteStore:
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` after every committed transaction (wakes the delivery worker)."""
         self._after_commit.append(callback)
+
+    def on_notice(self, topic: str, callback: Callable[[], None]) -> None:
+        """SQLite cannot announce changes to other processes: they poll (`kb_revision`)."""
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteUnitOfWork]:
@@ -234,6 +237,38 @@ class SqliteStore:
         """Copy the WAL into the database file and empty it (after an erasure, so erased text does not
         linger there). Waits for other connections' reads, in a thread."""
         await asyncio.to_thread(_checkpoint, self.path)
+
+    # -- whole tables (`threaddesk db copy`) -------------------------------------------------------------
+
+    async def dump_table(self, table: str, batch: int) -> AsyncIterator[TableRows]:
+        columns = tuple(
+            r[1] for r in self._reader.execute(f"PRAGMA table_xinfo({table})").fetchall() if r[6] == 0
+        )  # hidden 0: a stored column, not a generated one
+        cursor = self._reader.execute(f"SELECT {', '.join(columns)} FROM {table}")
+        while rows := cursor.fetchmany(batch):
+            yield TableRows(table, columns, [tuple(r) for r in rows])
+            await asyncio.sleep(0)
+
+    async def load_table(self, table: str, rows: TableRows) -> None:
+        mine = {r[1] for r in self._writer.execute(f"PRAGMA table_xinfo({table})").fetchall() if r[6] == 0}
+        keep = [i for i, c in enumerate(rows.columns) if c in mine]
+        names = ", ".join(rows.columns[i] for i in keep)
+        async with self.transaction():
+            self._writer.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(keep))})",
+                [tuple(row[i] for i in keep) for row in rows.rows],
+            )
+
+    async def count_rows(self, table: str) -> int:
+        return int(self._reader.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    async def clear_table(self, table: str) -> None:
+        async with self.transaction():
+            self._writer.execute(f"DELETE FROM {table}")
+
+    async def after_load(self) -> None:
+        """SQLite numbers new rows after the highest key present (AUTOINCREMENT keeps its own record, which
+        the inserts advanced)."""
 
     async def backup(self, target: Path) -> Snapshot:
         return await asyncio.to_thread(backups.backup, self.path, target)

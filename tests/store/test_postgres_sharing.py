@@ -1,0 +1,130 @@
+"""Several processes on one PostgreSQL desk (here: several stores on one schema, each with its own pool and
+connections, as separate processes would have): each piece of shared work is done once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from bot.bootstrap import open_knowledge_base
+from bot.delivery import DeliveryWorker
+from bot.outbound import Destination, DestinationKind, Message
+from bot.records import Job
+from bot.store.postgres.engine import PostgresStore
+from bot.store.postgres.schema import SCHEMA_VERSION
+from kb.article import Article
+from tests import pg
+from tests.conftest import make_settings, shared_matcher
+from tests.fakes.clock import FakeClock
+from tests.fakes.patience import until
+from tests.fakes.platform import RecordingPlatform
+
+
+@pytest.fixture
+async def schema() -> AsyncIterator[str]:
+    await pg.require_server()
+    async with pg.fresh_schema() as name:
+        yield name
+
+
+def _to(channel: str) -> Destination:
+    return Destination(kind=DestinationKind.CHANNEL, platform="test", channel=channel)
+
+
+async def test_two_processes_starting_together_migrate_once(schema: str) -> None:
+    async with pg.open_in(schema) as one, pg.open_in(schema, migrate=False) as two:
+        results = await asyncio.gather(one.migrate(), two.migrate())
+        assert sorted(results, key=len) == [[], []]  # opening `one` migrated already
+        assert await two.schema_version() == SCHEMA_VERSION
+    async with pg.fresh_schema() as other:
+        first, second = await asyncio.gather(*(_open_and_migrate(other) for _ in range(2)))
+        assert sorted([first, second], key=len) == [[], [SCHEMA_VERSION]]
+
+
+async def _open_and_migrate(schema: str) -> list[int]:
+    async with pg.open_in(schema, migrate=False) as store:
+        return await store.migrate()
+
+
+async def test_three_processes_deliver_every_post_once_in_order_per_channel(schema: str) -> None:
+    clock = FakeClock()
+    chat = RecordingPlatform()  # the one chat platform all three processes post to
+    async with pg.open_in(schema) as a, pg.open_in(schema) as b, pg.open_in(schema) as c:
+        stores: list[PostgresStore] = [a, b, c]
+        async with a.transaction() as uow:
+            for n in range(120):
+                await uow.outbox.enqueue(_to(f"ch{n % 12}"), Message(text=f"post {n}"), at=clock.now())
+        before = [s.commits for s in stores]
+        workers = [asyncio.create_task(DeliveryWorker(s, {"test": chat}, clock).run()) for s in stores]
+        await until(lambda: _nothing_pending(a), "every post delivered")
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        assert sum(1 for s, n in zip(stores, before, strict=True) if s.commits > n) >= 2  # the work was shared
+    texts = [post.text for post in chat.sent]
+    assert sorted(texts) == sorted(f"post {n}" for n in range(120))  # every post once, none twice
+    for ch in range(12):
+        # each channel's posts went out in the order they were queued, whichever process sent each
+        assert chat.texts(f"ch{ch}") == [f"post {n}" for n in range(ch, 120, 12)]
+
+
+async def _nothing_pending(store: PostgresStore) -> bool:
+    async with store.reading() as uow:
+        return await uow.outbox.pending_count() == 0
+
+
+async def test_a_killed_processs_claims_return_at_once(schema: str) -> None:
+    clock = FakeClock()
+    async with pg.open_in(schema) as survivor:
+        async with survivor.transaction() as uow:
+            for n in range(5):
+                await uow.outbox.enqueue(_to(f"ch{n}"), Message(text=f"post {n}"), at=clock.now())
+        async with pg.open_in(schema) as doomed, doomed.reading() as uow:
+            claimed = await uow.outbox.due(clock.now(), platforms=["test"])
+            assert len(claimed) == 5
+            async with survivor.reading() as other:
+                assert await other.outbox.due(clock.now(), platforms=["test"]) == []  # claimed, claimant alive
+        # `doomed` is gone (its connections closed, as a killed process's are): its claims are free
+        async with survivor.reading() as uow:
+            assert len(await uow.outbox.due(clock.now(), platforms=["test"])) == 5
+
+
+async def test_a_digest_due_in_two_processes_runs_once(schema: str) -> None:
+    clock = FakeClock()
+    async with pg.open_in(schema) as a, pg.open_in(schema) as b:
+        async with a.transaction() as uow:
+            await uow.timers.ensure_job("digest:test:leads:0 9 * * *", "digest", {"cron": "0 9 * * *"}, clock.now())
+        async with a.reading() as uow:
+            (job,) = await uow.timers.due_jobs(clock.now())
+
+        async def run(store: PostgresStore) -> bool:
+            async with store.transaction() as uow:
+                return await uow.timers.job_done(job, clock.now(), clock.now() + timedelta(days=1))
+
+        assert Counter(await asyncio.gather(run(a), run(b))) == Counter({True: 1, False: 1})
+        async with b.reading() as uow:
+            (moved,) = await uow.timers.due_jobs(clock.now() + timedelta(days=2))
+        assert moved == Job(job.name, job.kind, job.spec, clock.now() + timedelta(days=1), clock.now())
+
+
+async def test_an_article_saved_by_another_process_is_suggested_at_the_next_message(schema: str) -> None:
+    clock = FakeClock()  # never advanced: the poll (`check_every`) plays no part
+    settings = make_settings()
+    async with pg.open_in(schema) as bot, pg.open_in(schema) as cli:
+        kb = await open_knowledge_base(settings, bot, clock, build=shared_matcher)
+        assert kb.find("gift-cards") is None
+        async with cli.transaction() as uow:  # `threaddesk kb import` in another process
+            gift = Article(id="gift-cards", title="Redeem a gift card", aliases=("how do I redeem my gift card",))
+            await uow.articles.save_article(gift, actor="cli", at=clock.now(), change="imported")
+
+        async def found() -> bool:  # what each incoming message does before suggesting
+            async with bot.reading() as uow:
+                await kb.refresh(uow)
+            return kb.find("gift-cards") is not None
+
+        await until(found, "the other process's article")
+        assert kb.suggest("redeem my gift card")[0].article.id == "gift-cards"
