@@ -11,7 +11,7 @@ from pathlib import Path
 
 import kb as kb_package
 from bot.config import ConfigError, Settings
-from bot.ports import Clock, RoleSource, Store, SystemClock
+from bot.ports import Clock, GroupMembers, RoleSource, Store, SystemClock
 from bot.services.desk import Desk
 from bot.services.desk_context import DeskContext, RoleDirectory
 from bot.services.knowledge import KnowledgeLibrary, MatcherBuilder, import_articles
@@ -91,11 +91,15 @@ def build_desk(
     kb: KnowledgeLibrary | None = None,
     clock: Clock | None = None,
     role_sources: Sequence[RoleSource] = (),
+    member_sources: Sequence[GroupMembers] = (),
 ) -> Desk:
+    """`role_sources` and `member_sources` are what the running platforms know of people: roles implied by
+    user groups and guild roles, and who is in the groups and roles that `[[teams]] members` name."""
+    teams = TeamDirectory(settings.teams, member_sources)
     ctx = DeskContext(
         store=db,
         clock=clock or SystemClock(),
-        roles=RoleDirectory(settings.roles, role_sources),
+        roles=RoleDirectory(settings.roles, [*role_sources, teams]),
         intake=settings.intake,
         routing=settings.adapters,
         kb=kb or KnowledgeLibrary(),
@@ -108,7 +112,7 @@ def build_desk(
         transcripts_dir=transcripts_folder(settings),
         desk_platforms={n: c.agents_platform for n, c in settings.adapters.items() if c.agents_platform},
         dashboard=dashboard_access(settings) if settings.web.enabled else None,
-        teams=TeamDirectory(settings.teams),
+        teams=teams,
         incidents=settings.incidents,
     )
     return Desk(ctx)

@@ -102,6 +102,13 @@ class DeskContext:
         """Where agents see and work tickets whose customer is on `platform` (cards, notes, alerts)."""
         return self.desk_platforms.get(platform, platform)
 
+    def note_name(self, person: UserRef) -> None:
+        """A display name read from the store: kept for the next lookup (nothing is written)."""
+        if person.name:
+            if len(self._names) > 50_000:
+                self._names.clear()
+            self._names[person.key] = person.name
+
     def known_name(self, person_key: str) -> str | None:
         """The display name this process last saw for `platform:user-id` (None: look it up)."""
         return self._names.get(person_key)
