@@ -111,10 +111,10 @@ async def new(ctx: DeskContext, req: Request) -> Reply:
 
 @dataclass(frozen=True)
 class Draft:
-    """What a new ticket's text decides, worked out before its unit of work so that the unit only reads and
-    writes (on SQLite it holds the one writer's turn, on PostgreSQL a transaction and row locks): the intake
-    rules' priority, category and team, the KB's suggestions with their lines of the acknowledgement, the
-    macro its card suggests, and the report incident detection compares."""
+    """What a new ticket's text decides, worked out before its unit of work, which then keeps only what depends
+    on what it reads (on SQLite a unit holds the one writer's turn, on PostgreSQL a transaction and row
+    locks): the intake rules' priority, category and team, the KB's suggestions with their lines of the
+    acknowledgement, the macro its card suggests, and the report incident detection compares."""
 
     body: str
     priority: Priority
