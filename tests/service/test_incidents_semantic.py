@@ -37,7 +37,7 @@ def fresh_model() -> Iterator[None]:
 def test_semantic_follows_kb_semantic_unless_set_and_brings_its_own_thresholds() -> None:
     assert IncidentsConfig().resolved(kb_semantic=False).semantic is False
     on = IncidentsConfig().resolved(kb_semantic=True)
-    assert on.semantic is True
+    assert on.semantic is True and on.min_reports == SEMANTIC_THRESHOLDS["min_reports"] == 4
     assert (on.similarity, on.join_similarity) == (
         SEMANTIC_THRESHOLDS["similarity"],
         SEMANTIC_THRESHOLDS["join_similarity"],
@@ -45,7 +45,7 @@ def test_semantic_follows_kb_semantic_unless_set_and_brings_its_own_thresholds()
     pinned = IncidentsConfig(semantic=True, similarity=40).resolved(kb_semantic=False)
     assert (pinned.similarity, pinned.join_similarity) == (40, SEMANTIC_THRESHOLDS["join_similarity"])
     off = IncidentsConfig(semantic=False).resolved(kb_semantic=True)
-    assert (off.semantic, off.similarity, off.join_similarity) == (False, 22, 12)
+    assert (off.semantic, off.min_reports, off.similarity, off.join_similarity) == (False, 3, 22, 12)
 
 
 @pytest.mark.sqlite_only
@@ -83,7 +83,7 @@ PARAPHRASES = {
 async def test_minilm_groups_reports_that_share_no_word(
     db: Store, clock: FakeClock, worker: DeliveryWorker, platform: RecordingPlatform, semantic: bool
 ) -> None:
-    incidents = {"semantic": semantic, "similarity": SIMILARITY, "join_similarity": SIMILARITY}
+    incidents = {"semantic": semantic, "min_reports": 3, "similarity": SIMILARITY, "join_similarity": SIMILARITY}
     desk = build_desk(make_settings(incidents=incidents, kb={"suggestions": 0}), db, clock=clock)
     for n, text in enumerate(traffic(NOISE_SAMPLE + 20, 5)):  # a day's ordinary traffic: the noise levels
         customer = UserRef(platform="test", id=f"c{n % 40}", name=f"C{n % 40}")
