@@ -288,9 +288,11 @@ def _send(
 ) -> Callable[[discord.http.HTTPClient], Awaitable[Any]]:
     """POST one message; with `file` (the digest chart) as a multipart upload in the same request, so a
     retry with the same nonce can never post the text without its chart or twice."""
-    route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel)
 
     async def send(http: discord.http.HTTPClient) -> Any:
+        # the route is made now, once the bot is attached: a Route takes its URL from `Route.BASE` when made,
+        # and a post handed over before the bot started (the outbox after a crash) predates the configured one
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel)
         if file is None:
             return await http.request(route, json=payload)
         upload = discord.File(file, filename=file.name)

@@ -87,11 +87,15 @@ class World:
         await self.stop()
         await self._stack.aclose()
 
+    async def rebuild(self) -> None:
+        """Fresh objects, as a new process has them, not started yet (after `close`)."""
+        self._stack = contextlib.AsyncExitStack()
+        await self._build()
+
     async def restart(self) -> None:
         """Stop everything and start again as a new process would: nothing kept in memory."""
         await self.close()
-        self._stack = contextlib.AsyncExitStack()
-        await self._build()
+        await self.rebuild()
         await self.start()
 
 
