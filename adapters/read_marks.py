@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -37,7 +38,10 @@ class ReadMarks:
         self.platform = platform
         self.order = order
         self._pending: dict[str, Counter[str]] = {}  # begun, not finished
-        self._finished: dict[str, set[str]] = {}  # finished above one still pending
+        #: the pending positions in order, lowest first, as heaps like `_finished` (a burst keeps thousands in
+        #: flight in one channel); a finished one leaves when it reaches the top
+        self._queue: dict[str, list[tuple[tuple[int, ...], str]]] = {}
+        self._finished: dict[str, list[tuple[tuple[int, ...], str]]] = {}  # finished above one still pending
         self._marks: dict[str, str] = {}
         self._written: dict[str, str] = {}
         self._dirty: set[str] = set()
@@ -48,7 +52,10 @@ class ReadMarks:
         return self._marks.get(channel)
 
     def begin(self, channel: str, position: str) -> None:
-        self._pending.setdefault(channel, Counter())[position] += 1
+        pending = self._pending.setdefault(channel, Counter())
+        if not pending[position]:
+            heapq.heappush(self._queue.setdefault(channel, []), (self.order(position), position))
+        pending[position] += 1
 
     def finish(self, channel: str, position: str, *, write: bool) -> None:
         """`position` was taken in (or needed nothing). `write`: record the conversation's mark soon — when the
@@ -70,19 +77,28 @@ class ReadMarks:
         self.write_soon(channel)
 
     def _settle(self, channel: str, position: str) -> None:
-        finished = self._finished.setdefault(channel, set())
-        finished.add(position)
-        pending = self._pending.get(channel)
-        lowest = min(map(self.order, pending)) if pending else None
-        below = {p for p in finished if lowest is None or self.order(p) < lowest}
-        if below:
-            newest = max(below, key=self.order)
+        finished = self._finished.setdefault(channel, [])
+        heapq.heappush(finished, (self.order(position), position))
+        lowest = self._lowest_pending(channel)
+        newest = None
+        while finished and (lowest is None or finished[0][0] < lowest):
+            newest = heapq.heappop(finished)  # lowest first: the last one taken is the newest
+        if newest is not None:
             current = self._marks.get(channel)
-            if current is None or self.order(newest) > self.order(current):
-                self._marks[channel] = newest
-            finished -= below
+            if current is None or newest[0] > self.order(current):
+                self._marks[channel] = newest[1]
         if not finished:
             del self._finished[channel]
+
+    def _lowest_pending(self, channel: str) -> tuple[int, ...] | None:
+        pending = self._pending.get(channel)
+        if not pending:
+            self._queue.pop(channel, None)
+            return None
+        queue = self._queue[channel]
+        while queue[0][1] not in pending:  # finished since it was queued
+            heapq.heappop(queue)
+        return queue[0][0]
 
     def write_soon(self, channel: str) -> None:
         if self._marks.get(channel) not in (None, self._written.get(channel)):

@@ -4,6 +4,7 @@ are written in the background, coalesced."""
 from __future__ import annotations
 
 import asyncio
+import random
 
 from adapters.read_marks import ReadMarks, decimal_order
 
@@ -81,3 +82,26 @@ def test_positions_are_numbers_discord_ids_and_slack_timestamps() -> None:
     assert decimal_order("999") < decimal_order("1000")
     assert decimal_order("1700000000.000100") < decimal_order("1700000000.000200") < decimal_order("1700000001.0")
     assert decimal_order("1700000000.1") == decimal_order("1700000000.100000")
+
+
+def test_a_burst_finishing_in_any_order_gives_the_marks_a_full_scan_gives() -> None:
+    """Thousands in flight in one channel: the mark is the newest position below every unfinished one, at
+    every step, as computed by scanning everything still pending (repeated positions included)."""
+    rng = random.Random(5)
+    marks = ReadMarks(Recorder(), "discord")
+    positions = [str(1000 + rng.randrange(1500)) for _ in range(1500)]  # some begun twice
+    for position in positions:
+        marks.begin("c", position)
+    pending, finished, expected = list(positions), set(), None
+    rng.shuffle(positions)
+    for position in positions:
+        marks.finish("c", position, write=False)
+        pending.remove(position)
+        finished.add(position)
+        lowest = min(map(int, pending), default=None)
+        below = [p for p in finished if lowest is None or int(p) < lowest]
+        if below:
+            expected = max(below, key=int) if expected is None else max([expected, *below], key=int)
+            finished -= set(below)
+        assert marks.mark("c") == expected
+    assert marks.mark("c") == max(positions, key=int)
