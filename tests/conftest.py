@@ -4,6 +4,7 @@ the sample KB."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from bot.ports import Store
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary
 from bot.storage import open_store
+from bot.store.postgres.engine import PostgresStore
 from kb.article import Article
 from kb.matcher import Matcher
 from tests import pg
@@ -83,6 +85,14 @@ async def db(db_path: Path, engine: str) -> AsyncIterator[Store]:
         return
     async with open_store(db_path) as database:
         yield database
+
+
+def open_again(db: Store) -> AbstractAsyncContextManager[Store]:
+    """The same desk opened again, as another process would (`threaddesk kb import` while the bot runs)."""
+    if isinstance(db, PostgresStore):
+        assert db.schema is not None
+        return pg.open_in(db.schema)
+    return open_store(db.location)
 
 
 @pytest.fixture

@@ -10,12 +10,15 @@ from datetime import timedelta
 
 import pytest
 
+from bot.bootstrap import open_knowledge_base
 from bot.delivery import DeliveryWorker
 from bot.outbound import Destination, DestinationKind, Message
 from bot.records import Job
 from bot.store.postgres.engine import PostgresStore
 from bot.store.postgres.schema import SCHEMA_VERSION
+from kb.article import Article
 from tests import pg
+from tests.conftest import make_settings, shared_matcher
 from tests.fakes.clock import FakeClock
 from tests.fakes.patience import until
 from tests.fakes.platform import RecordingPlatform
@@ -106,3 +109,22 @@ async def test_a_digest_due_in_two_processes_runs_once(schema: str) -> None:
         async with b.reading() as uow:
             (moved,) = await uow.timers.due_jobs(clock.now() + timedelta(days=2))
         assert moved == Job(job.name, job.kind, job.spec, clock.now() + timedelta(days=1), clock.now())
+
+
+async def test_an_article_saved_by_another_process_is_suggested_at_the_next_message(schema: str) -> None:
+    clock = FakeClock()  # never advanced: the poll (`check_every`) plays no part
+    settings = make_settings()
+    async with pg.open_in(schema) as bot, pg.open_in(schema) as cli:
+        kb = await open_knowledge_base(settings, bot, clock, build=shared_matcher)
+        assert kb.find("gift-cards") is None
+        async with cli.transaction() as uow:  # `threaddesk kb import` in another process
+            gift = Article(id="gift-cards", title="Redeem a gift card", aliases=("how do I redeem my gift card",))
+            await uow.articles.save_article(gift, actor="cli", at=clock.now(), change="imported")
+
+        async def found() -> bool:  # what each incoming message does before suggesting
+            async with bot.reading() as uow:
+                await kb.refresh(uow)
+            return kb.find("gift-cards") is not None
+
+        await until(found, "the other process's article")
+        assert kb.suggest("redeem my gift card")[0].article.id == "gift-cards"

@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -63,9 +64,24 @@ def explain(url: str, exc: BaseException) -> str:
     return f"PostgreSQL at {where} cannot be used ({type(exc).__name__}: {exc})"
 
 
+#: a JSON escape of NUL, unless its backslash is itself escaped
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL (SQLite can): a name, subject or article typed with one is stored without
+    # it rather than failing the whole unit of work
+    return value.replace("\x00", "")
+
+
+def _json(value: Any) -> str:
+    return _JSON_NUL.sub(r"\1", json.dumps(value))
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("text", encoder=_text, decoder=str, schema="pg_catalog", format="text")
     for kind in ("jsonb", "json"):
-        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(kind, encoder=_json, decoder=json.loads, schema="pg_catalog")
 
 
 class PostgresStore:
@@ -77,7 +93,7 @@ class PostgresStore:
         self.url = url
         self.claimant = claimant
         self._pool = pool
-        self._schema = schema
+        self.schema = schema
         self._after_commit: list[Callable[[], None]] = []
         self._notices: dict[str, list[Callable[[], None]]] = {}
         self._listener: asyncpg.Connection | None = None
@@ -85,7 +101,7 @@ class PostgresStore:
 
     @property
     def location(self) -> str:
-        return masked(self.url) + (f" (schema {self._schema})" if self._schema else "")
+        return masked(self.url) + (f" (schema {self.schema})" if self.schema else "")
 
     @classmethod
     @asynccontextmanager
@@ -138,8 +154,8 @@ class PostgresStore:
     async def _listen(self) -> None:
         """One connection outside the pool waits for other processes' notifications."""
         settings = {"application_name": self.claimant}
-        if self._schema:
-            settings["search_path"] = self._schema
+        if self.schema:
+            settings["search_path"] = self.schema
         self._listener = await asyncpg.connect(self.url, server_settings=settings)
         await self._listener.add_listener(CHANNEL, self._notified)
 

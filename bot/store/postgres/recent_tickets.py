@@ -1,4 +1,6 @@
-"""SKELETON — replace with the PostgreSQL implementation of the repositories below."""
+"""A customer's latest ticket, for messages that belong to a conversation rather than open one ("thanks!").
+
+A writing unit notes the message on the ticket it finds, so it reads it `FOR UPDATE` (see `tickets`)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import asyncpg
 
 from bot.domain.refs import UserRef
 from bot.domain.ticket import Ticket
+from bot.store.postgres.tickets import OPEN, _ticket, locking
 
 
 class PgRecentTickets:
@@ -18,7 +21,23 @@ class PgRecentTickets:
         self.writing = writing  # inside Store.transaction(): rows read to be changed are locked (FOR UPDATE)
 
     async def latest_active(self, customer: UserRef) -> Ticket | None:
-        raise NotImplementedError  # SKELETON
+        """The customer's most recently updated ticket that is not resolved or closed."""
+        row = await self.conn.fetchrow(
+            f"SELECT * FROM tickets WHERE customer_platform=$1 AND customer_id=$2 AND {OPEN}"
+            " ORDER BY updated_at DESC, number DESC LIMIT 1" + locking(self.writing),
+            customer.platform,
+            customer.id,
+        )
+        return _ticket(row) if row else None
 
     async def latest_resolved_since(self, customer: UserRef, since: datetime) -> Ticket | None:
-        raise NotImplementedError  # SKELETON
+        """The customer's most recently resolved ticket, resolved (and still resolved or closed) at `since` or later."""
+        row = await self.conn.fetchrow(
+            "SELECT * FROM tickets WHERE customer_platform=$1 AND customer_id=$2"
+            " AND status IN ('resolved', 'closed') AND resolved_at >= $3"
+            " ORDER BY resolved_at DESC, number DESC LIMIT 1" + locking(self.writing),
+            customer.platform,
+            customer.id,
+            since,
+        )
+        return _ticket(row) if row else None
