@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
@@ -31,6 +32,8 @@ from bot.health import Probe
 from bot.ports import ChatPlatform, Clock, Store, SystemClock
 from bot.scheduler import Scheduler
 from bot.writer_lease import writer_lease
+
+log = logging.getLogger(__name__)
 
 #: More routes for the `[web]` server (each a function taking the aiohttp Application), e.g. health checks.
 WEB_EXTENSIONS: list[web_app.Extension] = []
@@ -63,6 +66,7 @@ def _logging(verbose: bool, log_format: str | None = None, settings: Settings | 
 async def _running_database(settings: Settings) -> AsyncIterator[Store]:
     """The database for a running bot: this process holds it, or it stops with who does."""
     async with _database(settings) as db:
+        log.info("desk database: %s (%s, schema version %d)", db.location, db.engine, await db.schema_version())
         # one process per SQLite file (`bot.writer_lease`); PostgreSQL is made for many at once
         if db.engine == "sqlite":
             async with writer_lease(db, SystemClock(), timedelta(seconds=settings.store.lease_seconds)):

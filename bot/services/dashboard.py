@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import records
+from bot.domain.incident import Incident, IncidentUpdate
 from bot.domain.ticket import Ticket
+from bot.ports import UnitOfWork
 from bot.records import COUNT_CAP, ArticleStats, Learned, LoggedMessage, QueueFilter, Version
 from bot.services import followups
 from bot.services.desk_context import DeskContext
@@ -80,6 +82,15 @@ class SuggestionLine:
 
 
 @dataclass(frozen=True)
+class LinkedIncident:
+    """The incident a ticket is linked to, as the ticket page shows it."""
+
+    incident: Incident
+    linked_tickets: int
+    latest_update: IncidentUpdate | None
+
+
+@dataclass(frozen=True)
 class TicketStory:
     ticket: Ticket
     history: list[HistoryLine]
@@ -88,6 +99,7 @@ class TicketStory:
     suggested_at_open: list[str]
     suggestions: list[SuggestionLine]
     escalated: bool
+    incident: LinkedIncident | None = None
 
 
 async def ticket_story(ctx: DeskContext, number: int) -> TicketStory | None:
@@ -100,12 +112,22 @@ async def ticket_story(ctx: DeskContext, number: int) -> TicketStory | None:
         log = await uow.messages.messages_for(number)
         sla = await followups.sla_line(ctx, uow, t, now) if t.status.is_active else ""
         offered = await uow.articles.suggested_for(number)
+        incident = await _linked_incident(uow, number)
     found = ctx.kb.suggest(f"{t.subject}\n{t.description}", limit=3)
     suggestions = [
         SuggestionLine(s.article.id, s.article.title, round(s.score, 1), s.article.summary(160)) for s in found
     ]
     history = [HistoryLine(e.at, e.actor.display, describe_event(e), e.kind) for e in events]
-    return TicketStory(t, history, log, sla, offered, suggestions, "escalated" in t.tags)
+    return TicketStory(t, history, log, sla, offered, suggestions, "escalated" in t.tags, incident)
+
+
+async def _linked_incident(uow: UnitOfWork, number: int) -> LinkedIncident | None:
+    incident_id = await uow.incidents.incident_of_ticket(number)
+    incident = await uow.incidents.get_incident(incident_id) if incident_id is not None else None
+    if incident is None:
+        return None
+    linked = await uow.incidents.linked_tickets(incident.id)
+    return LinkedIncident(incident, len(linked), await uow.incidents.latest_public_update(incident.id))
 
 
 async def transcript(ctx: DeskContext, number: int) -> tuple[Ticket, list[LoggedMessage]] | None:

@@ -283,3 +283,20 @@ async def test_closing_a_ticket_posts_its_transcript_link_on_the_card(
     await browser.desk.run(BOB, "/ticket close 1")
     await worker.drain()
     assert sum("transcript:" in text for text in platform.texts("queue", card.id)) == 1
+
+
+async def test_ticket_page_names_the_incident_it_is_part_of(browser: Browser, worker: DeliveryWorker) -> None:
+    await _tickets(browser.desk, worker)
+    made = await browser.desk.run(BOB, "/incident new Login failures #1 #2")
+    assert made.ok, made.text
+    updated = await browser.desk.run(BOB, "/incident update 1 Fix deployed <b>shortly</b>")
+    assert updated.ok, updated.text
+    await browser.sign_in(BOB)
+    html = await (await browser.client.get("/tickets/1")).text()
+    shown = re.search(r'<dd id="incident">(.*?)</dd>', html, re.S)
+    assert shown, "the ticket page names its incident"
+    text = re.sub(r"<[^>]+>", "", shown.group(1))
+    assert "INC-1 · Login failures · investigating · 2 linked tickets" in text
+    assert "Fix deployed &lt;b&gt;shortly&lt;/b&gt;" in text  # customer-facing text, escaped
+    unlinked = await (await browser.client.get("/tickets/3")).text()
+    assert 'id="incident"' not in unlinked

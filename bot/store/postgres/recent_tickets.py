@@ -10,7 +10,7 @@ import asyncpg
 
 from bot.domain.refs import UserRef
 from bot.domain.ticket import Ticket
-from bot.store.postgres.tickets import OPEN, _ticket, locking
+from bot.store.postgres.tickets import OPEN, locking, ticket_from_row
 
 
 class PgRecentTickets:
@@ -28,7 +28,7 @@ class PgRecentTickets:
             customer.platform,
             customer.id,
         )
-        return _ticket(row) if row else None
+        return ticket_from_row(row) if row else None
 
     async def latest_resolved_since(self, customer: UserRef, since: datetime) -> Ticket | None:
         """The customer's most recently resolved ticket, resolved (and still resolved or closed) at `since` or later."""
@@ -40,4 +40,4 @@ class PgRecentTickets:
             customer.id,
             since,
         )
-        return _ticket(row) if row else None
+        return ticket_from_row(row) if row else None

@@ -18,7 +18,7 @@ from bot.domain.ticket import Priority, Status, Ticket
 from bot.records import Event, LoggedMessage, TicketQuery
 
 
-def _ticket(row: asyncpg.Record) -> Ticket:
+def ticket_from_row(row: asyncpg.Record) -> Ticket:
     platform = row["customer_platform"]
     card = (
         MessageRef(platform=platform, channel=row["card_channel"], id=row["card_message"])
@@ -212,7 +212,7 @@ class PgTickets:
 
     async def get_ticket(self, number: int) -> Ticket | None:
         row = await self.conn.fetchrow("SELECT * FROM tickets WHERE number=$1" + locking(self.writing), number)
-        return _ticket(row) if row else None
+        return ticket_from_row(row) if row else None
 
     async def ticket_for_thread(self, thread: ThreadRef) -> tuple[Ticket, bool] | None:
         """The ticket whose customer thread (False) or queue-card thread (True) this is."""
@@ -224,7 +224,7 @@ class PgTickets:
             thread.thread,
         )
         if row:
-            return _ticket(row), False
+            return ticket_from_row(row), False
         # a card lives on the agents' platform, which is not the customer's for e-mail tickets
         row = await self.conn.fetchrow(
             "SELECT * FROM tickets WHERE card_channel=$1 AND card_message=$2 ORDER BY customer_platform<>$3 LIMIT 1"
@@ -233,12 +233,12 @@ class PgTickets:
             thread.thread,
             thread.platform,
         )
-        return (_ticket(row), True) if row else None
+        return (ticket_from_row(row), True) if row else None
 
     async def list_tickets(self, query: TicketQuery) -> list[Ticket]:
         """Queue order: most urgent first, then oldest first. Never locks: a list is read, not changed."""
         sql, args = list_sql(query)
-        return [_ticket(row) for row in await self.conn.fetch(sql, *args)]
+        return [ticket_from_row(row) for row in await self.conn.fetch(sql, *args)]
 
     async def count_active_for_customer(self, customer: UserRef) -> int:
         """In a writing unit, intake counts before it opens a ticket (the per-customer limit): there is no row

@@ -1,65 +1,23 @@
 """The dashboard's rows: one-time sign-in links, server-side sessions, and the filtered queue page.
 
-Kept in one module so it moves as a whole when the store becomes a port. Text shown in menus sorts by code
-point (`COLLATE "C"`), as SQLite's text order does, whatever the database's collation.
+Text shown in menus sorts by code point (`COLLATE "C"`), as SQLite's text order does, whatever the database's
+collation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from bot.domain.refs import MessageRef, ThreadRef, UserRef
-from bot.domain.ticket import Priority, Status, Ticket
+from bot.domain.refs import UserRef
+from bot.domain.ticket import Ticket
 from bot.records import COUNT_CAP, LinkRow, QueueFilter, SessionRow
+from bot.store.postgres.tickets import OPEN, QUEUE_ORDER, Args, priority_filter, status_filter, ticket_from_row
 
-#: Active tickets, written exactly as the condition of the partial indexes over them (`ix_tickets_open_rank`
-#: and others): the planner uses a partial index only when it can prove the query's condition implies the
-#: index's, and a bound `status = ANY($1)` cannot prove it.
-OPEN = "status NOT IN ('resolved', 'closed')"
-#: The queue's order: most urgent first, then oldest first (`priority_rank` is a generated column).
-QUEUE_ORDER = "priority_rank, created_at, number"
-_ACTIVE = frozenset(s.value for s in Status if s.is_active)
 _BIGINT_MAX = 2**63 - 1
-
-
-def _ticket(row: asyncpg.Record) -> Ticket:
-    """A ticket from its row (the same as `bot.store.postgres.tickets` builds; kept here so the dashboard's
-    queries do not depend on that module's private names)."""
-    platform = row["customer_platform"]
-    card = (
-        MessageRef(platform=platform, channel=row["card_channel"], id=row["card_message"])
-        if row["card_message"]
-        else None
-    )
-    assignee = (
-        UserRef(platform=platform, id=row["assignee_id"], name=row["assignee_name"] or "")
-        if row["assignee_id"]
-        else None
-    )
-    return Ticket(
-        number=row["number"],
-        subject=row["subject"],
-        description=row["description"],
-        customer=UserRef(platform=platform, id=row["customer_id"], name=row["customer_name"]),
-        origin=ThreadRef(platform=platform, channel=row["origin_channel"], thread=row["origin_thread"] or ""),
-        priority=Priority(row["priority"]),
-        category=row["category"],
-        tags=tuple(row["tags"]),
-        status=Status(row["status"]),
-        assignee=assignee,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        first_response_at=row["first_response_at"],
-        resolved_at=row["resolved_at"],
-        closed_at=row["closed_at"],
-        resolution_summary=row["resolution_summary"],
-        card=card,
-        resolved_by_kb=row["resolved_by_kb"],
-    )
 
 
 # --- sign-in links -------------------------------------------------------------------------------------------
@@ -102,43 +60,15 @@ _ORDER_BY: dict[str, str] = {
 _ALERTED = "EXISTS (SELECT 1 FROM sla_alerts a WHERE a.ticket = tickets.number AND a.level = '{level}')"
 
 
-class _Args:
-    """Arguments of a statement being built: `add` returns the placeholder (`$3`) of the value it adds."""
-
-    def __init__(self) -> None:
-        self.values: list[Any] = []
-
-    def add(self, value: Any) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
-
-
-def _status_filter(statuses: Iterable[Status], args: _Args, *, by_person: bool) -> str:
-    """As SQLite's `status_filter`: the active set is written as `OPEN` (so the open-queue index serves it),
-    unless the query also picks a person, whose index seeks each status by value."""
-    values = sorted({s.value for s in statuses})
-    if not by_person and set(values) == _ACTIVE:
-        return OPEN
-    return f"status = ANY({args.add(values)}::text[])"
-
-
-def _priority_filter(priorities: Iterable[Priority], args: _Args, *, by_rank: bool) -> str:
-    """As SQLite's `priority_filter`: by rank where the query reads a rank index, by value otherwise."""
-    if by_rank:
-        ranks = sorted({len(Priority) - 1 - p.rank for p in priorities})
-        return f"priority_rank = ANY({args.add(ranks)}::smallint[])"
-    return f"priority = ANY({args.add(sorted({p.value for p in priorities}))}::text[])"
-
-
-def _where(f: QueueFilter, args: _Args) -> str:
+def _where(f: QueueFilter, args: Args) -> str:
     where: list[str] = []
     by_rank = True
     if f.statuses:
-        term = _status_filter(f.statuses, args, by_person=bool(f.assignee or f.unassigned))
+        term = status_filter(f.statuses, args, by_person=bool(f.assignee or f.unassigned))
         where.append(term)
         by_rank = term == OPEN
     if f.priorities:
-        where.append(_priority_filter(f.priorities, args, by_rank=by_rank))
+        where.append(priority_filter(f.priorities, args, by_rank=by_rank))
     if f.category:
         where.append(f"category = {args.add(f.category)}")
     if f.assignee:
@@ -175,7 +105,7 @@ def _where(f: QueueFilter, args: _Args) -> str:
 
 def page_sql(f: QueueFilter) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
     """The statements `queue_page` runs: the page, and the capped count."""
-    args = _Args()
+    args = Args()
     where = _where(f, args)
     count = f"SELECT count(*) FROM (SELECT 1 FROM tickets{where} LIMIT {COUNT_CAP + 1}) AS capped", list(args.values)
     order = _ORDER_BY.get(f.sort, _ORDER_BY["urgent"])
@@ -251,7 +181,7 @@ class PgWeb:
 
     async def revoke(self, at: datetime, *, token_hash: str | None = None, user: UserRef | None = None) -> int:
         """Revoke one session, every session of one person, or (neither given) every session."""
-        args = _Args()
+        args = Args()
         sql = f"UPDATE web_sessions SET revoked_at = {args.add(at)} WHERE revoked_at IS NULL"
         if token_hash is not None:
             sql += f" AND token_hash = {args.add(token_hash)}"
@@ -264,7 +194,7 @@ class PgWeb:
         (sql, args), (count_sql, count_args) = page_sql(f)
         rows = await self.conn.fetch(sql, *args)
         total = await self.conn.fetchval(count_sql, *count_args)
-        return [_ticket(r) for r in rows], int(total or 0)
+        return [ticket_from_row(r) for r in rows], int(total or 0)
 
     async def sla_flags(self, numbers: Sequence[int]) -> dict[int, str]:
         """`breached` or `at_risk` per ticket among `numbers` (open tickets only matter to the caller)."""
