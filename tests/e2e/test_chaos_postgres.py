@@ -410,6 +410,7 @@ def test_four_processes_one_killed_every_3s_lose_and_double_nothing(
         intake_done = time.monotonic()
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(agents.answer, REPLIED))
+        replied = time.monotonic()
         deadline = time.monotonic() + HANG
         while True:  # polling the database (and the leads channel) until the desk has caught up
             state = _settled(database)
@@ -417,6 +418,7 @@ def test_four_processes_one_killed_every_3s_lose_and_double_nothing(
                 break
             assert time.monotonic() < deadline, f"(tickets, inbox, outbox, breaches) = {state}"
             time.sleep(0.2)
+        settled = time.monotonic()
         fleet.calm()
         deadline = time.monotonic() + HANG
         while (state := _settled(database))[1:3] != (0, 0):  # what the last kill left, taken over
@@ -428,7 +430,8 @@ def test_four_processes_one_killed_every_3s_lose_and_double_nothing(
         fleet.kill_all()
     took = time.monotonic() - began
     print(
-        f"chaos: {EVENTS} events in {took:.0f}s (all acknowledged at {intake_done - began:.0f}s), {fleet.kills} kills"
+        f"chaos: {EVENTS} events in {took:.0f}s (all acknowledged at {intake_done - began:.0f}s, replies sent at"
+        f" {replied - began:.0f}s, caught up at {settled - began:.0f}s), {fleet.kills} kills"
         f" ({fleet.spared} ticks spared; start-up to ready median {statistics.median(fleet.start_ups):.1f}s),"
         f" {sum(sender.attempts.values()) - EVENTS} events sent again,"
         f" {agents.sent_again} replies typed again; no 200: {dict(sender.failures)}"
