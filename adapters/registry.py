@@ -1,7 +1,8 @@
 """The plug point for chat platforms: each adapter package exposes one `AdapterSpec`.
 
 The CLI (composition root) validates every adapter's config table with the adapter's own model, builds
-the enabled platforms, hands their role sources to the core, then runs them next to the delivery worker.
+the enabled platforms, hands their role and group-member sources to the core, then runs them next to the
+delivery worker.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.config import PlatformChannels, Settings
-from bot.ports import ChatPlatform, RoleSource
+from bot.ports import ChatPlatform, GroupMembers, RoleSource
 from bot.services.desk import Desk
 
 
@@ -24,6 +25,8 @@ class RunningAdapter(Protocol):
 
     platform: ChatPlatform
     role_sources: Sequence[RoleSource]
+    #: who is in the groups and roles that `[[teams]] members` name on this platform
+    member_sources: Sequence[GroupMembers]
 
     @property
     def connected(self) -> bool:

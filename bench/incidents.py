@@ -23,7 +23,8 @@ background report scores 1/|its incident|), recall averaged over burst reports (
 1/|its burst|); detection: the share of bursts that got an incident, and the median number of the
 burst's reports that had arrived when it was detected.
 
-    python bench/incidents.py --split train --grid        # fix thresholds
+    python bench/incidents.py --split train --similarity 12,15,22 --join-similarity 10,12   # fix thresholds
+    python bench/incidents.py --split train --semantic ...   # the same with MiniLM fused in (needs .[semantic])
     python bench/incidents.py --split val                 # report (the [incidents] defaults)
     python bench/incidents.py --split val --write DIR     # also write the streams as JSON Lines, then
     threaddesk incidents replay DIR/clinc150-val-0.jsonl --json   # gives the same incidents
@@ -42,16 +43,20 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from adapters.incident_replay import Report, replay  # noqa: E402
+from bot.bootstrap import incident_embedder  # noqa: E402
 from bot.config import settings_from_dict  # noqa: E402
+from kb import grouping, semantic  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = next((p for p in (REPO.parent / "shared" / "data", REPO.parents[1] / "shared" / "data") if p.is_dir()), REPO)
@@ -181,6 +186,21 @@ def run(streams: Sequence[Stream], thresholds: dict[str, Any]) -> tuple[dict[str
     return total, cpu, wall
 
 
+def _memoized(load: Callable[[], semantic.MiniLMEmbedder]) -> Callable[[], Any]:
+    class Memo:
+        def __init__(self) -> None:
+            self.model = load()
+            self.known: dict[str, Any] = {}
+
+        def encode(self, texts: Sequence[str]) -> Any:
+            missing = [t for t in dict.fromkeys(texts) if t not in self.known]
+            if missing:
+                self.known.update(zip(missing, self.model.encode(missing), strict=True))
+            return np.array([self.known[t] for t in texts])
+
+    return Memo
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=("train", "val"), default="val")
@@ -189,12 +209,16 @@ def main() -> None:
     parser.add_argument("--bursts", type=int, default=8)
     parser.add_argument("--gap", type=float, default=60.0, help="mean seconds between background reports")
     parser.add_argument("--shared-intents", action="store_true")
-    parser.add_argument("--similarity", type=float)
-    parser.add_argument("--join-similarity", type=float)
+    parser.add_argument("--similarity", help="a value, or several (comma-separated) to sweep")
+    parser.add_argument("--join-similarity", help="a value, or several (comma-separated) to sweep")
     parser.add_argument("--min-reports", type=int)
     parser.add_argument("--join-window")
     parser.add_argument("--window")
-    parser.add_argument("--grid", action="store_true", help="sweep similarity × join_similarity")
+    parser.add_argument("--semantic", action="store_true", help="fuse MiniLM embeddings ([incidents] semantic)")
+    parser.add_argument("--semantic-weight", type=float, help="share of the embedding similarity (tuning only)")
+    parser.add_argument(
+        "--memo", action="store_true", help="encode each text once for all runs (sweeps; CPU then leaves encoding out)"
+    )
     parser.add_argument("--write", type=Path, help="also write each stream as JSON Lines into this folder")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -221,10 +245,10 @@ def main() -> None:
                     }
                     handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             (args.write / f"{stream.name}.gold.json").write_text(json.dumps(stream.gold), encoding="utf-8")
-    base: dict[str, Any] = {}
+    base: dict[str, Any] = {"semantic": args.semantic}
+    if args.semantic_weight is not None:
+        grouping.SEMANTIC_WEIGHT = args.semantic_weight
     for key, value in (
-        ("similarity", args.similarity),
-        ("join_similarity", args.join_similarity),
         ("min_reports", args.min_reports),
         ("join_window", args.join_window),
         ("window", args.window),
@@ -237,27 +261,29 @@ def main() -> None:
         f"background every {args.gap:g}s; shared intents {args.shared_intents}); {n_reports} reports, "
         f"{sum(len(s.gold) for s in streams)} in bursts"
     )
-    grid = (
-        [
-            dict(base, similarity=s, join_similarity=j)
-            for s, j in itertools.product((50, 55, 60, 65, 70), (50, 55, 60, 65))
-        ]
-        if args.grid
-        else [base]
-    )
+    sweep = [
+        [(key, float(v)) for v in values.split(",")]
+        for key, values in (("similarity", args.similarity), ("join_similarity", args.join_similarity))
+        if values
+    ]
+    grid = [dict(base, **dict(chosen)) for chosen in itertools.product(*sweep)]
+    if args.memo:
+        semantic.load_embedder = _memoized(semantic.load_embedder)
+    if args.semantic:  # the model loads once, before the clock starts
+        incident_embedder(settings_from_dict({"incidents": base}, {}))
     print(
-        "| dataset | min reports | window | similarity | join | join window | precision | recall | "
+        "| dataset | semantic | min reports | window | similarity | join | join window | precision | recall | "
         "bursts detected | median reports to detect | background linked / stream | CPU ms per report |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for thresholds in grid:
         for name in args.datasets.split(","):
             chosen = [s for s in streams if s.name.startswith(name)]
             total, cpu, _ = run(chosen, thresholds)
-            shown = settings_from_dict({"incidents": thresholds}, {}).incidents
+            shown = settings_from_dict({"incidents": thresholds}, {}).incidents.resolved(False)
             print(
-                f"| {name} | {shown.min_reports} | {shown.window} | {shown.similarity:g} | {shown.join_similarity:g} | "
-                f"{shown.join_window} | "
+                f"| {name} | {'on' if shown.semantic else 'off'} | {shown.min_reports} | {shown.window} | "
+                f"{shown.similarity:g} | {shown.join_similarity:g} | {shown.join_window} | "
                 f"{total['precision']:.3f} | "
                 f"{total['recall']:.3f} | {total['detected']:.2f} | {total['delay']:g} | "
                 f"{total['linked_background']:.1f} | {1000 * cpu / sum(len(s.reports) for s in chosen):.2f} |",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import secrets
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import kb as kb_package
 from bot.config import ConfigError, Settings
-from bot.ports import Clock, RoleSource, Store, SystemClock
+from bot.ports import Clock, GroupMembers, RoleSource, Store, SystemClock
 from bot.services.desk import Desk
 from bot.services.desk_context import DeskContext, RoleDirectory
 from bot.services.knowledge import KnowledgeLibrary, MatcherBuilder, import_articles
@@ -19,7 +20,7 @@ from bot.services.teams import TeamDirectory
 from bot.services.web_auth import SECRET_ENV, DashboardAccess
 from kb import semantic
 from kb.loader import load_directory
-from kb.matcher import DEFAULT_MIN_SCORE, Matcher
+from kb.matcher import DEFAULT_MIN_SCORE, Embedder, Matcher
 from kb.progress import NO_PROGRESS, Progress
 
 log = logging.getLogger(__name__)
@@ -91,11 +92,15 @@ def build_desk(
     kb: KnowledgeLibrary | None = None,
     clock: Clock | None = None,
     role_sources: Sequence[RoleSource] = (),
+    member_sources: Sequence[GroupMembers] = (),
 ) -> Desk:
+    """`role_sources` and `member_sources` are what the running platforms know of people: roles implied by
+    user groups and guild roles, and who is in the groups and roles that `[[teams]] members` name."""
+    teams = TeamDirectory(settings.teams, member_sources)
     ctx = DeskContext(
         store=db,
         clock=clock or SystemClock(),
-        roles=RoleDirectory(settings.roles, role_sources),
+        roles=RoleDirectory(settings.roles, [*role_sources, teams]),
         intake=settings.intake,
         routing=settings.adapters,
         kb=kb or KnowledgeLibrary(),
@@ -108,10 +113,30 @@ def build_desk(
         transcripts_dir=transcripts_folder(settings),
         desk_platforms={n: c.agents_platform for n, c in settings.adapters.items() if c.agents_platform},
         dashboard=dashboard_access(settings) if settings.web.enabled else None,
-        teams=TeamDirectory(settings.teams),
-        incidents=settings.incidents,
+        teams=teams,
+        incidents=settings.incidents.resolved(settings.kb.semantic),
+        grouping_embedder=incident_embedder(settings, kb),
     )
     return Desk(ctx)
+
+
+def incident_embedder(settings: Settings, kb: KnowledgeLibrary | None = None) -> Embedder | None:
+    """The embedder incident grouping fuses in: `[incidents] semantic`, or unset, `[kb] semantic`. The KB's
+    model when it has one, else loaded here (a `ConfigError` with the install hint when the extra is missing)."""
+    if not settings.incidents.resolved(settings.kb.semantic).semantic:
+        return None
+    if kb is not None and kb.embedder is not None:
+        return kb.embedder
+    try:
+        return _shared_embedder()
+    except semantic.SemanticUnavailable as exc:
+        raise ConfigError(f"[incidents] semantic is on, but {exc}") from None
+
+
+@functools.cache
+def _shared_embedder() -> Embedder:
+    """One model per process, however many desks it builds (a replay builds one per stream)."""
+    return semantic.load_embedder()
 
 
 def dashboard_access(settings: Settings) -> DashboardAccess:

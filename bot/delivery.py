@@ -14,8 +14,8 @@ from datetime import timedelta
 
 from bot import logcontext, telemetry
 from bot.domain.refs import MessageRef
-from bot.outbound import DestinationKind
-from bot.ports import ChatPlatform, Clock, DeliveryRefused, RetryLater, Store
+from bot.outbound import DestinationKind, Message
+from bot.ports import ChatPlatform, Clock, DeliveryRefused, DirectMessages, RetryLater, Store
 from bot.records import OutboxRow
 from bot.waiting import until_set
 
@@ -148,6 +148,12 @@ class DeliveryWorker:
                 return
             await platform.update_message(incident.card, row.message)
             ref = incident.card
+        elif dest.kind is DestinationKind.DIRECT:
+            if not isinstance(platform, DirectMessages):
+                raise DeliveryRefused(f"{dest.platform} has no direct messages")
+            channel = await platform.direct_channel(dest.channel)
+            message = await _with_card_link(row.message, platform, ticket.card if ticket else None)
+            ref = await self._post(row, platform, channel, None, message)
         elif dest.kind is DestinationKind.CARD_THREAD:
             assert ticket is not None
             card: MessageRef | None = ticket.card
@@ -158,9 +164,12 @@ class DeliveryWorker:
         async with self.store.transaction() as uow:  # one UPDATE; its trigger updates the message log
             await uow.outbox.mark_delivered(row, self.clock.now(), ref.id)
 
-    async def _post(self, row: OutboxRow, platform: ChatPlatform, channel: str, thread: str | None) -> MessageRef:
-        """Post a row's message exactly once: an earlier attempt whose outcome is unknown is looked for
-        first, and this attempt is recorded as begun before the platform is called."""
+    async def _post(
+        self, row: OutboxRow, platform: ChatPlatform, channel: str, thread: str | None, message: Message | None = None
+    ) -> MessageRef:
+        """Post a row's message (or `message`, what it became at delivery) exactly once: an earlier attempt
+        whose outcome is unknown is looked for first, and this attempt is recorded as begun before the platform
+        is called."""
         nonce = _nonce(row)
         if row.sending_since is not None:
             found = await platform.find_post(channel, nonce, thread=thread)
@@ -169,7 +178,7 @@ class DeliveryWorker:
                 return found
         async with self.store.transaction() as uow:
             await uow.outbox.mark_sending(row, self.clock.now())
-        return await platform.post_message(channel, row.message, thread=thread, nonce=nonce)
+        return await platform.post_message(channel, message or row.message, thread=thread, nonce=nonce)
 
     async def _retry(
         self, row: OutboxRow, error: str, retry_after: float | None, *, outcome_unknown: bool = False
@@ -191,6 +200,16 @@ class DeliveryWorker:
         log.error("outbox row %d to %s: not delivered: %s", row.id, row.destination.ordering_key, error)
         async with self.store.transaction() as uow:
             await uow.outbox.mark_failed(row, error)
+
+
+async def _with_card_link(message: Message, platform: DirectMessages, card: MessageRef | None) -> Message:
+    """A link without an address is to the ticket's card: filled now that the card is posted (the note is
+    queued behind it). No card (its post failed) or no address: the link is left out, the text stands."""
+    link = message.link
+    if link is None or link.url:
+        return message
+    url = await platform.link_to(card) if card is not None else None
+    return message.model_copy(update={"link": link.model_copy(update={"url": url}) if url else None})
 
 
 def _nonce(row: OutboxRow) -> str:

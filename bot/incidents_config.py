@@ -38,6 +38,11 @@ class OutageRule(_Strict):
         return re.search(self.match, text, re.IGNORECASE) is not None
 
 
+SEMANTIC_THRESHOLDS = {"min_reports": 4, "similarity": 22.0, "join_similarity": 16.0}
+"""The defaults with `semantic` on, fixed on the training streams (BENCHMARKS.md, "Incident grouping"): fused
+lifts run on another scale, and with them a fourth report removes most false incidents at little recall."""
+
+
 class IncidentsConfig(_Strict):
     enabled: bool = Field(default=True, description="detect incidents and join new reports to open ones")
     min_reports: int = Field(default=3, ge=2, le=50, description="similar reports from different customers")
@@ -46,6 +51,9 @@ class IncidentsConfig(_Strict):
     similarity: float = Field(default=22, ge=0, le=100, description="report-to-report similarity that groups")
     join_similarity: float = Field(default=12, ge=0, le=100, description="report-to-incident similarity that joins")
     join_window: str = Field(default="15m", description="joins only while the incident's last report is this recent")
+    semantic: bool | None = Field(
+        default=None, description="fuse MiniLM sentence embeddings into similarity (unset: as `[kb] semantic`)"
+    )
     rules: tuple[OutageRule, ...] = ()
 
     @field_validator("window", "join_window")
@@ -53,6 +61,15 @@ class IncidentsConfig(_Strict):
     def _duration(cls, value: str) -> str:
         parse_duration(value)
         return value
+
+    def resolved(self, kb_semantic: bool) -> IncidentsConfig:
+        """`semantic` decided (unset: as `[kb] semantic`), and with it on, the thresholds left unset take the
+        values tuned for the fused similarity (`SEMANTIC_THRESHOLDS`)."""
+        on = self.semantic if self.semantic is not None else kb_semantic
+        update: dict[str, object] = {"semantic": on}
+        if on:
+            update |= {k: v for k, v in SEMANTIC_THRESHOLDS.items() if k not in self.model_fields_set}
+        return self.model_copy(update=update)
 
     @property
     def window_delta(self) -> timedelta:

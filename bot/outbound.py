@@ -45,6 +45,17 @@ def all_menus(message: Message) -> tuple[Choice, ...]:
     return tuple(c for c in found if c.options)
 
 
+class Link(BaseModel):
+    """A web link under the text (the assignee's note links to the ticket's card). A DIRECT post about a
+    ticket that carries a link without `url` gets the card's address when it is delivered (the card may not
+    be posted yet when the note is queued); a link still without one is left out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    url: str | None = None
+
+
 class Field(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -71,6 +82,7 @@ class Message(BaseModel):
     attachment: str | None = None
     #: `text` is Markdown (it carries a KB article): each platform converts it to its own flavour.
     markdown: bool = False
+    link: Link | None = None
 
 
 class DestinationKind(StrEnum):
@@ -80,6 +92,7 @@ class DestinationKind(StrEnum):
     CHANNEL = "channel"  # a top-level post (leads channel)
     THREAD = "thread"  # a reply in a thread that belongs to no ticket (e.g. a refusal at intake)
     INCIDENT_CARD = "incident_card"  # an incident's card in the queue channel: posted once, then edited
+    DIRECT = "direct"  # to one person (`channel` is their user id), in the bot's direct conversation with them
 
 
 class Destination(BaseModel):
@@ -97,8 +110,10 @@ class Destination(BaseModel):
         """Posts with the same key are delivered strictly in order; different keys go in parallel."""
         if self.kind is DestinationKind.CUSTOMER:
             return f"customer:{self.platform}:{self.ticket}"
-        if self.kind in (DestinationKind.CARD, DestinationKind.CARD_THREAD):
-            return f"card:{self.platform}:{self.ticket}"
+        if self.kind in (DestinationKind.CARD, DestinationKind.CARD_THREAD) or (
+            self.kind is DestinationKind.DIRECT and self.ticket is not None
+        ):
+            return f"card:{self.platform}:{self.ticket}"  # a note about a ticket goes after its card: it links it
         if self.kind is DestinationKind.INCIDENT_CARD:
             return f"incident:{self.platform}:{self.incident}"
         return f"{self.platform}:{self.channel}:{self.thread or ''}"
@@ -114,6 +129,10 @@ class Destination(BaseModel):
     @classmethod
     def incident_card(cls, platform: str, channel: str, incident: int) -> Destination:
         return cls(kind=DestinationKind.INCIDENT_CARD, platform=platform, channel=channel, incident=incident)
+
+    @classmethod
+    def direct(cls, platform: str, user_id: str, ticket: int | None = None) -> Destination:
+        return cls(kind=DestinationKind.DIRECT, platform=platform, channel=user_id, ticket=ticket)
 
     @classmethod
     def card_thread(cls, platform: str, channel: str, ticket: int) -> Destination:

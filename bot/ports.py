@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.domain.refs import MessageRef, UserRef
 from bot.domain.roles import Role
@@ -85,10 +85,36 @@ class ChatPlatform(Protocol):
         ...
 
 
+@runtime_checkable
+class DirectMessages(Protocol):
+    """A platform that can write to one person directly (a DM) and link to a message it posted. The delivery
+    worker uses it for `DestinationKind.DIRECT` posts (the assignee's note with the card link)."""
+
+    async def direct_channel(self, user_id: str) -> str:
+        """The id of the bot's direct conversation with `user_id`, opened when there is none yet."""
+        ...
+
+    async def link_to(self, ref: MessageRef) -> str | None:
+        """A web address that opens `ref` for people who can see it (None: the platform has none)."""
+        ...
+
+
 class RoleSource(Protocol):
     """Extra role information a platform knows (Slack user groups, Discord guild roles)."""
 
     def role_of(self, user: UserRef) -> Role | None: ...
+
+
+class GroupMembers(Protocol):
+    """The people in groups a platform keeps — Slack user groups, Discord roles — as it last told: a team whose
+    `members` name `slack:group:S0123` or `discord:role:1234` has these people as members."""
+
+    @property
+    def platform(self) -> str: ...
+
+    def members_of(self, group: str) -> Sequence[str]:
+        """User ids in `group` (`group:S0123`, `role:1234`), in a stable order; empty while unknown."""
+        ...
 
 
 class Clock(Protocol):

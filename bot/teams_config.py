@@ -3,7 +3,9 @@
 ```toml
 [[teams]]
 name = "billing"
-members = ["slack:U0123BOB", "slack:U0456ERIN"]   # people, "platform:user-id"
+members = ["slack:U0123BOB", "slack:U0456ERIN"]   # people, "platform:user-id" (the rotation's order)
+# or whole groups, kept up to date by the platform: "slack:group:S0123ABCD" (a user group, as in
+# [slack] agent_groups), "discord:role:123456789012345678" (a role, as in [discord] agent_roles)
 categories = ["billing"]                          # tickets of these categories come to this team
 queue_channel = "C0BILLING"                       # optional: the team's own queue (else the platform's)
 assignment = "round_robin"                        # "manual" | "round_robin" | "least_loaded"
@@ -18,6 +20,7 @@ hours = { mon = "09:00-17:00", tue = "09:00-17:00" }
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -25,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bot.sla_config import CalendarConfig
 
 USER_KEY = re.compile(r"^[a-z][a-z0-9_-]*:[^\s:]+$")
+#: a group of people a platform keeps: `slack:group:S0123ABCD`, `discord:role:1234…`
+GROUP_KEY = re.compile(r"^(?P<platform>[a-z][a-z0-9_-]*):(?P<group>(?:group|role):[^\s:]+)$")
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 
 
@@ -59,8 +64,11 @@ class TeamConfig(BaseModel):
     @classmethod
     def _members(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for item in value:
-            if not USER_KEY.match(item):
-                raise ValueError(f"{item!r} is not 'platform:user-id' (e.g. 'slack:U0123', 'discord:1234')")
+            if not USER_KEY.match(item) and not GROUP_KEY.match(item):
+                raise ValueError(
+                    f"{item!r} is not 'platform:user-id' (e.g. 'slack:U0123', 'discord:1234'), a Slack user group "
+                    "('slack:group:S0123ABCD') or a Discord role ('discord:role:1234')"
+                )
         return value
 
     @field_validator("customers")
@@ -75,6 +83,18 @@ class TeamConfig(BaseModel):
     @classmethod
     def _categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(c.lower() for c in value)
+
+
+def member_group(key: str) -> tuple[str, str] | None:
+    """`("slack", "group:S0123")` for a member entry naming a group, None for one naming a person."""
+    found = GROUP_KEY.match(key)
+    return (found["platform"], found["group"]) if found else None
+
+
+def team_groups(teams: Sequence[TeamConfig], platform: str) -> list[str]:
+    """The groups (`group:S0123`, `role:1234`) the teams name on `platform`, each once, in config order."""
+    found = (member_group(key) for team in teams for key in team.members)
+    return list(dict.fromkeys(g[1] for g in found if g is not None and g[0] == platform))
 
 
 def check_teams(teams: tuple[TeamConfig, ...], rule_teams: list[str | None]) -> list[str]:

@@ -48,7 +48,7 @@ import math
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +57,9 @@ from rapidfuzz.distance import Indel
 
 from kb.bm25 import Bag
 from kb.text import normalize, stem, tokens
+
+if TYPE_CHECKING:
+    from kb.matcher import Embedder
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -95,6 +98,44 @@ _MARGIN = 1e-9
 """Bounds are sums taken in another order than the exact ones (rounding ~1e-13): widened by this."""
 
 _TINY = 1e-300  # the weight of a report's first, empty row: no document then has a mass of 0
+
+SEMANTIC_WEIGHT = 0.7
+"""With an embedder: the share of the embedding similarity in the fused score (fixed on the training streams,
+BENCHMARKS.md "Incident grouping")."""
+
+_SEMANTIC_MARGIN = 1e-3
+"""Bounds' widening with an embedder: a text's vector is encoded once and reused, but one encoded again
+(after the cache was emptied, in another batch) may differ in the 7th digit."""
+
+VECTOR_CACHE = 20_000
+"""Texts whose embedding is kept (emptied when full; the noise sample and the window are encoded again)."""
+
+
+class _Vectors:
+    """Unit sentence vectors of report texts, each text encoded once (misses in one batch)."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+        self._known: dict[str, FloatArray] = {}
+
+    def of(self, reports: Sequence[Prepared]) -> FloatArray:
+        missing = list(dict.fromkeys(r.text for r in reports if r.text not in self._known))
+        if missing:
+            if len(self._known) + len(missing) > VECTOR_CACHE:
+                self._known.clear()
+                missing = list(dict.fromkeys(r.text for r in reports))
+            encoded = np.asarray(self._embedder.encode(missing), dtype=np.float64)
+            self._known.update(zip(missing, encoded, strict=True))
+        return np.array([self._known[r.text] for r in reports])
+
+    def similarity(self, a: Prepared, b: Prepared) -> float:
+        """100 × the cosine of the two texts' vectors, negatives as 0 (0..100, as the lexical score)."""
+        found = self.of([a, b])
+        return 100.0 * min(1.0, max(0.0, float(found[0] @ found[1])))
+
+
+def _fuse(lexical: float, semantic: float, weight: float) -> float:
+    return (1 - weight) * lexical + weight * semantic
 
 
 @dataclass(frozen=True)
@@ -334,12 +375,22 @@ class _Epoch:
     other report asked about during the epoch — with each query's sums against all of them at once."""
 
     def __init__(
-        self, rarity: _Rarity, sample: _Sample, vocabulary: _Vocabulary, fuzzy_weight: float, recent: Sequence[Prepared]
+        self,
+        rarity: _Rarity,
+        sample: _Sample,
+        vocabulary: _Vocabulary,
+        fuzzy_weight: float,
+        recent: Sequence[Prepared],
+        vectors: _Vectors | None = None,
+        semantic_weight: float = 0.0,
     ) -> None:
         self.rarity = rarity
         self.sample = sample
         self.vocabulary = vocabulary
         self.fuzzy_weight = fuzzy_weight
+        self.vectors = vectors
+        self.semantic_weight = semantic_weight if vectors is not None else 0.0
+        self._vectors: _Growing | None = None  # the window's unit vectors, row by row
         self.weight = fuzzy_weight if sample.indexed else 1.0  # of the fuzzy half, in bounds
         self._weights: dict[str, Weights] = {}
         n = len(vocabulary)
@@ -380,9 +431,22 @@ class _Epoch:
         return found
 
     def score(self, a: Prepared, b: Prepared) -> float:
-        return _score(
+        lexical = _score(
             a, self.weights(a), b, self.weights(b), self.rarity.average, self.sample.indexed, self.fuzzy_weight
         )
+        if self.vectors is None:
+            return lexical
+        return _fuse(lexical, self.vectors.similarity(a, b), self.semantic_weight)
+
+    def _fused(self, lexical: FloatArray, report: Prepared, at: npt.NDArray[np.intp], margin: float) -> FloatArray:
+        """Bounds of the lexical score at `at` as bounds of the fused score (`margin`: −1 low, +1 high)."""
+        if self.vectors is None or self._vectors is None:
+            return lexical
+        cosine = self._vectors.view[at] @ self.vectors.of([report])[0]
+        np.clip(cosine, 0.0, 1.0, out=cosine)
+        weight = self.semantic_weight
+        fused: FloatArray = (1 - weight) * lexical + (100.0 * weight) * cosine + margin * _SEMANTIC_MARGIN
+        return fused
 
     # -- the window
 
@@ -427,6 +491,11 @@ class _Epoch:
         self._docs.extend(docs, count)
         self._sorted.extend([r.sorted_text for r in reports], count)
         self._unique.extend([r.unique_text for r in reports], count)
+        if self.vectors is not None:
+            vectors = self.vectors.of(reports)
+            if self._vectors is None:
+                self._vectors = _Growing(np.float64, vectors.shape[1])
+            self._vectors.extend(vectors, count)
         self._index_of += [r.text for r in reports]
         for i, report in enumerate(reports, start=first):
             self._index.setdefault(report.text, i)
@@ -559,7 +628,7 @@ class _Epoch:
         high *= half
         high += base
         high += _MARGIN
-        return low, high
+        return self._fused(low, report, at, -1.0), self._fused(high, report, at, 1.0)
 
     def upper(self, report: Prepared, at: npt.NDArray[np.intp]) -> FloatArray:
         """An upper bound of `report`'s similarity to the window's reports at `at`, cheaper than `bounds`:
@@ -577,8 +646,7 @@ class _Epoch:
         high *= 0.5 * self.weight
         high += lexical[at]
         high += _MARGIN
-        found: FloatArray = high
-        return found
+        return self._fused(high, report, at, 1.0)
 
 
 class Comparison:
@@ -653,10 +721,21 @@ class Comparison:
 
 
 class ReportSimilarity:
-    """Pairwise similarity of reports against a rolling background of recent traffic."""
+    """Pairwise similarity of reports against a rolling background of recent traffic. With an `embedder`,
+    every similarity is `semantic_weight` × 100·cos(the two texts' sentence vectors) + the rest × the lexical
+    score, and noise levels and lifts are taken of that fused score."""
 
-    def __init__(self, *, fuzzy_weight: float = 0.5, background: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        fuzzy_weight: float = 0.5,
+        background: Iterable[str] = (),
+        embedder: Embedder | None = None,
+        semantic_weight: float | None = None,
+    ) -> None:
         self.fuzzy_weight = fuzzy_weight
+        self._vectors = _Vectors(embedder) if embedder is not None else None
+        self.semantic_weight = SEMANTIC_WEIGHT if semantic_weight is None else semantic_weight
         self._recent: deque[Prepared] = deque(maxlen=BACKGROUND_SIZE)
         self._df: Counter[str] = Counter()
         self._vocabulary = _Vocabulary()
@@ -704,7 +783,15 @@ class ReportSimilarity:
                 self._levels.clear()
                 self._later.clear()
         recent = list(self._recent)[-WINDOW:]
-        self._epoch = _Epoch(rarity, _Sample(self._sample, rarity), self._vocabulary, self.fuzzy_weight, recent)
+        self._epoch = _Epoch(
+            rarity,
+            _Sample(self._sample, rarity),
+            self._vocabulary,
+            self.fuzzy_weight,
+            recent,
+            self._vectors,
+            self.semantic_weight,
+        )
         self._epoch.set_floors(self._levels)
 
     # -- exact -------------------------------------------------------------------------------------------
@@ -825,6 +912,8 @@ class ReportSimilarity:
             s = _score(
                 level.report, weights, member, sample.weights[j], sample.average, sample.indexed, self.fuzzy_weight
             )
+            if self._vectors is not None:
+                s = _fuse(s, self._vectors.similarity(level.report, member), self.semantic_weight)
             if len(top) < level.rank:
                 heapq.heappush(top, s)
             elif s > top[0]:

@@ -262,9 +262,10 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         assert spec.build is not None
         running.append((spec.name, spec.build(settings.adapters[spec.name], settings)))
     sources = [source for _, adapter in running for source in adapter.role_sources]
+    groups = [source for _, adapter in running for source in adapter.member_sources]
     async with _running_database(settings) as db:
         kb = await _knowledge_base(settings, db)
-        desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources)
+        desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources, member_sources=groups)
         worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)
         probe = lifecycle.make_probe(settings, desk)
         extensions = [*WEB_EXTENSIONS, lambda app: add_ops_routes(app, probe)]  # /healthz … on the dashboard too

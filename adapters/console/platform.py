@@ -50,6 +50,14 @@ class ConsolePlatform:
         self.show(post)
         return MessageRef(platform=self.name, channel=channel, id=post.id)
 
+    async def direct_channel(self, user_id: str) -> str:
+        """A person's DM with the bot, as the session names it (`/go dm`)."""
+        return f"dm-{user_id}"
+
+    async def link_to(self, ref: MessageRef) -> str | None:
+        """A terminal has no addresses: `/go card N` finds a card."""
+        return None
+
     async def update_message(self, ref: MessageRef, message: Message) -> None:
         post = self.posts.get(ref.id)
         if post is None:  # posted in an earlier run: the terminal shows the new version

@@ -20,6 +20,8 @@ def render(message: Message, number: Numbering) -> list[str]:
     else:
         body = message.text
     lines += body.splitlines() if body else []
+    if message.link is not None and message.link.url:
+        lines.append(f"🔗 {message.link.label}: {message.link.url}")
     controls = [_button(b, number) for b in message.buttons]
     for menu in all_menus(message):
         options = " ".join(f"[{number(o)}] {o.label}" for o in menu.options)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Sequence
@@ -15,11 +17,15 @@ from discord.http import Route
 from adapters.discord.bot import MESSAGE_CONTENT_HELP, DeskBot, IntentMissing
 from adapters.discord.config import TOKEN_ENV, DiscordConfig
 from adapters.discord.platform import DiscordPlatform
-from adapters.discord.roles import GuildRoles
+from adapters.discord.roles import GuildRoles, list_members, look_up, team_roles
+from adapters.discord.translate import PLATFORM
 from adapters.registry import AdapterSpec, AdapterStartupError
 from bot.config import PlatformChannels, Settings
-from bot.ports import ChatPlatform, RoleSource
+from bot.domain.refs import UserRef
+from bot.ports import ChatPlatform, GroupMembers, RoleSource
 from bot.services.desk import Desk
+from bot.services.teams import TeamDirectory
+from bot.teams_config import TeamConfig
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +34,30 @@ class DiscordAdapter:
     """One bot account connected to one guild. `serve` may run again after it stops (a restart)."""
 
     def __init__(
-        self, config: DiscordConfig, token: str, *, lease: timedelta = timedelta(seconds=15), **client_options: Any
+        self,
+        config: DiscordConfig,
+        token: str,
+        *,
+        lease: timedelta = timedelta(seconds=15),
+        teams: Sequence[TeamConfig] = (),
+        **client_options: Any,
     ) -> None:
+        """`teams`: the `[[teams]]` whose `discord:role:…` members are the people holding those roles."""
         self.config = config
         self.lease = lease
         self.token = token
         self.client_options = client_options
-        self.discord = DiscordPlatform(queue_channel=config.queue_channel)
+        try:
+            held = team_roles(teams)
+        except ValueError as exc:
+            raise AdapterStartupError(str(exc)) from None
+        #: the people `[[teams]] members` name one by one (`discord:…`), named at start like the roles' people
+        self.team_people = [m for t in teams for m in TeamDirectory(teams).members(t, PLATFORM)]
+        self.discord = DiscordPlatform(queue_channel=config.queue_channel, guild_id=config.guild_id)
         self.platform: ChatPlatform = self.discord
-        self.roles = GuildRoles(config.agent_roles, config.lead_roles, config.guild_id, config.admin_roles)
+        self.roles = GuildRoles(config.agent_roles, config.lead_roles, config.guild_id, config.admin_roles, held)
         self.role_sources: Sequence[RoleSource] = (self.roles,)
+        self.member_sources: Sequence[GroupMembers] = (self.roles,)
         self.bot: DeskBot | None = None
 
     @property
@@ -58,9 +78,12 @@ class DiscordAdapter:
         Route.BASE = self.config.api_base_url
         bot = DeskBot(desk, self.config, self.discord, self.roles, **self.client_options)
         self.bot = bot
+        lister: asyncio.Task[None] | None = None
         try:
             async with bot:
                 await bot.login(self.token)  # REST: this process delivers its posts even while standing by
+                if self.roles.team_roles or self.team_people:
+                    lister = asyncio.create_task(self.know_team_members_forever(bot, desk), name="discord-teams")
                 shards = [f"discord-shard-{n}" for n in range(self.config.shard_count)]
                 # one gateway session per shard across every process on the desk's database
                 async with desk.first_free_role(shards, self.lease) as shard:
@@ -91,7 +114,48 @@ class DiscordAdapter:
                 "and [discord] api_base_url"
             ) from None
         finally:
+            if lister is not None:
+                lister.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lister
             self.discord.detach()
+
+    async def know_team_members_forever(self, bot: DeskBot, desk: Desk) -> None:
+        """The people holding the teams' roles, listed now and every `members_refresh_seconds`, their names
+        stored, as are those of the people the teams name one by one. Without the Server Members Intent (or a
+        guild_id) the roles' people are learned as they act instead."""
+        listing = bool(self.roles.team_roles)
+        if listing and self.config.guild_id is None:
+            log.warning(
+                "discord: [[teams]] name roles but [discord] guild_id is unset: their members count once they "
+                "have written or run a command"
+            )
+            listing = False
+        while True:
+            people: list[UserRef] | None = None
+            if listing:
+                try:
+                    people = await list_members(bot.http, self.roles, also=self.team_people)
+                except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                    log.warning("discord: listing the members of the teams' roles failed (%s); trying again later", exc)
+                    people = []
+                if people is None:
+                    listing = False
+                    log.warning(
+                        "discord: Discord refused to list the server's members, so the people holding the teams' "
+                        "roles count once they have written or run a command. To hand them tickets at once, turn "
+                        "on the Server Members Intent (developer portal → your app → Bot → Privileged Gateway "
+                        "Intents)."
+                    )
+            if people is None:
+                people = await look_up(bot.http, self.config.guild_id, desk.unnamed_ids(PLATFORM, self.team_people))
+            try:
+                await desk.remember_people(desk.unnamed(people))
+            except Exception:  # names are a nicety: the next listing tries again
+                log.exception("discord: could not store the names of the teams' members")
+            if not listing:
+                return
+            await asyncio.sleep(self.config.members_refresh_seconds)
 
 
 def _closed(code: int | None, reason: str | None) -> str:
@@ -116,7 +180,7 @@ def build(config: PlatformChannels, settings: Settings) -> DiscordAdapter:
         )
     if not config.intake_channels and not config.queue_channel:
         log.warning("discord: no intake_channels or queue_channel configured; only DMs open tickets")
-    return DiscordAdapter(config, token, lease=timedelta(seconds=settings.store.lease_seconds))
+    return DiscordAdapter(config, token, lease=timedelta(seconds=settings.store.lease_seconds), teams=settings.teams)
 
 
 SPEC = AdapterSpec("discord", DiscordConfig, build)

@@ -45,6 +45,12 @@ class DiscordConfig(PlatformChannels):
     agent_roles: tuple[str, ...] = ()
     lead_roles: tuple[str, ...] = ()
     admin_roles: tuple[str, ...] = ()
+    members_refresh_seconds: float = Field(
+        default=600.0,
+        ge=10,
+        description="how often the people holding the roles [[teams]] members name are listed again (needs the "
+        "Server Members Intent; without it they count once they have written or run a command)",
+    )
 
     @field_validator("guild_id", "queue_channel", "leads_channel", mode="before")
     @classmethod

@@ -38,6 +38,7 @@ THREAD_ARCHIVE_MINUTES = 10_080  # a week: a quiet ticket's thread stays in the 
 THREAD_ALREADY_CREATED = 160004
 UNKNOWN_MESSAGE = 10008
 CANNOT_IN_DM = 50003
+CANNOT_MESSAGE_USER = 50007  # the person accepts no direct messages from the server's members (or the bot)
 
 T = TypeVar("T")
 _TICKET = re.compile(r"#(\d+)")
@@ -100,12 +101,15 @@ class DiscordPlatform:
 
     name = PLATFORM
 
-    def __init__(self, queue_channel: str | None = None) -> None:
+    def __init__(self, queue_channel: str | None = None, guild_id: str | None = None) -> None:
         self.queue_channel = queue_channel
+        self.guild_id = guild_id
         self._client: discord.Client | None = None
         self._attached = asyncio.Event()
         self._threads = KnownIds()  # thread ids known to exist
         self._direct = KnownIds()  # DM channel ids (they have no threads)
+        self._dm_of: dict[str, str] = {}  # user id -> the bot's DM channel with them
+        self._guild_of: dict[str, str] = {}  # channel id -> its guild (for links, when guild_id is unset)
 
     def attach(self, client: discord.Client) -> None:
         self._client = client
@@ -163,6 +167,31 @@ class DiscordPlatform:
             ),
             where=f"message {ref.id} in channel {ref.channel}",
         )
+
+    # --- direct messages and links ---------------------------------------------------------------------
+
+    async def direct_channel(self, user_id: str) -> str:
+        """The bot's DM channel with a person (`POST /users/@me/channels`), opened once and remembered."""
+        known = self._dm_of.get(user_id)
+        if known is None:
+            data = await self._call(
+                lambda http: http.start_private_message(int(user_id)), where=f"a direct message to {user_id}"
+            )
+            known = str(data["id"])
+            if len(self._dm_of) > 10_000:
+                self._dm_of.clear()
+            self._dm_of[user_id] = known
+            self._direct.add(known)
+        return known
+
+    async def link_to(self, ref: MessageRef) -> str | None:
+        """`https://discord.com/channels/GUILD/CHANNEL/MESSAGE`: the message, for whoever may see the channel."""
+        guild = self.guild_id or self._guild_of.get(ref.channel)
+        if guild is None:
+            data = await self._call(lambda http: http.get_channel(int(ref.channel)), where=f"channel {ref.channel}")
+            guild = str(data.get("guild_id") or "@me")
+            self._guild_of[ref.channel] = guild
+        return f"https://discord.com/channels/{guild}/{ref.channel}/{ref.id}"
 
     # --- threads --------------------------------------------------------------------------------------
 
@@ -259,9 +288,11 @@ def _send(
 ) -> Callable[[discord.http.HTTPClient], Awaitable[Any]]:
     """POST one message; with `file` (the digest chart) as a multipart upload in the same request, so a
     retry with the same nonce can never post the text without its chart or twice."""
-    route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel)
 
     async def send(http: discord.http.HTTPClient) -> Any:
+        # the route is made now, once the bot is attached: a Route takes its URL from `Route.BASE` when made,
+        # and a post handed over before the bot started (the outbox after a crash) predates the configured one
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel)
         if file is None:
             return await http.request(route, json=payload)
         upload = discord.File(file, filename=file.name)
@@ -284,6 +315,11 @@ def _translate(exc: discord.HTTPException, where: str) -> Exception:
     if status == 429 or status >= 500:
         retry_after = getattr(exc, "retry_after", None)
         return RetryLater(f"Discord said {detail} for {where}", retry_after=retry_after, rate_limited=status == 429)
+    if status == 403 and exc.code == CANNOT_MESSAGE_USER:
+        return DeliveryRefused(
+            f"Discord refused {where} ({detail}): the person accepts no direct messages from this server's members "
+            "(their Privacy Settings for the server); the card in the queue still shows them as the assignee."
+        )
     if status == 403:
         return DeliveryRefused(
             f"Discord refused {where} ({detail}): give the bot View Channels, Send Messages, Send Messages in "

@@ -97,6 +97,10 @@ def view_of(message: Message) -> discord.ui.View | None:
     """A persistent view (no timeout). It is stopped at once: the dynamic items answer presses, so discord.py
     needs to keep no per-message state (which would grow with every post and vanish on restart)."""
     items = [item for item in map(_button, message.buttons) if item is not None]
+    link = message.link
+    if link is not None and link.url and link.url.startswith(("https://", "http://")) and len(link.url) <= 512:
+        # a link button opens the address; Discord sends the bot nothing when it is pressed
+        items.insert(0, discord.ui.Button(label=_clip(link.label, LABEL_LIMIT), url=link.url))
     menus = all_menus(message)[:2]
     if not items and not menus:
         return None

@@ -15,7 +15,7 @@ from adapters.email.parse import parse
 from adapters.email.platform import EmailPlatform, SmtpRelay
 from adapters.email.server import start
 from adapters.registry import AdapterStartupError
-from bot.ports import ChatPlatform, RoleSource
+from bot.ports import ChatPlatform, GroupMembers, RoleSource
 from bot.services.desk import Desk
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ class EmailAdapter:
         self.email = EmailPlatform(config, relay or SmtpRelay(config))
         self.platform: ChatPlatform = self.email
         self.role_sources: Sequence[RoleSource] = ()
+        self.member_sources: Sequence[GroupMembers] = ()
         self.ready = asyncio.Event()
         self.port: int | None = None  # the bound port (the config may say 0: any free port)
         self._server: asyncio.Server | None = None

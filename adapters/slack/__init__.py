@@ -16,7 +16,7 @@ def build(config: PlatformChannels, settings: Settings) -> RunningAdapter:
         secrets = Secrets.from_env(config.mode)
     except MissingSecrets as exc:
         raise AdapterStartupError(str(exc)) from None
-    return SlackAdapter(config, secrets)
+    return SlackAdapter(config, secrets, teams=settings.teams)
 
 
 SPEC = AdapterSpec("slack", SlackConfig, build)

@@ -22,11 +22,13 @@ from adapters.slack.app import Listeners
 from adapters.slack.catch_up import SlackCatchUp
 from adapters.slack.config import Secrets, SlackConfig
 from adapters.slack.http_guard import signed_requests_only
-from adapters.slack.people import Directory, GroupRoles
+from adapters.slack.people import Directory, GroupRoles, team_groups
 from adapters.slack.platform import SlackPlatform, describe, make_client
-from adapters.slack.translate import PLATFORM
-from bot.ports import ChatPlatform, RoleSource
+from adapters.slack.translate import PLATFORM, user
+from bot.ports import ChatPlatform, GroupMembers, RoleSource
 from bot.services.desk import Desk
+from bot.services.teams import TeamDirectory
+from bot.teams_config import TeamConfig
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +36,30 @@ EVENTS_PATH = "/slack/events"
 
 
 class SlackAdapter:
-    def __init__(self, config: SlackConfig, secrets: Secrets, *, client: AsyncWebClient | None = None) -> None:
-        """Construct inside the running event loop (the Web API client pools its connections there)."""
+    def __init__(
+        self,
+        config: SlackConfig,
+        secrets: Secrets,
+        *,
+        client: AsyncWebClient | None = None,
+        teams: Sequence[TeamConfig] = (),
+    ) -> None:
+        """Construct inside the running event loop (the Web API client pools its connections there). `teams`:
+        the `[[teams]]` whose `slack:group:S…` members are loaded with the role groups."""
         self.config = config
         self.secrets = secrets
+        try:
+            groups = team_groups(teams)
+        except ValueError as exc:
+            raise AdapterStartupError(str(exc)) from None
+        #: the people `[[teams]] members` name one by one (`slack:U…`), named at start like the groups' people
+        self.team_people = [m for t in teams for m in TeamDirectory(teams).members(t, PLATFORM)]
         self.client = client or make_client(secrets.bot_token, config.api_base_url)
         self.platform: ChatPlatform = SlackPlatform(self.client)
         self.people = Directory(self.client)
-        self.groups = GroupRoles(self.client, config.agent_groups, config.lead_groups)
+        self.groups = GroupRoles(self.client, config.agent_groups, config.lead_groups, groups)
         self.role_sources: Sequence[RoleSource] = (self.groups,)
+        self.member_sources: Sequence[GroupMembers] = (self.groups,)
         self.listeners = Listeners(config, self.client, self.people)
         http = config.mode == "http"
         self.app = AsyncApp(
@@ -118,11 +135,32 @@ class SlackAdapter:
         return None
 
     async def refresh_groups_forever(self) -> None:
-        if not (self.config.agent_groups or self.config.lead_groups):
+        if not (self.groups.watched or self.team_people):
             return
         while True:
-            await self.groups.refresh()
+            await self.refresh_groups()
+            if not self.groups.watched:
+                return  # only people named one by one: named once
             await asyncio.sleep(self.config.groups_refresh_seconds)
+
+    async def refresh_groups(self) -> None:
+        """Reload the groups; the teams' people not yet named get their Slack names stored (users.info, cached),
+        so the desk names them before they have written."""
+        if self.groups.watched:
+            await self.groups.refresh()
+        desk = self.listeners.desk
+        if desk is None:
+            return
+        members = dict.fromkeys([*self.team_people, *self.groups.team_members()])
+        named = []
+        for person in desk.unnamed([user(uid) for uid in members]):
+            name = await self.people.name(person.id)
+            if name != person.id:  # Slack told (a failed lookup shows the id: try again next time)
+                named.append(user(person.id, name))
+        try:
+            await desk.remember_people(named)
+        except Exception:  # names are a nicety: the next refresh tries again
+            log.exception("Slack: could not store the names of the teams' group members")
 
     # --- modes ------------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from bot.config import PlatformChannels
 
 DEFAULT_API = "https://slack.com/api/"
 _CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,}$")
-_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 
 
 class SlackConfig(PlatformChannels):
@@ -54,7 +54,7 @@ class SlackConfig(PlatformChannels):
     @classmethod
     def _group_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for item in value:
-            if not _GROUP_ID.match(item):
+            if not GROUP_ID.match(item):
                 raise ValueError(f"{item!r} is not a Slack user-group id (like 'S0123ABCD')")
         return value
 

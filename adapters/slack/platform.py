@@ -106,6 +106,30 @@ class SlackPlatform:
         self.client = client
         # one Slack call per outbox row; the worker already keeps order per thread
         self._gate = asyncio.Semaphore(32)
+        self._direct: dict[str, str] = {}  # user id -> the bot's DM channel with them (D…)
+
+    async def direct_channel(self, user_id: str) -> str:
+        """The bot's DM with a person (`conversations.open`, scope im:write), opened once and remembered."""
+        known = self._direct.get(user_id)
+        if known is None:
+            async with self._gate:
+                response = await call(lambda: self.client.conversations_open(users=user_id))
+            known = str((response.get("channel") or {})["id"])
+            if len(self._direct) > 10_000:
+                self._direct.clear()
+            self._direct[user_id] = known
+        return known
+
+    async def link_to(self, ref: MessageRef) -> str | None:
+        """The message's permalink (`chat.getPermalink`): opens it in Slack for whoever may see the channel.
+        Slack refusing (the message is gone) leaves the link out; trouble reaching Slack retries the post."""
+        try:
+            async with self._gate:
+                response = await call(lambda: self.client.chat_getPermalink(channel=ref.channel, message_ts=ref.id))
+        except DeliveryRefused as exc:
+            log.warning("Slack: no permalink for %s in %s: %s", ref.id, ref.channel, exc)
+            return None
+        return str(response.get("permalink") or "") or None
 
     async def post_message(
         self, channel: str, message: Message, *, thread: str | None = None, nonce: str | None = None

@@ -139,6 +139,7 @@ def blocks(message: Message) -> list[Block]:
         out.append({"type": "section", "fields": fields})
     if not (message.title and message.fields):  # a card's text repeats its fields: only the fallback has it
         reserved = len(out) + (1 if message.buttons or all_menus(message) else 0) + (1 if message.footer else 0)
+        reserved += 1 if link_text(message) else 0
         room = MAX_BLOCKS - reserved
         if message.markdown:  # a KB article: converted (and escaped) as a whole, then cut
             pieces = split_escaped(to_mrkdwn(message.text), escaped=True)
@@ -147,6 +148,9 @@ def blocks(message: Message) -> list[Block]:
         if len(pieces) > room:
             pieces = [*pieces[: room - 1], clip(pieces[room - 1], SECTION_CHARS - len(MORE)) + MORE]
         out += [{"type": "section", "text": {"type": "mrkdwn", "text": p}} for p in pieces if p]
+    link = link_text(message)
+    if link:
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": link}})
     actions = _actions(message)
     if actions:
         out.append({"type": "actions", "elements": actions})
@@ -156,6 +160,14 @@ def blocks(message: Message) -> list[Block]:
     if pings:
         out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"cc {pings}"}]})
     return out
+
+
+def link_text(message: Message) -> str:
+    """`<url|label>`: the message's link as mrkdwn (a link button would need its press acknowledged)."""
+    link = message.link
+    if link is None or not link.url or not link.url.startswith(("https://", "http://")) or "|" in link.url:
+        return ""
+    return f"<{escape(link.url)}|{clip(safe(link.label), 200)}>"
 
 
 def mention_tokens(message: Message) -> str:
@@ -168,6 +180,9 @@ def render(message: Message) -> tuple[str, list[Block]]:
     """(fallback text, blocks) for chat.postMessage / chat.update. Mentions go into the fallback text too:
     it is what notifications show."""
     text = fallback_text(message)
+    link = link_text(message)
+    if link:
+        text = f"{text}\n{link}"
     pings = mention_tokens(message)
     return (f"{pings} {text}" if pings else text), blocks(message)
 

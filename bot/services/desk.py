@@ -114,6 +114,21 @@ class Desk:
     def role_of(self, user: UserRef) -> Role:
         return self.ctx.roles.role_of(user)
 
+    def unnamed(self, people: Sequence[UserRef]) -> list[UserRef]:
+        """Of `people`, those whose display name this process has not seen yet."""
+        return [p for p in people if not self.ctx.known_name(p.key)]
+
+    def unnamed_ids(self, platform: str, user_ids: Sequence[str]) -> list[str]:
+        return [uid for uid in user_ids if not self.ctx.known_name(f"{platform}:{uid}")]
+
+    async def remember_people(self, people: Sequence[UserRef]) -> None:
+        """Display names a platform told (the people of a team's user group or role), so `/team show`, the
+        assignee's note and "Erin is looking at this" name them before they have written. Written when changed."""
+        if people:
+            async with self.ctx.store.transaction() as uow:
+                for person in people:
+                    await self.ctx.remember(uow, person)
+
     async def receive(self, msg: IncomingMessage) -> Ticket | None:
         """A chat message from anyone: opens or joins a ticket, or is ignored."""
         with logcontext.bound(platform=msg.platform, request_id=msg.message_id, command="message"):

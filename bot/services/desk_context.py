@@ -20,6 +20,7 @@ from bot.sla_config import AutomationConfig
 from bot.transcripts.config import TranscriptsConfig
 from bot.webhooks.config import WebhookConfig
 from kb.grouping import ReportSimilarity
+from kb.matcher import Embedder
 
 
 class RoleDirectory:
@@ -82,6 +83,7 @@ class DeskContext:
     #: report-to-report similarity for incident detection, with its background of recent reports
     grouping: ReportSimilarity = field(default_factory=ReportSimilarity)
     grouping_ready: bool = False  # its background was loaded from the store
+    grouping_embedder: Embedder | None = None  # fused into `grouping` when `[incidents] semantic` is on
     #: lifts between recent reports (ticket numbers, lower first) that reach `incidents.similarity`, kept for
     #: detection; lost on restart. Only those are kept (a pair not found is not alike), but the store is
     #: emptied as if every compared pair were in it: after `pairs_compared` passes 200,000.
@@ -101,6 +103,13 @@ class DeskContext:
     def desk_platform(self, platform: str) -> str:
         """Where agents see and work tickets whose customer is on `platform` (cards, notes, alerts)."""
         return self.desk_platforms.get(platform, platform)
+
+    def note_name(self, person: UserRef) -> None:
+        """A display name read from the store: kept for the next lookup (nothing is written)."""
+        if person.name:
+            if len(self._names) > 50_000:
+                self._names.clear()
+            self._names[person.key] = person.name
 
     def known_name(self, person_key: str) -> str | None:
         """The display name this process last saw for `platform:user-id` (None: look it up)."""

@@ -13,7 +13,8 @@
    incident on the queue channel, or creates it (`auto_create`), then also linking the window's other free
    reports that read like the group (they arrived before it existed).
 
-Similarity is `kb.grouping` (BM25 + rapidfuzz over the ticket texts, word rarity from recent traffic).
+Similarity is `kb.grouping` (BM25 + rapidfuzz over the ticket texts, word rarity from recent traffic; fused
+with MiniLM sentence embeddings when `[incidents] semantic` is on).
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ async def _ensure_background(ctx: DeskContext, uow: UnitOfWork) -> None:
         # a young desk has few reports to learn word rarity from: the knowledge base's wordings stand in
         await ctx.kb.refresh(uow)
         wordings = [text for article in ctx.kb.articles for text in (article.title, *article.aliases)]
-        ctx.grouping = ReportSimilarity(background=[*wordings[: max(0, BACKGROUND_SIZE - len(reports))], *reports])
+        ctx.grouping = ReportSimilarity(
+            background=[*wordings[: max(0, BACKGROUND_SIZE - len(reports))], *reports], embedder=ctx.grouping_embedder
+        )
         ctx.grouping_ready = True
 
 

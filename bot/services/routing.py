@@ -15,7 +15,8 @@ from bot.domain.assignment import Candidate
 from bot.domain.errors import CommandError, IllegalTransition
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.text import clean_text
-from bot.outbound import Button, Message
+from bot.domain.ticket import Ticket
+from bot.outbound import Button, Destination, DestinationKind, Link, Message
 from bot.ports import UnitOfWork
 from bot.services import notify
 from bot.services.desk_context import DeskContext
@@ -42,24 +43,29 @@ async def on_open(work: TicketWork, channel: str, rule_team: str | None) -> None
         await work.uow.tickets.save_ticket(t)  # a new ticket's row was written before it was assigned
 
 
-async def _person(work: TicketWork, user_id: str) -> UserRef:
-    platform = work.platform
-    known = work.ctx.known_name(f"{platform}:{user_id}")  # seen by this process: no query
+async def person(ctx: DeskContext, uow: UnitOfWork, platform: str, user_id: str) -> UserRef:
+    """A member by the name this process last saw, else the one stored, else their id (never asked the
+    platform: the adapters store the names of the groups' people as they learn them)."""
+    known = ctx.known_name(f"{platform}:{user_id}")  # seen by this process: no query
     if known:
         return UserRef(platform=platform, id=user_id, name=known)
-    found = await work.uow.people.find_person(platform, user_id)
-    return found if found and found.id == user_id else UserRef(platform=platform, id=user_id, name=user_id.capitalize())
+    found = await uow.people.find_person(platform, user_id)
+    if found is None or found.id != user_id:
+        return UserRef(platform=platform, id=user_id, name=user_id[:1].upper() + user_id[1:])
+    ctx.note_name(found)  # the next time: no query
+    return found
 
 
 async def candidates(
-    ctx: DeskContext, uow: UnitOfWork, team: TeamConfig, platform: str, now: datetime
+    ctx: DeskContext, uow: UnitOfWork, team: TeamConfig, platform: str, now: datetime, *, load: bool = True
 ) -> list[Candidate]:
-    """The team's members on `platform` with their availability and open load, in rotation order."""
+    """The team's members on `platform` with their availability and open load (without `load`: counted as 0,
+    for a round-robin pick that caps nobody), in rotation order."""
     ids = ctx.teams.members(team, platform)
     away = await uow.routing.away(platform, ids, now)
-    load = await uow.routing.open_load(platform, ids)
+    counts = await uow.routing.open_load(platform, ids) if load else {}
     closed = not open_hours(team, now)
-    return [Candidate(key=i, away=closed or i in away, open_tickets=load.get(i, 0)) for i in ids]
+    return [Candidate(key=i, away=closed or i in away, open_tickets=counts.get(i, 0)) for i in ids]
 
 
 async def auto_assign(work: TicketWork, team: TeamConfig) -> UserRef | None:
@@ -67,7 +73,9 @@ async def auto_assign(work: TicketWork, team: TeamConfig) -> UserRef | None:
     if team.assignment is Assignment.MANUAL or work.ticket.assignee is not None:
         return None
     uow = work.uow
-    found = await candidates(work.ctx, uow, team, work.platform, work.now)
+    # round-robin needs the open load only to skip members at their cap
+    counted = team.assignment is Assignment.LEAST_LOADED or team.max_open_per_agent is not None
+    found = await candidates(work.ctx, uow, team, work.platform, work.now, load=counted)
     last = await uow.routing.pointer(team.name)
     pick = assignment.round_robin if team.assignment is Assignment.ROUND_ROBIN else assignment.least_loaded
     chosen = pick(found, last, team.max_open_per_agent)
@@ -78,23 +86,26 @@ async def auto_assign(work: TicketWork, team: TeamConfig) -> UserRef | None:
         return None
     await uow.routing.clear_unstaffed(team.name)
     await uow.routing.move_pointer(team.name, chosen, work.now)
-    agent = await _person(work, chosen)
+    agent = await person(work.ctx, uow, work.platform, chosen)
     await assign_to(work, agent, how=f"{team.assignment.value.replace('_', '-')}, team {team.name}")
     return agent
 
 
 async def assign_to(work: TicketWork, agent: UserRef, *, how: str) -> None:
-    """As a claim by `agent`, done by ThreadDesk: the customer sees "Erin is looking at this"; Erin is pinged
-    in the card's thread, where the card is."""
+    """As a claim by `agent`, done by ThreadDesk: the customer sees "Erin is looking at this"; Erin is told
+    directly (a DM) with a link to the card — once, through the outbox, after the card is posted."""
     t = work.ticket
     await work.record(t.assign(agent, auto=how))
     await work.to_customer(notify.claimed(agent))
-    work.after_card.append(
-        Message(
-            text=f"{t.ref} is yours, {agent.display} ({how}): {notify.relay(t.subject)}",
-            mentions=(agent,),
-            buttons=(Button(label="Show", command=f"/ticket show {t.number}"),),
-        )
+    work.after_card.append((assigned_note(t, agent, how), agent))
+
+
+def assigned_note(t: Ticket, agent: UserRef, how: str) -> Message:
+    """What the assignee reads in their DM: the ticket, why it is theirs, the card's link and a Show button."""
+    return Message(
+        text=f"{t.ref} is yours, {agent.display} ({how}): {notify.relay(t.subject)}",
+        link=Link(label=f"Open the card of {t.ref}"),
+        buttons=(Button(label="Show", command=f"/ticket show {t.number}"),),
     )
 
 
@@ -141,15 +152,20 @@ async def move(work: TicketWork, team: TeamConfig, reason: str, *, kind: str) ->
     if before == team.name:
         return Reply.done(f"{t.ref} is already with team {team.name}.", t.number)
     why = f": {notify.relay(reason)}" if reason else ""
-    # told where the card is now (posted before the team changes: the old queue)
-    await work.to_card_thread(notify.card_event(t, f"moved to team {team.name} by {work.actor.display}{why}"))
+    note = notify.card_event(t, f"moved to team {team.name} by {work.actor.display}{why}")
+    desk, channels = work.desk_platform, work.ctx.channels(work.desk_platform)
+    old_queue = work.ctx.teams.queue_channel(before, desk) or channels.queue_channel
+    new_queue = work.ctx.teams.queue_channel(team.name, desk) or channels.queue_channel
+    if new_queue != old_queue and t.card is not None:
+        # a new card in the new team's queue; the note stays in the old card's thread, where it was worked
+        old = Destination(kind=DestinationKind.THREAD, platform=desk, channel=t.card.channel, thread=t.card.id)
+        await work.uow.outbox.enqueue(old, note, at=work.now, ticket=t.number)
+        t.card = None
+    else:
+        await work.to_card_thread(note)  # the same queue (or no card posted yet): the card's thread
     await work.uow.routing.set_team(t.number, team.name)
     work.team = team.name
     await work.event(kind, before=before, after=team.name, reason=reason)
-    old_queue = work.ctx.teams.queue_channel(before, work.platform) or work.ctx.channels(work.platform).queue_channel
-    new_queue = work.ctx.teams.queue_channel(team.name, work.platform) or work.ctx.channels(work.platform).queue_channel
-    if new_queue != old_queue:
-        t.card = None  # a new card in the new team's queue; the note above stays in the old one
     if t.assignee is not None and t.assignee.id not in work.ctx.teams.members(team, work.platform):
         await work.record(t.unassign(reason=f"moved to team {team.name}"))
     work.touch()
@@ -235,6 +251,7 @@ async def _hand_back(ctx: DeskContext, req: Request, number: int) -> str:
 async def back(ctx: DeskContext, req: Request) -> Reply:
     """`/agent back`: available again; waiting tickets of one's automatic teams are handed out now."""
     async with ctx.store.transaction() as uow:
+        await ctx.remember(uow, req.actor)
         was_away = await uow.routing.set_back(req.actor)
         for team in ctx.teams.teams_of(req.actor):
             await uow.routing.clear_unstaffed(team.name)
@@ -313,7 +330,7 @@ async def team_show(ctx: DeskContext, req: Request) -> Reply:
         away = await uow.routing.away(platform, [c.key for c in found], now)
         open_, unassigned = await uow.routing.team_counts(team.name)
         last = await uow.routing.pointer(team.name)
-        people = {c.key: await uow.people.find_person(platform, c.key) for c in found}
+        people = {c.key: await person(ctx, uow, platform, c.key) for c in found}
     hours = "always" if team.business_hours is None else ("open now" if open_hours(team, now) else "closed now")
     lines = [
         f"Team {team.name}: {team.assignment.value} · {open_} open, {unassigned} unassigned · business hours: {hours}",
@@ -322,8 +339,7 @@ async def team_show(ctx: DeskContext, req: Request) -> Reply:
         "Members:",
     ]
     for c in found:
-        person = people.get(c.key)
-        name_ = person.display if person else c.key
+        name_ = people[c.key].display
         if c.key in away:
             until = away[c.key]
             state = f"away until {until:%Y-%m-%d %H:%M %Z}" if until else "away"

@@ -44,8 +44,9 @@ class TicketWork:
         self._logged: list[dict[str, Any]] = []
         self.team: str | None = None  # the ticket's team, once looked up (`queue`)
         self._team_loaded = False
-        #: posts for the card's thread that must follow the card (the assignee's note on a new ticket)
-        self.after_card: list[Message] = []
+        #: posts that must follow the card (a new one is posted first): for the card's thread, or, with a person,
+        #: to them directly (the assignee's note, which links the card)
+        self.after_card: list[tuple[Message, UserRef | None]] = []
         logcontext.bind(ticket=ticket.number)
 
     @property
@@ -128,6 +129,12 @@ class TicketWork:
                 dest, message, at=self.now, ticket=self.ticket.number, log_message=log_message
             )
 
+    async def to_person(self, person: UserRef, message: Message) -> None:
+        """To one person directly (a DM on their platform), about this ticket: delivered after the posts to the
+        ticket's card, so a `Link` without address in it becomes the card's (see `Link`)."""
+        dest = Destination.direct(person.platform, person.id, self.ticket.number)
+        await self.uow.outbox.enqueue(dest, message, at=self.now, ticket=self.ticket.number)
+
     async def to_leads(self, message: Message) -> None:
         leads = self.ctx.channels(self.desk_platform).leads_channel
         if leads:
@@ -174,8 +181,11 @@ class TicketWork:
             # a new ticket has no card waiting to be coalesced with
             await self.uow.outbox.enqueue(dest, card, at=self.now, ticket=self.ticket.number, coalesce=not self.is_new)
         notes, self.after_card = self.after_card, []
-        for note in notes:  # in the card's thread, so after the card (a new one is posted first)
-            await self.to_card_thread(note)
+        for note, to in notes:  # after the card (a new one is posted first)
+            if to is None:
+                await self.to_card_thread(note)
+            else:
+                await self.to_person(to, note)
 
     async def _ask_rating(self) -> None:
         """The customer of a ticket that has just closed is asked for a rating (the store keeps it to once)."""

@@ -29,6 +29,7 @@ from tests.fakes.patience import HANG
 TOKEN = "fake-bot-token"
 DISCORD_EPOCH_MS = 1_420_070_400_000  # 2015-01-01, the start of Discord's snowflake clock
 GATEWAY_MESSAGE_CONTENT = 1 << 18
+GATEWAY_GUILD_MEMBERS = 1 << 14  # the Server Members Intent, turned on in the developer portal
 EPHEMERAL = 1 << 6
 INTENT_GUILD_MESSAGE_REACTIONS = 1 << 10
 INTENT_DIRECT_MESSAGE_REACTIONS = 1 << 13
@@ -128,11 +129,19 @@ class FakeDiscord:
     """
 
     def __init__(
-        self, *, message_content_intent: bool = True, heartbeat_ms: int = 41_250, bot_permissions: int = BOT_PERMISSIONS
+        self,
+        *,
+        message_content_intent: bool = True,
+        members_intent: bool = False,
+        heartbeat_ms: int = 41_250,
+        bot_permissions: int = BOT_PERMISSIONS,
     ) -> None:
         self._ids = itertools.count()
         self._last_ms = 0
-        self.app_flags = GATEWAY_MESSAGE_CONTENT if message_content_intent else 0
+        self.app_flags = (GATEWAY_MESSAGE_CONTENT if message_content_intent else 0) | (
+            GATEWAY_GUILD_MEMBERS if members_intent else 0
+        )
+        self.no_dms: set[str] = set()  # people whose privacy settings refuse DMs from the server's members
         self.heartbeat_ms = heartbeat_ms
         self.bucket_limit = 10_000
         self.bot_user = self._user("ThreadDesk", bot=True)
@@ -802,7 +811,9 @@ class FakeDiscord:
             ("GET", r"/guilds/(\d+)", self._get_guild),
             ("GET", r"/guilds/(\d+)/channels", self._get_guild_channels),
             ("GET", r"/guilds/(\d+)/roles", self._get_guild_roles),
+            ("GET", r"/guilds/(\d+)/members", self._list_guild_members),
             ("GET", r"/guilds/(\d+)/members/(\d+)", self._get_guild_member),
+            ("POST", r"/users/@me/channels", self._open_dm),
             ("GET", r"/channels/(\d+)", self._get_channel),
             ("GET", r"/channels/(\d+)/messages", self._get_messages),
             ("GET", r"/channels/(\d+)/messages/(\d+)", self._get_message),
@@ -882,6 +893,29 @@ class FakeDiscord:
             return 404, {"message": "Unknown Member", "code": 10007}
         return 200, {**self._member(uid), "user": self.users[uid]}
 
+    def _list_guild_members(self, body: Any, request: web.Request, gid: str) -> tuple[int, Any]:
+        """Members by user id, `limit` (1-1000, default 1) after the id `after`; only for an application with
+        the Server Members Intent (else 403 Missing Access, as Discord answers)."""
+        refused = self._guild_refused(gid)
+        if refused:
+            return refused
+        if not self.app_flags & GATEWAY_GUILD_MEMBERS:
+            return 403, MISSING_ACCESS
+        try:
+            limit, after = int(request.query.get("limit", 1)), int(request.query.get("after", 0))
+        except ValueError:
+            return 400, {"message": "Invalid Form Body", "code": 50035}
+        if not 1 <= limit <= 1000:
+            return 400, {"message": "Invalid Form Body", "code": 50035}
+        ids = sorted(int(uid) for uid in self.members if int(uid) > after)[:limit]
+        return 200, [{**self._member(str(uid)), "user": self.users[str(uid)]} for uid in ids]
+
+    def _open_dm(self, body: Any, request: web.Request) -> tuple[int, Any]:
+        user = self.users.get(str((body or {}).get("recipient_id")))
+        if user is None:
+            return 400, {"message": "Invalid Recipient(s)", "code": 50033}
+        return 200, self.channels[self.dm_channel(user)]
+
     def _channel_refused(self, cid: str, *needed: int) -> tuple[int, Any] | None:
         channel = self.channels.get(cid)
         if channel is None:
@@ -944,6 +978,9 @@ class FakeDiscord:
         refused = self._channel_refused(cid, *needed)
         if refused:
             return refused
+        channel = self.channels[cid]
+        if channel["type"] == 1 and channel["recipients"][0]["id"] in self.no_dms:
+            return 403, {"message": "Cannot send messages to this user", "code": 50007}
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce"):
             earlier = self.nonces.get((cid, str(nonce)))

@@ -58,6 +58,14 @@ class RecordingPlatform:
                 return MessageRef(platform=self.name, channel=channel, id=post.id)
         return None
 
+    async def direct_channel(self, user_id: str) -> str:
+        """The bot's DM with a person, named as the tests name customers' DMs."""
+        self._maybe_fail()
+        return f"dm-{user_id}"
+
+    async def link_to(self, ref: MessageRef) -> str | None:
+        return f"https://chat.test/{ref.channel}/{ref.id}"
+
     async def update_message(self, ref: MessageRef, message: Message) -> None:
         self._maybe_fail()
         for post in self.sent:

@@ -221,6 +221,29 @@ class FakeSlackApi:
                 return {"ok": True, "channel": post.channel, "ts": post.ts, "text": post.text}
         return {"ok": False, "error": "message_not_found"}
 
+    def _chat_getPermalink(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(params["channel"]), str(params["message_ts"])
+        if not any(p.channel == channel and p.ts == ts for p in self.posted) and (channel, ts) not in self.history:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel, "permalink": self.permalink(channel, ts)}
+
+    def permalink(self, channel: str, ts: str) -> str:
+        """As Slack builds them: the workspace's address, the channel, `p` and the ts without its dot."""
+        return f"https://acme.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+    def _conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The bot's DM with one person (`users`): its id is `D` + the user id here (like `DALICE`)."""
+        users = str(params.get("users") or "").split(",")
+        if len(users) != 1 or users[0] not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        channel = "D" + users[0].removeprefix("U")
+        self.channels.setdefault(channel, {"id": channel, "is_im": True, "user": users[0], "is_member": True})
+        return {"ok": True, "channel": {"id": channel}}
+
+    def dm_of(self, user: str) -> list[Posted]:
+        """What the bot wrote to `user` in their DM (top level)."""
+        return self.top_level("D" + user.removeprefix("U"))
+
     def _chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}
 

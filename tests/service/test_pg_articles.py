@@ -6,16 +6,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
-import pytest
-
 from bot.domain.refs import ThreadRef, UserRef
 from bot.domain.ticket import Priority
 from bot.ports import Store, UnitOfWork
 from bot.records import ArticleStats, Version
-from bot.store.postgres.articles import CHANNEL
 from kb.article import Article
-from tests import pg
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 RESET = Article(id="reset-password", title="Reset your password", aliases=("forgot password",), tags=("account",))
@@ -158,26 +153,3 @@ async def test_units_saving_one_article_at_once_take_turns(db: Store) -> None:
     assert sorted(await asyncio.gather(save("b"), save("c"), save("d"))) == [2, 3, 4]  # type: ignore[type-var]
     async with db.reading() as uow:
         assert [v.version for v in await uow.articles.versions(RESET.id)] == [1, 2, 3, 4]
-
-
-async def test_a_kb_change_notifies_the_other_processes_when_it_commits(db: Store, engine: str) -> None:
-    if engine != "postgresql":
-        pytest.skip("PostgreSQL only: processes sharing one database hear of KB changes through NOTIFY")
-    heard: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
-    listener = await asyncpg.connect(pg.URL)
-    try:
-        # other tests' desks share the server (and the channel): only what this unit's connection sent counts
-        await listener.add_listener(CHANNEL, lambda _conn, pid, _channel, payload: heard.put_nowait((pid, payload)))
-        async with db.transaction() as uow:
-            pid = uow.articles.conn.get_server_pid()  # type: ignore[attr-defined]
-            await uow.articles.save_article(RESET, actor="t:dana", at=NOW, change="written")
-            await asyncio.sleep(0.1)
-            assert (pid, "kb") not in [heard.get_nowait() for _ in range(heard.qsize())]  # not before the commit
-
-        async def ours() -> None:
-            while await heard.get() != (pid, "kb"):
-                pass
-
-        await asyncio.wait_for(ours(), timeout=5)
-    finally:
-        await listener.close()

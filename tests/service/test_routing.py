@@ -3,6 +3,7 @@ business hours, transfer, escalation tiers and a restart in the middle of a rota
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -10,8 +11,9 @@ import pytest
 from bot.bootstrap import build_desk
 from bot.config import ConfigError, Settings
 from bot.delivery import DeliveryWorker
-from bot.domain.refs import UserRef
-from bot.ports import Store
+from bot.domain.refs import MessageRef, UserRef
+from bot.outbound import Link, Message
+from bot.ports import DeliveryRefused, Store
 from bot.scheduler import Scheduler
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary
@@ -97,15 +99,17 @@ async def test_away_back_handover_and_the_assignee_is_told(
     settings = settings_with([{"name": "support", "members": ["test:bob", "test:erin"], "categories": ["general"],
                                "assignment": "round_robin"}])  # fmt: skip
     desk = desk_for(settings, db, clock)
-    await desk.receive(dm(ALICE, "My export is stuck", message_id="m1"))
+    await desk.receive(dm(ALICE, "My export is stuck", message_id="alice-1"))
     await worker.drain()
     assert await assignee(desk, 1) == "bob"
-    assert platform.texts("dm-alice", "m1")[-1] == "Bob is looking at this."
+    assert platform.texts("dm-alice", "alice-1")[-1] == "Bob is looking at this."
     [card] = platform.in_channel("queue")
     assert {f.name: f.value for f in card.current.fields}["Assignee"] == "Bob"
-    [note] = [p for p in platform.in_thread("queue", card.id) if "is yours" in p.text]
+    assert not [p for p in platform.in_thread("queue", card.id) if "is yours" in p.text], "no ping in the card"
+    [note] = platform.in_channel("dm-bob")
     assert note.text == "#1 is yours, Bob (round-robin, team support): My export is stuck"
-    assert note.message.mentions == (BOB,), "Bob is pinged where the card is"
+    assert note.message.link == Link(label="Open the card of #1", url=f"https://chat.test/queue/{card.id}")
+    assert [b.command for b in note.message.buttons] == ["/ticket show 1"]
 
     away = await desk.run(BOB, "/agent away 2h")
     assert away.text.startswith("You're away until 2026-11-02 11:00 UTC: no new tickets come to you.")
@@ -116,6 +120,13 @@ async def test_away_back_handover_and_the_assignee_is_told(
         assert await assignee(desk, n) == "erin"
     handed = await desk.run(BOB, hand.command)
     assert handed.text == "You're away until 2026-11-02 11:00 UTC. Your tickets went back to the queue: #1 → Erin."
+    await worker.drain()
+    assert sorted(platform.texts("dm-erin")) == [  # each about its own ticket: no order between them
+        "#1 is yours, Erin (round-robin, team support): My export is stuck",
+        "#2 is yours, Erin (round-robin, team support): Question 2",
+        "#3 is yours, Erin (round-robin, team support): Question 3",
+    ], "each assignment told once"
+    assert platform.texts("dm-bob") == ["#1 is yours, Bob (round-robin, team support): My export is stuck"]
     clock.advance(hours=2)  # away ends by itself
     await desk.receive(dm(CAROL, "Question 4"))
     assert await assignee(desk, 4) == "bob"
@@ -126,6 +137,54 @@ async def test_away_back_handover_and_the_assignee_is_told(
     assert back.text == "Welcome back: new tickets can come to you."
     shown = (await desk.run(DANA, "/team show support")).text
     assert "Bob: available · 2 open · got the last ticket" in shown and "Erin: available · 3 open" in shown
+
+
+@dataclass
+class QueueRefused(RecordingPlatform):
+    """A platform whose queue channel refuses the bot (it was removed from it)."""
+
+    async def post_message(self, channel: str, message: Message, **kwargs: Any) -> MessageRef:
+        if channel == "queue":
+            raise DeliveryRefused("not_in_channel")
+        return await super().post_message(channel, message, **kwargs)
+
+
+@dataclass
+class NoDirectMessages:
+    """A platform that can post but not write to one person (e-mail, say)."""
+
+    inner: RecordingPlatform
+    name: str = "test"
+
+    async def post_message(self, channel: str, message: Message, **kwargs: Any) -> MessageRef:
+        return await self.inner.post_message(channel, message, **kwargs)
+
+    async def update_message(self, ref: MessageRef, message: Message) -> None:
+        await self.inner.update_message(ref, message)
+
+    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+        return None
+
+
+async def test_the_assignees_note_without_a_card_or_without_dms(
+    db: Store, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = settings_with([{"name": "support", "members": ["test:bob"], "categories": ["general"],
+                               "assignment": "round_robin"}])  # fmt: skip
+    desk = desk_for(settings, db, clock)
+    refused = QueueRefused()
+    await desk.receive(dm(ALICE, "My export is stuck"))
+    await DeliveryWorker(db, {"test": refused}, clock).drain()
+    [note] = refused.in_channel("dm-bob")
+    assert note.text == "#1 is yours, Bob (round-robin, team support): My export is stuck"
+    assert note.message.link is None, "no card, no link: the note still goes"
+
+    plain = RecordingPlatform()
+    await desk.receive(dm(CAROL, "Another one"))
+    await DeliveryWorker(db, {"test": NoDirectMessages(plain)}, clock).drain()
+    assert [p.channel for p in plain.sent if "is yours" in p.text] == []
+    assert "not delivered: test has no direct messages" in caplog.text
+    assert plain.in_channel("queue"), "the card went out all the same"
 
 
 async def test_business_hours_count_as_away_and_what_waited_is_handed_out_when_they_open(
@@ -175,8 +234,8 @@ async def test_transfer_moves_the_card_to_the_teams_queue_and_escalation_climbs_
         rules=[{"match": "invoice", "team": "billing"}],
     )
     desk = desk_for(settings, db, clock)
-    await desk.receive(dm(ALICE, "The app crashes on start", message_id="m1"))
-    await desk.receive(dm(CAROL, "Wrong VAT on my invoice", message_id="m2"))
+    await desk.receive(dm(ALICE, "The app crashes on start", message_id="alice-1"))
+    await desk.receive(dm(CAROL, "Wrong VAT on my invoice", message_id="carol-1"))
     await worker.drain()
     assert await assignee(desk, 1) == "bob" and await assignee(desk, 2) == "a1"
     assert [p.current.title for p in platform.in_channel("billing-queue")] == ["#2 · Wrong VAT on my invoice"]
@@ -188,7 +247,7 @@ async def test_transfer_moves_the_card_to_the_teams_queue_and_escalation_climbs_
     await worker.drain()
     [old_card] = platform.in_channel("queue")[:1]
     notice = "#1: moved to team tier2 by Bob: Crash needs engineering"
-    assert any(notice in p.text for p in platform.in_channel("queue"))
+    assert notice in platform.texts("queue", old_card.id), "told in the old card's thread"
     [card] = [p for p in platform.in_channel("tier2-queue") if p.current.title]
     assert {f.name: f.value for f in card.current.fields}["Assignee"] == "Erin"
     assert old_card.id != card.id
@@ -233,6 +292,62 @@ def test_team_config_problems_name_the_key() -> None:
         "  teams.1.name: 'a' is used by another team too",
         "  intake.rules.0.team: no team is named 'nope' (teams: a)",
     ]
+
+
+@dataclass
+class PlatformGroups:
+    """A `GroupMembers` source as an adapter keeps one: who is in each group, as the platform last told."""
+
+    platform: str = "test"
+    known: dict[str, list[str]] = field(default_factory=dict)
+
+    def members_of(self, group: str) -> list[str]:
+        return self.known.get(group, [])
+
+
+async def test_a_platform_group_as_members_is_followed_as_people_join_and_leave(
+    db: Store, clock: FakeClock, platform: RecordingPlatform, worker: DeliveryWorker
+) -> None:
+    groups = PlatformGroups(known={"group:billing": ["bob", "erin"]})
+    settings = settings_with([{"name": "billing", "members": ["test:group:billing", "test:a1"],
+                               "categories": ["general"], "assignment": "round_robin"}])  # fmt: skip
+    desk = build_desk(settings, db, kb=KnowledgeLibrary(), clock=clock, member_sources=[groups])
+    got = []
+    for n in range(1, 4):
+        await desk.receive(dm(ALICE, f"Question {n}"))
+        got.append(await assignee(desk, n))
+    assert got == ["bob", "erin", "a1"], "the group's people where it stands in the list, in its order"
+
+    groups.known["group:billing"] = ["erin", "frank"]  # Bob left the group, Frank joined it
+    frank = UserRef(platform="test", id="frank", name="Frank")
+    assert desk.role_of(frank).value == "agent", "a team's members are agents"
+    for n in range(4, 7):
+        await desk.receive(dm(CAROL, f"Question {n}"))
+        got.append(await assignee(desk, n))
+    assert got[3:] == ["erin", "frank", "a1"]
+    assert (await desk.run(frank, "/agent away")).ok
+    await desk.receive(dm(CAROL, "Question 7"))
+    assert await assignee(desk, 7) == "erin", "Frank is away: skipped"
+    shown = (await desk.run(DANA, "/team show billing")).text.splitlines()
+    assert shown[-4:] == [
+        "Members:",
+        "  Erin: available · 3 open · got the last ticket",
+        "  Frank: away · 1 open",
+        "  A1: available · 2 open",  # never seen: by id
+    ]
+    await worker.drain()
+    assert platform.texts("dm-frank") == ["#5 is yours, Frank (round-robin, team billing): Question 5"]
+
+
+def test_group_members_are_spelled_like_the_platforms_name_them() -> None:
+    settings = settings_with([{"name": "a", "members": ["slack:group:S0123ABCD", "discord:role:1234", "slack:U1"]}])
+    assert settings.teams[0].members == ("slack:group:S0123ABCD", "discord:role:1234", "slack:U1")
+    with pytest.raises(ConfigError) as caught:
+        settings_with([{"name": "a", "members": ["slack:team:S0123"]}])
+    assert (
+        "teams.0.members: 'slack:team:S0123' is not 'platform:user-id' (e.g. 'slack:U0123', 'discord:1234'), "
+        "a Slack user group ('slack:group:S0123ABCD') or a Discord role ('discord:role:1234')" in str(caught.value)
+    )
 
 
 async def test_per_team_numbers_in_the_digest_and_the_report(db: Store, clock: FakeClock) -> None:

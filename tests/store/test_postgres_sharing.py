@@ -128,3 +128,30 @@ async def test_an_article_saved_by_another_process_is_suggested_at_the_next_mess
 
         await until(found, "the other process's article")
         assert kb.suggest("redeem my gift card")[0].article.id == "gift-cards"
+
+
+async def test_a_change_is_announced_to_the_desks_other_processes_only(schema: str) -> None:
+    """One desk's announcements wake its other processes — not the process that made the change (it knows),
+    and not a desk in another schema of the same database."""
+    heard: Counter[str] = Counter()
+
+    async def bump(store: PostgresStore) -> None:
+        async with store.transaction() as uow:
+            await uow.articles.bump_revision()
+
+    async with (
+        pg.fresh_schema() as neighbours,
+        pg.open_in(schema) as a,
+        pg.open_in(schema) as b,
+        pg.open_in(neighbours) as c,
+        pg.open_in(neighbours) as d,
+    ):
+        for name, store in (("a", a), ("b", b), ("c", c)):
+            store.on_notice("kb", lambda name=name: heard.update([name]))
+        await bump(a)
+        await until(lambda: heard["b"] == 1, "b to hear a's change")
+        await bump(d)  # committed after a's: a listener hears it after a's, had it heard a's at all
+        await until(lambda: heard["c"] >= 1, "c to hear its own desk's change")
+        await bump(b)
+        await until(lambda: heard["a"] >= 1, "a to hear b's change")
+    assert heard == Counter({"a": 1, "b": 1, "c": 1})  # nobody heard itself, the other desk, or twice

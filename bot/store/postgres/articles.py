@@ -21,12 +21,10 @@ from typing import Any
 import asyncpg
 
 from bot.records import ArticleStats, Learned, Version
+from bot.store.postgres.announce import announce
 from bot.store.sqlite.articles import AUTHORED_FIELDS, MAX_LEARNED_PER_ARTICLE
 from kb.article import Article
 from kb.text import normalize
-
-#: the channel `bot.store.postgres.engine` listens on (not imported: the engine imports this module)
-CHANNEL = "threaddesk"
 
 
 def _article(row: asyncpg.Record, learned: Sequence[str] = ()) -> Article:
@@ -61,7 +59,7 @@ class PgArticles:
 
     async def bump_revision(self) -> None:
         await self.conn.execute("UPDATE kb_revision SET value = value + 1 WHERE id = 1")
-        await self.conn.execute("SELECT pg_notify($1, 'kb')", CHANNEL)  # delivered when the unit commits
+        await self.conn.execute(f"SELECT {announce('kb')}")  # delivered when the unit commits
 
     async def revision(self) -> int:
         value = await self.conn.fetchval("SELECT value FROM kb_revision WHERE id = 1")

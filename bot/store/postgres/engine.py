@@ -6,13 +6,15 @@ two units on one ticket — in one process or in two — take turns, and units o
 side. Work that any process may pick up (outbox rows, due timers, waiting inbox messages) is claimed with
 `FOR UPDATE SKIP LOCKED`, so each piece is done once; idempotent intake rests on unique constraints.
 
-Commits in one process wake its delivery worker directly; `NOTIFY threaddesk` (sent by the repositories that
-queue work) wakes the other processes' workers, so nobody polls.
+Commits in one process wake its delivery worker directly; the repositories that queue work announce it
+(`bot.store.postgres.announce`: NOTIFY on the desk's channel), which wakes the other processes' workers, so
+nobody polls.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -29,13 +31,12 @@ import asyncpg
 
 from bot.ports import SchemaTooNew, StoreUnavailable
 from bot.records import TableRows, moment_text
+from bot.store.postgres.announce import channel
 from bot.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.store.postgres.unit_of_work import PostgresUnitOfWork
 
 log = logging.getLogger(__name__)
 
-#: the channel the repositories notify when they queue work another process may do
-CHANNEL = "threaddesk"
 #: `pg_advisory_lock` key held while migrating, so two processes starting together don't both migrate
 MIGRATION_LOCK = 0x7D_0001
 
@@ -78,7 +79,8 @@ def _json(value: Any) -> str:
     return _JSON_NUL.sub(r"\1", json.dumps(value))
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def _init_connection(conn: asyncpg.Connection, *, own: set[int]) -> None:
+    own.add(conn.get_server_pid())  # what this store announces, it has applied already: not heard back
     await conn.set_type_codec("text", encoder=_text, decoder=str, schema="pg_catalog", format="text")
     for kind in ("jsonb", "json"):
         await conn.set_type_codec(kind, encoder=_json, decoder=json.loads, schema="pg_catalog")
@@ -89,9 +91,10 @@ class PostgresStore:
 
     engine = "postgresql"
 
-    def __init__(self, url: str, pool: asyncpg.Pool, schema: str | None, claimant: str) -> None:
+    def __init__(self, url: str, pool: asyncpg.Pool, schema: str | None, claimant: str, own: set[int]) -> None:
         self.url = url
         self.claimant = claimant
+        self._own = own  # server pids of this store's pooled connections
         self._pool = pool
         self.schema = schema
         self._after_commit: list[Callable[[], None]] = []
@@ -120,6 +123,7 @@ class PostgresStore:
         # names this store's connections on the server: outbox claims count while a connection so named exists
         claimant = f"threaddesk-{socket.gethostname()[:30]}-{os.getpid()}-{secrets.token_hex(3)}"
         settings = {"application_name": claimant}
+        own: set[int] = set()
         if schema:
             settings["search_path"] = schema
         try:
@@ -127,13 +131,13 @@ class PostgresStore:
                 url,
                 min_size=1,
                 max_size=pool_size,
-                init=_init_connection,
+                init=functools.partial(_init_connection, own=own),
                 server_settings=settings,
                 timeout=10,
             )
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
             raise StoreUnavailable(explain(url, exc)) from None
-        store = cls(url, pool, schema, claimant)
+        store = cls(url, pool, schema, claimant, own)
         try:
             if schema:
                 async with pool.acquire() as conn:
@@ -157,10 +161,13 @@ class PostgresStore:
         if self.schema:
             settings["search_path"] = self.schema
         self._listener = await asyncpg.connect(self.url, server_settings=settings)
-        await self._listener.add_listener(CHANNEL, self._notified)
+        desk = await self._listener.fetchval("SELECT current_schema()")
+        await self._listener.add_listener(channel(desk), self._notified)
 
-    def _notified(self, _conn: Any, _pid: int, _channel: str, topic: str) -> None:
+    def _notified(self, _conn: Any, pid: int, _channel: str, topic: str) -> None:
         """Another process committed work for us ("outbox") or changed something we keep in memory."""
+        if pid in self._own:
+            return
         for callback in self._after_commit if topic == "outbox" else self._notices.get(topic, []):
             callback()
 

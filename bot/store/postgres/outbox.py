@@ -6,7 +6,7 @@ counts while its claimant is connected to the server (its `application_name` is 
 for at most `CLAIM_FOR`: a process killed mid-send leaves its rows to the others at once, and one that hangs,
 after that long. A claim ends with the row's outcome (delivered, failed, or a retry later). What is posted
 twice is prevented as on SQLite: `sending_since` makes the next claimant look for the post before posting.
-Queuing a row notifies `threaddesk`, which wakes every process's delivery worker.
+Queuing a row announces it (`bot.store.postgres.announce`), which wakes the other processes' delivery workers.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import asyncpg
 
 from bot.outbound import Destination, DestinationKind, Message
 from bot.records import OutboxRow
+from bot.store.postgres.announce import announce
 
 #: how long a claim lasts even while its claimant stays connected (a send hung far past every timeout)
 CLAIM_FOR = timedelta(minutes=5)
@@ -77,7 +78,7 @@ class PgOutbox:
         new_id = await self.conn.fetchval(
             "WITH added AS (INSERT INTO outbox (ordering_key, platform, destination, payload, ticket, message,"
             " next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id)"
-            " SELECT id FROM added, pg_notify('threaddesk', 'outbox')",
+            f" SELECT id FROM added, {announce('outbox')}",
             key,
             destination.platform,
             destination.model_dump(mode="json"),

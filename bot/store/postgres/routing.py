@@ -9,6 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from bot.domain.refs import UserRef
+from bot.domain.ticket import Status
 
 _OPEN = "status NOT IN ('resolved', 'closed')"
 
@@ -36,11 +37,14 @@ class PgRouting:
         """Open tickets assigned to each of `ids` on `platform` (every team's)."""
         if not ids:
             return {}
+        # (assignee, open status) pairs are index ranges of `ix_tickets_assignee`: the members' open tickets are
+        # read, not their whole history
         rows = await self.conn.fetch(
-            f"SELECT assignee_id, count(*) FROM tickets WHERE assignee_id = ANY($1::text[])"
-            f" AND customer_platform = $2 AND {_OPEN} GROUP BY assignee_id",
+            "SELECT assignee_id, count(*) FROM tickets WHERE assignee_id = ANY($1::text[])"
+            " AND status = ANY($3::text[]) AND customer_platform = $2 GROUP BY assignee_id",
             list(ids),
             platform,
+            [s.value for s in Status if s.is_active],
         )
         return {str(r[0]): int(r[1]) for r in rows}
 

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.refs import UserRef
+from bot.domain.ticket import Status
 from bot.store.sqlite.connection import fetch_all, fetch_one, from_db, opt_from_db, to_db
 
 _OPEN = "status NOT IN ('resolved', 'closed')"
+_ACTIVE = ", ".join(f"'{s.value}'" for s in Status if s.is_active)
 
 
 class SqliteRouting:
@@ -32,10 +34,12 @@ class SqliteRouting:
         """Open tickets assigned to each of `ids` on `platform` (every team's)."""
         if not ids:
             return {}
+        # (assignee, open status) pairs seek `ix_tickets_assignee`: the cost follows the members' open tickets, not
+        # the history (the platform is only checked on those rows: `+` keeps the planner off the customer index)
         rows = fetch_all(
             self.conn,
             f"SELECT assignee_id, COUNT(*) FROM tickets WHERE assignee_id IN ({','.join('?' * len(ids))})"
-            f" AND customer_platform=? AND {_OPEN} GROUP BY assignee_id",
+            f" AND status IN ({_ACTIVE}) AND +customer_platform=? GROUP BY assignee_id",
             (*ids, platform),
         )
         return {str(r[0]): int(r[1]) for r in rows}

@@ -42,9 +42,18 @@ class World:
     async def _build(self) -> None:
         """A fresh process's worth of objects: database connection, adapter, desk, delivery worker."""
         self.db = await self._stack.enter_async_context(open_store(self.db_path))
-        self.adapter = DiscordAdapter(self.config, TOKEN, guild_ready_timeout=0.0, **self.client_options)
+        self.adapter = DiscordAdapter(
+            self.config, TOKEN, teams=self.settings.teams, guild_ready_timeout=0.0, **self.client_options
+        )
         kb = await open_knowledge_base(self.settings, self.db, self.clock, build=shared_matcher)
-        self.desk = build_desk(self.settings, self.db, kb=kb, clock=self.clock, role_sources=self.adapter.role_sources)
+        self.desk = build_desk(
+            self.settings,
+            self.db,
+            kb=kb,
+            clock=self.clock,
+            role_sources=self.adapter.role_sources,
+            member_sources=self.adapter.member_sources,
+        )
         self.worker = DeliveryWorker(self.db, {"discord": self.adapter.platform}, self.clock, base_backoff=0.05)
 
     @property
@@ -78,11 +87,15 @@ class World:
         await self.stop()
         await self._stack.aclose()
 
+    async def rebuild(self) -> None:
+        """Fresh objects, as a new process has them, not started yet (after `close`)."""
+        self._stack = contextlib.AsyncExitStack()
+        await self._build()
+
     async def restart(self) -> None:
         """Stop everything and start again as a new process would: nothing kept in memory."""
         await self.close()
-        self._stack = contextlib.AsyncExitStack()
-        await self._build()
+        await self.rebuild()
         await self.start()
 
 
@@ -99,8 +112,14 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 @contextlib.asynccontextmanager
 async def running_world(
-    fake: FakeDiscord, db_path: Path, *, clock: Clock | None = None, **overrides: Any
+    fake: FakeDiscord,
+    db_path: Path,
+    *,
+    clock: Clock | None = None,
+    settings: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[World]:
+    """`settings`: more of the desk's settings (`teams`, …); `overrides`: more of the `[discord]` table."""
     intake, queue, leads = fake.text_channel("support"), fake.text_channel("support-queue"), fake.text_channel("leads")
     agents, team_leads = fake.role("Support"), fake.role("Leads")
     alice, carol = fake.user("Alice"), fake.user("Carol")
@@ -114,8 +133,12 @@ async def running_world(
         lead_roles=[team_leads],
         **overrides,
     )
-    settings = settings_from_dict({"discord": raw, "intake": {"max_open_per_customer": 3}}, {"discord": DiscordConfig})
-    world = World(fake, settings, db_path, intake, queue, leads, alice, carol, bob, dana, clock=clock or SystemClock())
+    desk_settings = settings_from_dict(
+        {"discord": raw, "intake": {"max_open_per_customer": 3}, **(settings or {})}, {"discord": DiscordConfig}
+    )
+    world = World(
+        fake, desk_settings, db_path, intake, queue, leads, alice, carol, bob, dana, clock=clock or SystemClock()
+    )
     try:
         await world.start()
         yield world

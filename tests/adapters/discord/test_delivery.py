@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from discord.http import Route
 
 from adapters.discord.platform import NO_PINGS
 from bot.outbound import Message
@@ -80,3 +83,22 @@ async def test_refusals_say_what_to_fix(world: World) -> None:
     fake.fail_next("POST", rf"/channels/{world.leads}/messages", 503, {"message": "upstream"})
     with pytest.raises(RetryLater):
         await platform.post_message(world.leads, Message(text="x"))
+
+
+async def test_a_post_waiting_for_the_bot_to_start_goes_to_the_configured_server(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a crash the outbox holds posts, and the delivery worker hands them over before the bot has
+    started: they wait for it, then go to `[discord] api_base_url` — not to discord.py's default, the URL a
+    new process starts with (they failed once as "Discord unreachable" and waited a retry)."""
+    await world.close()
+    monkeypatch.setattr(Route, "BASE", "http://127.0.0.1:9/api/v10")  # as in a new process: not the configured one
+    await world.rebuild()
+    waiting = asyncio.create_task(
+        world.adapter.platform.post_message(world.leads, Message(text="Sent after the crash"))
+    )
+    await asyncio.sleep(0)  # it waits for the bot
+    assert not waiting.done()
+    await world.start()
+    await waiting
+    assert contents(world.fake, world.leads) == ["Sent after the crash"]

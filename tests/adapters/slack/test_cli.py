@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +18,7 @@ from typer.testing import CliRunner
 
 from adapters.cli import app
 from tests.adapters.slack.harness import PAYLOADS
+from tests.fakes.loop_thread import loop_in_thread
 from tests.fakes.patience import HANG
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
 
@@ -27,16 +26,11 @@ from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
 @pytest.fixture
 def api_in_thread() -> Iterator[FakeSlackApi]:
     """The fake Slack API on its own loop in a thread (the CLI runs its own `asyncio.run`)."""
-    loop = asyncio.new_event_loop()
-    api = FakeSlackApi(channels={"CQUEUE": {"id": "CQUEUE", "name": "support-queue", "is_member": False}})
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(api.start(), loop).result(5)
-    yield api
-    asyncio.run_coroutine_threadsafe(api.stop(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    loop.close()
+    with loop_in_thread() as thread:
+        api = FakeSlackApi(channels={"CQUEUE": {"id": "CQUEUE", "name": "support-queue", "is_member": False}})
+        thread.run(api.start(), 5)
+        yield api
+        thread.run(api.stop(), 5)
 
 
 def _config(tmp_path: Path, api_url: str) -> Path:
