@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from bot import logcontext, telemetry
+from bot.acks import Acks
 from bot.domain.refs import MessageRef
 from bot.outbound import DestinationKind, Message
 from bot.ports import ChatPlatform, Clock, DeliveryRefused, DirectMessages, RetryLater, Store
@@ -33,6 +34,7 @@ class DeliveryWorker:
         base_backoff: float = 1.0,
         max_backoff: float = 300.0,
         concurrency: int = 16,
+        acks: Acks | None = None,
     ) -> None:
         self.store = db
         self.platforms = dict(platforms)
@@ -41,6 +43,7 @@ class DeliveryWorker:
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
         self._slots = asyncio.Semaphore(concurrency)
+        self._acks = acks  # a post waits while the process acknowledges an event (`bot.acks`)
         self._wake = asyncio.Event()
         self._stop_by: float | None = None  # event-loop time by which `run` returns (see `stop`)
         db.after_commit(self._wake.set)
@@ -95,6 +98,8 @@ class DeliveryWorker:
         platform = row.destination.platform
         with logcontext.bound(platform=platform, ticket=row.ticket, request_id=f"outbox-{row.id}"):
             async with self._slots:
+                if self._acks is not None:
+                    await self._acks.let_through()
                 try:
                     await self._send(row)
                     telemetry.delivery(platform, "ok")

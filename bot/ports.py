@@ -193,9 +193,13 @@ class Store(Protocol):
         """Where the data lives, safe to log (a path, or a URL with its password masked)."""
         ...
 
-    def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:
+    def transaction(self, *, first: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:
         """One unit of work: stored when the block ends without an exception — and the block's caller goes
-        on only once it is stored — or rolled back on any exception."""
+        on only once it is stored — or rolled back on any exception.
+
+        `first=True` is for a small unit a platform's acknowledgement waits on (keeping an inbound event,
+        `Desk.accept`): it goes ahead of the ordinary units waiting for the database, so an acknowledgement
+        never queues behind the handling backlog. Everything else about a unit stays as it is."""
         ...
 
     def reading(self) -> AbstractAsyncContextManager[UnitOfWork]:

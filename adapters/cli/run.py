@@ -91,7 +91,7 @@ async def _run_console(settings: Settings, beside: Sequence[AdapterSpec] = ()) -
         platform = make_platform()
         platforms: dict[str, ChatPlatform] = {platform.name: platform}
         platforms.update({adapter.platform.name: adapter.platform for adapter in running})
-        worker = DeliveryWorker(db, platforms, desk.ctx.clock)
+        worker = DeliveryWorker(db, platforms, desk.ctx.clock, acks=desk.acks)
         scheduler = _scheduler(settings, desk)
         probe = lifecycle.make_probe(settings, desk)
         probe.platforms[platform.name] = lambda: True  # the terminal is always there
@@ -266,7 +266,9 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
     async with _running_database(settings) as db:
         kb = await _knowledge_base(settings, db)
         desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources, member_sources=groups)
-        worker = DeliveryWorker(db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock)
+        worker = DeliveryWorker(
+            db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock, acks=desk.acks
+        )
         probe = lifecycle.make_probe(settings, desk)
         extensions = [*WEB_EXTENSIONS, lambda app: add_ops_routes(app, probe)]  # /healthz … on the dashboard too
         async with _webhooks(settings, db, desk.ctx.clock) as hooks, _web(settings, desk, extensions=extensions):

@@ -190,7 +190,11 @@ class SlackAdapter:
     async def _refuse_while_draining(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if self.draining:
             return web.json_response({"error": "shutting down"}, status=503, headers={"Retry-After": "5"})
-        return await handler(request)
+        desk = self.listeners.desk
+        if desk is None:
+            return await handler(request)
+        with desk.acks.arriving():  # every request here is answered with an acknowledgement: handling waits
+            return await handler(request)
 
     async def stop_intake(self) -> None:
         """Shutting down: new HTTP requests get 503 (Slack retries them); Socket Mode disconnects; returns when

@@ -56,7 +56,7 @@ class Listeners:
         self.marks: ReadMarks | None = None  # Socket Mode: how far each intake channel was taken in
         self.busy = 0
         # Bolt starts every listener at once; a burst of events would otherwise be thousands of coroutines
-        # fighting over one SQLite writer and slowing the acks down. Waiting here costs nothing.
+        # (and users.info calls) fighting over the loop and the SQLite writer, slowing the acks down.
         self._slots = asyncio.Semaphore(16)
         self._idle = asyncio.Event()
         self._idle.set()
@@ -100,8 +100,10 @@ class Listeners:
     async def _receive(self, desk: Desk, msg: IncomingMessage | None) -> Ticket | None:
         if msg is None:
             return None
-        author = await self.people.person(msg.author.id)
         async with self._slots:
+            # the author's name (users.info) is handling too: it waits for the acks in flight, in its turn
+            await desk.acks.let_through()
+            author = await self.people.person(msg.author.id)
             return await desk.receive(msg.model_copy(update={"author": author}))
 
     async def _learn_mentioned(self, desk: Desk, text: str) -> None:

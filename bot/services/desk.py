@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from bot import logcontext, telemetry
+from bot.acks import Acks
 from bot.domain import commands
 from bot.domain.errors import DeskError, PermissionDenied
 from bot.domain.inbound import IncomingMessage, Place
@@ -110,6 +111,7 @@ class Desk:
     def __init__(self, ctx: DeskContext) -> None:
         self.ctx = ctx
         self.gate = WorkGate()  # work in flight: waited for on shutdown, counted in /metrics
+        self.acks = Acks()  # acknowledgements in flight: handling lets them through first
 
     def role_of(self, user: UserRef) -> Role:
         return self.ctx.roles.role_of(user)
@@ -130,7 +132,9 @@ class Desk:
                     await self.ctx.remember(uow, person)
 
     async def receive(self, msg: IncomingMessage) -> Ticket | None:
-        """A chat message from anyone: opens or joins a ticket, or is ignored."""
+        """A chat message from anyone: opens or joins a ticket, or is ignored. Waits first while an
+        acknowledgement is in flight (`bot.acks`)."""
+        await self.acks.let_through()
         with logcontext.bound(platform=msg.platform, request_id=msg.message_id, command="message"):
             async with self.gate.unit():
                 with telemetry.timed(telemetry.COMMAND_SECONDS, command="message"):
@@ -142,8 +146,11 @@ class Desk:
         when there is nothing to keep: not for the desk, handled already, or waiting already (a redelivery)."""
         if not intake.wanted(self.ctx, msg):
             return False
-        async with self.ctx.store.transaction() as uow:
-            return await uow.inbound.accept(msg.platform, msg.message_id, msg.model_dump_json(), self.ctx.clock.now())
+        with self.acks.arriving():  # ahead of handling, on the loop and for the database
+            async with self.ctx.store.transaction(first=True) as uow:
+                return await uow.inbound.accept(
+                    msg.platform, msg.message_id, msg.model_dump_json(), self.ctx.clock.now()
+                )
 
     async def handle_waiting(self, *, older_than: timedelta = timedelta(0)) -> int:
         """Handle the messages the inbox still holds — at start, those a crash left; later, any whose handling

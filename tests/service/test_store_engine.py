@@ -44,3 +44,71 @@ async def test_a_caller_goes_on_only_once_its_unit_is_committed(tmp_path: Path) 
 async def test_synchronous_is_what_the_config_asks(tmp_path: Path, asked: str, pragma: int) -> None:
     async with open_store(tmp_path / "desk.db", synchronous=asked) as store:  # type: ignore[arg-type]
         assert store._writer.execute("PRAGMA synchronous").fetchone()[0] == pragma  # type: ignore[attr-defined]
+
+
+async def test_a_unit_asked_first_goes_ahead_of_the_ordinary_units_waiting(tmp_path: Path) -> None:
+    """An acknowledgement's unit (`Desk.accept`) does not queue behind the handling backlog for the writer."""
+    async with open_store(tmp_path / "desk.db") as store:
+        turn = store._turn  # type: ignore[attr-defined]
+        release, order = asyncio.Event(), []
+
+        async def holder() -> None:
+            async with store.transaction() as uow:
+                await uow.people.remember_person(UserRef(platform="t", id="holder", name="Holder"), NOW)
+                await release.wait()  # holds the writer's turn while the others queue
+            order.append("holder")
+
+        async def unit(name: str, *, first: bool = False) -> None:
+            async with store.transaction(first=first) as uow:
+                order.append(name)
+                await uow.people.remember_person(UserRef(platform="t", id=name, name=name), NOW)
+            # no caller goes on before the COMMIT holding its unit
+            assert sql(store, "SELECT name FROM people WHERE id = ?", (name,)) == [(name,)]
+
+        async def queued(n: int) -> None:
+            while turn.waiting < n:
+                await asyncio.sleep(0)
+
+        tasks = [asyncio.create_task(holder())]
+        await queued(0)
+        while not turn.locked():
+            await asyncio.sleep(0)
+        tasks += [asyncio.create_task(unit(f"u{n}")) for n in range(5)]
+        await queued(5)
+        tasks.append(asyncio.create_task(unit("ack", first=True)))
+        await queued(6)
+        tasks.append(asyncio.create_task(unit("u5")))
+        await queued(7)
+        release.set()
+        await asyncio.gather(*tasks)
+        assert [name for name in order if name != "holder"] == ["ack", "u0", "u1", "u2", "u3", "u4", "u5"]
+        assert sorted(r[0] for r in sql(store, "SELECT id FROM people")) == sorted(
+            ["holder", "ack"] + [f"u{n}" for n in range(6)]
+        )
+
+
+async def test_a_unit_cancelled_while_waiting_for_its_turn_does_not_hold_up_the_others(tmp_path: Path) -> None:
+    async with open_store(tmp_path / "desk.db") as store:
+        turn = store._turn  # type: ignore[attr-defined]
+        release, done = asyncio.Event(), []
+
+        async def unit(name: str, *, hold: bool = False, first: bool = False) -> None:
+            async with store.transaction(first=first) as uow:
+                await uow.people.remember_person(UserRef(platform="t", id=name, name=name), NOW)
+                if hold:
+                    await release.wait()
+            done.append(name)
+
+        holder = asyncio.create_task(unit("holder", hold=True))
+        while not turn.locked():
+            await asyncio.sleep(0)
+        doomed = asyncio.create_task(unit("doomed", first=True))
+        other = asyncio.create_task(unit("other"))
+        while turn.waiting < 2:
+            await asyncio.sleep(0)
+        doomed.cancel()
+        release.set()
+        await asyncio.gather(holder, other)
+        assert doomed.cancelled()
+        assert done == ["holder", "other"]
+        assert not turn.locked() and not turn.waiting

@@ -178,7 +178,9 @@ class PostgresStore:
         self._notices.setdefault(topic, []).append(callback)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PostgresUnitOfWork]:
+    async def transaction(self, *, first: bool = False) -> AsyncIterator[PostgresUnitOfWork]:
+        """`first` changes nothing here: units run side by side on pooled connections, so there is no
+        writer's turn for an acknowledgement's unit to queue behind (only, at worst, a free connection)."""
         async with self._connection() as conn, conn.transaction():
             yield PostgresUnitOfWork(conn, writing=True, claimant=self.claimant)
         self.commits += 1

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -45,6 +46,56 @@ log = logging.getLogger(__name__)
 MAX_BATCH_DELAY = 0.002
 
 
+class _Turn:
+    """The writer's turn: one unit at a time, handed over in arrival order — except that units asked for
+    `first` (keeping an inbound event before its acknowledgement) go ahead of every ordinary unit waiting.
+    The turn passes straight from the unit that ends to the next waiting one, so nobody arriving meanwhile
+    can take it out of order."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._first: deque[asyncio.Future[None]] = deque()
+        self._rest: deque[asyncio.Future[None]] = deque()
+
+    def locked(self) -> bool:
+        return self._held
+
+    @property
+    def waiting(self) -> int:
+        return len(self._first) + len(self._rest)
+
+    async def acquire(self, *, first: bool = False) -> None:
+        if not self._held:  # (the queues are empty whenever it is free)
+            self._held = True
+            return
+        queue = self._first if first else self._rest
+        turn = asyncio.get_running_loop().create_future()
+        queue.append(turn)
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed the turn, then cancelled before taking it: pass it on
+            elif turn in queue:
+                queue.remove(turn)
+            raise
+
+    def release(self) -> None:
+        for queue in (self._first, self._rest):
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # still held: it is this unit's now
+                    return
+        self._held = False
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(self, *_: object) -> None:
+        self.release()
+
+
 class _Batch:
     """Units that share one transaction; `committed` resolves when its COMMIT has run."""
 
@@ -65,8 +116,7 @@ class SqliteStore:
         self._reader = reader
         self._write_uow = SqliteUnitOfWork(writer)
         self._read_uow = SqliteUnitOfWork(reader)
-        self._turn = asyncio.Lock()  # one unit at a time on the writer connection
-        self._queued = 0  # units waiting for their turn
+        self._turn = _Turn()  # one unit at a time on the writer connection
         self._batch: _Batch | None = None
         self._batch_limit = batch_limit
         self._after_commit: list[Callable[[], None]] = []
@@ -122,10 +172,11 @@ class SqliteStore:
         """SQLite cannot announce changes to other processes: they poll (`kb_revision`)."""
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqliteUnitOfWork]:
+    async def transaction(self, *, first: bool = False) -> AsyncIterator[SqliteUnitOfWork]:
         """One unit of work: stored when the block ends without an exception (and only then does the
-        block's caller go on), rolled back alone on any exception."""
-        batch = await self._take_turn()
+        block's caller go on), rolled back alone on any exception. `first`: it takes the writer's turn
+        ahead of the ordinary units waiting for it (it still joins, and waits for, the open batch's COMMIT)."""
+        batch = await self._take_turn(first)
         try:
             self._writer.execute("SAVEPOINT unit")
         except BaseException:
@@ -149,12 +200,8 @@ class SqliteStore:
         """Reads on their own connection: they see what is committed and never wait for a unit in progress."""
         yield self._read_uow
 
-    async def _take_turn(self) -> _Batch:
-        self._queued += 1
-        try:
-            await self._turn.acquire()
-        finally:
-            self._queued -= 1
+    async def _take_turn(self, first: bool) -> _Batch:
+        await self._turn.acquire(first=first)
         try:
             if self._batch is None:
                 await self._begin()
@@ -196,7 +243,7 @@ class SqliteStore:
             loop.call_soon(self._commit_if_idle, batch)
 
     def _commit_if_idle(self, batch: _Batch) -> None:
-        if self._batch is batch and not self._turn.locked() and not self._queued:
+        if self._batch is batch and not self._turn.locked() and not self._turn.waiting:
             self._commit(batch)
 
     def _commit(self, batch: _Batch) -> None:
