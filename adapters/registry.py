@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.config import PlatformChannels, Settings
-from bot.ports import ChatPlatform, GroupMembers, RoleSource
+from bot.ports import ChatPlatform, GroupMembers, PeopleNames, RoleSource
 from bot.services.desk import Desk
 
 
@@ -27,6 +27,7 @@ class RunningAdapter(Protocol):
     role_sources: Sequence[RoleSource]
     #: who is in the groups and roles that `[[teams]] members` name on this platform
     member_sources: Sequence[GroupMembers]
+    name_sources: Sequence[PeopleNames]
 
     @property
     def connected(self) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import kb as kb_package
 from bot.config import ConfigError, Settings
-from bot.ports import Clock, GroupMembers, RoleSource, Store, SystemClock
+from bot.ports import Clock, GroupMembers, PeopleNames, RoleSource, Store, SystemClock
 from bot.services.desk import Desk
 from bot.services.desk_context import DeskContext, RoleDirectory
 from bot.services.knowledge import KnowledgeLibrary, MatcherBuilder, import_articles
@@ -93,9 +93,11 @@ def build_desk(
     clock: Clock | None = None,
     role_sources: Sequence[RoleSource] = (),
     member_sources: Sequence[GroupMembers] = (),
+    name_sources: Sequence[PeopleNames] = (),
 ) -> Desk:
-    """`role_sources` and `member_sources` are what the running platforms know of people: roles implied by
-    user groups and guild roles, and who is in the groups and roles that `[[teams]] members` name."""
+    """`role_sources`, `member_sources` and `name_sources` are what the running platforms know of people:
+    roles implied by user groups and guild roles, who is in the groups and roles that `[[teams]] members`
+    name, and people's names where an event gives only an id."""
     teams = TeamDirectory(settings.teams, member_sources)
     ctx = DeskContext(
         store=db,
@@ -114,6 +116,7 @@ def build_desk(
         desk_platforms={n: c.agents_platform for n, c in settings.adapters.items() if c.agents_platform},
         dashboard=dashboard_access(settings) if settings.web.enabled else None,
         teams=teams,
+        people_names={source.platform: source for source in name_sources},
         incidents=settings.incidents.resolved(settings.kb.semantic),
         grouping_embedder=incident_embedder(settings, kb),
     )

@@ -117,6 +117,16 @@ class GroupMembers(Protocol):
         ...
 
 
+class PeopleNames(Protocol):
+    """How a platform names a person its events give only an id for (a Slack event carries no name). The desk
+    asks when it handles a kept message after a restart, so that ticket is not opened for "U0123"."""
+
+    @property
+    def platform(self) -> str: ...
+
+    async def person(self, user_id: str, hint: str = "") -> UserRef: ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 

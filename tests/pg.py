@@ -1,8 +1,9 @@
 """The PostgreSQL server the store tests use: `THREADDESK_TEST_DATABASE_URL`, by default the local one.
 
 Each test gets its own schema (dropped afterwards), so tests — and xdist workers — never see each other's
-rows. Without a server the PostgreSQL half of the store tests is skipped with one line at the end of the run;
-under CI (`CI=true`) a missing server fails them instead.
+rows; a test of real `threaddesk run` processes (which take a URL, not a schema) gets a database of its own.
+Without a server the PostgreSQL half of the store tests is skipped with one line at the end of the run; under
+CI (`CI=true`) a missing server fails them instead.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -55,6 +57,26 @@ async def fresh_schema() -> AsyncIterator[str]:
         conn = await asyncpg.connect(URL)
         try:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+@asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    """The URL of a new, empty database on the test server (for processes that take a URL, not a schema),
+    dropped when the block ends — with `FORCE`, so connections a killed process left behind do not keep it."""
+    name = f"td_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(URL)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield urlunsplit(urlsplit(URL)._replace(path=f"/{name}"))
+    finally:
+        conn = await asyncpg.connect(URL)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
 

@@ -263,9 +263,12 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         running.append((spec.name, spec.build(settings.adapters[spec.name], settings)))
     sources = [source for _, adapter in running for source in adapter.role_sources]
     groups = [source for _, adapter in running for source in adapter.member_sources]
+    names = [source for _, adapter in running for source in adapter.name_sources]
     async with _running_database(settings) as db:
         kb = await _knowledge_base(settings, db)
-        desk = build_desk(settings, db, kb=kb, clock=SystemClock(), role_sources=sources, member_sources=groups)
+        desk = build_desk(
+            settings, db, kb=kb, clock=SystemClock(), role_sources=sources, member_sources=groups, name_sources=names
+        )
         worker = DeliveryWorker(
             db, {adapter.platform.name: adapter.platform for _, adapter in running}, desk.ctx.clock, acks=desk.acks
         )

@@ -22,7 +22,7 @@ from adapters.discord.translate import PLATFORM
 from adapters.registry import AdapterSpec, AdapterStartupError
 from bot.config import PlatformChannels, Settings
 from bot.domain.refs import UserRef
-from bot.ports import ChatPlatform, GroupMembers, RoleSource
+from bot.ports import ChatPlatform, GroupMembers, PeopleNames, RoleSource
 from bot.services.desk import Desk
 from bot.services.teams import TeamDirectory
 from bot.teams_config import TeamConfig
@@ -58,6 +58,7 @@ class DiscordAdapter:
         self.roles = GuildRoles(config.agent_roles, config.lead_roles, config.guild_id, config.admin_roles, held)
         self.role_sources: Sequence[RoleSource] = (self.roles,)
         self.member_sources: Sequence[GroupMembers] = (self.roles,)
+        self.name_sources: Sequence[PeopleNames] = ()  # a gateway message names its author
         self.bot: DeskBot | None = None
 
     @property

@@ -15,7 +15,7 @@ from adapters.email.parse import parse
 from adapters.email.platform import EmailPlatform, SmtpRelay
 from adapters.email.server import start
 from adapters.registry import AdapterStartupError
-from bot.ports import ChatPlatform, GroupMembers, RoleSource
+from bot.ports import ChatPlatform, GroupMembers, PeopleNames, RoleSource
 from bot.services.desk import Desk
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ class EmailAdapter:
         self.platform: ChatPlatform = self.email
         self.role_sources: Sequence[RoleSource] = ()
         self.member_sources: Sequence[GroupMembers] = ()
+        self.name_sources: Sequence[PeopleNames] = ()  # a mail names its sender
         self.ready = asyncio.Event()
         self.port: int | None = None  # the bound port (the config may say 0: any free port)
         self._server: asyncio.Server | None = None

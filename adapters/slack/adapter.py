@@ -25,7 +25,7 @@ from adapters.slack.http_guard import signed_requests_only
 from adapters.slack.people import Directory, GroupRoles, team_groups
 from adapters.slack.platform import SlackPlatform, describe, make_client
 from adapters.slack.translate import PLATFORM, user
-from bot.ports import ChatPlatform, GroupMembers, RoleSource
+from bot.ports import ChatPlatform, GroupMembers, PeopleNames, RoleSource
 from bot.services.desk import Desk
 from bot.services.teams import TeamDirectory
 from bot.teams_config import TeamConfig
@@ -60,6 +60,7 @@ class SlackAdapter:
         self.groups = GroupRoles(self.client, config.agent_groups, config.lead_groups, groups)
         self.role_sources: Sequence[RoleSource] = (self.groups,)
         self.member_sources: Sequence[GroupMembers] = (self.groups,)
+        self.name_sources: Sequence[PeopleNames] = (self.people,)
         self.listeners = Listeners(config, self.client, self.people)
         http = config.mode == "http"
         self.app = AsyncApp(

@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 
 
 class Directory:
-    """Display names, fetched once per person and kept for `ttl` seconds."""
+    """Display names, fetched once per person and kept for `ttl` seconds (`bot.ports.PeopleNames`)."""
+
+    platform = PLATFORM
 
     def __init__(
         self, client: AsyncWebClient, *, ttl: float = 3600.0, now: Callable[[], float] = time.monotonic

@@ -164,7 +164,7 @@ class Desk:
                 break  # younger ones are being handled as they arrive
             msg = IncomingMessage.model_validate_json(item.payload)
             try:
-                await self.receive(msg)
+                await self.receive(await self._named(msg))
                 handled += 1
             except Exception as exc:
                 if item.attempts < MAX_ATTEMPTS:
@@ -180,6 +180,14 @@ class Desk:
                 async with self.ctx.store.transaction() as uow:
                     await uow.inbound.give_up(msg.platform, msg.message_id, self.ctx.clock.now())
         return handled
+
+    async def _named(self, msg: IncomingMessage) -> IncomingMessage:
+        """A kept message with its author's name, where its platform's events carry only an id (Slack): the
+        adapter would have looked it up before handling it, had the process not stopped first."""
+        names = self.ctx.people_names.get(msg.platform)
+        if names is None:
+            return msg
+        return msg.model_copy(update={"author": await names.person(msg.author.id, msg.author.name)})
 
     async def retry_waiting_forever(self, every: float = RETRY_EVERY_SECONDS) -> None:
         """Every `every` seconds, handle messages that have waited in the inbox longer than that (their

@@ -11,7 +11,7 @@ from bot.domain.refs import UserRef
 from bot.domain.roles import Role
 from bot.domain.sla import SlaPolicy
 from bot.incidents_config import IncidentsConfig
-from bot.ports import Clock, RoleSource, Store, UnitOfWork
+from bot.ports import Clock, PeopleNames, RoleSource, Store, UnitOfWork
 from bot.services.knowledge import KnowledgeLibrary
 from bot.services.macro_library import MacroLibrary
 from bot.services.teams import TeamDirectory
@@ -79,6 +79,8 @@ class DeskContext:
     macros: MacroLibrary = field(default_factory=MacroLibrary)
     dashboard: DashboardAccess | None = None  # the web dashboard, when `[web] enabled`
     teams: TeamDirectory = field(default_factory=TeamDirectory)
+    #: platform → how it names people its events give only an id for (messages handled from the inbox)
+    people_names: Mapping[str, PeopleNames] = field(default_factory=dict)
     incidents: IncidentsConfig = field(default_factory=IncidentsConfig)
     #: report-to-report similarity for incident detection, with its background of recent reports
     grouping: ReportSimilarity = field(default_factory=ReportSimilarity)

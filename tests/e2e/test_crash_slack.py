@@ -46,12 +46,16 @@ def _event(n: int) -> bytes:
 
 
 class SlackSender:
-    """Sends each event until it gets a 200, as Slack does (with X-Slack-Retry-Num on resends)."""
+    """Sends each event until it gets a 200, as Slack does (with X-Slack-Retry-Num on resends). Given several
+    URLs it is Slack behind a round-robin load balancer: event n goes to URL n, each resend to the next one,
+    and a connection refused (nothing was sent) goes on to the next URL at once, as nginx's
+    `proxy_next_upstream error` does; only when every one refuses does the attempt fail."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, *urls: str) -> None:
+        self.urls = urls
         self.acked = 0
         self.attempts: Counter[int] = Counter()
+        self.failures: Counter[str] = Counter()  # why tries got no 200
         self._lock = threading.Lock()
         self.reached = threading.Event()
 
@@ -68,10 +72,7 @@ class SlackSender:
             if retry:
                 headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_error"}
             self.attempts[n] += 1
-            try:
-                with urllib.request.urlopen(urllib.request.Request(self.url, data=body, headers=headers), timeout=3):
-                    pass
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            if not self._through_balancer(n + retry, body, headers):
                 continue  # no 200 (refused, reset, timed out, an error status): Slack sends it again
             with self._lock:
                 self.acked += 1
@@ -79,6 +80,29 @@ class SlackSender:
                     self.reached.set()
             return True
         return False
+
+    def _through_balancer(self, turn: int, body: bytes, headers: dict[str, str]) -> bool:
+        for step in range(len(self.urls)):
+            url = self.urls[(turn + step) % len(self.urls)]
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers), timeout=3):
+                    return True
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
+                reason = _reason(exc)
+                with self._lock:
+                    self.failures[reason] += 1
+                if reason != "ConnectionRefusedError":
+                    return False
+        return False
+
+
+def _reason(exc: OSError) -> str:
+    """`HTTP 503`, `ConnectionRefusedError`, `TimeoutError`, …"""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}"
+    if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
+        return type(exc.reason).__name__
+    return type(exc).__name__
 
 
 def _start(config: Path, log: Path) -> subprocess.Popen[str]:

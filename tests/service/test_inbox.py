@@ -9,11 +9,14 @@ import pytest
 
 from bot.bootstrap import build_desk
 from bot.config import Settings
+from bot.delivery import DeliveryWorker
+from bot.domain.refs import UserRef
 from bot.ports import Store
 from bot.records import TicketQuery
 from bot.storage import open_store
 from tests.conftest import ALICE, dm
 from tests.fakes.clock import FakeClock
+from tests.fakes.platform import RecordingPlatform
 from tests.fakes.sql import sql
 
 
@@ -70,3 +73,27 @@ async def test_a_message_that_keeps_failing_is_given_up_with_one_line(
         assert sql(db, "SELECT COUNT(*) FROM inbox") == [(0,)]
         errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
         assert errors == [errors[0]] and "ev-3 could not be handled after 5 attempts, dropped" in errors[0]
+
+
+class SlackLikeNames:
+    """A platform whose events carry only user ids; it names people when asked (as Slack's `users.info`)."""
+
+    platform = "test"
+
+    async def person(self, user_id: str, hint: str = "") -> UserRef:
+        return UserRef(platform=self.platform, id=user_id, name={"alice": "Alice Liddell"}.get(user_id, hint))
+
+
+async def test_a_message_handled_after_a_restart_greets_the_customer_by_name(
+    db: Store, settings: Settings, clock: FakeClock, platform: RecordingPlatform, worker: DeliveryWorker
+) -> None:
+    nameless = UserRef(platform="test", id="alice", name="alice")  # what the platform's event said
+    kept = dm(nameless, "The export to CSV is empty", message_id="ev-5")
+    assert await build_desk(settings, db, clock=clock).accept(kept)  # then the process died
+    desk = build_desk(settings, db, clock=clock, name_sources=[SlackLikeNames()])  # the next start
+    assert await desk.handle_waiting() == 1
+    await worker.drain()
+    [ack] = platform.texts("dm-alice", "ev-5")
+    assert ack.startswith("Thanks, Alice Liddell — we've opened ticket #1")
+    shown = await desk.ticket(1)
+    assert shown is not None and shown.customer.name == "Alice Liddell"
