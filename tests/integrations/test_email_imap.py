@@ -8,8 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
@@ -30,7 +29,7 @@ from bot.services.desk import Desk
 from tests.conftest import BASE_CONFIG, BOB
 from tests.fakes.clock import FakeClock
 from tests.fakes.imap_server import FakeImapServer
-from tests.fakes.patience import HANG
+from tests.fakes.patience import until
 from tests.fakes.platform import RecordingPlatform
 from tests.fakes.smtp_relay import RecordingRelay
 
@@ -51,13 +50,6 @@ def mail(subject: str, body: str, *, in_reply_to: str | None = None) -> bytes:
         m["References"] = in_reply_to
     m.set_content(body)
     return m.as_bytes()
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + HANG
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 class Rig:

@@ -8,7 +8,7 @@ import base64
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -19,7 +19,7 @@ from bot.delivery import DeliveryWorker
 from bot.ports import Store, SystemClock
 from bot.scheduler import Scheduler
 from tests.conftest import ALICE, CAROL, dm, make_settings
-from tests.fakes.patience import HANG
+from tests.fakes.patience import until
 from tests.fakes.platform import RecordingPlatform
 from tests.fakes.webhook_receiver import Receiver
 
@@ -32,13 +32,6 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver(SECRET).start()
     yield r
     r.stop()
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + HANG
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 async def test_sigterm_sends_the_webhooks_due_within_the_budget_and_keeps_the_rest(

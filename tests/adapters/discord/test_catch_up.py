@@ -3,9 +3,7 @@ resume was being replaced, is read back from channel history and taken in exactl
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from tests.adapters.discord.conftest import World, running_world
 from tests.adapters.discord.people import find
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord_api import FakeDiscord, eventually
-from tests.fakes.patience import HANG
+from tests.fakes.patience import until
 
 ACK = "we've opened ticket #"
 
@@ -32,15 +30,14 @@ async def caught_up(world: World, runs: int = 1) -> None:
 
 async def settled(world: World) -> None:
     """Nothing waits in the inbox or the outbox, and no message is being handled."""
-    deadline = time.monotonic() + HANG
-    while True:
+
+    async def idle() -> bool:
         async with world.db.reading() as uow:
             waiting, _ = await uow.inbound.depth()
             unsent = await uow.ops_stats.pending_count()
-        if waiting == 0 and unsent == 0 and world.desk.gate.in_flight == 0:
-            return
-        assert time.monotonic() < deadline, f"the desk is still busy: {waiting} waiting, {unsent} unsent"
-        await asyncio.sleep(0.01)
+        return waiting == 0 and unsent == 0 and world.desk.gate.in_flight == 0
+
+    await until(idle, "the desk to be idle (nothing waiting, unsent or in hand)")
 
 
 def acks(fake: FakeDiscord, thread: str) -> list[str]:

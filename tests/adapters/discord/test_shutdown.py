@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from pathlib import Path
 
 from adapters import lifecycle
@@ -15,7 +14,7 @@ from bot.scheduler import Scheduler
 from tests.adapters.discord.conftest import running_world
 from tests.adapters.discord.people import find
 from tests.fakes.discord_api import FakeDiscord, eventually
-from tests.fakes.patience import HANG
+from tests.fakes.patience import until
 
 
 async def test_sigterm_finishes_the_work_then_closes_the_gateway(fake: FakeDiscord, db_path: Path) -> None:
@@ -52,9 +51,7 @@ async def test_a_message_arriving_while_draining_is_kept_and_handled_at_the_next
                 waiting, _ = await uow.inbound.depth()
             return waiting
 
-        deadline = time.monotonic() + HANG
-        while await kept() == 0 and time.monotonic() < deadline:  # the gateway delivers it; the bot keeps it
-            await asyncio.sleep(0.02)
+        await until(kept, "the bot to keep the late message")  # the gateway delivers it; the bot keeps it
         assert await kept() == 1
         assert world.adapter.connected  # still open: the outbox is flushed through it
         await world.worker.drain()

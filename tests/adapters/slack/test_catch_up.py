@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -22,17 +21,10 @@ from bot.services.knowledge import KnowledgeLibrary
 from tests.adapters.slack.conftest import slack_settings
 from tests.adapters.slack.harness import SlackDriver
 from tests.fakes.clock import FakeClock
-from tests.fakes.patience import HANG
+from tests.fakes.patience import until
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlackApi
 
 ACK = "we've opened ticket #"
-
-
-async def until(check: Callable[[], Any], what: str) -> None:
-    deadline = time.monotonic() + HANG
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.005)
 
 
 @contextlib.asynccontextmanager
