@@ -56,6 +56,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from adapters.incident_replay import Report, replay  # noqa: E402
 from bot.bootstrap import incident_embedder  # noqa: E402
 from bot.config import settings_from_dict  # noqa: E402
+from bot.services import incident_detection  # noqa: E402
 from kb import grouping, semantic  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -217,6 +218,9 @@ def main() -> None:
     parser.add_argument("--semantic", action="store_true", help="fuse MiniLM embeddings ([incidents] semantic)")
     parser.add_argument("--semantic-weight", type=float, help="share of the embedding similarity (tuning only)")
     parser.add_argument(
+        "--surprise", type=float, help="how rare a window's count of look-alikes must be to be an outage (tuning only)"
+    )
+    parser.add_argument(
         "--memo", action="store_true", help="encode each text once for all runs (sweeps; CPU then leaves encoding out)"
     )
     parser.add_argument("--write", type=Path, help="also write each stream as JSON Lines into this folder")
@@ -248,6 +252,8 @@ def main() -> None:
     base: dict[str, Any] = {"semantic": args.semantic}
     if args.semantic_weight is not None:
         grouping.SEMANTIC_WEIGHT = args.semantic_weight
+    if args.surprise is not None:
+        incident_detection.SURPRISE = args.surprise
     for key, value in (
         ("min_reports", args.min_reports),
         ("join_window", args.join_window),

@@ -46,7 +46,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -723,13 +723,18 @@ class Comparison:
 class ReportSimilarity:
     """Pairwise similarity of reports against a rolling background of recent traffic. With an `embedder`,
     every similarity is `semantic_weight` × 100·cos(the two texts' sentence vectors) + the rest × the lexical
-    score, and noise levels and lifts are taken of that fused score."""
+    score, and noise levels and lifts are taken of that fused score.
+
+    `background`: earlier reports' texts, oldest first; `wordings`: texts that stand in for reports a young desk
+    does not have yet (its KB's titles and aliases) — they teach word rarity, but are not traffic
+    (`look_alikes` leaves them out)."""
 
     def __init__(
         self,
         *,
         fuzzy_weight: float = 0.5,
         background: Iterable[str] = (),
+        wordings: Iterable[str] = (),
         embedder: Embedder | None = None,
         semantic_weight: float | None = None,
     ) -> None:
@@ -744,8 +749,10 @@ class ReportSimilarity:
         self._sample: list[Prepared] = []
         self._levels: dict[str, _Level] = {}
         self._later: deque[_Level] = deque()  # levels still computable as of their moment, oldest first
-        for text in background:
+        self._reports: deque[bool] = deque(maxlen=BACKGROUND_SIZE)  # per background entry: a report, or a wording
+        for text, real in (*((t, False) for t in wordings), *((t, True) for t in background)):
             self._recent.append(prepare(text))
+            self._reports.append(real)
         for report in self._recent:
             self._df.update(report.bag.counts.keys())
             self._vocabulary.count(report, 1)
@@ -761,6 +768,7 @@ class ReportSimilarity:
                     del self._df[term]
             self._vocabulary.count(gone, -1)
         self._recent.append(report)
+        self._reports.append(True)
         self._df.update(report.bag.counts.keys())
         self._vocabulary.count(report, 1)
         self._since_build += 1
@@ -839,6 +847,14 @@ class ReportSimilarity:
     def any_lift_above(self, report: Prepared, others: Sequence[Prepared], threshold: float) -> bool:
         """`max(lifts(report, others)) >= threshold`, stopping at the first pair that reaches it."""
         return self.compare(report, others).any_lift_above(slice(None), threshold)
+
+    def look_alikes(self, report: Prepared, threshold: float, *, leave_out: Collection[str]) -> tuple[int, int]:
+        """How usual `report`'s subject is: of the background's reports (not the stand-in wordings; none whose
+        text is in `leave_out`), how many have a lift of at least `threshold` with it — and how many there were."""
+        reports = [p for p, real in zip(self._recent, self._reports, strict=True) if real and p.text not in leave_out]
+        if not reports:
+            return 0, 0
+        return sum(value >= threshold for value in self.lifts_above(report, reports, threshold)), len(reports)
 
     # -- noise levels --------------------------------------------------------------------------------------
 

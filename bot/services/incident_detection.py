@@ -10,9 +10,10 @@ read before it, `read_report`):
    traffic far more often than a late report of the outage, and `/incident link` adds one in a command.
 2. **Detect.** Otherwise, when this report and at least `min_reports - 1` others from different customers
    that belong to no incident arrived within `window` and are alike (`similarity`, or the same keyword
-   rule) — all like this report, or all like one of them that is like this report — the bot proposes an
-   incident on the queue channel, or creates it (`auto_create`), then also linking the window's other free
-   reports that read like the group (they arrived before it existed).
+   rule) — all like this report, or all like one of them that is like this report — and so many look-alikes
+   are not explained by how often the subject comes up anyway (`_usual`), the bot proposes an incident on
+   the queue channel, or creates it (`auto_create`), then also linking the window's other free reports that
+   read like the group (they arrived before it existed).
 
 Similarity is `kb.grouping` (BM25 + rapidfuzz over the ticket texts, word rarity from recent traffic; fused
 with MiniLM sentence embeddings when `[incidents] semantic` is on).
@@ -20,6 +21,7 @@ with MiniLM sentence embeddings when `[incidents] semantic` is on).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,6 +31,7 @@ from bot.domain.text import shorten
 from bot.domain.ticket import Ticket
 from bot.outbound import Destination, DestinationKind
 from bot.ports import UnitOfWork
+from bot.records import IncidentReport
 from bot.services import incident_notify
 from bot.services.desk_context import DeskContext
 from bot.services.incident_work import IncidentWork
@@ -40,6 +43,10 @@ TITLE_CHARS = 60
 #: `min_reports` look-alikes are among the latest; comparing with every report of a busy window would make
 #: each new ticket's cost grow with the traffic (a burst of 1,000 reports cost 40 ms per ticket).
 CANDIDATES = 100
+
+#: How rare a window's count of look-alikes must be, under its subject's usual rate, to be an outage (`_usual`):
+#: fixed on the training streams (BENCHMARKS.md, "Incident grouping").
+SURPRISE = 1e-3
 
 #: Reports are compared again and again while they are in the window: tokenise and stem each text once.
 prepare = lru_cache(maxsize=4096)(_prepare)
@@ -100,7 +107,9 @@ async def _ensure_background(ctx: DeskContext, uow: UnitOfWork) -> None:
         await ctx.kb.refresh(uow)
         wordings = [text for article in ctx.kb.articles for text in (article.title, *article.aliases)]
         ctx.grouping = ReportSimilarity(
-            background=[*wordings[: max(0, BACKGROUND_SIZE - len(reports))], *reports], embedder=ctx.grouping_embedder
+            background=reports,
+            wordings=wordings[: max(0, BACKGROUND_SIZE - len(reports))],
+            embedder=ctx.grouping_embedder,
         )
         ctx.grouping_ready = True
 
@@ -206,6 +215,8 @@ async def _detect(
     kept = [i for i, r in enumerate(recent) if r.ticket in chosen]
     if len({recent[i].customer for i in kept}) + 1 < cfg.min_reports:
         return None
+    if rule is None and _usual(ctx, report, recent, len(kept)):
+        return None
     members: list[Ticket] = []
     for i in kept:
         found = await uow.tickets.get_ticket(recent[i].ticket)
@@ -234,6 +245,40 @@ async def _detect(
         dest = Destination(kind=DestinationKind.CHANNEL, platform=ticket.customer.platform, channel=queue)
         await uow.outbox.enqueue(dest, incident_notify.proposal(members, title, span), at=ctx.clock.now())
     return None
+
+
+def _usual(ctx: DeskContext, report: Prepared, window: list[IncidentReport], found: int) -> bool:
+    """Whether `found` look-alikes of `report` among the window's other reports are within what its subject's
+    usual rate explains — a busy everyday subject, not an outage. The rate is read off the background: of its
+    reports outside the window, the share alike with this one (at `similarity`), taken at the low end of what
+    that count says (`_at_least`: a desk that has seen a subject once or twice, or little traffic at all, has
+    not learnt that it is common). Under that rate the window's count would be Poisson; the group stands only
+    when a count as high is rarer than `SURPRISE`. On a card desk four "virtual card" questions in a quarter
+    hour are an ordinary morning; four reports of a login error nobody wrote about all week are not."""
+    leave_out = {r.text for r in window} | {report.text}
+    alike, compared = ctx.grouping.look_alikes(report, ctx.incidents.similarity, leave_out=leave_out)
+    if not alike:
+        return False
+    expected = _at_least(alike) * (len(window) + 1) / compared
+    return _tail(expected, found) > SURPRISE
+
+
+def _tail(mean: float, k: int) -> float:
+    """P(X ≥ k) for X ~ Poisson(mean)."""
+    term = total = math.exp(-mean)
+    for i in range(1, k):
+        term *= mean / i
+        total += term
+    return max(0.0, 1.0 - total)
+
+
+def _at_least(count: int) -> float:
+    """The lowest Poisson mean that `count` observed events leave 10 % likely: P(X ≥ count | mean) = 0.1."""
+    low, high = 0.0, float(count)
+    for _ in range(40):
+        mid = (low + high) / 2
+        low, high = (low, mid) if _tail(mid, count) > 0.1 else (mid, high)
+    return low
 
 
 def _central_subject(ctx: DeskContext, members: list[Ticket]) -> str:

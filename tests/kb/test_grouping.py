@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 from kb import grouping
 from kb.bm25 import BM25Index
 from tests.kb import grouping_reference as reference
-from tests.kb.report_texts import traffic
+from tests.kb.report_texts import report, traffic
 
 CANDIDATES = 40  # the bot compares with up to 100; fewer keep the plain computation quick
 
@@ -160,3 +160,21 @@ def test_a_noise_level_asked_for_long_after_its_moment_is_measured_against_today
     # its moment was forgotten: measured now, as if first asked for today
     today = sorted(similarity.scores(first, [d for d in similarity._sample if d.text != first.text]))
     assert similarity.noise(first) == today[min(len(today) - 1, int(grouping.NOISE_QUANTILE * len(today)))]
+
+
+def test_look_alikes_counts_earlier_reports_of_the_subject_not_stand_in_wordings() -> None:
+    rng = random.Random(7)
+    everyday = [report(rng, "refund") for _ in range(30)]
+    others = [report(rng, intent) for intent in ("card_declined", "export_empty", "login_broken") for _ in range(40)]
+    background = others[:60] + everyday + others[60:]
+    new = grouping.prepare("how do i get a refund for my order")
+    reports = grouping.ReportSimilarity(background=background)
+    alike, compared = reports.look_alikes(new, 10, leave_out=set())
+    exact = reports.lifts(new, [grouping.prepare(t) for t in background])
+    assert (alike, compared) == (sum(v >= 10 for v in exact), len(background))
+    assert alike >= 5  # an everyday subject: many earlier reports read like it
+    # the same texts as a young desk's stand-in wordings teach word rarity but are not traffic
+    stand_in = grouping.ReportSimilarity(background=others, wordings=everyday)
+    assert stand_in.look_alikes(new, 10, leave_out=set()) == (0, len(others))
+    left = set(everyday[:10])
+    assert reports.look_alikes(new, 10, leave_out=left)[1] == len(background) - len(left)

@@ -3,6 +3,7 @@ across a restart), resolve-all with CSAT, unlink that teaches, and who sees what
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from bot.storage import open_store
 from tests.conftest import ALICE, BOB, CAROL, DANA, dm, make_settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform, Sent
+from tests.kb.report_texts import INTENTS, report
 
 DAVE = UserRef(platform="test", id="dave", name="Dave")
 FRAN = UserRef(platform="test", id="fran", name="Fran")
@@ -301,3 +303,33 @@ async def test_one_proposal_however_many_report_and_create_takes_the_waiting_one
     assert (await idesk.run(BOB, found.message.buttons[0].command)).text.endswith(
         "linking #1, #2, #3, #4, #5. Its card is in the queue channel."
     )
+
+
+async def test_an_everyday_subject_at_its_usual_rate_is_not_an_outage(
+    idesk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, clock: FakeClock
+) -> None:
+    """Once the desk knows its usual traffic, three refund questions in a few minutes are an ordinary morning
+    (one in forty reports is one), while three reports of a login error nobody wrote about are an outage."""
+    rng = random.Random(3)
+    ordinary = sorted(set(INTENTS) - {"login_broken"})
+    for n in range(400):
+        text = report(rng, "refund" if n % 40 == 0 else rng.choice(ordinary))
+        await idesk.receive(dm(UserRef(platform="test", id=f"c{n}", name="C"), text, message_id=f"bg{n}"))
+        clock.advance(minutes=1)
+    await worker.drain()
+    before = [p.text for p in platform.in_channel("queue") if p.text.startswith("🔎")]
+    clock.advance(minutes=20)
+    for user, text in zip(
+        (ALICE, CAROL, DAVE),
+        ("how do i get a refund for my order", "how do i get a refund for my last order", "how can i get a refund"),
+        strict=True,
+    ):
+        await idesk.receive(dm(user, text, message_id=f"refund-{user.id}"))
+        clock.advance(minutes=2)
+    await worker.drain()
+    assert [p.text for p in platform.in_channel("queue") if p.text.startswith("🔎")] == before
+    await report_outage(idesk, clock)
+    await worker.drain()
+    [*_, outage] = [p.text for p in platform.in_channel("queue") if p.text.startswith("🔎")]
+    assert outage.startswith("🔎 Possible incident: 3 similar reports from 3 customers")
+    assert outage.count("error 503") == 3
