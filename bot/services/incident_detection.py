@@ -46,7 +46,7 @@ CANDIDATES = 100
 
 #: How rare a window's count of look-alikes must be, under its subject's usual rate, to be an outage (`_usual`):
 #: fixed on the training streams (BENCHMARKS.md, "Incident grouping").
-SURPRISE = 1e-3
+SURPRISE = 3e-5
 
 #: Reports are compared again and again while they are in the window: tokenise and stem each text once.
 prepare = lru_cache(maxsize=4096)(_prepare)
@@ -255,7 +255,7 @@ def _usual(ctx: DeskContext, report: Prepared, window: list[IncidentReport], fou
     not learnt that it is common). Under that rate the window's count would be Poisson; the group stands only
     when a count as high is rarer than `SURPRISE`. On a card desk four "virtual card" questions in a quarter
     hour are an ordinary morning; four reports of a login error nobody wrote about all week are not."""
-    leave_out = {r.text for r in window} | {report.text}
+    leave_out = {prepare(r.text).text for r in window} | {report.text}
     alike, compared = ctx.grouping.look_alikes(report, ctx.incidents.similarity, leave_out=leave_out)
     if not alike:
         return False
@@ -265,6 +265,8 @@ def _usual(ctx: DeskContext, report: Prepared, window: list[IncidentReport], fou
 
 def _tail(mean: float, k: int) -> float:
     """P(X ≥ k) for X ~ Poisson(mean)."""
+    if k <= 0:
+        return 1.0
     term = total = math.exp(-mean)
     for i in range(1, k):
         term *= mean / i

@@ -312,7 +312,7 @@ async def test_an_everyday_subject_at_its_usual_rate_is_not_an_outage(
     (one in forty reports is one), while three reports of a login error nobody wrote about are an outage."""
     rng = random.Random(3)
     ordinary = sorted(set(INTENTS) - {"login_broken"})
-    for n in range(400):
+    for n in range(320):
         text = report(rng, "refund" if n % 40 == 0 else rng.choice(ordinary))
         await idesk.receive(dm(UserRef(platform="test", id=f"c{n}", name="C"), text, message_id=f"bg{n}"))
         clock.advance(minutes=1)
