@@ -3,6 +3,7 @@ the sample KB."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -142,6 +143,10 @@ def dm(author: UserRef, text: str, *, message_id: str | None = None, thread: str
         text=text,
         is_direct=True,
     )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    asyncio.run(pg.drop_spares())  # the schemas this process (an xdist worker) kept for `db` on PostgreSQL
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
