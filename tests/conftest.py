@@ -145,6 +145,26 @@ def dm(author: UserRef, text: str, *, message_id: str | None = None, thread: str
     )
 
 
+#: Tests that take far longer than any other, run first: the PostgreSQL chaos test (processes killed and
+#: restarted for a minute or more) must not start late and leave the other worker idle at the end
+FIRST = ("tests/e2e/test_chaos_postgres.py::",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(FIRST))  # stable: the rest keep their order
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`-n 2` hands tests out in batches fixed in advance, so the tests sent behind the chaos test waited for it
+    while the other worker ran out of work; work stealing takes them over (`--dist worksteal`)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import WorkStealingScheduling
+
+    return WorkStealingScheduling(config, log)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     asyncio.run(pg.drop_spares())  # the schemas this process (an xdist worker) kept for `db` on PostgreSQL
 
