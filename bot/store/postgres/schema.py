@@ -384,5 +384,11 @@ CREATE TABLE read_marks (
 """
 
 #: version -> the statements that bring the schema from the version before to it (BASELINE: from nothing)
-MIGRATIONS: dict[int, str] = {BASELINE: _V14}
+_V15 = """
+-- the assignee's platform: an e-mail ticket is assigned to an agent on the chat its card is in, not on the
+-- customer's platform. NULL (tickets assigned before 15, unassigned ones): the customer's platform.
+ALTER TABLE tickets ADD COLUMN assignee_platform text;
+"""
+
+MIGRATIONS: dict[int, str] = {BASELINE: _V14, 15: _V15}
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -441,6 +441,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (platform, channel)
     );
     """,
+    # 15: the assignee's platform — an e-mail ticket is assigned to an agent on the chat its card is in, not on
+    # the customer's platform. NULL (tickets assigned before 15, unassigned ones): the customer's platform.
+    """
+    ALTER TABLE tickets ADD COLUMN assignee_platform TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
