@@ -59,7 +59,15 @@ class RetryLater(DeliveryError):
 
 
 class DeliveryRefused(DeliveryError):
-    """The platform said no for good (unknown channel, missing scope): retrying will not help."""
+    """The platform said no for good (unknown channel, missing scope): retrying will not help.
+
+    The message is for whoever runs the bot (the platform's error and what to fix); `plain` says why in words
+    any agent follows ("they accept no direct messages from this server's members"), for the line that stands
+    in for a refused post (`Fallback`)."""
+
+    def __init__(self, reason: str, *, plain: str | None = None) -> None:
+        super().__init__(reason)
+        self.plain = plain or "the platform refused it"
 
 
 class ChatPlatform(Protocol):

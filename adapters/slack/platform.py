@@ -44,6 +44,19 @@ HINTS = {
     "invalid_blocks": "Slack rejected the message layout",
 }
 
+#: why, in words any agent follows — for the line that stands in for a refused DM (`DeliveryRefused.plain`)
+PLAIN = {
+    "cannot_dm_bot": "they are a bot user, and Slack lets no app write to one",
+    "user_disabled": "their Slack account is deactivated",
+    "user_not_found": "Slack does not know them (is the user id in the config right?)",
+    "user_not_visible": "Slack does not let the bot see them",
+    "not_in_channel": "the bot is not in that conversation",
+    "channel_not_found": "Slack cannot find the conversation",
+    "missing_scope": "the Slack app lacks a permission it needs",
+    "account_inactive": "the Slack app was uninstalled",
+    "token_revoked": "the Slack app was uninstalled",
+}
+
 #: the message-metadata event type our posts carry (their outbox nonce), for `find_post`
 POST_EVENT = "threaddesk_post"
 FIND_LIMIT = 200
@@ -70,7 +83,7 @@ def to_delivery_error(exc: SlackApiError) -> RetryLater | DeliveryRefused:
         return RetryLater(f"Slack is having trouble ({error})", outcome_unknown=True)
     if error in TRANSIENT:
         return RetryLater(f"Slack is having trouble ({error})")
-    return DeliveryRefused(describe(error, data.get("needed")))
+    return DeliveryRefused(describe(error, data.get("needed")), plain=PLAIN.get(error, f"Slack refused it ({error})"))
 
 
 def _retry_after(headers: Any) -> float | None:
