@@ -179,7 +179,12 @@ class DeliveryWorker:
         is called."""
         nonce = _nonce(row)
         if row.sending_since is not None:
-            found = await platform.find_post(channel, nonce, thread=thread)
+            try:  # the post is looked for among everything posted since that attempt began, however much
+                found = await platform.find_post(channel, nonce, thread=thread, since=row.sending_since)
+            except RetryLater as exc:  # not looked for yet (rate limited, say): still unknown, look again next time
+                raise RetryLater(
+                    str(exc), retry_after=exc.retry_after, rate_limited=exc.rate_limited, outcome_unknown=True
+                ) from None
             if found is not None:
                 log.info("outbox row %d was posted before (%s); not posting it again", row.id, found.id)
                 return found

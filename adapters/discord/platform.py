@@ -15,6 +15,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -132,7 +133,9 @@ class DiscordPlatform:
 
     # --- the port -------------------------------------------------------------------------------------
 
-    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+    async def find_post(
+        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
         """Discord itself refuses a second message with the same nonce (`enforce_nonce`): posting again is safe."""
         return None
 

@@ -4,6 +4,7 @@ business hours, transfer, escalation tiers and a restart in the middle of a rota
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -162,7 +163,9 @@ class NoDirectMessages:
     async def update_message(self, ref: MessageRef, message: Message) -> None:
         await self.inner.update_message(ref, message)
 
-    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+    async def find_post(
+        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
         return None
 
 
