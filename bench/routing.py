@@ -172,7 +172,8 @@ async def raw(n: int, folder: Path) -> list[float]:
             conn.execute(f"SELECT id, away_until FROM agent_presence WHERE platform='bench' AND id IN ({marks})", ids)
             conn.execute(
                 f"SELECT assignee_id, COUNT(*) FROM tickets WHERE assignee_id IN ({marks}) AND status IN ('new', "
-                "'open', 'pending', 'on_hold') AND +customer_platform='bench' GROUP BY assignee_id",
+                "'open', 'pending', 'on_hold') AND coalesce(assignee_platform, customer_platform)='bench'"
+                " GROUP BY assignee_id",
                 ids,
             ).fetchall()
             conn.execute("SELECT last_member FROM assignment_pointers WHERE team='support'").fetchall()
@@ -181,7 +182,10 @@ async def raw(n: int, folder: Path) -> list[float]:
                 " SET last_member=excluded.last_member",
                 (ids[i % 5], now),
             )
-            conn.execute("UPDATE tickets SET assignee_id=?, status='open' WHERE number=?", (ids[i % 5], i))
+            conn.execute(
+                "UPDATE tickets SET assignee_id=?, assignee_platform='bench', status='open' WHERE number=?",
+                (ids[i % 5], i),
+            )
             conn.execute(
                 "INSERT INTO ticket_events (ticket, at, actor_platform, actor_id, actor_name, kind)"
                 " VALUES (?, ?, 'bench', 'threaddesk', 'ThreadDesk', 'assigned')",

@@ -108,7 +108,7 @@ class DeliveryWorker:
                         telemetry.rate_limited(platform)
                     await self._retry(row, str(exc), exc.retry_after, outcome_unknown=exc.outcome_unknown)
                 except DeliveryRefused as exc:
-                    await self._fail(row, str(exc))
+                    await self._fail(row, str(exc), refused=exc)
                 except Exception as exc:  # a bug or an unexpected platform answer: keep the post, try later
                     log.exception("outbox row %d: unexpected delivery error", row.id)
                     await self._retry(row, f"{type(exc).__name__}: {exc}", None, outcome_unknown=True)
@@ -155,7 +155,9 @@ class DeliveryWorker:
             ref = incident.card
         elif dest.kind is DestinationKind.DIRECT:
             if not isinstance(platform, DirectMessages):
-                raise DeliveryRefused(f"{dest.platform} has no direct messages")
+                raise DeliveryRefused(
+                    f"{dest.platform} has no direct messages", plain="the bot cannot write to one person there"
+                )
             channel = await platform.direct_channel(dest.channel)
             message = await _with_card_link(row.message, platform, ticket.card if ticket else None)
             ref = await self._post(row, platform, channel, None, message)
@@ -177,7 +179,12 @@ class DeliveryWorker:
         is called."""
         nonce = _nonce(row)
         if row.sending_since is not None:
-            found = await platform.find_post(channel, nonce, thread=thread)
+            try:  # the post is looked for among everything posted since that attempt began, however much
+                found = await platform.find_post(channel, nonce, thread=thread, since=row.sending_since)
+            except RetryLater as exc:  # not looked for yet (rate limited, say): still unknown, look again next time
+                raise RetryLater(
+                    str(exc), retry_after=exc.retry_after, rate_limited=exc.rate_limited, outcome_unknown=True
+                ) from None
             if found is not None:
                 log.info("outbox row %d was posted before (%s); not posting it again", row.id, found.id)
                 return found
@@ -200,11 +207,17 @@ class DeliveryWorker:
                 row, self.clock.now() + timedelta(seconds=delay), error, outcome_unknown=outcome_unknown
             )
 
-    async def _fail(self, row: OutboxRow, error: str) -> None:
+    async def _fail(self, row: OutboxRow, error: str, *, refused: DeliveryRefused | None = None) -> None:
+        """Mark the row failed; a refused post with a `Fallback` (the assignee's note) has it queued in the same
+        transaction — only by the attempt that failed the row, so once across restarts and second attempts."""
         telemetry.delivery(row.destination.platform, "failed")
         log.error("outbox row %d to %s: not delivered: %s", row.id, row.destination.ordering_key, error)
+        fallback = row.message.if_refused if refused is not None else None
         async with self.store.transaction() as uow:
-            await uow.outbox.mark_failed(row, error)
+            failed = await uow.outbox.mark_failed(row, error)
+            if failed and fallback is not None and refused is not None:
+                instead = fallback.message.model_copy(update={"text": f"{fallback.message.text}: {_sentence(refused)}"})
+                await uow.outbox.enqueue(fallback.destination, instead, at=self.clock.now(), ticket=row.ticket)
 
 
 async def _with_card_link(message: Message, platform: DirectMessages, card: MessageRef | None) -> Message:
@@ -215,6 +228,12 @@ async def _with_card_link(message: Message, platform: DirectMessages, card: Mess
         return message
     url = await platform.link_to(card) if card is not None else None
     return message.model_copy(update={"link": link.model_copy(update={"url": url}) if url else None})
+
+
+def _sentence(refused: DeliveryRefused) -> str:
+    """The refusal in plain words, as the end of a sentence."""
+    plain = refused.plain.strip()
+    return plain if plain.endswith((".", "!", "?")) else plain + "."
 
 
 def _nonce(row: OutboxRow) -> str:

@@ -83,6 +83,8 @@ class Message(BaseModel):
     #: `text` is Markdown (it carries a KB article): each platform converts it to its own flavour.
     markdown: bool = False
     link: Link | None = None
+    #: For a DIRECT post: what stands in for it when the platform refuses it for good (see `Fallback`).
+    if_refused: Fallback | None = None
 
 
 class DestinationKind(StrEnum):
@@ -137,3 +139,18 @@ class Destination(BaseModel):
     @classmethod
     def card_thread(cls, platform: str, channel: str, ticket: int) -> Destination:
         return cls(kind=DestinationKind.CARD_THREAD, platform=platform, channel=channel, ticket=ticket)
+
+
+class Fallback(BaseModel):
+    """What stands in for a direct message the platform refuses for good (the person accepts no DMs, their
+    account is gone): `message`, its text followed by ": " and the refusal in plain words, posted to
+    `destination` (the ticket's card thread). The delivery worker queues it in the transaction that marks the
+    refused post failed, so it is posted once — whatever restarts or second attempts came before."""
+
+    model_config = ConfigDict(frozen=True)
+
+    destination: Destination
+    message: Message
+
+
+Message.model_rebuild()

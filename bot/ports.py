@@ -59,7 +59,15 @@ class RetryLater(DeliveryError):
 
 
 class DeliveryRefused(DeliveryError):
-    """The platform said no for good (unknown channel, missing scope): retrying will not help."""
+    """The platform said no for good (unknown channel, missing scope): retrying will not help.
+
+    The message is for whoever runs the bot (the platform's error and what to fix); `plain` says why in words
+    any agent follows ("they accept no direct messages from this server's members"), for the line that stands
+    in for a refused post (`Fallback`)."""
+
+    def __init__(self, reason: str, *, plain: str | None = None) -> None:
+        super().__init__(reason)
+        self.plain = plain or "the platform refused it"
 
 
 class ChatPlatform(Protocol):
@@ -77,11 +85,15 @@ class ChatPlatform(Protocol):
         """Edit a message the bot posted earlier (the queue card)."""
         ...
 
-    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+    async def find_post(
+        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
         """Our post carrying `nonce` in `channel` (in `thread` when given), if the platform has it. Asked
         before posting again when an earlier attempt's outcome is unknown (the process died, or the request
-        timed out, between sending and hearing back). A platform that refuses a second post with the same
-        nonce by itself (Discord's `enforce_nonce`, e-mail receivers by Message-ID) answers None."""
+        timed out, between sending and hearing back). `since`: when that attempt began (the post, if it
+        exists, is not older) — look at everything posted from then on (less a margin for clock skew),
+        however many posts that is, never just the latest N. A platform that refuses a second post with the
+        same nonce by itself (Discord's `enforce_nonce`, e-mail receivers by Message-ID) answers None."""
         ...
 
 

@@ -183,7 +183,9 @@ class OutboxRepository(Protocol):
         looks for it first."""
         ...
 
-    async def mark_failed(self, row: OutboxRow, error: str) -> None: ...
+    async def mark_failed(self, row: OutboxRow, error: str) -> bool:
+        """False when the row was no longer pending: another attempt failed or delivered it first."""
+        ...
 
 
 class TimersRepository(Protocol):

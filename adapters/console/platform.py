@@ -6,6 +6,7 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.domain.refs import MessageRef
 from bot.outbound import Message
@@ -38,7 +39,9 @@ class ConsolePlatform:
         """Ids unique across runs: the database keeps them (card refs, thread roots)."""
         return f"{self._run}-{next(self._ids)}"
 
-    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+    async def find_post(
+        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
         """A terminal keeps no record to look in; a line printed twice is the worst case."""
         return None
 

@@ -15,6 +15,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -132,7 +133,9 @@ class DiscordPlatform:
 
     # --- the port -------------------------------------------------------------------------------------
 
-    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+    async def find_post(
+        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
         """Discord itself refuses a second message with the same nonce (`enforce_nonce`): posting again is safe."""
         return None
 
@@ -318,17 +321,20 @@ def _translate(exc: discord.HTTPException, where: str) -> Exception:
     if status == 403 and exc.code == CANNOT_MESSAGE_USER:
         return DeliveryRefused(
             f"Discord refused {where} ({detail}): the person accepts no direct messages from this server's members "
-            "(their Privacy Settings for the server); the card in the queue still shows them as the assignee."
+            "(their Privacy Settings for the server); the card in the queue still shows them as the assignee.",
+            plain="they accept no direct messages from this server's members (Discord's privacy settings)",
         )
     if status == 403:
         return DeliveryRefused(
             f"Discord refused {where} ({detail}): give the bot View Channels, Send Messages, Send Messages in "
             "Threads, Create Public/Private Threads, Embed Links and Attach Files there (the channel → Edit Channel "
-            "→ Permissions); `threaddesk run` names what is missing at start."
+            "→ Permissions); `threaddesk run` names what is missing at start.",
+            plain="the bot lacks a Discord permission there",
         )
     if status == 404:
         return DeliveryRefused(
             f"Discord does not know {where} ({detail}): check the channel ids in [discord] and that the bot "
-            "is in the server."
+            "is in the server.",
+            plain="Discord does not know the person or channel",
         )
-    return DeliveryRefused(f"Discord rejected {where} ({detail}).")
+    return DeliveryRefused(f"Discord rejected {where} ({detail}).", plain=f"Discord refused it ({status})")

@@ -18,6 +18,7 @@ import smtplib
 import ssl
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -153,7 +154,9 @@ class EmailPlatform:
                 mail.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
         return mail
 
-    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+    async def find_post(
+        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
         """Receivers drop a second mail with the same Message-ID, which each post's nonce determines."""
         return None
 

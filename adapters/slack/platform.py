@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,24 @@ HINTS = {
     "invalid_blocks": "Slack rejected the message layout",
 }
 
+#: why, in words any agent follows — for the line that stands in for a refused DM (`DeliveryRefused.plain`)
+PLAIN = {
+    "cannot_dm_bot": "they are a bot user, and Slack lets no app write to one",
+    "user_disabled": "their Slack account is deactivated",
+    "user_not_found": "Slack does not know them (is the user id in the config right?)",
+    "user_not_visible": "Slack does not let the bot see them",
+    "not_in_channel": "the bot is not in that conversation",
+    "channel_not_found": "Slack cannot find the conversation",
+    "missing_scope": "the Slack app lacks a permission it needs",
+    "account_inactive": "the Slack app was uninstalled",
+    "token_revoked": "the Slack app was uninstalled",
+}
+
 #: the message-metadata event type our posts carry (their outbox nonce), for `find_post`
 POST_EVENT = "threaddesk_post"
-FIND_LIMIT = 200
+FIND_PAGE = 200  # messages a page of `find_post`'s look (Slack advises no more than 200)
+#: how far before an attempt began `find_post` looks: Slack stamps a message's ts by its own clock, not ours
+SKEW = timedelta(minutes=5)
 
 
 def describe(error: str, needed: str | None = None) -> str:
@@ -70,7 +86,7 @@ def to_delivery_error(exc: SlackApiError) -> RetryLater | DeliveryRefused:
         return RetryLater(f"Slack is having trouble ({error})", outcome_unknown=True)
     if error in TRANSIENT:
         return RetryLater(f"Slack is having trouble ({error})")
-    return DeliveryRefused(describe(error, data.get("needed")))
+    return DeliveryRefused(describe(error, data.get("needed")), plain=PLAIN.get(error, f"Slack refused it ({error})"))
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -161,25 +177,46 @@ class SlackPlatform:
         except (RetryLater, DeliveryRefused, OSError) as exc:
             log.warning("Slack: could not attach %s to %s: %s", path.name, ref.id, exc)
 
-    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
-        """Our post carrying `nonce` in its message metadata, among the thread's replies or the channel's latest
-        messages (`FIND_LIMIT`: an unknown outcome is recent, so it is among them)."""
+    async def find_post(
+        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
+        """Our post carrying `nonce` in its message metadata, among the thread's replies or the channel's
+        top-level messages posted from `since` on (less `SKEW`: Slack's clock and ours may differ), every page
+        of them: a busy channel can take hundreds of posts between an attempt and this look, so the latest N
+        would miss it. Without `since`, the whole channel or thread is read."""
+        oldest = f"{max(0.0, (since - SKEW).timestamp()):.6f}" if since is not None else None
+        cursor: str | None = None
+        while True:
+            response = await self._page(channel, thread, oldest, cursor)
+            for found in response.get("messages") or ():
+                metadata = found.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == POST_EVENT
+                    and (metadata.get("event_payload") or {}).get("nonce") == nonce
+                ):
+                    return MessageRef(platform=PLATFORM, channel=channel, id=str(found["ts"]))
+            cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "") or None
+            if cursor is None:
+                return None
+
+    async def _page(
+        self, channel: str, thread: str | None, oldest: str | None, cursor: str | None
+    ) -> AsyncSlackResponse:
+        """One page of `conversations.replies` (in a thread) or `conversations.history`, with metadata."""
+        kwargs: dict[str, Any] = {"channel": channel, "include_all_metadata": True, "limit": FIND_PAGE}
+        if oldest is not None:
+            kwargs.update(oldest=oldest, inclusive=True)
+        if cursor is not None:
+            kwargs["cursor"] = cursor
         client = self.client
 
         async def read() -> AsyncSlackResponse:
             if thread:
-                return await client.conversations_replies(
-                    channel=channel, ts=thread, include_all_metadata=True, limit=FIND_LIMIT
-                )
-            return await client.conversations_history(channel=channel, include_all_metadata=True, limit=FIND_LIMIT)
+                return await client.conversations_replies(ts=thread, **kwargs)
+            return await client.conversations_history(**kwargs)
 
         async with self._gate:
-            response = await call(read)
-        for found in response.get("messages") or ():
-            metadata = found.get("metadata") or {}
-            if metadata.get("event_type") == POST_EVENT and (metadata.get("event_payload") or {}).get("nonce") == nonce:
-                return MessageRef(platform=PLATFORM, channel=channel, id=str(found["ts"]))
-        return None
+            return await call(read)
 
     async def update_message(self, ref: MessageRef, message: Message) -> None:
         text, blocks = render(message)

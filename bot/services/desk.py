@@ -155,7 +155,7 @@ class Desk:
     async def handle_waiting(self, *, older_than: timedelta = timedelta(0)) -> int:
         """Handle the messages the inbox still holds — at start, those a crash left; later, any whose handling
         failed — oldest first, in arrival order. One that keeps failing is given up after `MAX_ATTEMPTS` with
-        one log line. Returns how many were handled."""
+        one log line; one handled meanwhile (by another process) is passed over. Returns how many were handled."""
         async with self.ctx.store.transaction() as uow:
             waiting = await uow.inbound.waiting()
         handled = 0
@@ -163,6 +163,11 @@ class Desk:
             if self.ctx.clock.now() - item.received_at < older_than:
                 break  # younger ones are being handled as they arrive
             msg = IncomingMessage.model_validate_json(item.payload)
+            async with self.ctx.store.reading() as uow:
+                if await uow.inbound.taken_in(msg.platform, msg.message_id) is not None:
+                    # handled since the list was read: on a shared (PostgreSQL) desk the process that took it in
+                    # handles it meanwhile, and handling it again would only work out its ticket for nothing
+                    continue
             try:
                 await self.receive(await self._named(msg))
                 handled += 1

@@ -16,7 +16,7 @@ from bot.domain.errors import CommandError, IllegalTransition
 from bot.domain.refs import UserRef, bot_user
 from bot.domain.text import clean_text
 from bot.domain.ticket import Ticket
-from bot.outbound import Button, Destination, DestinationKind, Link, Message
+from bot.outbound import Button, Destination, DestinationKind, Fallback, Link, Message
 from bot.ports import UnitOfWork
 from bot.services import notify
 from bot.services.desk_context import DeskContext
@@ -69,13 +69,16 @@ async def candidates(
 
 
 async def auto_assign(work: TicketWork, team: TeamConfig) -> UserRef | None:
-    """Assign the loaded (unassigned) ticket to the next available member; tell the leads once when nobody is."""
+    """Assign the loaded (unassigned) ticket to the next available member; tell the leads once when nobody is.
+    The members are those where the ticket's card is (`desk_platform`): an e-mail ticket goes to the team's
+    people on the chat its agents work it from."""
     if team.assignment is Assignment.MANUAL or work.ticket.assignee is not None:
         return None
     uow = work.uow
+    desk = work.desk_platform
     # round-robin needs the open load only to skip members at their cap
     counted = team.assignment is Assignment.LEAST_LOADED or team.max_open_per_agent is not None
-    found = await candidates(work.ctx, uow, team, work.platform, work.now, load=counted)
+    found = await candidates(work.ctx, uow, team, desk, work.now, load=counted)
     last = await uow.routing.pointer(team.name)
     pick = assignment.round_robin if team.assignment is Assignment.ROUND_ROBIN else assignment.least_loaded
     chosen = pick(found, last, team.max_open_per_agent)
@@ -86,26 +89,36 @@ async def auto_assign(work: TicketWork, team: TeamConfig) -> UserRef | None:
         return None
     await uow.routing.clear_unstaffed(team.name)
     await uow.routing.move_pointer(team.name, chosen, work.now)
-    agent = await person(work.ctx, uow, work.platform, chosen)
+    agent = await person(work.ctx, uow, desk, chosen)
     await assign_to(work, agent, how=f"{team.assignment.value.replace('_', '-')}, team {team.name}")
     return agent
 
 
 async def assign_to(work: TicketWork, agent: UserRef, *, how: str) -> None:
     """As a claim by `agent`, done by ThreadDesk: the customer sees "Erin is looking at this"; Erin is told
-    directly (a DM) with a link to the card — once, through the outbox, after the card is posted."""
+    directly (a DM) with a link to the card — once, through the outbox, after the card is posted. A DM the
+    platform refuses becomes one line in the card's thread instead, without a mention (it pings nobody)."""
     t = work.ticket
     await work.record(t.assign(agent, auto=how))
     await work.to_customer(notify.claimed(agent))
-    work.after_card.append((assigned_note(t, agent, how), agent))
+    queue = await work.queue()
+    instead = None
+    if queue:
+        instead = Fallback(
+            destination=Destination.card_thread(work.desk_platform, queue, t.number),
+            message=notify.card_event(t, f"assigned to {notify.relay(agent.display)} — I couldn't DM them"),
+        )
+    work.after_card.append((assigned_note(t, agent, how, instead), agent))
 
 
-def assigned_note(t: Ticket, agent: UserRef, how: str) -> Message:
-    """What the assignee reads in their DM: the ticket, why it is theirs, the card's link and a Show button."""
+def assigned_note(t: Ticket, agent: UserRef, how: str, instead: Fallback | None = None) -> Message:
+    """What the assignee reads in their DM: the ticket, why it is theirs, the card's link and a Show button;
+    `instead`, what the card's thread reads when the platform refuses the DM."""
     return Message(
         text=f"{t.ref} is yours, {agent.display} ({how}): {notify.relay(t.subject)}",
         link=Link(label=f"Open the card of {t.ref}"),
         buttons=(Button(label="Show", command=f"/ticket show {t.number}"),),
+        if_refused=instead,
     )
 
 
@@ -166,7 +179,7 @@ async def move(work: TicketWork, team: TeamConfig, reason: str, *, kind: str) ->
     await work.uow.routing.set_team(t.number, team.name)
     work.team = team.name
     await work.event(kind, before=before, after=team.name, reason=reason)
-    if t.assignee is not None and t.assignee.id not in work.ctx.teams.members(team, work.platform):
+    if t.assignee is not None and t.assignee.id not in work.ctx.teams.members(team, t.assignee.platform):
         await work.record(t.unassign(reason=f"moved to team {team.name}"))
     work.touch()
     assigned = await auto_assign(work, team)

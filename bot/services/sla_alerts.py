@@ -73,7 +73,7 @@ def _on_duty(work: TicketWork) -> tuple[UserRef, ...]:
     t = work.ticket
     if t.assignee is not None:
         return (t.assignee,)
-    platform = t.customer.platform
+    platform = work.desk_platform  # an e-mail ticket's agents are on the chat its card is in
     return tuple(UserRef(platform=platform, id=i, name=i.capitalize()) for i in sorted(work.ctx.roles.agents(platform)))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.domain.refs import MessageRef
 from bot.outbound import Message
@@ -52,7 +53,9 @@ class RecordingPlatform:
         self.sent.append(post)
         return MessageRef(platform=self.name, channel=channel, id=post.id)
 
-    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+    async def find_post(
+        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
         for post in self.sent:
             if post.nonce == nonce and post.channel == channel:
                 return MessageRef(platform=self.name, channel=channel, id=post.id)

@@ -9,9 +9,10 @@ and the Socket Mode websocket (`apps.connections.open` → `/link`: `hello`, env
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
+import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -76,6 +77,19 @@ def _ts_key(ts: Any) -> tuple[int, int]:
     return int(whole or 0), int(fraction.ljust(6, "0")[:6] or 0)
 
 
+def _between(messages: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages between `oldest` and `latest` (each exclusive unless `inclusive`; either may be absent)."""
+    inclusive = str(params.get("inclusive")).lower() in ("true", "1")
+    oldest, latest = params.get("oldest"), params.get("latest")
+    if oldest:
+        start = _ts_key(oldest)
+        messages = [m for m in messages if _ts_key(m["ts"]) > start or (inclusive and _ts_key(m["ts"]) == start)]
+    if latest:
+        end = _ts_key(latest)
+        messages = [m for m in messages if _ts_key(m["ts"]) < end or (inclusive and _ts_key(m["ts"]) == end)]
+    return messages
+
+
 @dataclass
 class FakeSlackApi:
     users: dict[str, str] = field(default_factory=dict)  # id -> display name
@@ -89,7 +103,8 @@ class FakeSlackApi:
     failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
     held: dict[str, asyncio.Event] = field(default_factory=dict)  # method -> answered once the event is set
     url: str = ""
-    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    now: Callable[[], float] = time.time  # Slack's clock: a message's ts is when Slack stored it
+    _last_ts: int = 0  # microseconds: every ts is later than the one before, as in a channel
     _views: int = 0
     _runner: web.AppRunner | None = None
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -187,7 +202,9 @@ class FakeSlackApi:
         return None
 
     def _next_ts(self) -> str:
-        return f"1700000000.{next(self._ts):06d}"
+        micros = max(int(self.now() * 1_000_000), self._last_ts + 1)
+        self._last_ts = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -283,15 +300,10 @@ class FakeSlackApi:
         newest first, between `oldest` and `latest` (both exclusive unless `inclusive`), `limit` (default
         100, at most 999) to a page; `has_more` and `response_metadata.next_cursor` page on to older ones."""
         channel = str(params["channel"])
-        inclusive = str(params.get("inclusive")).lower() in ("true", "1")
-        oldest, latest = _ts_key(params.get("oldest") or "0"), params.get("latest")
         mine = [self._as_message(p, params) for p in self.top_level(channel)]
         theirs = [m for (c, _), m in self.history.items() if c == channel and m.get("thread_ts") in (None, m["ts"])]
         found = sorted(mine + theirs, key=lambda m: _ts_key(m["ts"]), reverse=True)
-        found = [m for m in found if _ts_key(m["ts"]) > oldest or (inclusive and _ts_key(m["ts"]) == oldest)]
-        if latest:
-            end = _ts_key(latest)
-            found = [m for m in found if _ts_key(m["ts"]) < end or (inclusive and _ts_key(m["ts"]) == end)]
+        found = _between(found, params)
         start = int(str(params.get("cursor") or "0").removeprefix("next_ts:") or 0)
         limit = min(int(params.get("limit") or 100), 999)
         page, more = found[start : start + limit], len(found) > start + limit
@@ -311,12 +323,27 @@ class FakeSlackApi:
         return {"type": "event_callback", "team_id": "T0ACME", "event": event, "event_id": f"Ev{ts.replace('.', '')}"}
 
     def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Like Slack: the thread's parent first, then its replies oldest first, the replies between `oldest`
+        and `latest` (exclusive unless `inclusive`), `limit` (default 100, at most 999) to a page, paging on
+        with `response_metadata.next_cursor`. `ts` of a reply read from history answers that reply."""
         channel, ts = str(params["channel"]), str(params.get("ts"))
         found = self.history.get((channel, ts))
-        if found is not None:
+        if found is not None and found.get("thread_ts") not in (None, ts):
             return {"ok": True, "messages": [found], "has_more": False}
-        replies = [self._as_message(p, params) for p in self.in_thread(channel, ts)]
-        return {"ok": True, "messages": replies, "has_more": False}
+        parent = [found] if found is not None else []
+        parent += [self._as_message(p, params) for p in self.top_level(channel) if p.ts == ts]
+        mine = [self._as_message(p, params) for p in self.in_thread(channel, ts)]
+        theirs = [m for (c, t), m in self.history.items() if c == channel and t != ts and m.get("thread_ts") == ts]
+        replies = _between(sorted(mine + theirs, key=lambda m: _ts_key(m["ts"])), params)
+        start = int(str(params.get("cursor") or "0").removeprefix("next_ts:") or 0)
+        limit = min(int(params.get("limit") or 100), 999)
+        page, more = replies[start : start + limit], len(replies) > start + limit
+        return {
+            "ok": True,
+            "messages": (parent if start == 0 else []) + page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": f"next_ts:{start + limit}" if more else ""},
+        }
 
     # --- file uploads: files.getUploadURLExternal, POST to the upload URL, files.completeUploadExternal --
 

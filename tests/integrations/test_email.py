@@ -23,7 +23,7 @@ from bot.domain.ticket import Status
 from bot.ports import Store
 from bot.records import TicketQuery
 from bot.services.desk import Desk
-from tests.conftest import BASE_CONFIG, BOB
+from tests.conftest import BASE_CONFIG, BOB, DANA
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
 from tests.fakes.smtp_relay import RecordingRelay
@@ -86,11 +86,13 @@ def mail(
     return m
 
 
-@pytest.fixture
-async def rig(db: Store, clock: FakeClock, platform: RecordingPlatform) -> AsyncIterator[Rig]:
+@contextlib.asynccontextmanager
+async def open_rig(db: Store, clock: FakeClock, platform: RecordingPlatform, **config: Any) -> AsyncIterator[Rig]:
+    """The e-mail channel listening on a free port, its tickets worked from the test chat; `config` adds tables."""
     relay = await RecordingRelay().start()
     raw: dict[str, Any] = {
         **BASE_CONFIG,
+        **config,
         "kb": {"suggestions": 0},
         "transcripts": {"enabled": True, "to_customer": True, "dir": str(db.path.parent / "transcripts")},
         "email": {
@@ -112,11 +114,19 @@ async def rig(db: Store, clock: FakeClock, platform: RecordingPlatform) -> Async
     worker = DeliveryWorker(db, {platform.name: platform, "email": adapter.platform}, clock)
     serving = asyncio.create_task(adapter.serve(desk))
     await adapter.ready.wait()
-    yield Rig(desk, worker, adapter, relay, db)
-    serving.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await serving
-    await relay.stop()
+    try:
+        yield Rig(desk, worker, adapter, relay, db)
+    finally:
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        await relay.stop()
+
+
+@pytest.fixture
+async def rig(db: Store, clock: FakeClock, platform: RecordingPlatform) -> AsyncIterator[Rig]:
+    async with open_rig(db, clock, platform) as opened:
+        yield opened
 
 
 async def test_mail_in_ticket_agent_reply_mail_out_customer_reply_same_ticket(
@@ -180,6 +190,36 @@ async def test_mail_in_ticket_agent_reply_mail_out_customer_reply_same_ticket(
     stranger = mail("[#1] hijack", "Add me to this", sender="Mallory <mallory@example.net>")
     assert await rig.send(stranger) == "250 2.0.0 OK: ticket #2"
     assert await rig.count() == 2
+
+
+async def test_a_mailed_ticket_is_assigned_to_a_team_member_on_the_agents_chat(
+    db: Store, clock: FakeClock, platform: RecordingPlatform
+) -> None:
+    team = {"name": "support", "members": ["test:bob", "test:erin"], "assignment": "round_robin"}
+    async with open_rig(db, clock, platform, teams=[{**team, "categories": ["general", "billing"]}]) as rig:
+        first = mail("Cannot download my invoice", "The download button does nothing.")
+        assert await rig.send(first) == "250 2.0.0 OK: ticket #1"
+        await rig.worker.drain()
+        ticket = await rig.desk.ticket(1)
+        assert ticket is not None and ticket.assignee is not None
+        assert (ticket.assignee.platform, ticket.assignee.id) == ("test", "bob")
+
+        # Bob reads it in his DM on the chat, linking the card there; the customer is told by e-mail
+        [card] = platform.in_channel("queue")
+        assert {f.name: f.value for f in card.current.fields}["Assignee"] == "Bob"
+        [note] = platform.in_channel("dm-bob")
+        assert note.text == "#1 is yours, Bob (round-robin, team support): Cannot download my invoice"
+        assert note.message.link is not None and note.message.link.url == f"https://chat.test/queue/{card.id}"
+        told = [rig.relay.text(m) for m in rig.relay.mails]
+        assert any(t.startswith("Bob is looking at this.") for t in told), told
+
+        # the next mail goes to the next member; both are theirs in `/ticket mine` and `/team show`
+        assert await rig.send(mail("Refund please", "I was charged twice.")) == "250 2.0.0 OK: ticket #2"
+        await rig.worker.drain()
+        assert platform.texts("dm-erin") == ["#2 is yours, Erin (round-robin, team support): Refund please"]
+        assert "#1" in (await rig.desk.run(BOB, "/ticket mine")).text
+        shown = (await rig.desk.run(DANA, "/team show support")).text
+        assert "Bob: available · 1 open" in shown and "Erin: available · 1 open · got the last ticket" in shown
 
 
 async def test_resolution_close_and_rating_by_reply(rig: Rig) -> None:

@@ -4,6 +4,7 @@ business hours, transfer, escalation tiers and a restart in the middle of a rota
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -162,7 +163,9 @@ class NoDirectMessages:
     async def update_message(self, ref: MessageRef, message: Message) -> None:
         await self.inner.update_message(ref, message)
 
-    async def find_post(self, channel: str, nonce: str, *, thread: str | None = None) -> MessageRef | None:
+    async def find_post(
+        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+    ) -> MessageRef | None:
         return None
 
 
@@ -184,7 +187,10 @@ async def test_the_assignees_note_without_a_card_or_without_dms(
     await DeliveryWorker(db, {"test": NoDirectMessages(plain)}, clock).drain()
     assert [p.channel for p in plain.sent if "is yours" in p.text] == []
     assert "not delivered: test has no direct messages" in caplog.text
-    assert plain.in_channel("queue"), "the card went out all the same"
+    [card] = plain.in_channel("queue")  # the card went out all the same, and its thread says who has it
+    assert plain.texts("queue", card.id) == [
+        "#2: assigned to Bob — I couldn't DM them: the bot cannot write to one person there."
+    ]
 
 
 async def test_business_hours_count_as_away_and_what_waited_is_handed_out_when_they_open(

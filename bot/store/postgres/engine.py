@@ -226,7 +226,10 @@ class PostgresStore:
                     if version <= current:
                         continue
                     async with conn.transaction():
-                        await conn.execute(MIGRATIONS[version])
+                        try:
+                            await conn.execute(MIGRATIONS[version])
+                        except asyncpg.FeatureNotSupportedError as exc:  # a migration's own refusal (pg_trgm)
+                            raise StoreUnavailable(f"PostgreSQL at {self.location}: {exc}") from None
                         await conn.execute(
                             "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL);"
                             "DELETE FROM schema_version;"

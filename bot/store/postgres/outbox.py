@@ -155,10 +155,12 @@ class PgOutbox:
             row.id,
         )
 
-    async def mark_failed(self, row: OutboxRow, error: str) -> None:
-        await self.conn.execute(
+    async def mark_failed(self, row: OutboxRow, error: str) -> bool:
+        """False when the row is no longer pending (another attempt at it failed or delivered it first)."""
+        done = await self.conn.fetchval(
             "UPDATE outbox SET state='failed', attempts=attempts+1, last_error=$1, sending_since=NULL,"
-            " claimed_by=NULL, claimed_until=NULL WHERE id=$2",
+            " claimed_by=NULL, claimed_until=NULL WHERE id=$2 AND state='pending' RETURNING true",
             error,
             row.id,
         )
+        return bool(done)

@@ -10,6 +10,7 @@ import asyncpg
 
 from bot.domain.refs import UserRef
 from bot.domain.ticket import Status
+from bot.store.postgres.tickets import ASSIGNEE_PLATFORM
 
 _OPEN = "status NOT IN ('resolved', 'closed')"
 
@@ -41,7 +42,7 @@ class PgRouting:
         # read, not their whole history
         rows = await self.conn.fetch(
             "SELECT assignee_id, count(*) FROM tickets WHERE assignee_id = ANY($1::text[])"
-            " AND status = ANY($3::text[]) AND customer_platform = $2 GROUP BY assignee_id",
+            f" AND status = ANY($3::text[]) AND {ASSIGNEE_PLATFORM} = $2 GROUP BY assignee_id",
             list(ids),
             platform,
             [s.value for s in Status if s.is_active],
@@ -136,7 +137,7 @@ class PgRouting:
 
     async def open_assigned_to(self, person: UserRef) -> list[int]:
         rows = await self.conn.fetch(
-            f"SELECT number FROM tickets WHERE customer_platform = $1 AND assignee_id = $2 AND {_OPEN}"
+            f"SELECT number FROM tickets WHERE {ASSIGNEE_PLATFORM} = $1 AND assignee_id = $2 AND {_OPEN}"
             " ORDER BY created_at, number",
             person.platform,
             person.id,

@@ -384,5 +384,67 @@ CREATE TABLE read_marks (
 """
 
 #: version -> the statements that bring the schema from the version before to it (BASELINE: from nothing)
-MIGRATIONS: dict[int, str] = {BASELINE: _V14}
+_V15 = """
+-- the assignee's platform: an e-mail ticket is assigned to an agent on the chat its card is in, not on the
+-- customer's platform. NULL (tickets assigned before 15, unassigned ones): the customer's platform.
+ALTER TABLE tickets ADD COLUMN assignee_platform text;
+"""
+
+#: the one line a server without pg_trgm (or a user who may not add it) gets from `threaddesk db migrate`
+NO_TRGM = (
+    "schema version 16 needs PostgreSQL's pg_trgm extension (the dashboard's text search index), which this"
+    " server does not have: install the server's contrib package (postgresql-contrib), then run"
+    " `threaddesk db migrate` again"
+)
+NO_TRGM_RIGHTS = (
+    "schema version 16 needs PostgreSQL's pg_trgm extension (the dashboard's text search index) and this user"
+    " may not add it: have the database owner or a superuser run `CREATE EXTENSION pg_trgm;` in this database,"
+    " then run `threaddesk db migrate` again"
+)
+
+
+def _quoted(text: str) -> str:
+    """`text` inside an SQL string literal (no `%`: RAISE would read it as a placeholder)."""
+    assert "%" not in text
+    return text.replace("'", "''")
+
+
+_V16 = f"""
+-- the dashboard's search and tag filter read indexes instead of every ticket. Text: a trigram GIN index over
+-- subject, description and customer name, which `ILIKE '%text%'` uses for text of 3 characters or more.
+-- pg_trgm ships with PostgreSQL (contrib) and is a trusted extension: a user who may create objects in the
+-- database may add it. It goes to `public` when this user may create there — not into the desk's own schema,
+-- where dropping one desk would take every other desk's index with it — and the index names its operator
+-- class by the schema the extension is in, whichever that is.
+DO $$
+DECLARE
+    home text;
+BEGIN
+    SELECT n.nspname INTO home FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+        WHERE e.extname = 'pg_trgm';
+    IF home IS NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') THEN
+            RAISE EXCEPTION '{_quoted(NO_TRGM)}' USING ERRCODE = 'feature_not_supported';
+        END IF;
+        BEGIN
+            IF to_regnamespace('public') IS NOT NULL AND has_schema_privilege('public', 'CREATE') THEN
+                CREATE EXTENSION pg_trgm SCHEMA public;
+            ELSE
+                CREATE EXTENSION pg_trgm;
+            END IF;
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE EXCEPTION '{_quoted(NO_TRGM_RIGHTS)}' USING ERRCODE = 'feature_not_supported';
+        END;
+        SELECT n.nspname INTO home FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+            WHERE e.extname = 'pg_trgm';
+    END IF;
+    EXECUTE format('CREATE INDEX ix_tickets_text ON tickets USING gin (subject %1$I.gin_trgm_ops,'
+        ' description %1$I.gin_trgm_ops, customer_name %1$I.gin_trgm_ops)', home);
+END
+$$;
+-- tags: `tags ? 'vip'` reads this index instead of every ticket's list
+CREATE INDEX ix_tickets_tags ON tickets USING gin (tags);
+"""
+
+MIGRATIONS: dict[int, str] = {BASELINE: _V14, 15: _V15, 16: _V16}
 SCHEMA_VERSION = max(MIGRATIONS)

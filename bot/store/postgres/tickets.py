@@ -25,8 +25,8 @@ def ticket_from_row(row: asyncpg.Record) -> Ticket:
         if row["card_message"]
         else None
     )
-    assignee = (
-        UserRef(platform=platform, id=row["assignee_id"], name=row["assignee_name"] or "")
+    assignee = (  # before schema 15 (and in rows written by hand) the platform was the customer's
+        UserRef(platform=row["assignee_platform"] or platform, id=row["assignee_id"], name=row["assignee_name"] or "")
         if row["assignee_id"]
         else None
     )
@@ -76,6 +76,8 @@ class Args:
 #: `ix_tickets_waiting`, `ix_tickets_open_load`): the planner uses a partial index only when it can prove the
 #: query implies its condition, and a bound `status = ANY($1)` cannot.
 OPEN = "status NOT IN ('resolved', 'closed')"
+#: the assignee's platform: stored since schema 15 (an e-mail ticket's agent is on chat); before, the customer's
+ASSIGNEE_PLATFORM = "coalesce(assignee_platform, customer_platform)"
 #: The queue's order: most urgent first, then oldest first (`priority_rank` is a generated column).
 QUEUE_ORDER = "priority_rank, created_at, number"
 _ACTIVE = frozenset(s for s in Status if s.is_active)
@@ -119,7 +121,7 @@ def list_sql(query: TicketQuery) -> tuple[str, list[Any]]:
         )
     if query.assignee:
         where.append(
-            f"customer_platform={args.add(query.assignee.platform)} AND assignee_id={args.add(query.assignee.id)}"
+            f"{ASSIGNEE_PLATFORM}={args.add(query.assignee.platform)} AND assignee_id={args.add(query.assignee.id)}"
         )
     if query.unassigned:
         where.append("assignee_id IS NULL")
@@ -181,7 +183,8 @@ class PgTickets:
         await self.conn.execute(
             """UPDATE tickets SET origin_thread=$1, subject=$2, priority=$3, category=$4, tags=$5, status=$6,
                    assignee_id=$7, assignee_name=$8, updated_at=$9, first_response_at=$10, resolved_at=$11,
-                   closed_at=$12, resolution_summary=$13, resolved_by_kb=$14, card_channel=$15, card_message=$16
+                   closed_at=$12, resolution_summary=$13, resolved_by_kb=$14, card_channel=$15, card_message=$16,
+                   assignee_platform=$18
                WHERE number=$17""",
             t.origin.thread or None,
             t.subject,
@@ -200,6 +203,7 @@ class PgTickets:
             t.card.channel if t.card else None,
             t.card.id if t.card else None,
             t.number,
+            t.assignee.platform if t.assignee else None,
         )
 
     async def save_card(self, number: int, card: MessageRef) -> None:

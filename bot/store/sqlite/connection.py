@@ -16,6 +16,9 @@ from bot.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+#: schema 16's search index uses FTS5's trigram tokenizer, which came with SQLite 3.34
+TRIGRAM_SCHEMA = 16
+TRIGRAM_SQLITE = (3, 34, 0)
 Synchronous = Literal["NORMAL", "FULL"]
 
 
@@ -111,6 +114,12 @@ def migrate(conn: sqlite3.Connection, path: Path) -> list[int]:
         raise SchemaTooNew(
             f"{path} has schema version {current}, newer than this ThreadDesk ({SCHEMA_VERSION}). "
             "Upgrade ThreadDesk or use another database."
+        )
+    if current < TRIGRAM_SCHEMA <= SCHEMA_VERSION and sqlite3.sqlite_version_info < TRIGRAM_SQLITE:
+        raise StoreUnavailable(
+            f"{path} needs SQLite {'.'.join(map(str, TRIGRAM_SQLITE))} or newer for schema version {TRIGRAM_SCHEMA}"
+            f" (the search index's trigram tokenizer); this Python has SQLite {sqlite3.sqlite_version} — use a"
+            " Python built with a newer SQLite"
         )
     applied: list[int] = []
     for version in range(current + 1, SCHEMA_VERSION + 1):

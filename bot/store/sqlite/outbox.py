@@ -135,8 +135,11 @@ class SqliteOutbox:
             (to_db(next_at), error, outcome_unknown, row.id),
         )
 
-    async def mark_failed(self, row: OutboxRow, error: str) -> None:
-        self.conn.execute(
-            "UPDATE outbox SET state='failed', attempts=attempts+1, last_error=?, sending_since=NULL WHERE id=?",
+    async def mark_failed(self, row: OutboxRow, error: str) -> bool:
+        """False when the row is no longer pending (another attempt at it failed or delivered it first)."""
+        cur = self.conn.execute(
+            "UPDATE outbox SET state='failed', attempts=attempts+1, last_error=?, sending_since=NULL"
+            " WHERE id=? AND state='pending'",
             (error, row.id),
-        )  # the trigger `outbox_delivery_logged` marks the message log
+        )
+        return cur.rowcount == 1  # the trigger `outbox_delivery_logged` marks the message log

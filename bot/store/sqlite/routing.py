@@ -10,6 +10,7 @@ from datetime import datetime
 from bot.domain.refs import UserRef
 from bot.domain.ticket import Status
 from bot.store.sqlite.connection import fetch_all, fetch_one, from_db, opt_from_db, to_db
+from bot.store.sqlite.tickets import ASSIGNEE_PLATFORM
 
 _OPEN = "status NOT IN ('resolved', 'closed')"
 _ACTIVE = ", ".join(f"'{s.value}'" for s in Status if s.is_active)
@@ -35,11 +36,11 @@ class SqliteRouting:
         if not ids:
             return {}
         # (assignee, open status) pairs seek `ix_tickets_assignee`: the cost follows the members' open tickets, not
-        # the history (the platform is only checked on those rows: `+` keeps the planner off the customer index)
+        # the history (the platform is only checked on those rows: an expression keeps the planner on that index)
         rows = fetch_all(
             self.conn,
             f"SELECT assignee_id, COUNT(*) FROM tickets WHERE assignee_id IN ({','.join('?' * len(ids))})"
-            f" AND status IN ({_ACTIVE}) AND +customer_platform=? GROUP BY assignee_id",
+            f" AND status IN ({_ACTIVE}) AND {ASSIGNEE_PLATFORM}=? GROUP BY assignee_id",
             (*ids, platform),
         )
         return {str(r[0]): int(r[1]) for r in rows}
@@ -105,7 +106,7 @@ class SqliteRouting:
     async def open_assigned_to(self, person: UserRef) -> list[int]:
         rows = fetch_all(
             self.conn,
-            f"SELECT number FROM tickets WHERE customer_platform=? AND assignee_id=? AND {_OPEN} ORDER BY created_at",
+            f"SELECT number FROM tickets WHERE {ASSIGNEE_PLATFORM}=? AND assignee_id=? AND {_OPEN} ORDER BY created_at",
             (person.platform, person.id),
         )
         return [int(r[0]) for r in rows]

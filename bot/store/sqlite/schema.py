@@ -441,6 +441,57 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (platform, channel)
     );
     """,
+    # 15: the assignee's platform — an e-mail ticket is assigned to an agent on the chat its card is in, not on
+    # the customer's platform. NULL (tickets assigned before 15, unassigned ones): the customer's platform.
+    """
+    ALTER TABLE tickets ADD COLUMN assignee_platform TEXT;
+    """,
+    # 16: the dashboard's search and tag filter read indexes instead of every ticket.
+    #     `tickets_fts`: an FTS5 index of subject, description and customer name with the trigram tokenizer
+    #     (SQLite >= 3.34), so a substring of 3 characters or more is a lookup. External content: the text
+    #     stays in `tickets` only; the triggers keep the index in step with every insert, change of those
+    #     columns (the erasure and the retention purge rewrite them; saving a ticket rewrites them unchanged,
+    #     which the triggers skip) and delete. `ticket_tags`: one row per
+    #     ticket and tag, kept by triggers from `tickets.tags` (the JSON list stays the truth). Both are built
+    #     from the existing tickets here.
+    """
+    CREATE VIRTUAL TABLE tickets_fts USING fts5(
+        subject, description, customer_name, content='tickets', content_rowid='number', tokenize='trigram');
+    CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN
+        INSERT INTO tickets_fts (rowid, subject, description, customer_name)
+            VALUES (new.number, new.subject, new.description, new.customer_name);
+    END;
+    CREATE TRIGGER tickets_fts_update AFTER UPDATE OF subject, description, customer_name ON tickets
+    WHEN old.subject IS NOT new.subject OR old.description IS NOT new.description
+        OR old.customer_name IS NOT new.customer_name BEGIN
+        INSERT INTO tickets_fts (tickets_fts, rowid, subject, description, customer_name)
+            VALUES ('delete', old.number, old.subject, old.description, old.customer_name);
+        INSERT INTO tickets_fts (rowid, subject, description, customer_name)
+            VALUES (new.number, new.subject, new.description, new.customer_name);
+    END;
+    CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets BEGIN
+        INSERT INTO tickets_fts (tickets_fts, rowid, subject, description, customer_name)
+            VALUES ('delete', old.number, old.subject, old.description, old.customer_name);
+    END;
+    INSERT INTO tickets_fts (tickets_fts) VALUES ('rebuild');
+
+    CREATE TABLE ticket_tags (
+        tag    TEXT NOT NULL,
+        ticket INTEGER NOT NULL,
+        PRIMARY KEY (tag, ticket)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER ticket_tags_insert AFTER INSERT ON tickets BEGIN
+        INSERT OR IGNORE INTO ticket_tags (tag, ticket) SELECT value, new.number FROM json_each(new.tags);
+    END;
+    CREATE TRIGGER ticket_tags_update AFTER UPDATE OF tags ON tickets WHEN old.tags IS NOT new.tags BEGIN
+        DELETE FROM ticket_tags WHERE ticket = old.number AND tag IN (SELECT value FROM json_each(old.tags));
+        INSERT OR IGNORE INTO ticket_tags (tag, ticket) SELECT value, new.number FROM json_each(new.tags);
+    END;
+    CREATE TRIGGER ticket_tags_delete AFTER DELETE ON tickets BEGIN
+        DELETE FROM ticket_tags WHERE ticket = old.number AND tag IN (SELECT value FROM json_each(old.tags));
+    END;
+    INSERT OR IGNORE INTO ticket_tags (tag, ticket) SELECT j.value, t.number FROM tickets t, json_each(t.tags) j;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -21,8 +21,8 @@ def _ticket(row: sqlite3.Row) -> Ticket:
         if row["card_message"]
         else None
     )
-    assignee = (
-        UserRef(platform=platform, id=row["assignee_id"], name=row["assignee_name"] or "")
+    assignee = (  # before schema 15 (and in rows written by hand) the platform was the customer's
+        UserRef(platform=row["assignee_platform"] or platform, id=row["assignee_id"], name=row["assignee_name"] or "")
         if row["assignee_id"]
         else None
     )
@@ -56,6 +56,8 @@ def _opt(moment: datetime | None) -> str | None:
 #: `ix_tickets_waiting`, `ix_tickets_open_load`): SQLite uses a partial index only when a query states its
 #: condition, and a bound `status IN (?, …)` cannot prove it.
 OPEN = "status NOT IN ('resolved', 'closed')"
+#: the assignee's platform: stored since schema 15 (an e-mail ticket's agent is on chat); before, the customer's
+ASSIGNEE_PLATFORM = "coalesce(assignee_platform, customer_platform)"
 #: The queue's order: most urgent first, then oldest first (`priority_rank` is a generated column, schema 13).
 QUEUE_ORDER = "priority_rank, created_at, number"
 _ACTIVE = frozenset(s for s in Status if s.is_active)
@@ -118,7 +120,7 @@ def list_sql(query: TicketQuery) -> tuple[str, list[Any]]:
         where.append("customer_platform=? AND customer_id=?")
         args.extend((query.customer.platform, query.customer.id))
     if query.assignee:
-        where.append("customer_platform=? AND assignee_id=?")
+        where.append(f"{ASSIGNEE_PLATFORM}=? AND assignee_id=?")
         args.extend((query.assignee.platform, query.assignee.id))
     if query.unassigned:
         where.append("assignee_id IS NULL")
@@ -182,8 +184,8 @@ class SqliteTickets:
         t = ticket
         self.conn.execute(
             """UPDATE tickets SET origin_thread=?, subject=?, priority=?, category=?, tags=?, status=?,
-                   assignee_id=?, assignee_name=?, updated_at=?, first_response_at=?, resolved_at=?, closed_at=?,
-                   resolution_summary=?, resolved_by_kb=?, card_channel=?, card_message=?
+                   assignee_id=?, assignee_name=?, assignee_platform=?, updated_at=?, first_response_at=?,
+                   resolved_at=?, closed_at=?, resolution_summary=?, resolved_by_kb=?, card_channel=?, card_message=?
                WHERE number=?""",
             (
                 t.origin.thread or None,
@@ -194,6 +196,7 @@ class SqliteTickets:
                 t.status.value,
                 t.assignee.id if t.assignee else None,
                 t.assignee.display if t.assignee else None,
+                t.assignee.platform if t.assignee else None,
                 to_db(t.updated_at),
                 _opt(t.first_response_at),
                 _opt(t.resolved_at),

@@ -166,6 +166,13 @@ async def test_a_dm_the_assignee_refuses_fails_alone(tmp_path: Path, caplog: pyt
             card = fake.bot_messages_in(world.queue)[0]
             await eventually(lambda: find(fake, card["id"], "Any news?"), what="the relay in the card's thread")
             assert fields(fake.messages[card["id"]])["Assignee"] == "Erin"
+            # instead of the DM: one line in the card's thread, saying why in plain words, pinging nobody
+            [instead] = [m for m in fake.bot_messages_in(card["id"]) if "couldn't DM" in m["content"]]
+            assert instead["content"] == (
+                "#1: assigned to Erin — I couldn't DM them: they accept no direct messages from this server's "
+                "members (Discord's privacy settings)."
+            )
+            assert instead["allowed_mentions"] == {"parse": []} and "<@" not in instead["content"]
     finally:
         await fake.stop()
 

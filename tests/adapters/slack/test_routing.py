@@ -183,6 +183,22 @@ async def test_the_assignees_dm_goes_out_once_when_slacks_answer_is_lost(
     assert [c.params["channel"] for c in api.calls_to("conversations.history")] == ["DBOB"]
 
 
+async def test_a_dm_slack_refuses_becomes_one_line_in_the_cards_thread(teams_driver: SlackDriver) -> None:
+    driver, api = teams_driver, teams_driver.api
+    await driver.adapter.refresh_groups()
+    api.fail_next("conversations.open", Failure(error="cannot_dm_bot"))  # Bob's member is a bot user, say
+    assert await driver.event(payload("message_im")) == 200
+    await driver.settle()
+    [card] = api.top_level("CQUEUE")
+    assert card.fields()["Assignee"] == "Bob" and api.dm_of("UBOB") == []
+    assert api.texts("CQUEUE", card.ts) == [
+        "#1: assigned to Bob — I couldn't DM them: they are a bot user, and Slack lets no app write to one."
+    ]
+    assert "<@" not in api.texts("CQUEUE", card.ts)[0], "nobody is pinged"
+    await driver.settle()
+    assert len(api.in_thread("CQUEUE", card.ts)) == 1, "once"
+
+
 async def test_a_team_member_slack_cannot_have_is_refused_at_start(slack_api: FakeSlackApi) -> None:
     settings = settings_for(slack_api, [{"name": "support", "members": ["slack:role:S0SUPPORT"]}])
     config = settings.adapters["slack"]
