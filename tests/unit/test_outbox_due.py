@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.store.sqlite.connection import connect, migrate, to_db
+from bot.store.sqlite.connection import to_db
 from bot.store.sqlite.outbox import due_sql
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -29,15 +27,6 @@ def old_due_sql(now: datetime, *, platforms: tuple[str, ...], limit: int) -> tup
                WHERE o.next_attempt_at <= ? ORDER BY o.id LIMIT ?""",
         [*platforms, to_db(now), limit],
     )
-
-
-@pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    path = tmp_path / "desk.db"
-    conn = connect(path)
-    migrate(conn, path)
-    yield conn
-    conn.close()
 
 
 def fill(conn: sqlite3.Connection, rows: int, *, seed: int) -> None:

@@ -11,9 +11,7 @@ import asyncio
 import itertools
 import random
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +19,7 @@ import pytest
 from bot.domain.refs import UserRef
 from bot.domain.ticket import Priority, Status
 from bot.records import QueueFilter, TicketQuery
-from bot.store.sqlite.connection import connect, migrate, to_db
+from bot.store.sqlite.connection import to_db
 from bot.store.sqlite.privacy import SqlitePrivacy
 from bot.store.sqlite.tickets import OPEN, list_sql, priority_rank
 from bot.store.sqlite.web import page_sql
@@ -75,15 +73,6 @@ def old_page_sql(f: QueueFilter) -> tuple[str, list[Any]]:
         where.append("assignee_id IS NULL")
     sql = "SELECT * FROM tickets" + (" WHERE " + " AND ".join(where) if where else "")
     return sql + f" ORDER BY {_OLD_ORDER} LIMIT ? OFFSET ?", [*args, f.per_page, (f.page - 1) * f.per_page]
-
-
-@pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    path = tmp_path / "desk.db"
-    conn = connect(path)
-    migrate(conn, path)
-    yield conn
-    conn.close()
 
 
 def fill(conn: sqlite3.Connection, *, seed: int = 5) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,6 @@ from bot.store.sqlite.web import page_sql
 
 ACTIVE = tuple(s for s in Status if s.is_active)
 AT = "2026-03-01T00:00:00.000000Z"
-
-
-@pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    path = tmp_path / "desk.db"
-    conn = connect(path)
-    migrate(conn, path)
-    yield conn
-    conn.close()
 
 
 def plan(conn: sqlite3.Connection, sql: str, args: list[Any]) -> str:

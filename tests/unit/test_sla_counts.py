@@ -9,14 +9,13 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.domain.ticket import Status
 from bot.records import QueueFilter
-from bot.store.sqlite.connection import connect, migrate, to_db
+from bot.store.sqlite.connection import to_db
 from bot.store.sqlite.reports import AT_RISK, BREACHED_OPEN, SqliteReports
 from bot.store.sqlite.web import page_sql
 
@@ -38,15 +37,6 @@ OLD_SLA_FILTER = {
     " AND number NOT IN (SELECT ticket FROM sla_alerts WHERE level = 'breach')",
 }
 _OLD_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, created_at, number"
-
-
-@pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    path = tmp_path / "desk.db"
-    conn = connect(path)
-    migrate(conn, path)
-    yield conn
-    conn.close()
 
 
 def fill(conn: sqlite3.Connection, n: int, *, seed: int) -> None:
