@@ -41,7 +41,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from tests.adapters.slack.test_cli import _free_port, api_in_thread
 from tests.e2e.test_crash_slack import SECRET, SlackSender, _start
-from tests.fakes.patience import HANG
+from tests.fakes.patience import HANG, wait_until
 from tests.fakes.slack_api import FakeSlackApi, Posted
 from tests.pg import fresh_database, require_server
 
@@ -177,10 +177,11 @@ class Fleet:
         pid = instance.process.pid
         instance.process.send_signal(signal.SIGKILL)
         instance.process.communicate(timeout=HANG)
-        deadline = time.monotonic() + HANG
-        while _sql(self.url, "SELECT 1 FROM pg_stat_activity WHERE application_name LIKE $1", f"threaddesk-%-{pid}-%"):
-            assert time.monotonic() < deadline, f"the server kept the sessions of killed process {pid}"
-            time.sleep(0.02)  # polling the server until it notices the process is gone
+        sessions = "SELECT 1 FROM pg_stat_activity WHERE application_name LIKE $1"
+        wait_until(
+            lambda: not _sql(self.url, sessions, f"threaddesk-%-{pid}-%"),
+            f"the server to drop the sessions of killed process {pid}",
+        )
         with self._lock:
             instance.generation += 1
         self.kills += 1
@@ -188,11 +189,12 @@ class Fleet:
 
     def wait_ready(self, i: int) -> None:
         instance = self.instances[i]
-        deadline = time.monotonic() + HANG
-        while not self.ready(i):
+
+        def ready() -> bool:
             assert instance.process is not None and instance.process.poll() is None, "threaddesk run exited"
-            assert time.monotonic() < deadline, f"instance {i} not ready within {HANG:g}s"
-            time.sleep(0.05)  # polling the readiness endpoint until it says ready
+            return self.ready(i)
+
+        wait_until(ready, f"instance {i} to say ready")
 
     def ready(self, i: int) -> bool:
         """/readyz says 200 (a probe that fails or times out on a loaded machine: not ready)."""
@@ -306,10 +308,10 @@ class Agents:
             return next(self._turn) % PROCESSES, next(self._ids)
 
     def ticket_of(self, n: int) -> int:
-        deadline = time.monotonic() + HANG
-        while not (found := _sql(self.fleet.url, "SELECT number FROM tickets WHERE customer_id=$1", f"U{n:04d}")):
-            assert time.monotonic() < deadline, f"customer {n} has no ticket"
-            time.sleep(0.1)  # polling the database until the desk has taken the message in
+        found = wait_until(
+            lambda: _sql(self.fleet.url, "SELECT number FROM tickets WHERE customer_id=$1", f"U{n:04d}"),
+            f"customer {n}'s ticket",
+        )
         return int(found[0]["number"])
 
     def answer(self, n: int) -> None:
@@ -331,10 +333,12 @@ class Agents:
             if status is None or status >= 500:
                 continue  # nobody took it: the next process
             assert status in (0, 200), status
-            while not (answers := self.api.answers(key)) and self.fleet.generation(i) == generation:
-                assert time.monotonic() < deadline, f"no answer to {text!r}"
-                time.sleep(0.05)  # the agent waits for the answer, or sees the process die without one
-            if answers:
+            # the agent waits for the answer, or sees the process die without one
+            wait_until(
+                lambda: self.api.answers(key) or self.fleet.generation(i) != generation,  # noqa: B023 (called here)
+                f"an answer to {text!r}",
+            )
+            if answers := self.api.answers(key):
                 # a message a killed process kept but had not handled is handled from the inbox by another,
                 # which names the customer by their Slack id (the inbox keeps the event as it came)
                 assert answers in ([f"Sent to Customer {n} on #{number}."], [f"Sent to U{n:04d} on #{number}."])
@@ -412,19 +416,14 @@ def test_four_processes_one_killed_every_3s_lose_and_double_nothing(
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(agents.answer, REPLIED))
         replied = time.monotonic()
-        deadline = time.monotonic() + HANG
-        while True:  # polling the database (and the leads channel) until the desk has caught up
-            state = _settled(database)
-            if state == (EVENTS, 0, 0, len(URGENT)) and _digests(api):
-                break
-            assert time.monotonic() < deadline, f"(tickets, inbox, outbox, breaches) = {state}"
-            time.sleep(0.2)
+        wait_until(
+            lambda: _settled(database) == (EVENTS, 0, 0, len(URGENT)) and _digests(api),
+            f"(tickets, inbox, outbox, breaches) to be {(EVENTS, 0, 0, len(URGENT))} and the digests posted",
+        )
         settled = time.monotonic()
         fleet.calm()
-        deadline = time.monotonic() + HANG
-        while (state := _settled(database))[1:3] != (0, 0):  # what the last kill left, taken over
-            assert time.monotonic() < deadline, f"(tickets, inbox, outbox, breaches) = {state}"
-            time.sleep(0.2)
+        # what the last kill left, taken over
+        wait_until(lambda: _settled(database)[1:3] == (0, 0), "the inbox and outbox to empty")
         fleet.stop()
         stopped = datetime.now(UTC)
     finally:

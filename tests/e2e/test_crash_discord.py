@@ -19,9 +19,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,7 +30,7 @@ import pytest
 from tests.adapters.slack.test_cli import _free_port
 from tests.fakes.discord_api import EPHEMERAL, TOKEN, FakeDiscord
 from tests.fakes.loop_thread import LoopThread, loop_in_thread
-from tests.fakes.patience import HANG
+from tests.fakes.patience import HANG, wait_until
 from tests.ops.test_shutdown_process import _wait_ready
 
 T = TypeVar("T")
@@ -167,15 +166,6 @@ def _start(config: Path, log: Path) -> subprocess.Popen[str]:
         )
 
 
-def _until(what: str, check: Callable[[], T]) -> T:
-    """Poll observable state (the fake, the database) until `check` is truthy; HANG bounds a broken build."""
-    deadline = time.monotonic() + HANG
-    while not (result := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return result
-
-
 def _database(path: Path) -> dict[str, Any]:
     with sqlite3.connect(path) as conn:
         return {
@@ -230,10 +220,10 @@ agent_roles = ["{world.agents}"]
     try:
         _wait_ready(ops, first)
         thread.run(_write(world, world.openers, RATE))
-        _until("the DM tickets", lambda: thread.call(_acked, world, world.openers) == DM_CUSTOMERS)
+        wait_until(lambda: thread.call(_acked, world, world.openers) == DM_CUSTOMERS, "the DM tickets")
         killed = thread.call(asyncio.Event)
         writing = asyncio.run_coroutine_threadsafe(_burst(world, killed), thread.loop)
-        _until("the burst to get going", lambda: thread.call(_acked, world, world.burst) >= KILL_AFTER)
+        wait_until(lambda: thread.call(_acked, world, world.burst) >= KILL_AFTER, "the burst to get going")
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=HANG)
         thread.call(killed.set)
@@ -243,7 +233,7 @@ agent_roles = ["{world.agents}"]
         # this machine answers against RATE: reported, not required — the checks below hold either way
         in_flight = at_kill["inbox"] + sum(n for state, n in at_kill["outbox"].items() if state != "delivered")
         print(f"in flight at the kill: {in_flight} ({at_kill})")
-        _until("messages written while it is down", lambda: thread.call(len, world.written) >= written + WHILE_DOWN)
+        wait_until(lambda: thread.call(len, world.written) >= written + WHILE_DOWN, "messages written while it is down")
         second = _start(config, tmp_path / "second.log")
         _wait_ready(ops, second)
         writing.result(HANG)
@@ -252,7 +242,7 @@ agent_roles = ["{world.agents}"]
             now = _database(tmp_path / "desk.db")
             return now["tickets"] == tickets and now["inbox"] == 0 and set(now["outbox"]) == {"delivered"}
 
-        _until("every message taken in and every post sent", settled)
+        wait_until(settled, "every message taken in and every post sent")
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=HANG) == 0
     finally:

@@ -22,7 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from tests.adapters.slack.harness import payload
 from tests.adapters.slack.test_cli import _free_port, api_in_thread
-from tests.fakes.patience import HANG
+from tests.fakes.patience import HANG, wait_until
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
 from tests.ops.test_shutdown_process import _wait_ready
 
@@ -117,6 +117,16 @@ def _start(config: Path, log: Path) -> subprocess.Popen[str]:
         )
 
 
+def _counts(tmp_path: Path) -> tuple[int, int, int]:
+    """(tickets, posts not delivered, inbox messages) in the desk's database."""
+    with sqlite3.connect(tmp_path / "desk.db") as conn:
+        return (
+            conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0],
+            conn.execute("SELECT COUNT(*) FROM outbox WHERE state != 'delivered'").fetchone()[0],
+            conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0],
+        )
+
+
 def test_kill_9_mid_burst_then_restart_loses_and_doubles_nothing(tmp_path: Path, api_in_thread: FakeSlackApi) -> None:
     api = api_in_thread
     api.channels["CQUEUE"]["is_member"] = True
@@ -159,15 +169,8 @@ queue_channel = "CQUEUE"
             second = _start(config, tmp_path / "second.log")
             _wait_ready(ops, second)
             assert all(sent), "an event was never acknowledged"
-        deadline = time.monotonic() + HANG
-        while time.monotonic() < deadline:  # polling the database until the restarted desk has caught up
-            with sqlite3.connect(tmp_path / "desk.db") as conn:
-                tickets = conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0]
-                left = conn.execute("SELECT COUNT(*) FROM outbox WHERE state != 'delivered'").fetchone()[0]
-                waiting = conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0]
-            if tickets == EVENTS and left == 0 and waiting == 0:
-                break
-            time.sleep(0.2)
+
+        wait_until(lambda: _counts(tmp_path) == (EVENTS, 0, 0), "the desk to take in every event and send every post")
         second.send_signal(signal.SIGTERM)
         second.communicate(timeout=HANG)
     finally:
@@ -177,7 +180,7 @@ queue_channel = "CQUEUE"
                 process.communicate()
     for log in ("first.log", "second.log"):
         assert "Traceback" not in (tmp_path / log).read_text(encoding="utf-8")
-    assert (tickets, left, waiting) == (EVENTS, 0, 0)
+    assert _counts(tmp_path) == (EVENTS, 0, 0)
     assert max(sender.attempts.values()) > 1  # some events really were sent again
     with sqlite3.connect(tmp_path / "desk.db") as conn:
         customers = [row[0] for row in conn.execute("SELECT customer_id FROM tickets")]

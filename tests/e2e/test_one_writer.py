@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from bot.storage import open_store
 from bot.writer_lease import _me
 from tests.e2e.test_console import CONFIG, ROOT, threaddesk
 from tests.fakes.clock import FakeClock
-from tests.fakes.patience import HANG
+from tests.fakes.patience import wait_until
 
 
 def holder_pid(path: Path) -> int | None:
@@ -49,10 +48,12 @@ def test_a_second_console_on_the_same_database_is_refused_and_a_killed_one_is_ta
         cwd=ROOT,
     )
     try:
-        deadline = time.monotonic() + HANG
-        while holder_pid(path) != first.pid:  # ready once it holds the database
-            assert first.poll() is None and time.monotonic() < deadline, "the first console did not start"
-            time.sleep(0.05)
+
+        def holding() -> bool:  # ready once it holds the database
+            assert first.poll() is None, "the first console exited"
+            return holder_pid(path) == first.pid
+
+        wait_until(holding, "the first console to hold the database")
         second = threaddesk("console", "--config", str(config), "--db", str(path))
         assert second.returncode == 2
         [line] = second.stderr.strip().splitlines()

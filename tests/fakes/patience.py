@@ -10,6 +10,9 @@ import asyncio
 import inspect
 import time
 from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 HANG = 120.0
 
@@ -26,3 +29,14 @@ async def until(condition: Callable[[], object], what: str) -> None:
 async def _holds(condition: Callable[[], object]) -> bool:
     value = condition()
     return bool(await value) if inspect.isawaitable(value) else bool(value)
+
+
+def wait_until(condition: Callable[[], T], what: str) -> T:
+    """The blocking twin of `until`, for a test thread watching another process (its database rows, its
+    readiness endpoint, a fake platform it calls): returns the first truthy `condition()`. `condition` may
+    assert, to fail at once when the watched process dies instead of waiting out `HANG`."""
+    deadline = time.monotonic() + HANG
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+    return value

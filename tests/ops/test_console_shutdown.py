@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.adapters.slack.test_cli import _free_port
-from tests.fakes.patience import HANG
+from tests.fakes.patience import HANG, wait_until
 from tests.ops.test_shutdown_process import _get
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,10 +79,9 @@ drain_seconds = 20
     ops = f"http://127.0.0.1:{ops_port}"
     try:
         _wait_for(out, seen, "ThreadDesk console")
-        deadline = time.monotonic() + HANG
-        while (answer := _get(f"{ops}/readyz")) is None or answer[0] != 200:
-            assert time.monotonic() < deadline, f"not ready within {HANG:g}s: {answer}"
-            time.sleep(0.05)  # polling the readiness endpoint until it says ready
+        answer = wait_until(
+            lambda: (found := _get(f"{ops}/readyz")) is not None and found[0] == 200 and found, "/readyz to say ready"
+        )
         checks = answer[1]["checks"]
         assert isinstance(checks, dict) and set(checks) >= {"store", "platform:console", "outbox", "inbox"}
         assert _get(f"{ops}/healthz") == (200, {"status": "ok"})

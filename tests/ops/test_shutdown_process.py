@@ -19,7 +19,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from tests.adapters.slack.harness import payload
 from tests.adapters.slack.test_cli import _free_port, api_in_thread
-from tests.fakes.patience import HANG
+from tests.fakes.patience import HANG, wait_until
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
 
 __all__ = ["api_in_thread"]  # the fixture: the fake Slack API on its own loop in a thread
@@ -39,14 +39,12 @@ def _get(url: str) -> tuple[int, dict[str, object]] | None:
 
 
 def _wait_ready(ops: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + HANG
-    while time.monotonic() < deadline:
+    def ready() -> bool:
         assert process.poll() is None, "threaddesk run exited during start-up"
         answer = _get(f"{ops}/readyz")
-        if answer is not None and answer[0] == 200:
-            return
-        time.sleep(0.05)  # polling the readiness endpoint until it says ready
-    raise AssertionError(f"not ready within {HANG:g}s: {answer}")
+        return answer is not None and answer[0] == 200
+
+    wait_until(ready, "/readyz to say ready")
 
 
 def _post_dm(events_url: str, n: int) -> int:

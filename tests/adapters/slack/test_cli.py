@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from adapters.cli import app
 from tests.adapters.slack.harness import PAYLOADS
 from tests.fakes.loop_thread import loop_in_thread
-from tests.fakes.patience import HANG
+from tests.fakes.patience import HANG, wait_until
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackApi
 
 
@@ -100,9 +100,9 @@ def test_threaddesk_run_serves_slack_end_to_end(tmp_path: Path, api_in_thread: F
     )
     try:
         body = (PAYLOADS / "message_im.json").read_text(encoding="utf-8")
-        deadline = time.monotonic() + HANG  # start-up fits the KB: slow on a busy machine
-        status = None
-        while status is None and time.monotonic() < deadline:
+
+        def deliver() -> int | None:
+            """The event's status, or None while nothing listens yet (start-up fits the KB)."""
             stamp = str(int(time.time()))
             request = urllib.request.Request(
                 f"http://127.0.0.1:{port}/slack/events",
@@ -115,12 +115,12 @@ def test_threaddesk_run_serves_slack_end_to_end(tmp_path: Path, api_in_thread: F
             )
             try:
                 with urllib.request.urlopen(request, timeout=2) as response:
-                    status = response.status
+                    return int(response.status)
             except (ConnectionError, urllib.error.URLError):
-                time.sleep(0.05)
-        assert status == 200
-        while time.monotonic() < deadline and len(api_in_thread.posted) < 2:
-            time.sleep(0.02)
+                return None
+
+        assert wait_until(deliver, "the bot to take the event") == 200
+        wait_until(lambda: len(api_in_thread.posted) >= 2, "the acknowledgement and the queue card")
         [ack] = api_in_thread.in_thread("DALICE", "1699990000.000100")
         assert "Thanks, Alice — we've opened ticket #1" in ack.text
         assert len(api_in_thread.top_level("CQUEUE")) == 1
