@@ -216,7 +216,6 @@ def main() -> None:
     parser.add_argument("--join-window")
     parser.add_argument("--window")
     parser.add_argument("--semantic", action="store_true", help="fuse MiniLM embeddings ([incidents] semantic)")
-    parser.add_argument("--lift", choices=("p95", "z"), help="similarity against noise ([incidents] lift)")
     parser.add_argument("--semantic-weight", type=float, help="share of the embedding similarity (tuning only)")
     parser.add_argument(
         "--noise-quantile", type=float, help="quantile of a report's similarity to the sample that is its noise level"
@@ -264,7 +263,6 @@ def main() -> None:
         ("min_reports", args.min_reports),
         ("join_window", args.join_window),
         ("window", args.window),
-        ("lift", args.lift),
     ):
         if value is not None:
             base[key] = value
@@ -285,18 +283,17 @@ def main() -> None:
     if args.semantic:  # the model loads once, before the clock starts
         incident_embedder(settings_from_dict({"incidents": base}, {}))
     print(
-        "| dataset | semantic | lift | min reports | window | similarity | join | join window | precision | recall | "
+        "| dataset | semantic | min reports | window | similarity | join | join window | precision | recall | "
         "bursts detected | median reports to detect | background linked / stream | CPU ms per report |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for thresholds in grid:
         for name in args.datasets.split(","):
             chosen = [s for s in streams if s.name.startswith(name)]
             total, cpu, _ = run(chosen, thresholds)
             shown = settings_from_dict({"incidents": thresholds}, {}).incidents.resolved(False)
             print(
-                f"| {name} | {'on' if shown.semantic else 'off'} | {shown.lift} | {shown.min_reports} | "
-                f"{shown.window} | "
+                f"| {name} | {'on' if shown.semantic else 'off'} | {shown.min_reports} | {shown.window} | "
                 f"{shown.similarity:g} | {shown.join_similarity:g} | {shown.join_window} | "
                 f"{total['precision']:.3f} | "
                 f"{total['recall']:.3f} | {total['detected']:.2f} | {total['delay']:g} | "

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -52,10 +51,6 @@ class IncidentsConfig(_Strict):
     similarity: float = Field(default=22, ge=0, le=100, description="report-to-report similarity that groups")
     join_similarity: float = Field(default=12, ge=0, le=100, description="report-to-incident similarity that joins")
     join_window: str = Field(default="15m", description="joins only while the incident's last report is this recent")
-    lift: Literal["p95", "z"] = Field(
-        default="p95",
-        description="how a similarity is judged against each report's noise: above its 95th percentile, or its z-score",
-    )
     semantic: bool | None = Field(
         default=None, description="fuse MiniLM sentence embeddings into similarity (unset: as `[kb] semantic`)"
     )

@@ -48,7 +48,7 @@ import math
 from collections import Counter, deque
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -57,7 +57,6 @@ from rapidfuzz.distance import Indel
 
 from kb.bm25 import Bag
 from kb.text import normalize, stem, tokens
-from kb.zscore import Spread, pair_z, pair_zs
 
 if TYPE_CHECKING:
     from kb.matcher import Embedder
@@ -107,12 +106,6 @@ BENCHMARKS.md "Incident grouping")."""
 _SEMANTIC_MARGIN = 1e-3
 """Bounds' widening with an embedder: a text's vector is encoded once and reused, but one encoded again
 (after the cache was emptied, in another batch) may differ in the 7th digit."""
-
-DEFAULT_SPREAD = Spread(20.0, 7.0)
-"""The spread assumed until `NOISE_SAMPLE` reports make a background (`lift = "z"`): about the median mean and
-standard deviation measured on the CLINC150 and BANKING77 training traffic."""
-
-Lift = Literal["p95", "z"]
 
 VECTOR_CACHE = 20_000
 """Texts whose embedding is kept (emptied when full; the noise sample and the window are encoded again)."""
@@ -637,18 +630,6 @@ class _Epoch:
         high += _MARGIN
         return self._fused(low, report, at, -1.0), self._fused(high, report, at, 1.0)
 
-    def exact(self, report: Prepared, at: npt.NDArray[np.intp]) -> FloatArray:
-        """`report`'s similarity to the window's reports at `at`, all at once: `score`'s value for each (the
-        same terms summed in another order, so equal to ~1e-12), from the window sums and two `cdist`s."""
-        lexical, _ = self.sums(report)
-        texts = [self._index_of[i] for i in at.tolist()]
-        token_set = process.cdist([report.text], texts, scorer=fuzz.token_set_ratio, dtype=np.float64)[0]
-        ordered = process.cdist([report.sorted_text], self._sorted.view[at], scorer=fuzz.ratio, dtype=np.float64)[0]
-        token_set += ordered
-        token_set *= 0.5 * self.weight
-        token_set += lexical[at]
-        return self._fused(token_set, report, at, 0.0)
-
     def upper(self, report: Prepared, at: npt.NDArray[np.intp]) -> FloatArray:
         """An upper bound of `report`'s similarity to the window's reports at `at`, cheaper than `bounds`:
         token_set ≤ 100 when a word is shared, else ≤ the bound its lengths give."""
@@ -683,7 +664,7 @@ class Comparison:
         if not report.words:  # an empty report: nothing to bound, and cheap to score exactly
             return
         at = np.array(epoch.indices(self.others), dtype=np.intp)
-        if not similarity.z and similarity._unmeasured(report):  # its noise level: the sample, bounded closely
+        if similarity._unmeasured(report):  # its noise level: the sample's members, bounded closely
             self._sample = epoch.bounds(report, np.arange(epoch.sample_size))
         self._high = epoch.upper(report, at)
         self._at = at
@@ -711,8 +692,6 @@ class Comparison:
             return []
         if not self.report.words:
             return similarity.lifts(self.report, others)
-        if similarity.z:
-            return self._decide_z(part, others, threshold, first=first)
         mine = self._mine()
         at = self._at[part]
         epoch = self._epoch
@@ -740,22 +719,6 @@ class Comparison:
         values: list[float] = out.tolist()
         return values
 
-    def _decide_z(self, part: slice, others: list[Prepared], threshold: float, *, first: bool) -> list[float]:
-        """`_decide` on the z scale: each z from the upper bound of the similarity (z is monotone in it), then
-        exactly for the pairs that bound reaches the threshold."""
-        similarity = self._similarity
-        mine = similarity.spread(self.report)
-        spreads = [similarity.spread(o) for o in others]
-        means = np.array([s.mean for s in spreads])
-        stds = np.array([s.std for s in spreads])
-        out = pair_zs(self._high[part], mine, means, stds)
-        for i in np.flatnonzero(out >= threshold).tolist():
-            found = out[i] = pair_z(self._epoch.score(self.report, others[i]), mine, spreads[i])
-            if first and found >= threshold:
-                return [found]
-        values: list[float] = out.tolist()
-        return values
-
 
 class ReportSimilarity:
     """Pairwise similarity of reports against a rolling background of recent traffic. With an `embedder`,
@@ -764,11 +727,7 @@ class ReportSimilarity:
 
     `background`: earlier reports' texts, oldest first; `wordings`: texts that stand in for reports a young desk
     does not have yet (its KB's titles and aliases) — they teach word rarity, but are not traffic
-    (`look_alikes` leaves them out).
-
-    `lift`: how a similarity is judged against the two reports' noise: `"p95"`, similarity − the larger of their
-    95th-percentile similarities to the sample; `"z"`, the smaller of their z-scores (`kb.zscore`: above
-    each one's mean similarity to the sample, in its standard deviations)."""
+    (`look_alikes` leaves them out)."""
 
     def __init__(
         self,
@@ -778,11 +737,8 @@ class ReportSimilarity:
         wordings: Iterable[str] = (),
         embedder: Embedder | None = None,
         semantic_weight: float | None = None,
-        lift: Lift = "p95",
     ) -> None:
         self.fuzzy_weight = fuzzy_weight
-        self.z = lift == "z"
-        self._spreads: dict[str, Spread] = {}
         self._vectors = _Vectors(embedder) if embedder is not None else None
         self.semantic_weight = SEMANTIC_WEIGHT if semantic_weight is None else semantic_weight
         self._recent: deque[Prepared] = deque(maxlen=BACKGROUND_SIZE)
@@ -834,8 +790,6 @@ class ReportSimilarity:
             if len(self._levels) > 50_000:
                 self._levels.clear()
                 self._later.clear()
-            if len(self._spreads) > 50_000:
-                self._spreads.clear()
         recent = list(self._recent)[-WINDOW:]
         self._epoch = _Epoch(
             rarity,
@@ -866,39 +820,9 @@ class ReportSimilarity:
         return self._exact(self._level(report))
 
     def lifts(self, report: Prepared, others: Sequence[Prepared]) -> list[float]:
-        """Similarity above the noise level of the noisier of the two reports (can be negative); with `lift =
-        "z"`, the smaller of the two reports' z-scores."""
-        scores = self.scores(report, others)
-        if self.z:
-            spread = self.spread(report)
-            return [pair_z(s, spread, self.spread(o)) for s, o in zip(scores, others, strict=True)]
+        """Similarity above the noise level of the noisier of the two reports (can be negative)."""
         mine = self.noise(report)
-        return [s - max(mine, self.noise(o)) for s, o in zip(scores, others, strict=True)]
-
-    def lift_of(self, report: Prepared, similarity: float) -> float:
-        """A similarity of `report` to something that is not a report (an incident's closeness) as a lift on the
-        report's own noise alone: `similarity − noise(report)`, or with `lift = "z"`, its z-score."""
-        if self.z:
-            return self.spread(report).z(similarity)
-        return similarity - self.noise(report)
-
-    def spread(self, report: Prepared) -> Spread:
-        """The mean and standard deviation of `report`'s similarity to the noise sample (not to itself), as of
-        the first time it is asked for; `DEFAULT_SPREAD` until there is a background."""
-        if len(self._sample) < NOISE_SAMPLE:
-            return DEFAULT_SPREAD
-        found = self._spreads.get(report.text)
-        if found is None:
-            epoch = self._epoch
-            if report.words:
-                values = epoch.exact(report, np.arange(epoch.sample_size))
-            else:  # an empty report: scored one by one, as `noise` does
-                values = np.array([epoch.score(report, d) for d in epoch.sample.docs])
-            itself = epoch.sample_rows.get(report.text)
-            if itself:
-                values = np.delete(values, itself)
-            found = self._spreads[report.text] = Spread.of(values) if len(values) else DEFAULT_SPREAD
-        return found
+        return [s - max(mine, self.noise(o)) for s, o in zip(self.scores(report, others), others, strict=True)]
 
     def closeness(self, report: Prepared, group: Sequence[Prepared], top: int = 3) -> float:
         """How well `report` fits a group: the mean of its best `top` similarities to the group's members

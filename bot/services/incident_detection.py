@@ -110,7 +110,6 @@ async def _ensure_background(ctx: DeskContext, uow: UnitOfWork) -> None:
             background=reports,
             wordings=wordings[: max(0, BACKGROUND_SIZE - len(reports))],
             embedder=ctx.grouping_embedder,
-            lift=ctx.incidents.lift,
         )
         ctx.grouping_ready = True
 
@@ -125,7 +124,8 @@ async def _join(ctx: DeskContext, uow: UnitOfWork, ticket: Ticket, report: Prepa
             if last is not None and ticket.created_at - last > ctx.incidents.join_window_delta:
                 continue  # the outage stopped producing reports: similar tickets now are ordinary traffic
             members = [prepare(text) for text in await uow.incidents.member_texts(incident.id)]
-            score = ctx.grouping.lift_of(report, ctx.grouping.closeness(report, members or [prepare(incident.title)]))
+            score = ctx.grouping.closeness(report, members or [prepare(incident.title)])
+            score -= ctx.grouping.noise(report)
             negatives = [prepare(text) for text in await uow.incidents.negatives_for(incident.id)]
             if negatives and max(ctx.grouping.lifts(report, negatives)) >= score:
                 continue  # an agent said a wording like this one is not this incident
@@ -233,7 +233,7 @@ async def _detect(
             if other.ticket in chosen:
                 continue
             candidate = prepare(other.text)
-            lift = ctx.grouping.lift_of(candidate, ctx.grouping.closeness(candidate, anchors))
+            lift = ctx.grouping.closeness(candidate, anchors) - ctx.grouping.noise(candidate)
             if lift >= cfg.join_similarity and (late := await uow.tickets.get_ticket(other.ticket)) is not None:
                 members.insert(-1, late)
         incident = await open_incident(ctx, uow, title, members, source="auto", rule=rule, tell={ticket.number})

@@ -133,7 +133,7 @@ async def _waiting_like(ctx: DeskContext, uow: UnitOfWork, members: list[Ticket]
         if report.ticket in chosen:
             continue
         text = prepare(report.text)
-        lift = ctx.grouping.lift_of(text, ctx.grouping.closeness(text, anchors))
+        lift = ctx.grouping.closeness(text, anchors) - ctx.grouping.noise(text)
         if lift >= ctx.incidents.join_similarity and (ticket := await uow.tickets.get_ticket(report.ticket)):
             found.append(ticket)
     return found
