@@ -86,14 +86,23 @@ class ChatPlatform(Protocol):
         ...
 
     async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+        self,
+        channel: str,
+        nonce: str,
+        *,
+        thread: str | None = None,
+        since: datetime | None = None,
+        message: Message | None = None,
     ) -> MessageRef | None:
         """Our post carrying `nonce` in `channel` (in `thread` when given), if the platform has it. Asked
         before posting again when an earlier attempt's outcome is unknown (the process died, or the request
         timed out, between sending and hearing back). `since`: when that attempt began (the post, if it
         exists, is not older) — look at everything posted from then on (less a margin for clock skew),
-        however many posts that is, never just the latest N. A platform that refuses a second post with the
-        same nonce by itself (Discord's `enforce_nonce`, e-mail receivers by Message-ID) answers None."""
+        however many posts that is, never just the latest N. `message`: what that attempt posted, for a
+        platform that keeps no trace of the nonce and must recognise the post by what it shows (Discord after
+        its nonce window); such a platform, having split the post into parts, posts the parts that are
+        missing before answering. A platform that refuses a second post with the same nonce by itself
+        (e-mail receivers by Message-ID) answers None. Raises `RetryLater` when it could not look."""
         ...
 
 

@@ -40,7 +40,13 @@ class ConsolePlatform:
         return f"{self._run}-{next(self._ids)}"
 
     async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+        self,
+        channel: str,
+        nonce: str,
+        *,
+        thread: str | None = None,
+        since: datetime | None = None,
+        message: Message | None = None,
     ) -> MessageRef | None:
         """A terminal keeps no record to look in; a line printed twice is the worst case."""
         return None

@@ -155,7 +155,13 @@ class EmailPlatform:
         return mail
 
     async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+        self,
+        channel: str,
+        nonce: str,
+        *,
+        thread: str | None = None,
+        since: datetime | None = None,
+        message: Message | None = None,
     ) -> MessageRef | None:
         """Receivers drop a second mail with the same Message-ID, which each post's nonce determines."""
         return None

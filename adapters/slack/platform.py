@@ -178,7 +178,13 @@ class SlackPlatform:
             log.warning("Slack: could not attach %s to %s: %s", path.name, ref.id, exc)
 
     async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+        self,
+        channel: str,
+        nonce: str,
+        *,
+        thread: str | None = None,
+        since: datetime | None = None,
+        message: Message | None = None,
     ) -> MessageRef | None:
         """Our post carrying `nonce` in its message metadata, among the thread's replies or the channel's
         top-level messages posted from `since` on (less `SKEW`: Slack's clock and ours may differ), every page

@@ -135,7 +135,13 @@ class WebhookSender:
         return Attempt(200 <= status < 300, status, f"HTTP {status}", retry_after, seconds)
 
     async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+        self,
+        channel: str,
+        nonce: str,
+        *,
+        thread: str | None = None,
+        since: datetime | None = None,
+        message: Message | None = None,
     ) -> MessageRef | None:
         """Receivers drop a second delivery with the same `webhook-id` (Standard Webhooks)."""
         return None

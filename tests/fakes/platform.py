@@ -54,7 +54,13 @@ class RecordingPlatform:
         return MessageRef(platform=self.name, channel=channel, id=post.id)
 
     async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+        self,
+        channel: str,
+        nonce: str,
+        *,
+        thread: str | None = None,
+        since: datetime | None = None,
+        message: Message | None = None,
     ) -> MessageRef | None:
         for post in self.sent:
             if post.nonce == nonce and post.channel == channel:

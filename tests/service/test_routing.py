@@ -164,7 +164,13 @@ class NoDirectMessages:
         await self.inner.update_message(ref, message)
 
     async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
+        self,
+        channel: str,
+        nonce: str,
+        *,
+        thread: str | None = None,
+        since: datetime | None = None,
+        message: Message | None = None,
     ) -> MessageRef | None:
         return None
 
