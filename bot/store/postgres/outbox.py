@@ -68,7 +68,7 @@ class PgOutbox:
         if destination.kind in (DestinationKind.CARD, DestinationKind.INCIDENT_CARD) and coalesce:
             found = await self.conn.fetchval(
                 "UPDATE outbox SET payload=$1, version=version+1 WHERE ordering_key=$2 AND state='pending'"
-                " AND destination->>'kind' = $3 RETURNING id",
+                " AND sending_since IS NULL AND destination->>'kind' = $3 RETURNING id",
                 payload,
                 key,
                 destination.kind.value,

@@ -3,6 +3,8 @@
 A delivery worker sends them after commit, in order per `ordering_key`. Queue-card posts are coalesced:
 while a card post is still waiting, a newer rendering of the card replaces its payload (and bumps
 `version`, so a delivery that raced with the change is not marked done and the newer card goes out too).
+Not while an attempt at it may have posted (`sending_since`): that post is looked for by its nonce and
+content, which a newer rendering would change, so the newer card is queued behind it and becomes an edit.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class SqliteOutbox:
             row = fetch_one(
                 self.conn,
                 "UPDATE outbox SET payload=?, version=version+1 WHERE ordering_key=? AND state='pending'"
-                " AND json_extract(destination, '$.kind')=? RETURNING id",
+                " AND sending_since IS NULL AND json_extract(destination, '$.kind')=? RETURNING id",
                 (payload, key, destination.kind.value),
             )
             if row:

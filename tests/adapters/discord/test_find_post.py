@@ -16,7 +16,7 @@ import pytest
 from adapters.discord.platform import HISTORY_PAGE
 from bot.outbound import Destination, DestinationKind, Message
 from tests.adapters.discord.conftest import World, running_world
-from tests.adapters.discord.people import contents
+from tests.adapters.discord.people import contents, fields
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.patience import until
@@ -121,6 +121,21 @@ async def test_soon_after_the_attempt_the_nonce_is_trusted_and_nothing_is_read(w
     await until(lambda: _all_delivered(world), "the card's retry")
     assert len(_cards(world)) == 1, "Discord returned the card already posted with that nonce"
     assert _looks(world, world.queue) == []
+
+
+async def test_a_card_changed_while_its_outcome_is_unknown_is_found_then_edited(world: World, clock: FakeClock) -> None:
+    """Bob claims the ticket on the card that landed while its post's answer is unknown: the newer card does
+    not replace the unknown post (it would no longer be recognised, and the card would be posted twice) but
+    follows it as an edit."""
+    await _card_with_lost_answer(world, clock, taken=True)
+    [landed] = _cards(world)
+    world.fake.press(world.bob, landed["id"], "Claim")
+    await until(lambda: sql(world.db, "SELECT assignee_id FROM tickets") == [(world.bob["id"],)], "the claim")
+    await _later(world, clock, minutes=OUTAGE)
+    await until(lambda: _all_delivered(world), "the card's retry and its edit")
+    [card] = _cards(world)
+    assert card["id"] == landed["id"]
+    assert fields(card)["Assignee"] == "Bob"
 
 
 @pytest.mark.parametrize("trouble", ["429", "503"])
