@@ -22,6 +22,10 @@ from bot.waiting import until_set
 
 log = logging.getLogger(__name__)
 
+#: how long before an unknown attempt began the posts of other rows are named to `find_post` (as not this
+#: one): longer than any platform's margin for clock skew (minutes)
+OTHERS_SINCE = timedelta(hours=1)
+
 
 class DeliveryWorker:
     def __init__(
@@ -180,9 +184,11 @@ class DeliveryWorker:
         nonce = _nonce(row)
         message = message or row.message
         if row.sending_since is not None:
+            async with self.store.reading() as uow:  # posts that are not this one, however alike
+                others = await uow.outbox.delivered_ids(platform.name, row.sending_since - OTHERS_SINCE)
             try:  # the post is looked for among everything posted since that attempt began, however much
                 found = await platform.find_post(
-                    channel, nonce, thread=thread, since=row.sending_since, message=message
+                    channel, nonce, thread=thread, since=row.sending_since, message=message, others=others
                 )
             except RetryLater as exc:  # not looked for yet (rate limited, say): still unknown, look again next time
                 raise RetryLater(

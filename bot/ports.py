@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
@@ -93,6 +93,7 @@ class ChatPlatform(Protocol):
         thread: str | None = None,
         since: datetime | None = None,
         message: Message | None = None,
+        others: Collection[str] = (),
     ) -> MessageRef | None:
         """Our post carrying `nonce` in `channel` (in `thread` when given), if the platform has it. Asked
         before posting again when an earlier attempt's outcome is unknown (the process died, or the request
@@ -101,8 +102,10 @@ class ChatPlatform(Protocol):
         however many posts that is, never just the latest N. `message`: what that attempt posted, for a
         platform that keeps no trace of the nonce and must recognise the post by what it shows (Discord after
         its nonce window); such a platform, having split the post into parts, posts the parts that are
-        missing before answering. A platform that refuses a second post with the same nonce by itself
-        (e-mail receivers by Message-ID) answers None. Raises `RetryLater` when it could not look."""
+        missing before answering. `others`: ids of posts other outbox rows are recorded to have made since
+        then (less an hour) — never this one, however alike (the same reply twice in a thread). A platform
+        that refuses a second post with the same nonce by itself (e-mail receivers by Message-ID) answers
+        None. Raises `RetryLater` when it could not look."""
         ...
 
 

@@ -187,6 +187,11 @@ class OutboxRepository(Protocol):
         """False when the row was no longer pending: another attempt failed or delivered it first."""
         ...
 
+    async def delivered_ids(self, platform: str, since: datetime) -> set[str]:
+        """The platform's ids of the posts delivered on `platform` from `since` on (of a split post, its first
+        part): a post whose outcome is unknown is none of these, however alike it looks."""
+        ...
+
 
 class TimersRepository(Protocol):
     async def apply(

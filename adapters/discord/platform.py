@@ -16,7 +16,7 @@ import json
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -164,13 +164,15 @@ class DiscordPlatform:
         thread: str | None = None,
         since: datetime | None = None,
         message: Message | None = None,
+        others: Collection[str] = (),
     ) -> MessageRef | None:
         """The post `message` made by an attempt that began at `since`, if Discord has it.
 
         Within `NONCE_TRUSTED` of `since` Discord itself refuses a second post with the same nonce
         (`enforce_nonce`), so posting again is safe and nothing is read. Later, the nonce is forgotten (and
         history never shows it): every message of the channel or thread from `since` less `SKEW` on is read,
-        page after page, and our post is the bot's own message that shows what `message` renders to. A post
+        page after page, and our post is the bot's own message that shows what `message` renders to and is
+        none of `others` (the same text posted by another row, e.g. the same reply twice in a thread). A post
         split into parts that landed only in part gets its missing parts now — in order, each with its own
         nonce — so a crash between parts neither loses the end nor repeats the start."""
         if message is None or (since is not None and self.clock.now() - since < NONCE_TRUSTED):
@@ -181,7 +183,7 @@ class DiscordPlatform:
         parts = render(message)
         pings = self._pings(message)
         wanted = [looks(message_payload(part, pings=pings if index == 0 else ())) for index, part in enumerate(parts)]
-        landed = await self._landed(where, wanted, since)
+        landed = await self._landed(where, wanted, since, others)
         if not landed:
             return None
         if len(landed) < len(parts):
@@ -246,14 +248,17 @@ class DiscordPlatform:
         self._threads.add(thread)
         return thread
 
-    async def _landed(self, where: str, wanted: Sequence[tuple[Any, ...]], since: datetime | None) -> list[str]:
+    async def _landed(
+        self, where: str, wanted: Sequence[tuple[Any, ...]], since: datetime | None, others: Collection[str]
+    ) -> list[str]:
         """The ids of the leading parts of a post that are in `where` since `since` (less `SKEW`), in order:
-        the bot's own messages, not interaction answers, showing part 0, then part 1 after it, and so on."""
+        the bot's own messages, not interaction answers nor `others`, showing part 0, then part 1 after it,
+        and so on."""
         bot = await self._bot_id()
         found: list[str] = []
         async for page in self._history(where, since):
             for data in page:
-                if _ours(data, bot) and looks(data) == wanted[len(found)]:
+                if _ours(data, bot) and str(data["id"]) not in others and looks(data) == wanted[len(found)]:
                     found.append(str(data["id"]))
                     if len(found) == len(wanted):
                         return found

@@ -17,7 +17,7 @@ import re
 import smtplib
 import ssl
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -162,6 +162,7 @@ class EmailPlatform:
         thread: str | None = None,
         since: datetime | None = None,
         message: Message | None = None,
+        others: Collection[str] = (),
     ) -> MessageRef | None:
         """Receivers drop a second mail with the same Message-ID, which each post's nonce determines."""
         return None

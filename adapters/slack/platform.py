@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -185,6 +185,7 @@ class SlackPlatform:
         thread: str | None = None,
         since: datetime | None = None,
         message: Message | None = None,
+        others: Collection[str] = (),
     ) -> MessageRef | None:
         """Our post carrying `nonce` in its message metadata, among the thread's replies or the channel's
         top-level messages posted from `since` on (less `SKEW`: Slack's clock and ours may differ), every page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -61,6 +62,7 @@ class RecordingPlatform:
         thread: str | None = None,
         since: datetime | None = None,
         message: Message | None = None,
+        others: Collection[str] = (),
     ) -> MessageRef | None:
         for post in self.sent:
             if post.nonce == nonce and post.channel == channel:

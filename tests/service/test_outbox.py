@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from bot.bootstrap import build_desk
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.domain.refs import MessageRef, UserRef
-from bot.outbound import Message
+from bot.outbound import Destination, DestinationKind, Message
 from bot.ports import DeliveryRefused, RetryLater, Store
 from bot.services.desk import Desk
 from bot.storage import open_store
@@ -190,3 +190,32 @@ async def test_a_post_whose_answer_a_crash_lost_is_found_not_posted_again(
             assert await uow.outbox.pending_count() == 0
     assert len(platform.in_thread("dm-alice", "root")) == 1  # the acknowledgement, once
     assert len(platform.in_channel("queue")) == 1  # the card, once
+
+
+async def test_delivered_ids_name_the_posts_of_a_platform_from_a_moment_on(db: Store, clock: FakeClock) -> None:
+    """What `find_post` is told is not the post it looks for: rows delivered on that platform since then."""
+    destination = Destination(kind=DestinationKind.CHANNEL, platform="discord", channel="C1")
+    async with db.transaction() as uow:
+        for n in range(3):
+            await uow.outbox.enqueue(destination, Message(text=f"post {n}"), at=clock.now())
+        await uow.outbox.enqueue(
+            destination.model_copy(update={"platform": "slack"}), Message(text="x"), at=clock.now()
+        )
+    async with db.reading() as uow:
+        rows = await uow.outbox.due(clock.now(), platforms=("discord",))
+    [first] = rows
+    async with db.transaction() as uow:
+        await uow.outbox.mark_delivered(first, clock.now(), "m-early")
+    clock.advance(minutes=30)
+    since = clock.now()
+    for delivered in ("m-1", "m-2"):
+        async with db.reading() as uow:
+            [row] = await uow.outbox.due(clock.now(), platforms=("discord",))
+        async with db.transaction() as uow:
+            await uow.outbox.mark_delivered(row, clock.now(), delivered)
+    async with db.reading() as uow:
+        [slack] = await uow.outbox.due(clock.now(), platforms=("slack",))
+    async with db.transaction() as uow:
+        await uow.outbox.mark_delivered(slack, clock.now(), "s-1")
+        assert await uow.outbox.delivered_ids("discord", since) == {"m-1", "m-2"}
+        assert await uow.outbox.delivered_ids("discord", since - timedelta(hours=1)) == {"m-early", "m-1", "m-2"}

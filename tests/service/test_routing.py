@@ -3,6 +3,7 @@ business hours, transfer, escalation tiers and a restart in the middle of a rota
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -171,6 +172,7 @@ class NoDirectMessages:
         thread: str | None = None,
         since: datetime | None = None,
         message: Message | None = None,
+        others: Collection[str] = (),
     ) -> MessageRef | None:
         return None
 

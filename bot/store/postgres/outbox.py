@@ -164,3 +164,11 @@ class PgOutbox:
             row.id,
         )
         return bool(done)
+
+    async def delivered_ids(self, platform: str, since: datetime) -> set[str]:
+        rows = await self.conn.fetch(
+            "SELECT delivered_id FROM outbox WHERE state='delivered' AND platform=$1 AND delivered_at >= $2",
+            platform,
+            since,
+        )
+        return {str(r["delivered_id"]) for r in rows if r["delivered_id"] is not None}

@@ -145,3 +145,11 @@ class SqliteOutbox:
             (error, row.id),
         )
         return cur.rowcount == 1  # the trigger `outbox_delivery_logged` marks the message log
+
+    async def delivered_ids(self, platform: str, since: datetime) -> set[str]:
+        rows = fetch_all(
+            self.conn,
+            "SELECT delivered_id FROM outbox WHERE state='delivered' AND platform=? AND delivered_at >= ?",
+            (platform, to_db(since)),
+        )
+        return {str(r[0]) for r in rows if r[0] is not None}

@@ -178,6 +178,26 @@ async def test_a_long_post_cut_short_gets_its_missing_parts_once(world: World, c
     assert nonces[0] == nonces[1].rsplit(".", 1)[0] and nonces[1:] == [f"{nonces[0]}.1", f"{nonces[0]}.2"]
 
 
+async def test_the_same_words_posted_just_before_by_another_row_are_not_taken_for_the_post(
+    world: World, clock: FakeClock
+) -> None:
+    """The same text twice in a row to one channel, the second's answer lost before Discord took it: the first
+    (delivered, so known to be another row's) is within the margin for clock skew and looks the same, but is
+    not the second; the second is posted."""
+    destination = Destination(kind=DestinationKind.CHANNEL, platform="discord", channel=world.leads)
+    async with world.db.transaction() as uow:
+        await uow.outbox.enqueue(destination, Message(text="Daily check: all quiet"), at=clock.now())
+    await until(lambda: _all_delivered(world), "the first post")
+    world.fake.lose_answer_next("POST", rf"/channels/{world.leads}/messages", taken=False)
+    async with world.db.transaction() as uow:
+        await uow.outbox.enqueue(destination, Message(text="Daily check: all quiet"), at=clock.now())
+    await until(lambda: _unknown(world) == 1, "the second post's answer to be lost")
+    await _later(world, clock, minutes=OUTAGE)
+    await until(lambda: _all_delivered(world), "the second post's retry")
+    assert contents(world.fake, world.leads) == ["Daily check: all quiet", "Daily check: all quiet"]
+    assert _looks(world, world.leads), "it was looked for"
+
+
 async def test_a_long_post_found_whole_is_not_added_to(world: World, clock: FakeClock) -> None:
     """Every part landed but the answer never came: the first part is the post, nothing more is posted; and
     nothing is found where the post is not (looking only after it)."""
