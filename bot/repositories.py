@@ -171,7 +171,10 @@ class OutboxRepository(Protocol):
     async def pending_count(self) -> int: ...
 
     async def mark_sending(self, row: OutboxRow, at: datetime) -> None:
-        """The post is being handed to the platform: until its answer is recorded, its outcome is unknown."""
+        """The post is being handed to the platform: until its answer is recorded, its outcome is unknown. An
+        earlier attempt whose outcome is still unknown keeps its moment (`sending_since`): the post may be that
+        attempt's, so the look starts there, and a nonce the platform keeps for minutes is trusted only from
+        then — never from a later attempt in a chain of unknown ones."""
         ...
 
     async def mark_delivered(self, row: OutboxRow, at: datetime, delivered_id: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -219,3 +220,30 @@ async def test_delivered_ids_name_the_posts_of_a_platform_from_a_moment_on(db: S
         await uow.outbox.mark_delivered(slack, clock.now(), "s-1")
         assert await uow.outbox.delivered_ids("discord", since) == {"m-1", "m-2"}
         assert await uow.outbox.delivered_ids("discord", since - timedelta(hours=1)) == {"m-early", "m-1", "m-2"}
+
+
+@dataclass
+class Watched(RecordingPlatform):
+    """Records from when each look for a post with an unknown outcome starts."""
+
+    looked_since: list[datetime | None] = field(default_factory=list)
+
+    async def find_post(self, channel: str, nonce: str, **kwargs: Any) -> MessageRef | None:
+        self.looked_since.append(kwargs.get("since"))
+        return await super().find_post(channel, nonce, **kwargs)
+
+
+async def test_a_post_unknown_again_and_again_is_looked_for_from_the_first_attempt(db: Store, clock: FakeClock) -> None:
+    """Each attempt may have posted it: the look starts when the first of them began, not the latest."""
+    platform = Watched()
+    worker = DeliveryWorker(db, {"test": platform}, clock)
+    destination = Destination(kind=DestinationKind.CHANNEL, platform="test", channel="leads")
+    async with db.transaction() as uow:
+        await uow.outbox.enqueue(destination, Message(text="Escalated #7"), at=clock.now())
+    began = clock.now()
+    platform.fail_next(*(RetryLater("no answer", outcome_unknown=True) for _ in range(2)))
+    for _ in range(3):
+        await worker.drain()
+        clock.advance(seconds=50)
+    assert platform.looked_since == [began, began]
+    assert platform.texts("leads") == ["Escalated #7"]

@@ -128,7 +128,7 @@ class PgOutbox:
         return int(await self.conn.fetchval("SELECT count(*) FROM outbox WHERE state='pending'"))
 
     async def mark_sending(self, row: OutboxRow, at: datetime) -> None:
-        await self.conn.execute("UPDATE outbox SET sending_since=$1 WHERE id=$2", at, row.id)
+        await self.conn.execute("UPDATE outbox SET sending_since=COALESCE(sending_since, $1) WHERE id=$2", at, row.id)
 
     async def mark_delivered(self, row: OutboxRow, at: datetime, delivered_id: str) -> bool:
         """False when the row changed while it was being sent (a newer card): it stays pending, unclaimed."""

@@ -116,8 +116,9 @@ class SqliteOutbox:
         return int(row[0]) if row else 0
 
     async def mark_sending(self, row: OutboxRow, at: datetime) -> None:
-        """The post is being handed to the platform: until its answer is recorded, its outcome is unknown."""
-        self.conn.execute("UPDATE outbox SET sending_since=? WHERE id=?", (to_db(at), row.id))
+        """The post is being handed to the platform: until its answer is recorded, its outcome is unknown. An
+        earlier attempt still unknown keeps its moment: the post may be that attempt's."""
+        self.conn.execute("UPDATE outbox SET sending_since=COALESCE(sending_since, ?) WHERE id=?", (to_db(at), row.id))
 
     async def mark_delivered(self, row: OutboxRow, at: datetime, delivered_id: str) -> bool:
         """False when the row changed while it was being sent (a newer card): it stays pending."""
