@@ -180,16 +180,20 @@ class DiscordPlatform:
         where = await self._posted_in(channel, thread)
         if where is None:
             return None
-        parts = render(message)
-        pings = self._pings(message)
-        wanted = [looks(message_payload(part, pings=pings if index == 0 else ())) for index, part in enumerate(parts)]
+        wanted = self._looks_of(message)
         landed = await self._landed(where, wanted, since, others)
         if not landed:
             return None
-        if len(landed) < len(parts):
-            log.warning("a post in %s landed in %d of %d parts; posting the rest", where, len(landed), len(parts))
+        if len(landed) < len(wanted):
+            log.warning("a post in %s landed in %d of %d parts; posting the rest", where, len(landed), len(wanted))
             await self._send_parts(where, message, nonce, start=len(landed))
         return MessageRef(platform=self.name, channel=where, id=landed[0])
+
+    def _looks_of(self, message: Message) -> list[tuple[Any, ...]]:
+        """What each part of `message` shows once posted (`looks`), pings included."""
+        pings = self._pings(message)
+        parts = render(message)
+        return [looks(message_payload(part, pings=pings if index == 0 else ())) for index, part in enumerate(parts)]
 
     async def post_message(
         self, channel: str, message: Message, *, thread: str | None = None, nonce: str | None = None

@@ -15,6 +15,7 @@ import pytest
 
 from adapters.discord.platform import HISTORY_PAGE
 from bot.outbound import Destination, DestinationKind, Message
+from bot.ports import RetryLater
 from tests.adapters.discord.conftest import World, running_world
 from tests.adapters.discord.people import contents, fields
 from tests.fakes.clock import FakeClock
@@ -223,3 +224,20 @@ async def test_the_fake_forgets_a_nonce_after_its_window(world: World, clock: Fa
     assert world.adapter.bot is not None
     history = await world.adapter.bot.http.logs_from(world.leads, 10)
     assert len(history) == 2 and all("nonce" not in m for m in history)
+
+
+async def test_a_part_refused_for_now_after_the_first_leaves_the_outcome_unknown(world: World) -> None:
+    """A long rate limit on the second part: the first is posted, so the next attempt must look, not post."""
+    fake = world.fake
+
+    def after_the_first_part(event: str, data: dict[str, Any]) -> None:
+        if event == "MESSAGE_CREATE" and data["channel_id"] == world.leads:
+            fake.on_dispatch = None
+            body = {"message": "You are being rate limited.", "retry_after": 120.0, "global": False}
+            fake.fail_next("POST", rf"/channels/{world.leads}/messages", 429, body)
+
+    fake.on_dispatch = after_the_first_part
+    with pytest.raises(RetryLater) as caught:
+        await world.adapter.platform.post_message(world.leads, Message(text=("word " * 900).strip()), nonce="td-5-0")
+    assert caught.value.outcome_unknown and caught.value.rate_limited and caught.value.retry_after == 120.0
+    assert len(contents(fake, world.leads)) == 1
