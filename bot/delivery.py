@@ -16,7 +16,7 @@ from bot import logcontext, telemetry
 from bot.acks import Acks
 from bot.domain.refs import MessageRef
 from bot.outbound import DestinationKind, Message
-from bot.ports import ChatPlatform, Clock, DeliveryRefused, DirectMessages, RetryLater, Store
+from bot.ports import ChatPlatform, Clock, DeliveryRefused, DirectMessages, PostLookup, RetryLater, Store
 from bot.records import OutboxRow
 from bot.waiting import until_set
 
@@ -188,7 +188,7 @@ class DeliveryWorker:
                 others = await uow.outbox.delivered_ids(platform.name, row.sending_since - OTHERS_SINCE)
             try:  # the post is looked for among everything posted since that attempt began, however much
                 found = await platform.find_post(
-                    channel, nonce, thread=thread, since=row.sending_since, message=message, others=others
+                    PostLookup(channel, nonce, thread=thread, since=row.sending_since, message=message, others=others)
                 )
             except RetryLater as exc:  # not looked for yet (rate limited, say): still unknown, look again next time
                 raise RetryLater(

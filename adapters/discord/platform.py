@@ -29,7 +29,7 @@ from adapters.discord.render import Part, render
 from adapters.discord.translate import PLATFORM
 from bot.domain.refs import MessageRef
 from bot.outbound import Message
-from bot.ports import Clock, DeliveryRefused, RetryLater, SystemClock
+from bot.ports import Clock, DeliveryRefused, PostLookup, RetryLater, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -156,16 +156,7 @@ class DiscordPlatform:
 
     # --- the port -------------------------------------------------------------------------------------
 
-    async def find_post(
-        self,
-        channel: str,
-        nonce: str,
-        *,
-        thread: str | None = None,
-        since: datetime | None = None,
-        message: Message | None = None,
-        others: Collection[str] = (),
-    ) -> MessageRef | None:
+    async def find_post(self, lookup: PostLookup) -> MessageRef | None:
         """The post `message` made by an attempt that began at `since`, if Discord has it.
 
         Within `NONCE_TRUSTED` of `since` Discord itself refuses a second post with the same nonce
@@ -175,18 +166,19 @@ class DiscordPlatform:
         none of `others` (the same text posted by another row, e.g. the same reply twice in a thread). A post
         split into parts that landed only in part gets its missing parts now — in order, each with its own
         nonce — so a crash between parts neither loses the end nor repeats the start."""
+        message, since = lookup.message, lookup.since
         if message is None or (since is not None and self.clock.now() - since < NONCE_TRUSTED):
             return None
-        where = await self._posted_in(channel, thread)
+        where = await self._posted_in(lookup.channel, lookup.thread)
         if where is None:
             return None
         wanted = self._looks_of(message)
-        landed = await self._landed(where, wanted, since, others)
+        landed = await self._landed(where, wanted, since, lookup.others)
         if not landed:
             return None
         if len(landed) < len(wanted):
             log.warning("a post in %s landed in %d of %d parts; posting the rest", where, len(landed), len(wanted))
-            await self._send_parts(where, message, nonce, start=len(landed))
+            await self._send_parts(where, message, lookup.nonce, start=len(landed))
         return MessageRef(platform=self.name, channel=where, id=landed[0])
 
     def _looks_of(self, message: Message) -> list[tuple[Any, ...]]:

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.domain.refs import MessageRef, UserRef
 from bot.outbound import Destination, DestinationKind, Message
-from bot.ports import DeliveryRefused, RetryLater, Store
+from bot.ports import DeliveryRefused, PostLookup, RetryLater, Store
 from bot.services.desk import Desk
 from bot.storage import open_store
 from tests.conftest import ALICE, BOB, dm
@@ -228,9 +228,9 @@ class Watched(RecordingPlatform):
 
     looked_since: list[datetime | None] = field(default_factory=list)
 
-    async def find_post(self, channel: str, nonce: str, **kwargs: Any) -> MessageRef | None:
-        self.looked_since.append(kwargs.get("since"))
-        return await super().find_post(channel, nonce, **kwargs)
+    async def find_post(self, lookup: PostLookup) -> MessageRef | None:
+        self.looked_since.append(lookup.since)
+        return await super().find_post(lookup)
 
 
 async def test_a_post_unknown_again_and_again_is_looked_for_from_the_first_attempt(db: Store, clock: FakeClock) -> None:

@@ -7,6 +7,7 @@ clock here, moved on instead of waited for."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 
 from adapters.discord.platform import HISTORY_PAGE
 from bot.outbound import Destination, DestinationKind, Message
-from bot.ports import RetryLater
+from bot.ports import PostLookup, RetryLater
 from tests.adapters.discord.conftest import World, running_world
 from tests.adapters.discord.people import contents, fields
 from tests.fakes.clock import FakeClock
@@ -206,8 +207,9 @@ async def test_a_long_post_found_whole_is_not_added_to(world: World, clock: Fake
     platform, began = world.adapter.platform, clock.now()
     ref = await platform.post_message(world.leads, Message(text=text), nonce="td-9-0")
     clock.advance(minutes=OUTAGE)
-    assert await platform.find_post(world.leads, "td-9-0", since=began, message=Message(text=text)) == ref
-    assert await platform.find_post(world.leads, "td-9-0", since=clock.now(), message=Message(text=text)) is None
+    lookup = PostLookup(world.leads, "td-9-0", since=began, message=Message(text=text))
+    assert await platform.find_post(lookup) == ref
+    assert await platform.find_post(replace(lookup, since=clock.now())) is None
     assert len(contents(world.fake, world.leads)) == 3
 
 
