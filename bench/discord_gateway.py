@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from adapters.discord import DiscordAdapter  # noqa: E402
+from adapters.discord.adapter import DiscordAdapter  # noqa: E402
 from adapters.discord.config import DiscordConfig  # noqa: E402
 from bot.bootstrap import build_desk, open_knowledge_base  # noqa: E402
 from bot.config import settings_from_dict  # noqa: E402

@@ -16,9 +16,11 @@ from bot.ports import Clock, GroupMembers, PeopleNames, RoleSource, Store, Syste
 from bot.services.desk import Desk
 from bot.services.desk_context import DeskContext, RoleDirectory
 from bot.services.knowledge import KnowledgeLibrary, MatcherBuilder, import_articles
+from bot.services.macro_library import MacroLibrary
 from bot.services.teams import TeamDirectory
 from bot.services.web_auth import SECRET_ENV, DashboardAccess
 from kb import semantic
+from kb.fit_cache import FitCache
 from kb.loader import load_directory
 from kb.matcher import DEFAULT_MIN_SCORE, Embedder, Matcher
 from kb.progress import NO_PROGRESS, Progress
@@ -68,7 +70,9 @@ async def open_knowledge_base(
             raise ConfigError(f"[kb] semantic = true, but {exc}") from None
         default_min = semantic.SEMANTIC_MIN_SCORE
     min_score = settings.kb.min_score if settings.kb.min_score is not None else default_min
-    library = KnowledgeLibrary(min_score=min_score, embedder=embedder, clock=clock, build=build)
+    library = KnowledgeLibrary(
+        min_score=min_score, embedder=embedder, clock=clock, build=build, fit_cache=FitCache.for_user()
+    )
     await library.load(db, progress=progress)
     return library
 
@@ -106,6 +110,7 @@ def build_desk(
         intake=settings.intake,
         routing=settings.adapters,
         kb=kb or KnowledgeLibrary(),
+        macros=MacroLibrary(fit_cache=kb.fit_cache if kb else None),
         suggestions=settings.kb.suggestions,
         sla=settings.sla.policy() if settings.sla.enabled else None,
         automation=settings.automation,

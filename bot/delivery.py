@@ -16,11 +16,15 @@ from bot import logcontext, telemetry
 from bot.acks import Acks
 from bot.domain.refs import MessageRef
 from bot.outbound import DestinationKind, Message
-from bot.ports import ChatPlatform, Clock, DeliveryRefused, DirectMessages, RetryLater, Store
+from bot.ports import ChatPlatform, Clock, DeliveryRefused, DirectMessages, PostLookup, RetryLater, Store
 from bot.records import OutboxRow
 from bot.waiting import until_set
 
 log = logging.getLogger(__name__)
+
+#: how long before an unknown attempt began the posts of other rows are named to `find_post` (as not this
+#: one): longer than any platform's margin for clock skew (minutes)
+OTHERS_SINCE = timedelta(hours=1)
 
 
 class DeliveryWorker:
@@ -178,9 +182,14 @@ class DeliveryWorker:
         whose outcome is unknown is looked for first, and this attempt is recorded as begun before the platform
         is called."""
         nonce = _nonce(row)
+        message = message or row.message
         if row.sending_since is not None:
+            async with self.store.reading() as uow:  # posts that are not this one, however alike
+                others = await uow.outbox.delivered_ids(platform.name, row.sending_since - OTHERS_SINCE)
             try:  # the post is looked for among everything posted since that attempt began, however much
-                found = await platform.find_post(channel, nonce, thread=thread, since=row.sending_since)
+                found = await platform.find_post(
+                    PostLookup(channel, nonce, thread=thread, since=row.sending_since, message=message, others=others)
+                )
             except RetryLater as exc:  # not looked for yet (rate limited, say): still unknown, look again next time
                 raise RetryLater(
                     str(exc), retry_after=exc.retry_after, rate_limited=exc.rate_limited, outcome_unknown=True
@@ -190,7 +199,7 @@ class DeliveryWorker:
                 return found
         async with self.store.transaction() as uow:
             await uow.outbox.mark_sending(row, self.clock.now())
-        return await platform.post_message(channel, message or row.message, thread=thread, nonce=nonce)
+        return await platform.post_message(channel, message, thread=thread, nonce=nonce)
 
     async def _retry(
         self, row: OutboxRow, error: str, retry_after: float | None, *, outcome_unknown: bool = False
@@ -237,5 +246,6 @@ def _sentence(refused: DeliveryRefused) -> str:
 
 
 def _nonce(row: OutboxRow) -> str:
-    """The same for every attempt at one post (Discord refuses a second message with it; Slack finds it)."""
+    """The same for every attempt at one post (Discord refuses a second message with it for a few minutes;
+    Slack finds it)."""
     return f"td-{row.id}-{row.version}"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
@@ -70,6 +71,25 @@ class DeliveryRefused(DeliveryError):
         self.plain = plain or "the platform refused it"
 
 
+@dataclass(frozen=True)
+class PostLookup:
+    """What `ChatPlatform.find_post` looks for: the post an earlier attempt may have made, its outcome unknown
+    (the process died, or the request timed out, between sending and hearing back).
+
+    `channel`, `thread` (the thread's root, when it was a reply) and `nonce`: where it was posted and the
+    outbox's mark on it. `since`: when that attempt began — the post, if it exists, is not older. `message`:
+    what it posted, for a platform that keeps no trace of the nonce and must recognise the post by what it
+    shows (Discord after its nonce window). `others`: ids of posts other outbox rows are recorded to have made
+    since then (less an hour) — never this one, however alike (the same reply twice in a thread)."""
+
+    channel: str
+    nonce: str
+    thread: str | None = None
+    since: datetime | None = None
+    message: Message | None = None
+    others: Collection[str] = ()
+
+
 class ChatPlatform(Protocol):
     """Outbound side of one chat platform. `name` matches `UserRef.platform` of its people."""
 
@@ -85,15 +105,13 @@ class ChatPlatform(Protocol):
         """Edit a message the bot posted earlier (the queue card)."""
         ...
 
-    async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
-    ) -> MessageRef | None:
-        """Our post carrying `nonce` in `channel` (in `thread` when given), if the platform has it. Asked
-        before posting again when an earlier attempt's outcome is unknown (the process died, or the request
-        timed out, between sending and hearing back). `since`: when that attempt began (the post, if it
-        exists, is not older) — look at everything posted from then on (less a margin for clock skew),
-        however many posts that is, never just the latest N. A platform that refuses a second post with the
-        same nonce by itself (Discord's `enforce_nonce`, e-mail receivers by Message-ID) answers None."""
+    async def find_post(self, lookup: PostLookup) -> MessageRef | None:
+        """Our post `lookup` describes, if the platform has it; asked before posting again. Look at everything
+        posted from `lookup.since` on (less a margin for clock skew), however many posts that is, never just
+        the latest N. A platform that recognises posts by what they show and split this one into parts posts
+        the parts that are missing before answering. A platform that refuses a second post with the same
+        nonce by itself (e-mail receivers by Message-ID) answers None. Raises `RetryLater` when it could not
+        look."""
         ...
 
 

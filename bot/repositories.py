@@ -171,7 +171,10 @@ class OutboxRepository(Protocol):
     async def pending_count(self) -> int: ...
 
     async def mark_sending(self, row: OutboxRow, at: datetime) -> None:
-        """The post is being handed to the platform: until its answer is recorded, its outcome is unknown."""
+        """The post is being handed to the platform: until its answer is recorded, its outcome is unknown. An
+        earlier attempt whose outcome is still unknown keeps its moment (`sending_since`): the post may be that
+        attempt's, so the look starts there, and a nonce the platform keeps for minutes is trusted only from
+        then — never from a later attempt in a chain of unknown ones."""
         ...
 
     async def mark_delivered(self, row: OutboxRow, at: datetime, delivered_id: str) -> bool:
@@ -185,6 +188,11 @@ class OutboxRepository(Protocol):
 
     async def mark_failed(self, row: OutboxRow, error: str) -> bool:
         """False when the row was no longer pending: another attempt failed or delivered it first."""
+        ...
+
+    async def delivered_ids(self, platform: str, since: datetime) -> set[str]:
+        """The platform's ids of the posts delivered on `platform` from `since` on (of a split post, its first
+        part): a post whose outcome is unknown is none of these, however alike it looks."""
         ...
 
 

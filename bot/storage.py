@@ -11,7 +11,6 @@ from typing import Literal
 from bot.config import Settings
 from bot.ports import SchemaTooNew, Store, StoreUnavailable
 from bot.records import BackupError, Snapshot
-from bot.store.postgres.engine import PostgresStore
 from bot.store.sqlite import backup as _backup
 from bot.store.sqlite.engine import SqliteStore
 from bot.store.sqlite.schema import SCHEMA_VERSION
@@ -44,6 +43,8 @@ async def open_store(
     """Open (creating and migrating) the desk's database — an SQLite file, or a `postgresql://` URL;
     closed when the block ends."""
     if is_url(path):
+        from bot.store.postgres.engine import PostgresStore  # asyncpg loads only for a PostgreSQL desk
+
         async with PostgresStore.open(str(path), migrate=migrate, pool_size=pool_size) as pg:
             yield pg
         return

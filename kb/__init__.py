@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from kb.article import Article
     from kb.datasets import DatasetError
     from kb.eval_protocol import EvalConfig, EvalResult, notes, run
+    from kb.fit_cache import FitCache
     from kb.frontmatter import ArticleParseError, split
     from kb.grouping import BACKGROUND_SIZE, Prepared, ReportSimilarity, prepare
     from kb.loader import ArticleError, load_directory
@@ -34,6 +35,7 @@ _SOURCES: dict[str, str] = {
     "EvalResult": "kb.eval_protocol",
     "notes": "kb.eval_protocol",
     "run": "kb.eval_protocol",
+    "FitCache": "kb.fit_cache",
     "ArticleParseError": "kb.frontmatter",
     "split": "kb.frontmatter",
     "BACKGROUND_SIZE": "kb.grouping",
@@ -67,6 +69,7 @@ __all__ = [
     "Embedder",
     "EvalConfig",
     "EvalResult",
+    "FitCache",
     "Matcher",
     "Prepared",
     "Progress",

@@ -11,8 +11,9 @@ them apart. Measured on the dev splits (BENCHMARKS.md, "Knowledge base"):
   BANKING77 at K = 20.
 
 scikit-learn fits them (imported only when one is trained, so commands that never build a matcher do
-not pay for it); scoring and learning one more alias are plain numpy on the fitted weights. Fitting grows with
-articles × aliases × articles, which is why the matcher trains them only for KBs up to a size.
+not pay for it, nor does a start whose fit `kb.fit_cache` kept); scoring and learning one more alias are
+plain numpy on the fitted weights. Fitting grows with articles × aliases × articles, which is why the
+matcher trains them only for KBs up to a size.
 
 A query's TF-IDF row is built by `TfidfRow` straight from the fitted vectorizer's vocabulary, IDF and
 analyzer: `TfidfVectorizer.transform` spends most of its time validating its input (sparse matrices,
@@ -25,11 +26,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from kb.fit_cache import FitCache
 
 FloatArray = npt.NDArray[np.float32]
 IndexArray = npt.NDArray[np.intp]
@@ -157,6 +161,16 @@ class TfidfRow:
             dtype=np.dtype(vectorizer.dtype),
         )
 
+    def matrix(self, texts: Sequence[str]) -> Any:
+        """The rows of `texts` as one SciPy CSR matrix, as `vectorizer.transform(texts)` returns them."""
+        from scipy.sparse import csr_matrix  # type: ignore[import-untyped]  # scikit-learn's own dependency
+
+        rows = [self(text) for text in texts]
+        indptr = np.cumsum([0, *(len(columns) for _, columns in rows)])
+        values = np.concatenate([values for values, _ in rows]) if rows else np.zeros(0, dtype=self.dtype)
+        columns = np.concatenate([columns for _, columns in rows]) if rows else np.zeros(0, dtype=np.intp)
+        return csr_matrix((values, columns, indptr), shape=(len(texts), len(self.vocabulary)), dtype=self.dtype)
+
     def __call__(self, text: str) -> tuple[FloatArray, IndexArray]:
         vocabulary = self.vocabulary
         counts: dict[int, int] = {}
@@ -187,12 +201,8 @@ class TfidfRow:
 class TextClassifier:
     """TF-IDF features of a text (sublinear tf, l2-normalised) and a softmax classifier over them."""
 
-    vectorizer: Any  # a fitted sklearn TfidfVectorizer
+    row: TfidfRow  # the fitted vectorizer's row, built without scikit-learn
     model: SoftmaxClassifier
-    row: TfidfRow = field(init=False, repr=False, compare=False)  # the vectorizer's row, built without sklearn
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "row", TfidfRow.of(self.vectorizer))
 
     def _features(self, text: str) -> tuple[FloatArray, IndexArray]:
         return self.row(text)
@@ -203,13 +213,13 @@ class TextClassifier:
 
     def learned(self, text: str, label: int) -> TextClassifier:
         values, columns = self._features(text)
-        return TextClassifier(self.vectorizer, self.model.learned(values, label, columns))
+        return TextClassifier(self.row, self.model.learned(values, label, columns))
 
     def refitted(self, texts: Sequence[str], labels: Sequence[int], *, c: float) -> TextClassifier:
         """Fitted again on `texts`, warm-started from this model, over the same features (words and
         n-grams the vectorizer has never seen are left out until the next full build)."""
-        model = train(self.vectorizer.transform(texts), labels, len(self.model.bias), c=c, start=self.model)
-        return self if model is None else TextClassifier(self.vectorizer, model)
+        model = train(self.row.matrix(texts), labels, len(self.model.bias), c=c, start=self.model)
+        return self if model is None else TextClassifier(self.row, model)
 
 
 def train_text(
@@ -219,12 +229,30 @@ def train_text(
     *,
     analyzer: Callable[[str], list[str]],
     c: float,
+    cache: FitCache | None = None,
 ) -> TextClassifier | None:
-    """Fit a `TextClassifier` whose features are what `analyzer` returns for a text."""
+    """Fit a `TextClassifier` whose features are what `analyzer` returns for a text. With a `cache`, a fit
+    of exactly these features, labels and settings is read back instead of fitted again (`kb.fit_cache`)."""
     if not texts:
         return None
+    features = [analyzer(text) for text in texts]
+    key = cache.key(features, labels, classes, c=c) if cache is not None else ""
+    if cache is not None:
+        kept = cache.load(key, analyzer)
+        if kept is not None:
+            return kept
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, dtype=np.float32)
-    model = train(vectorizer.fit_transform(texts), labels, classes, c=c)
-    return None if model is None else TextClassifier(vectorizer, model)
+    vectorizer = TfidfVectorizer(analyzer=_analysed, sublinear_tf=True, dtype=np.float32)
+    model = train(vectorizer.fit_transform(features), labels, classes, c=c)
+    if model is None:
+        return None
+    fitted = TextClassifier(replace(TfidfRow.of(vectorizer), analyze=analyzer), model)
+    if cache is not None:
+        cache.store(key, fitted)
+    return fitted
+
+
+def _analysed(features: list[str]) -> list[str]:
+    """The vectorizer's analyzer when it is given each text's features, analysed once beforehand."""
+    return features

@@ -48,6 +48,7 @@ from rapidfuzz import fuzz, process
 from kb.article import Article
 from kb.bm25 import Bag, BM25Index
 from kb.classifier import SoftmaxClassifier, TextClassifier, train, train_text
+from kb.fit_cache import FitCache
 from kb.progress import NO_PROGRESS, Progress
 from kb.text import char_grams, normalize, stem, tokens
 
@@ -173,10 +174,12 @@ class Matcher:
         scoring: Scoring = Scoring(),
         embedder: Embedder | None = None,
         progress: Progress = NO_PROGRESS,
+        fit_cache: FitCache | None = None,
     ) -> None:
         self.min_score = min_score
         self.scoring = scoring
         self._embedder = embedder
+        self._fit_cache = fit_cache
         self._changed: dict[int, _Entry] = {}
         self._semantic_changed: dict[int, FloatArray] = {}
         self._index = self._build(tuple(articles), progress)
@@ -377,7 +380,13 @@ class Matcher:
         if self._text_classifier is not None:
             derived._text_classifier = self._text_classifier.learned(normalised, index)
         if len(derived._changed) > COMPACT_AFTER:
-            return Matcher(derived.articles, min_score=self.min_score, scoring=self.scoring, embedder=self._embedder)
+            return Matcher(
+                derived.articles,
+                min_score=self.min_score,
+                scoring=self.scoring,
+                embedder=self._embedder,
+                fit_cache=self._fit_cache,
+            )
         if self._embedder is not None:
             vector = self._embedder.encode([wording])[0]
             if len(learned) > len(article.learned):  # one more text: add its embedding to the sum
@@ -415,7 +424,7 @@ class Matcher:
         if not self.scoring.text_classifier_weight:
             return None
         c = self.scoring.text_classifier_c
-        return train_text(fields, labels, articles, analyzer=_classifier_features, c=c)
+        return train_text(fields, labels, articles, analyzer=_classifier_features, c=c, cache=self._fit_cache)
 
     def with_text_classifier(self, classifier: TextClassifier | None) -> Matcher:
         """This matcher with `classifier` (from `refit_text_classifier`) in place of its text classifier."""

@@ -4,6 +4,9 @@ the sample KB."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -163,6 +166,21 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from xdist.scheduler import WorkStealingScheduling
 
     return WorkStealingScheduling(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One cache folder for the whole run (`kb.fit_cache`), shared by the xdist workers and every `threaddesk`
+    process they start (they inherit the environment): the sample KB's classifier is fitted once per run,
+    never read from or written to the user's own cache."""
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller has set it
+        return
+    os.environ.pop("CACHE_DIRECTORY", None)
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="threaddesk-test-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from adapters.cli.app import ConfigOpt, _fail, _settings, discord_app, err, out
-from adapters.discord import invite as discord_invite
 from adapters.discord.config import TOKEN_ENV as DISCORD_TOKEN_ENV
 from adapters.discord.config import DiscordConfig
 from adapters.help import example
@@ -30,6 +29,8 @@ def discord_invite_url(
     ] = None,
 ) -> None:
     """Print the link that adds the bot to your server with exactly the permissions and scopes it uses."""
+    from adapters.discord import invite as discord_invite  # discord.py loads only for Discord's commands
+
     settings = _settings(config, None)
     discord_config = settings.adapters["discord"]
     assert isinstance(discord_config, DiscordConfig)

@@ -6,10 +6,10 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from bot.domain.refs import MessageRef
 from bot.outbound import Message
+from bot.ports import PostLookup
 
 PLATFORM = "console"
 BOT_NAME = "ThreadDesk"
@@ -39,9 +39,7 @@ class ConsolePlatform:
         """Ids unique across runs: the database keeps them (card refs, thread roots)."""
         return f"{self._run}-{next(self._ids)}"
 
-    async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
-    ) -> MessageRef | None:
+    async def find_post(self, lookup: PostLookup) -> MessageRef | None:
         """A terminal keeps no record to look in; a line printed twice is the worst case."""
         return None
 

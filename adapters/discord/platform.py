@@ -2,7 +2,9 @@
 
 discord.py handles Discord's rate-limit buckets (it waits out a 429's `retry_after` and tries again); what
 it gives up on becomes `RetryLater` for the outbox. Every post carries the outbox row's nonce with
-`enforce_nonce`, so a retry after a crash returns the message already posted instead of posting twice.
+`enforce_nonce`, so a retry soon after a crash returns the message already posted instead of posting twice.
+Discord keeps a nonce for a few minutes only, and never shows it in history: a retry later than that first
+reads the channel since the attempt began and recognises the post by what it shows (`find_post`).
 Relayed text never pings: `allowed_mentions` is empty on every send.
 """
 
@@ -14,8 +16,8 @@ import json
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,17 +29,23 @@ from adapters.discord.render import Part, render
 from adapters.discord.translate import PLATFORM
 from bot.domain.refs import MessageRef
 from bot.outbound import Message
-from bot.ports import DeliveryRefused, RetryLater
+from bot.ports import Clock, DeliveryRefused, PostLookup, RetryLater, SystemClock
 
 log = logging.getLogger(__name__)
 
 NO_PINGS: dict[str, Any] = dict(discord.AllowedMentions.none().to_dict())  # {"parse": []}: nobody is pinged
 NONCE_LIMIT = 25
 THREAD_ARCHIVE_MINUTES = 10_080  # a week: a quiet ticket's thread stays in the sidebar
+#: how long after an attempt began `enforce_nonce` is relied on: Discord promises "the past few minutes"
+NONCE_TRUSTED = timedelta(minutes=1)
+#: how far before an attempt began `find_post` reads: Discord stamps a snowflake by its own clock, not ours
+SKEW = timedelta(minutes=5)
+HISTORY_PAGE = 100  # the most GET /channels/{id}/messages gives at once
 
 # Discord JSON error codes we act on
 THREAD_ALREADY_CREATED = 160004
 UNKNOWN_MESSAGE = 10008
+UNKNOWN_CHANNEL = 10003
 CANNOT_IN_DM = 50003
 CANNOT_MESSAGE_USER = 50007  # the person accepts no direct messages from the server's members (or the bot)
 
@@ -74,6 +82,18 @@ def message_payload(part: Part, *, nonce: str | None = None, pings: Sequence[str
     return payload
 
 
+def looks(payload: dict[str, Any]) -> tuple[Any, ...]:
+    """What a message shows, as sent (`message_payload`) or as history gives it back: its text and embeds' text.
+    Discord trims text and adds fields of its own to embeds (`type`, colours as numbers), so only these count."""
+
+    def embed(data: dict[str, Any]) -> tuple[Any, ...]:
+        fields = tuple((f.get("name", "").strip(), f.get("value", "").strip()) for f in data.get("fields") or ())
+        footer = (data.get("footer") or {}).get("text", "").strip()
+        return (data.get("title") or "").strip(), (data.get("description") or "").strip(), fields, footer
+
+    return (payload.get("content") or "").strip(), tuple(embed(e) for e in payload.get("embeds") or ())
+
+
 def thread_name(text: str, internal: bool) -> str:
     found = _TICKET.search(text)
     base = f"Ticket #{found.group(1)}" if found else "Support"
@@ -102,9 +122,12 @@ class DiscordPlatform:
 
     name = PLATFORM
 
-    def __init__(self, queue_channel: str | None = None, guild_id: str | None = None) -> None:
+    def __init__(
+        self, queue_channel: str | None = None, guild_id: str | None = None, clock: Clock | None = None
+    ) -> None:
         self.queue_channel = queue_channel
         self.guild_id = guild_id
+        self.clock = clock or SystemClock()  # how old an attempt is (`find_post`)
         self._client: discord.Client | None = None
         self._attached = asyncio.Event()
         self._threads = KnownIds()  # thread ids known to exist
@@ -133,28 +156,128 @@ class DiscordPlatform:
 
     # --- the port -------------------------------------------------------------------------------------
 
-    async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
-    ) -> MessageRef | None:
-        """Discord itself refuses a second message with the same nonce (`enforce_nonce`): posting again is safe."""
-        return None
+    async def find_post(self, lookup: PostLookup) -> MessageRef | None:
+        """The post `message` made by an attempt that began at `since`, if Discord has it.
+
+        Within `NONCE_TRUSTED` of `since` Discord itself refuses a second post with the same nonce
+        (`enforce_nonce`), so posting again is safe and nothing is read. Later, the nonce is forgotten (and
+        history never shows it): every message of the channel or thread from `since` less `SKEW` on is read,
+        page after page, and our post is the bot's own message that shows what `message` renders to and is
+        none of `others` (the same text posted by another row, e.g. the same reply twice in a thread). A post
+        split into parts that landed only in part gets its missing parts now — in order, each with its own
+        nonce — so a crash between parts neither loses the end nor repeats the start."""
+        message, since = lookup.message, lookup.since
+        if message is None or (since is not None and self.clock.now() - since < NONCE_TRUSTED):
+            return None
+        where = await self._posted_in(lookup.channel, lookup.thread)
+        if where is None:
+            return None
+        wanted = self._looks_of(message)
+        landed = await self._landed(where, wanted, since, lookup.others)
+        if not landed:
+            return None
+        if len(landed) < len(wanted):
+            log.warning("a post in %s landed in %d of %d parts; posting the rest", where, len(landed), len(wanted))
+            await self._send_parts(where, message, lookup.nonce, start=len(landed))
+        return MessageRef(platform=self.name, channel=where, id=landed[0])
+
+    def _looks_of(self, message: Message) -> list[tuple[Any, ...]]:
+        """What each part of `message` shows once posted (`looks`), pings included."""
+        pings = self._pings(message)
+        parts = render(message)
+        return [looks(message_payload(part, pings=pings if index == 0 else ())) for index, part in enumerate(parts)]
 
     async def post_message(
         self, channel: str, message: Message, *, thread: str | None = None, nonce: str | None = None
     ) -> MessageRef:
         target = await self._target(channel, thread, message)
-        pings = [person.id for person in message.mentions if person.platform == self.name]
+        first = await self._send_parts(target, message, nonce)
+        return MessageRef(platform=self.name, channel=target, id=first)
+
+    def _pings(self, message: Message) -> list[str]:
+        return [person.id for person in message.mentions if person.platform == self.name]
+
+    async def _send_parts(self, target: str, message: Message, nonce: str | None, *, start: int = 0) -> str:
+        """Post `message`'s parts from `start` on; the id of the first one posted. Once one part is posted, a
+        failure leaves the outcome unknown: the next attempt must look before posting the start again."""
+        pings = self._pings(message)
         attachment = Path(message.attachment) if message.attachment else None
         parts = render(message)
         first: str | None = None
-        for index, part in enumerate(parts):
-            payload = message_payload(part, nonce=nonce_for(nonce, index), pings=pings if index == 0 else ())
+        for index in range(start, len(parts)):
+            payload = message_payload(parts[index], nonce=nonce_for(nonce, index), pings=pings if index == 0 else ())
             last = index == len(parts) - 1
             file = attachment if last and attachment is not None and attachment.is_file() else None
-            data = await self._call(_send(target, payload, file), where=f"channel {target}")
+            try:
+                data = await self._call(_send(target, payload, file), where=f"channel {target}")
+            except RetryLater as exc:
+                if first is None and start == 0:
+                    raise
+                raise RetryLater(
+                    str(exc), exc.retry_after, rate_limited=exc.rate_limited, outcome_unknown=True
+                ) from exc
             first = first or str(data["id"])
         assert first is not None
-        return MessageRef(platform=self.name, channel=target, id=first)
+        return first
+
+    # --- finding a post whose answer was lost ---------------------------------------------------------
+
+    async def _posted_in(self, channel: str, thread: str | None) -> str | None:
+        """Where `post_message` puts a post for (`channel`, `thread`) — without starting a thread: a thread that
+        does not exist holds no post (None), unless `channel` is a DM, which has no threads (the DM then)."""
+        if thread is None or thread == channel or channel in self._direct:
+            return channel
+        if thread in self._threads:
+            return thread
+        data = await self._call(lambda http: http.get_channel(int(channel)), where=f"channel {channel}")
+        if data.get("type") == discord.ChannelType.private.value:
+            self._direct.add(channel)
+            return channel
+        try:
+            await self._call(
+                lambda http: http.get_channel(int(thread)), where=f"thread {thread} in {channel}", passthrough=True
+            )
+        except discord.HTTPException as exc:
+            if exc.code == UNKNOWN_CHANNEL:
+                return None
+            raise _translate(exc, f"thread {thread} in {channel}") from exc
+        self._threads.add(thread)
+        return thread
+
+    async def _landed(
+        self, where: str, wanted: Sequence[tuple[Any, ...]], since: datetime | None, others: Collection[str]
+    ) -> list[str]:
+        """The ids of the leading parts of a post that are in `where` since `since` (less `SKEW`), in order:
+        the bot's own messages, not interaction answers nor `others`, showing part 0, then part 1 after it,
+        and so on."""
+        bot = await self._bot_id()
+        found: list[str] = []
+        async for page in self._history(where, since):
+            for data in page:
+                if _ours(data, bot) and str(data["id"]) not in others and looks(data) == wanted[len(found)]:
+                    found.append(str(data["id"]))
+                    if len(found) == len(wanted):
+                        return found
+        return found
+
+    async def _bot_id(self) -> str:
+        await self._attached.wait()
+        user = self._client.user if self._client is not None else None
+        if user is None:
+            raise RetryLater("Discord: not logged in yet, so our own messages cannot be told apart")
+        return str(user.id)
+
+    async def _history(self, where: str, since: datetime | None) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every message in `where` after the snowflake of `since` less `SKEW` (all of them without `since`),
+        oldest first, a page of `HISTORY_PAGE` at a time. A 429 or 5xx raises `RetryLater`: not looked."""
+        after = discord.utils.time_snowflake(since - SKEW) if since is not None else 0
+        while True:
+            page = await self._call(_page(where, after), where=f"the history of {where}")
+            page.sort(key=lambda data: int(data["id"]))
+            yield page
+            if len(page) < HISTORY_PAGE:
+                return
+            after = int(page[-1]["id"])
 
     async def update_message(self, ref: MessageRef, message: Message) -> None:
         payload = message_payload(render(message)[0])
@@ -283,7 +406,23 @@ class DiscordPlatform:
                 raise
             raise _translate(exc, where) from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise RetryLater(f"Discord unreachable ({type(exc).__name__}) posting to {where}") from exc
+            # the request may have reached Discord before the connection failed: the post may exist
+            raise RetryLater(f"Discord unreachable ({type(exc).__name__}) on {where}", outcome_unknown=True) from exc
+
+
+def _ours(data: dict[str, Any], bot: str) -> bool:
+    """A message the bot posted itself (`POST /channels/{id}/messages`), not an answer to an interaction."""
+    author = data.get("author") or {}
+    return str(author.get("id")) == bot and not data.get("webhook_id") and not data.get("interaction_metadata")
+
+
+def _page(where: str, after: int) -> Callable[[discord.http.HTTPClient], Awaitable[list[dict[str, Any]]]]:
+    """GET one page of `where`'s messages after the snowflake `after` (the oldest ones after it)."""
+
+    async def read(http: discord.http.HTTPClient) -> list[dict[str, Any]]:
+        return [dict(data) for data in await http.logs_from(where, HISTORY_PAGE, after=after)]
+
+    return read
 
 
 def _send(
@@ -317,7 +456,12 @@ def _translate(exc: discord.HTTPException, where: str) -> Exception:
     detail = f"{status} {exc.text or exc.response.reason}".strip()
     if status == 429 or status >= 500:
         retry_after = getattr(exc, "retry_after", None)
-        return RetryLater(f"Discord said {detail} for {where}", retry_after=retry_after, rate_limited=status == 429)
+        return RetryLater(
+            f"Discord said {detail} for {where}",
+            retry_after=retry_after,
+            rate_limited=status == 429,
+            outcome_unknown=status >= 500,  # an upstream failure may come after the post was stored
+        )
     if status == 403 and exc.code == CANNOT_MESSAGE_USER:
         return DeliveryRefused(
             f"Discord refused {where} ({detail}): the person accepts no direct messages from this server's members "

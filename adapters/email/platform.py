@@ -18,7 +18,6 @@ import smtplib
 import ssl
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -29,7 +28,7 @@ from adapters.email.render import body
 from bot.domain.refs import MessageRef, ThreadRef
 from bot.domain.ticket import Ticket
 from bot.outbound import Message
-from bot.ports import DeliveryRefused, RetryLater
+from bot.ports import DeliveryRefused, PostLookup, RetryLater
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +153,7 @@ class EmailPlatform:
                 mail.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
         return mail
 
-    async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
-    ) -> MessageRef | None:
+    async def find_post(self, lookup: PostLookup) -> MessageRef | None:
         """Receivers drop a second mail with the same Message-ID, which each post's nonce determines."""
         return None
 

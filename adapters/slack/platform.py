@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from adapters.slack.render import render
 from adapters.slack.translate import PLATFORM
 from bot.domain.refs import MessageRef
 from bot.outbound import Message
-from bot.ports import DeliveryRefused, RetryLater
+from bot.ports import DeliveryRefused, PostLookup, RetryLater
 
 log = logging.getLogger(__name__)
 
@@ -177,22 +177,21 @@ class SlackPlatform:
         except (RetryLater, DeliveryRefused, OSError) as exc:
             log.warning("Slack: could not attach %s to %s: %s", path.name, ref.id, exc)
 
-    async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
-    ) -> MessageRef | None:
+    async def find_post(self, lookup: PostLookup) -> MessageRef | None:
         """Our post carrying `nonce` in its message metadata, among the thread's replies or the channel's
         top-level messages posted from `since` on (less `SKEW`: Slack's clock and ours may differ), every page
         of them: a busy channel can take hundreds of posts between an attempt and this look, so the latest N
         would miss it. Without `since`, the whole channel or thread is read."""
+        since, channel = lookup.since, lookup.channel
         oldest = f"{max(0.0, (since - SKEW).timestamp()):.6f}" if since is not None else None
         cursor: str | None = None
         while True:
-            response = await self._page(channel, thread, oldest, cursor)
+            response = await self._page(channel, lookup.thread, oldest, cursor)
             for found in response.get("messages") or ():
                 metadata = found.get("metadata") or {}
                 if (
                     metadata.get("event_type") == POST_EVENT
-                    and (metadata.get("event_payload") or {}).get("nonce") == nonce
+                    and (metadata.get("event_payload") or {}).get("nonce") == lookup.nonce
                 ):
                     return MessageRef(platform=PLATFORM, channel=channel, id=str(found["ts"]))
             cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "") or None

@@ -27,7 +27,7 @@ import aiohttp
 from bot.delivery import DeliveryWorker
 from bot.domain.refs import MessageRef
 from bot.outbound import Message
-from bot.ports import Clock, DeliveryRefused, RetryLater, Store
+from bot.ports import Clock, DeliveryRefused, PostLookup, RetryLater, Store
 from bot.webhooks.config import WebhookConfig
 from bot.webhooks.payload import PLATFORM
 from bot.webhooks.signing import BadSecret, headers, secret_key
@@ -134,9 +134,7 @@ class WebhookSender:
         seconds = time.perf_counter() - started
         return Attempt(200 <= status < 300, status, f"HTTP {status}", retry_after, seconds)
 
-    async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
-    ) -> MessageRef | None:
+    async def find_post(self, lookup: PostLookup) -> MessageRef | None:
         """Receivers drop a second delivery with the same `webhook-id` (Standard Webhooks)."""
         return None
 

@@ -22,13 +22,14 @@ from typing import Any
 
 from bot.ports import Clock, Store, SystemClock, UnitOfWork
 from kb.article import Article
+from kb.fit_cache import FitCache
 from kb.matcher import DEFAULT_MIN_SCORE, Embedder, Matcher, Suggestion
 from kb.progress import NO_PROGRESS, Progress
 
 log = logging.getLogger(__name__)
 
 MatcherBuilder = Callable[..., Matcher]
-"""Builds a matcher as `Matcher(articles, min_score=…, embedder=…)` does (tests pass a memoising one)."""
+"""Builds a matcher as `Matcher(articles, min_score=…, embedder=…, fit_cache=…)` does (tests pass a memoising one)."""
 
 
 class KnowledgeLibrary:
@@ -42,9 +43,11 @@ class KnowledgeLibrary:
         check_every: float = 2.0,
         clock: Clock | None = None,
         build: MatcherBuilder = Matcher,
+        fit_cache: FitCache | None = None,
     ) -> None:
         self.min_score = min_score
         self.embedder = embedder
+        self.fit_cache = fit_cache  # where fitted classifiers are kept between starts (`kb.fit_cache`)
         self.check_every = check_every
         self._clock = clock or SystemClock()
         self._build = build
@@ -127,7 +130,7 @@ class KnowledgeLibrary:
         started = time.perf_counter()
         self._learned_while_reloading = []
         # a progress bar only when someone shows one: a builder such as the tests' memoising one need not know it
-        options: dict[str, Any] = {"min_score": self.min_score, "embedder": self.embedder}
+        options: dict[str, Any] = {"min_score": self.min_score, "embedder": self.embedder, "fit_cache": self.fit_cache}
         if progress is not NO_PROGRESS:
             options["progress"] = progress
         try:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from bot.domain.macros import KB_PREFIX, Macro, placeholders
 from bot.ports import Store, UnitOfWork
 from kb.article import Article
+from kb.fit_cache import FitCache
 from kb.matcher import DEFAULT_MIN_SCORE, Matcher
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,10 @@ class MacroLibrary:
         min_score: float = DEFAULT_MIN_SCORE,
         check_every: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
+        fit_cache: FitCache | None = None,
     ) -> None:
         self.min_score = min_score
+        self.fit_cache = fit_cache
         self.check_every = check_every
         self._monotonic = monotonic
         self._shared: tuple[Macro, ...] = ()
@@ -58,7 +61,9 @@ class MacroLibrary:
         self._shared = tuple(found)
         self._revision = current
         if documents:
-            self._matcher = await asyncio.to_thread(Matcher, documents, min_score=self.min_score)
+            self._matcher = await asyncio.to_thread(
+                Matcher, documents, min_score=self.min_score, fit_cache=self.fit_cache
+            )
         else:
             self._matcher = Matcher((), min_score=self.min_score)
 

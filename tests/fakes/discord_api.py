@@ -3,7 +3,12 @@
 The real discord.py client logs in, syncs commands, connects to the gateway (HELLO, IDENTIFY, READY,
 GUILD_CREATE, heartbeats, RESUME; zlib-stream compressed when asked) and talks REST to it. Tests act as
 people (`say`, `press`, `slash`, `submit_modal`), and read what people would see (`messages_in`,
-`interactions`). Every REST call is recorded in `calls`; `fail_next` injects errors such as a 429.
+`interactions`). Every REST call is recorded in `calls`; `fail_next` injects errors such as a 429, and
+`lose_answer_next` a post whose answer never comes (the process died, the connection dropped).
+
+Nonces are as Discord keeps them: a post's `nonce` comes back in its answer and its MESSAGE_CREATE only, never
+in history (Discord does not store it), and `enforce_nonce` refuses a second post with the same nonce only
+within `nonce_window` of the first ("in the past few minutes") by the fake's clock, `now`.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import BodyPartReader, WSMsgType, web
@@ -77,6 +82,7 @@ class Call:
     body: Any
     status: int
     at: float = field(default_factory=time.perf_counter)
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,6 +123,9 @@ class Failure:
     path: re.Pattern[str]
     status: int
     body: dict[str, Any]
+    #: no answer at all: the connection drops (after the request was carried out, when `taken`)
+    lost: bool = False
+    taken: bool = False
 
 
 class FakeDiscord:
@@ -138,6 +147,9 @@ class FakeDiscord:
     ) -> None:
         self._ids = itertools.count()
         self._last_ms = 0
+        #: Discord's clock: snowflakes, timestamps and the nonce window follow it (a test may move it on)
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.nonce_window = timedelta(minutes=3)
         self.app_flags = (GATEWAY_MESSAGE_CONTENT if message_content_intent else 0) | (
             GATEWAY_GUILD_MEMBERS if members_intent else 0
         )
@@ -153,7 +165,7 @@ class FakeDiscord:
         self.members: dict[str, list[str]] = {}  # user id -> role ids
         self.users: dict[str, dict[str, Any]] = {self.bot_user["id"]: self.bot_user}
         self.thread_members: dict[str, set[str]] = {}
-        self.nonces: dict[tuple[str, str], str] = {}
+        self.nonces: dict[tuple[str, str], tuple[str, datetime]] = {}  # (channel, nonce) -> (message id, when)
         self.files: dict[str, bytes] = {}  # attachment id -> the uploaded bytes
         self.interactions: dict[str, Interaction] = {}
         self.commands: list[dict[str, Any]] = []
@@ -205,7 +217,7 @@ class FakeDiscord:
         """A snowflake as Discord makes them: milliseconds since Discord's epoch in the top bits, so ids sort
         by time and tell when they were made (discord.py's `created_at`, `time_snowflake`). `at` makes one
         for another moment (a message written hours ago)."""
-        ms = int((at or datetime.now(UTC)).timestamp() * 1000) - DISCORD_EPOCH_MS
+        ms = int((at or self.now()).timestamp() * 1000) - DISCORD_EPOCH_MS
         if at is None:
             ms = self._last_ms = max(ms, self._last_ms)  # never backwards, even if the clock steps back
         return str(ms << 22 | next(self._ids) % (1 << 22))
@@ -374,7 +386,7 @@ class FakeDiscord:
             "channel_id": channel_id,
             "author": author,
             "content": content,
-            "timestamp": (at or datetime.now(UTC)).isoformat(),
+            "timestamp": (at or self.now()).isoformat(),
             "edited_timestamp": None,
             "tts": False,
             "mention_everyone": False,
@@ -387,8 +399,6 @@ class FakeDiscord:
             "type": 0,
             "flags": body.get("flags", 0),
         }
-        if "nonce" in body:
-            msg["nonce"] = body["nonce"]
         if channel["type"] != 1:
             msg["guild_id"] = self.guild_id
             if not author.get("bot"):
@@ -573,6 +583,11 @@ class FakeDiscord:
     def fail_next(self, method: str, pattern: str, status: int, body: dict[str, Any]) -> None:
         self.failures.append(Failure(method, re.compile(pattern), status, body))
 
+    def lose_answer_next(self, method: str, pattern: str, *, taken: bool) -> None:
+        """The next matching request gets no answer: the connection drops, as when the bot's process dies or
+        the network fails mid-request. `taken`: Discord carried it out first (the message is posted)."""
+        self.failures.append(Failure(method, re.compile(pattern), 0, {}, lost=True, taken=taken))
+
     # --- gateway ---------------------------------------------------------------------------------------
 
     def dispatch(self, event: str, data: dict[str, Any]) -> None:
@@ -756,6 +771,8 @@ class FakeDiscord:
         for failure in self.failures:
             if failure.method == request.method and failure.path.fullmatch(path):
                 self.failures.remove(failure)
+                if failure.lost:
+                    return await self._lose_answer(request, path, body, taken=failure.taken)
                 headers = {"Via": "1.1 google"} if failure.status == 429 else {}
                 return self._answer(request, path, body, failure.status, failure.body, headers)
         for method, pattern, handler in self._routes():
@@ -764,6 +781,19 @@ class FakeDiscord:
                 status, data = handler(body, request, *match.groups())
                 return self._answer(request, path, body, status, data)
         return self._answer(request, path, body, 404, {"message": "404: Not Found", "code": 0})
+
+    async def _lose_answer(self, request: web.Request, path: str, body: Any, *, taken: bool) -> web.Response:
+        """Carry the request out (when `taken`), then drop the connection without answering."""
+        status = 0
+        if taken:
+            for method, pattern, handler in self._routes():
+                match = re.fullmatch(pattern, path)
+                if method == request.method and match:
+                    status, _ = handler(body, request, *match.groups())
+        self.calls.append(Call(request.method, path, body, status, query=dict(request.query)))
+        assert request.transport is not None
+        request.transport.abort()
+        return web.Response(status=500)  # never written: the connection is gone
 
     async def _multipart(self, request: web.Request) -> dict[str, Any]:
         """A message with files, as Discord takes it: `payload_json` plus `files[n]` parts."""
@@ -782,7 +812,7 @@ class FakeDiscord:
     def _answer(
         self, request: web.Request, path: str, body: Any, status: int, data: Any, headers: dict[str, str] | None = None
     ) -> web.Response:
-        self.calls.append(Call(request.method, path, body, status))
+        self.calls.append(Call(request.method, path, body, status, query=dict(request.query)))
         if status == 204:
             return web.Response(status=204)
         # discord.py parses JSON only when the content type is exactly application/json, as Discord sends it.
@@ -983,9 +1013,9 @@ class FakeDiscord:
             return 403, {"message": "Cannot send messages to this user", "code": 50007}
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce"):
-            earlier = self.nonces.get((cid, str(nonce)))
-            if earlier is not None:
-                return 200, self.messages[earlier]
+            earlier, at = self.nonces.get((cid, str(nonce)), (None, None))
+            if earlier is not None and at is not None and self.now() - at < self.nonce_window:
+                return 200, {**self.messages[earlier], "nonce": nonce}
         uploads = body.pop("_uploads", [])
         msg = self._message(cid, self.bot_user, body)
         msg["attachments"] = [
@@ -1002,10 +1032,12 @@ class FakeDiscord:
         for upload, attachment in zip(uploads, msg["attachments"], strict=True):
             self.files[attachment["id"]] = upload["data"]
         msg["allowed_mentions"] = body.get("allowed_mentions")  # kept to assert on; not in Discord's payload
+        # the nonce comes back in the answer and MESSAGE_CREATE only: Discord does not keep it with the message
+        sent = {**msg, **({"nonce": nonce} if nonce is not None else {})}
         if nonce is not None:
-            self.nonces[(cid, str(nonce))] = msg["id"]
-        self.dispatch("MESSAGE_CREATE", {k: v for k, v in msg.items() if k != "allowed_mentions"})
-        return 200, msg
+            self.nonces[(cid, str(nonce))] = (msg["id"], self.now())
+        self.dispatch("MESSAGE_CREATE", {k: v for k, v in sent.items() if k != "allowed_mentions"})
+        return 200, sent
 
     def _patch_message(self, body: Any, request: web.Request, cid: str, mid: str) -> tuple[int, Any]:
         msg = self.messages.get(mid)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from bot.domain.refs import MessageRef
 from bot.outbound import Message
-from bot.ports import DeliveryError
+from bot.ports import DeliveryError, PostLookup
 
 
 @dataclass
@@ -53,12 +52,10 @@ class RecordingPlatform:
         self.sent.append(post)
         return MessageRef(platform=self.name, channel=channel, id=post.id)
 
-    async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
-    ) -> MessageRef | None:
+    async def find_post(self, lookup: PostLookup) -> MessageRef | None:
         for post in self.sent:
-            if post.nonce == nonce and post.channel == channel:
-                return MessageRef(platform=self.name, channel=channel, id=post.id)
+            if post.nonce == lookup.nonce and post.channel == lookup.channel:
+                return MessageRef(platform=self.name, channel=lookup.channel, id=post.id)
         return None
 
     async def direct_channel(self, user_id: str) -> str:

@@ -105,9 +105,8 @@ def test_learned_aliases_are_refitted_into_the_text_classifier_after_a_while() -
     assert online is not None and again is not None and again is not online
     texts = [text for index in range(len(matcher)) for text in matcher._fields(index)]
     labels = [index for index in range(len(matcher)) for _ in matcher._fields(index)]
-    cold = train(online.vectorizer.transform(texts), labels, len(matcher), c=Scoring().text_classifier_c)
+    cold = train(online.row.matrix(texts), labels, len(matcher), c=Scoring().text_classifier_c)
     assert cold is not None
     for query in ("customer wording number 7", "where is my parcel", "money back"):
-        row = online.vectorizer.transform([query])
-        values, columns = row.data.astype(np.float32), row.indices.astype(np.intp)
+        values, columns = online.row(query)
         assert again.probabilities(query) == pytest.approx(cold.probabilities(values, columns), abs=2e-3)

@@ -22,6 +22,7 @@ PUBLIC = [
     "Embedder",
     "EvalConfig",
     "EvalResult",
+    "FitCache",
     "Matcher",
     "NO_PROGRESS",
     "Prepared",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -55,6 +56,18 @@ def matcher() -> Matcher:
 
 
 @pytest.fixture(scope="module")
+def vectorizer(matcher: Matcher) -> Any:
+    """scikit-learn's own vectorizer, fitted as the matcher's classifier was: on every article field."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    fields = [text for index in range(len(matcher)) for text in matcher._fields(index)]
+    fitted = TfidfVectorizer(analyzer=_classifier_features, sublinear_tf=True, dtype=np.float32).fit(fields)
+    assert matcher.text_classifier is not None
+    assert fitted.vocabulary_ == matcher.text_classifier.row.vocabulary
+    return fitted
+
+
+@pytest.fixture(scope="module")
 def queries(matcher: Matcher) -> list[str]:
     own = [text for article in matcher.articles for text in (article.title, *article.aliases)]
     clinc = _clinc_texts(1_500)
@@ -62,17 +75,14 @@ def queries(matcher: Matcher) -> list[str]:
     return own + clinc + _generated(words, 1_000 if clinc else 2_000)
 
 
-def _sklearn_features(classifier: TextClassifier, text: str) -> tuple[np.ndarray, np.ndarray]:
-    row = classifier.vectorizer.transform([text])
-    return row.data.astype(np.float32), row.indices.astype(np.intp)
-
-
-def test_the_row_equals_the_vectorizers_transform_on_many_queries(matcher: Matcher, queries: list[str]) -> None:
+def test_the_row_equals_the_vectorizers_transform_on_many_queries(
+    matcher: Matcher, vectorizer: Any, queries: list[str]
+) -> None:
     classifier = matcher.text_classifier
     assert classifier is not None
     assert len(queries) > 1_000
     texts = [normalize(text[:MAX_QUERY_CHARS]) for text in queries]  # what the matcher hands the classifier
-    expected = classifier.vectorizer.transform(texts)  # one batch: row i is transform([texts[i]])
+    expected = vectorizer.transform(texts)  # one batch: row i is transform([texts[i]])
     for i, text in enumerate(texts):
         values, columns = classifier.row(text)
         start, end = expected.indptr[i], expected.indptr[i + 1]
@@ -81,11 +91,25 @@ def test_the_row_equals_the_vectorizers_transform_on_many_queries(matcher: Match
         np.testing.assert_allclose(values, expected.data[start:end], rtol=1e-6, atol=1e-7, err_msg=text)
 
 
+def test_the_matrix_is_the_vectorizers_transform(matcher: Matcher, vectorizer: Any, queries: list[str]) -> None:
+    assert matcher.text_classifier is not None
+    texts = [normalize(text) for text in queries[:500]]
+    got, want = matcher.text_classifier.row.matrix(texts), vectorizer.transform(texts)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert got.indptr.tolist() == want.indptr.tolist() and got.indices.tolist() == want.indices.tolist()
+    np.testing.assert_allclose(got.data, want.data, rtol=1e-6, atol=1e-7)
+
+
 def test_the_top_three_suggestions_are_the_same_as_with_scikit_learns_transform(
-    matcher: Matcher, queries: list[str], monkeypatch: pytest.MonkeyPatch
+    matcher: Matcher, vectorizer: Any, queries: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sample = random.Random(1).sample(queries, 600)
     fast = [matcher.rank(text)[:3] for text in sample]
+
+    def _sklearn_features(classifier: TextClassifier, text: str) -> tuple[np.ndarray, np.ndarray]:
+        row = vectorizer.transform([text])
+        return row.data.astype(np.float32), row.indices.astype(np.intp)
+
     monkeypatch.setattr(TextClassifier, "_features", _sklearn_features)
     reference = [matcher.rank(text)[:3] for text in sample]
     for text, got, want in zip(sample, fast, reference, strict=True):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,8 @@ from bot.bootstrap import build_desk
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.domain.refs import MessageRef, UserRef
-from bot.outbound import Message
-from bot.ports import DeliveryRefused, RetryLater, Store
+from bot.outbound import Destination, DestinationKind, Message
+from bot.ports import DeliveryRefused, PostLookup, RetryLater, Store
 from bot.services.desk import Desk
 from bot.storage import open_store
 from tests.conftest import ALICE, BOB, dm
@@ -190,3 +191,59 @@ async def test_a_post_whose_answer_a_crash_lost_is_found_not_posted_again(
             assert await uow.outbox.pending_count() == 0
     assert len(platform.in_thread("dm-alice", "root")) == 1  # the acknowledgement, once
     assert len(platform.in_channel("queue")) == 1  # the card, once
+
+
+async def test_delivered_ids_name_the_posts_of_a_platform_from_a_moment_on(db: Store, clock: FakeClock) -> None:
+    """What `find_post` is told is not the post it looks for: rows delivered on that platform since then."""
+    destination = Destination(kind=DestinationKind.CHANNEL, platform="discord", channel="C1")
+    async with db.transaction() as uow:
+        for n in range(3):
+            await uow.outbox.enqueue(destination, Message(text=f"post {n}"), at=clock.now())
+        await uow.outbox.enqueue(
+            destination.model_copy(update={"platform": "slack"}), Message(text="x"), at=clock.now()
+        )
+    async with db.reading() as uow:
+        rows = await uow.outbox.due(clock.now(), platforms=("discord",))
+    [first] = rows
+    async with db.transaction() as uow:
+        await uow.outbox.mark_delivered(first, clock.now(), "m-early")
+    clock.advance(minutes=30)
+    since = clock.now()
+    for delivered in ("m-1", "m-2"):
+        async with db.reading() as uow:
+            [row] = await uow.outbox.due(clock.now(), platforms=("discord",))
+        async with db.transaction() as uow:
+            await uow.outbox.mark_delivered(row, clock.now(), delivered)
+    async with db.reading() as uow:
+        [slack] = await uow.outbox.due(clock.now(), platforms=("slack",))
+    async with db.transaction() as uow:
+        await uow.outbox.mark_delivered(slack, clock.now(), "s-1")
+        assert await uow.outbox.delivered_ids("discord", since) == {"m-1", "m-2"}
+        assert await uow.outbox.delivered_ids("discord", since - timedelta(hours=1)) == {"m-early", "m-1", "m-2"}
+
+
+@dataclass
+class Watched(RecordingPlatform):
+    """Records from when each look for a post with an unknown outcome starts."""
+
+    looked_since: list[datetime | None] = field(default_factory=list)
+
+    async def find_post(self, lookup: PostLookup) -> MessageRef | None:
+        self.looked_since.append(lookup.since)
+        return await super().find_post(lookup)
+
+
+async def test_a_post_unknown_again_and_again_is_looked_for_from_the_first_attempt(db: Store, clock: FakeClock) -> None:
+    """Each attempt may have posted it: the look starts when the first of them began, not the latest."""
+    platform = Watched()
+    worker = DeliveryWorker(db, {"test": platform}, clock)
+    destination = Destination(kind=DestinationKind.CHANNEL, platform="test", channel="leads")
+    async with db.transaction() as uow:
+        await uow.outbox.enqueue(destination, Message(text="Escalated #7"), at=clock.now())
+    began = clock.now()
+    platform.fail_next(*(RetryLater("no answer", outcome_unknown=True) for _ in range(2)))
+    for _ in range(3):
+        await worker.drain()
+        clock.advance(seconds=50)
+    assert platform.looked_since == [began, began]
+    assert platform.texts("leads") == ["Escalated #7"]

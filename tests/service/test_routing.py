@@ -4,7 +4,6 @@ business hours, transfer, escalation tiers and a restart in the middle of a rota
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from bot.config import ConfigError, Settings
 from bot.delivery import DeliveryWorker
 from bot.domain.refs import MessageRef, UserRef
 from bot.outbound import Link, Message
-from bot.ports import DeliveryRefused, Store
+from bot.ports import DeliveryRefused, PostLookup, Store
 from bot.scheduler import Scheduler
 from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary
@@ -163,9 +162,7 @@ class NoDirectMessages:
     async def update_message(self, ref: MessageRef, message: Message) -> None:
         await self.inner.update_message(ref, message)
 
-    async def find_post(
-        self, channel: str, nonce: str, *, thread: str | None = None, since: datetime | None = None
-    ) -> MessageRef | None:
+    async def find_post(self, lookup: PostLookup) -> MessageRef | None:
         return None
 
 

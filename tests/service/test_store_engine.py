@@ -110,5 +110,7 @@ async def test_a_unit_cancelled_while_waiting_for_its_turn_does_not_hold_up_the_
         release.set()
         await asyncio.gather(holder, other)
         assert doomed.cancelled()
-        assert done == ["holder", "other"]
+        # (in either order: both wait for one COMMIT, and a unit that ends after the batch's 2 ms is up
+        # commits it itself and so goes on before the holder is woken)
+        assert sorted(done) == ["holder", "other"]
         assert not turn.locked() and not turn.waiting

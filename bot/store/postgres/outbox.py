@@ -68,7 +68,7 @@ class PgOutbox:
         if destination.kind in (DestinationKind.CARD, DestinationKind.INCIDENT_CARD) and coalesce:
             found = await self.conn.fetchval(
                 "UPDATE outbox SET payload=$1, version=version+1 WHERE ordering_key=$2 AND state='pending'"
-                " AND destination->>'kind' = $3 RETURNING id",
+                " AND sending_since IS NULL AND destination->>'kind' = $3 RETURNING id",
                 payload,
                 key,
                 destination.kind.value,
@@ -128,7 +128,7 @@ class PgOutbox:
         return int(await self.conn.fetchval("SELECT count(*) FROM outbox WHERE state='pending'"))
 
     async def mark_sending(self, row: OutboxRow, at: datetime) -> None:
-        await self.conn.execute("UPDATE outbox SET sending_since=$1 WHERE id=$2", at, row.id)
+        await self.conn.execute("UPDATE outbox SET sending_since=COALESCE(sending_since, $1) WHERE id=$2", at, row.id)
 
     async def mark_delivered(self, row: OutboxRow, at: datetime, delivered_id: str) -> bool:
         """False when the row changed while it was being sent (a newer card): it stays pending, unclaimed."""
@@ -164,3 +164,11 @@ class PgOutbox:
             row.id,
         )
         return bool(done)
+
+    async def delivered_ids(self, platform: str, since: datetime) -> set[str]:
+        rows = await self.conn.fetch(
+            "SELECT delivered_id FROM outbox WHERE state='delivered' AND platform=$1 AND delivered_at >= $2",
+            platform,
+            since,
+        )
+        return {str(r["delivered_id"]) for r in rows if r["delivered_id"] is not None}

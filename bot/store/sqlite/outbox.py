@@ -3,6 +3,8 @@
 A delivery worker sends them after commit, in order per `ordering_key`. Queue-card posts are coalesced:
 while a card post is still waiting, a newer rendering of the card replaces its payload (and bumps
 `version`, so a delivery that raced with the change is not marked done and the newer card goes out too).
+Not while an attempt at it may have posted (`sending_since`): that post is looked for by its nonce and
+content, which a newer rendering would change, so the newer card is queued behind it and becomes an edit.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class SqliteOutbox:
             row = fetch_one(
                 self.conn,
                 "UPDATE outbox SET payload=?, version=version+1 WHERE ordering_key=? AND state='pending'"
-                " AND json_extract(destination, '$.kind')=? RETURNING id",
+                " AND sending_since IS NULL AND json_extract(destination, '$.kind')=? RETURNING id",
                 (payload, key, destination.kind.value),
             )
             if row:
@@ -114,8 +116,9 @@ class SqliteOutbox:
         return int(row[0]) if row else 0
 
     async def mark_sending(self, row: OutboxRow, at: datetime) -> None:
-        """The post is being handed to the platform: until its answer is recorded, its outcome is unknown."""
-        self.conn.execute("UPDATE outbox SET sending_since=? WHERE id=?", (to_db(at), row.id))
+        """The post is being handed to the platform: until its answer is recorded, its outcome is unknown. An
+        earlier attempt still unknown keeps its moment: the post may be that attempt's."""
+        self.conn.execute("UPDATE outbox SET sending_since=COALESCE(sending_since, ?) WHERE id=?", (to_db(at), row.id))
 
     async def mark_delivered(self, row: OutboxRow, at: datetime, delivered_id: str) -> bool:
         """False when the row changed while it was being sent (a newer card): it stays pending."""
@@ -143,3 +146,11 @@ class SqliteOutbox:
             (error, row.id),
         )
         return cur.rowcount == 1  # the trigger `outbox_delivery_logged` marks the message log
+
+    async def delivered_ids(self, platform: str, since: datetime) -> set[str]:
+        rows = fetch_all(
+            self.conn,
+            "SELECT delivered_id FROM outbox WHERE state='delivered' AND platform=? AND delivered_at >= ?",
+            (platform, to_db(since)),
+        )
+        return {str(r[0]) for r in rows if r[0] is not None}
