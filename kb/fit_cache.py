@@ -55,8 +55,11 @@ class FitCache:
         for part in (FORMAT, _scikit_learn_version(), str(classes), repr(float(c))):
             digest.update(part.encode() + b"\x00")
         for text_features, label in zip(features, np.asarray(labels).tolist(), strict=True):
-            digest.update(f"{label}\x00".encode())
-            digest.update("\x1f".join(text_features).encode("utf-8", "surrogatepass") + b"\x1e")
+            # each feature length-prefixed: customer wordings (learned aliases) may hold any character, so no
+            # separator could tell ["a", "b"] from ["a<separator>b"]
+            encoded = [feature.encode("utf-8", "surrogatepass") for feature in text_features]
+            digest.update(f"{label}:{len(encoded)}:".encode())
+            digest.update(b"".join(len(part).to_bytes(4, "big") + part for part in encoded))
         return digest.hexdigest()
 
     def load(self, key: str, analyzer: Callable[[str], list[str]]) -> TextClassifier | None:

@@ -83,6 +83,14 @@ def test_a_changed_article_is_fitted_afresh(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("kb-*.npz"))) == 2
 
 
+def test_the_key_tells_apart_features_that_join_to_the_same_text() -> None:
+    key = FitCache.key
+    assert key([["a", "b"]], [0], 2, c=30.0) != key([["a\x1fb"]], [0], 2, c=30.0)
+    assert key([["a"], ["b"]], [0, 1], 2, c=30.0) != key([["a", "b"]], [0], 2, c=30.0)
+    assert key([["a"]], [0], 2, c=30.0) != key([["a"]], [1], 2, c=30.0) != key([["a"]], [1], 3, c=30.0)
+    assert key([["a"]], [0], 2, c=30.0) == key([["a"]], np.array([0]), 2, c=30.0)
+
+
 def test_an_unreadable_fit_is_fitted_again_and_replaced(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     articles = load_directory(SAMPLE_KB).articles
     Matcher(articles, fit_cache=FitCache(tmp_path))
