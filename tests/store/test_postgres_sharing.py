@@ -12,6 +12,7 @@ import pytest
 
 from bot.bootstrap import open_knowledge_base
 from bot.delivery import DeliveryWorker
+from bot.domain.refs import MessageRef
 from bot.outbound import Destination, DestinationKind, Message
 from bot.records import Job
 from bot.store.postgres.engine import PostgresStore
@@ -50,9 +51,28 @@ async def _open_and_migrate(schema: str) -> list[int]:
         return await store.migrate()
 
 
+class FirstPostWaits(RecordingPlatform):
+    """Holds "post 0" until a post of the second round (n >= 12) is sent. The process sending post 0 claimed
+    the first round and waits for all of it, so the second round can only come from another process: the
+    work is shared however fast one process could have done it alone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._second_round = asyncio.Event()
+
+    async def post_message(
+        self, channel: str, message: Message, *, thread: str | None = None, nonce: str | None = None
+    ) -> MessageRef:
+        if message.text == "post 0":
+            await self._second_round.wait()
+        elif int(message.text.removeprefix("post ")) >= 12:
+            self._second_round.set()
+        return await super().post_message(channel, message, thread=thread, nonce=nonce)
+
+
 async def test_three_processes_deliver_every_post_once_in_order_per_channel(schema: str) -> None:
     clock = FakeClock()
-    chat = RecordingPlatform()  # the one chat platform all three processes post to
+    chat = FirstPostWaits()  # the one chat platform all three processes post to
     async with pg.open_in(schema) as a, pg.open_in(schema) as b, pg.open_in(schema) as c:
         stores: list[PostgresStore] = [a, b, c]
         async with a.transaction() as uow:
