@@ -61,6 +61,7 @@ class Scheduler:
         self.late_after = ctx.sla.late_after if ctx.sla else late_after
         self.message_days = message_days  # [retention]: purge texts of tickets closed this long ago
         self._wake = asyncio.Event()
+        self._next_due: tuple[datetime | None] | None = None  # the next moment, when the last tick read it
         ctx.store.after_commit(self._wake.set)
 
     async def start(self) -> None:
@@ -83,11 +84,18 @@ class Scheduler:
 
     async def tick(self) -> list[str]:
         """Fire whatever is due now. Returns one line per thing done."""
+        self._next_due = None
         async with self.ctx.store.reading() as uow:
             due = await uow.timers.next_due()
-        lag = (self.ctx.clock.now() - due).total_seconds() if due is not None else 0.0
+        now = self.ctx.clock.now()
+        lag = (now - due).total_seconds() if due is not None else 0.0
         telemetry.SCHEDULER_LAG.set(max(0.0, lag))
         telemetry.SCHEDULER_TICKS.inc()
+        if due is None or due > now:
+            # no timer and no job is due (the usual wake-up: a commit): only waiting tickets may be handed out,
+            # and the next moment stays the one just read (a commit that moves it wakes the scheduler again)
+            self._next_due = (due,)
+            return [d for d in await routing.hand_out_waiting(self.ctx) if d]
         done = await sla_alerts.fire_due(self.ctx)
         done += await routing.hand_out_waiting(self.ctx)  # a team's hours opened, someone's away time ended
         now = self.ctx.clock.now()
@@ -142,8 +150,11 @@ class Scheduler:
                     await after_tick(done)
             except Exception:
                 log.exception("scheduler tick failed; trying again shortly")
-            async with self.ctx.store.reading() as uow:
-                next_at = await uow.timers.next_due()
+            if self._next_due is not None:  # read by a tick that found nothing due
+                next_at = self._next_due[0]
+            else:
+                async with self.ctx.store.reading() as uow:
+                    next_at = await uow.timers.next_due()
             timeout = self.poll
             if next_at is not None:
                 timeout = min(self.poll, max(0.05, (next_at - self.ctx.clock.now()).total_seconds()))

@@ -236,21 +236,37 @@ def train_text(
     if not texts:
         return None
     features = [analyzer(text) for text in texts]
-    key = cache.key(features, labels, classes, c=c) if cache is not None else ""
-    if cache is not None:
+    if cache is None:
+        return _fit_text(features, labels, classes, analyzer=analyzer, c=c)
+    key = cache.key(features, labels, classes, c=c)
+    kept = cache.load(key, analyzer)
+    if kept is not None:
+        return kept
+    with cache.fitting(key):  # another process fitting the same: wait for it, then read its fit
         kept = cache.load(key, analyzer)
         if kept is not None:
             return kept
+        fitted = _fit_text(features, labels, classes, analyzer=analyzer, c=c)
+        if fitted is not None:
+            cache.store(key, fitted)
+        return fitted
+
+
+def _fit_text(
+    features: list[list[str]],
+    labels: Sequence[int] | IndexArray,
+    classes: int,
+    *,
+    analyzer: Callable[[str], list[str]],
+    c: float,
+) -> TextClassifier | None:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vectorizer = TfidfVectorizer(analyzer=_analysed, sublinear_tf=True, dtype=np.float32)
     model = train(vectorizer.fit_transform(features), labels, classes, c=c)
     if model is None:
         return None
-    fitted = TextClassifier(replace(TfidfRow.of(vectorizer), analyze=analyzer), model)
-    if cache is not None:
-        cache.store(key, fitted)
-    return fitted
+    return TextClassifier(replace(TfidfRow.of(vectorizer), analyze=analyzer), model)
 
 
 def _analysed(features: list[str]) -> list[str]:

@@ -8,7 +8,8 @@ The key is a digest of the analysed features of every text, their labels, the nu
 regularisation, this file's `FORMAT` and the installed scikit-learn's version: a changed article, analyzer,
 setting or scikit-learn fits afresh, so a kept fit is always the one a fit would give. Files are plain `.npz`
 arrays read without pickle; one that cannot be read counts as absent, and one that cannot be written costs a
-warning, never the start.
+warning, never the start. Processes starting together with the same articles (a desk's fleet, a deploy) fit
+once: the first takes the key's lock file and fits, the others wait for it and read its fit back.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import contextlib
 import hashlib
 import logging
 import os
+import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -85,6 +87,27 @@ class FitCache:
         row = TfidfRow(analyzer, vocabulary, idf, sublinear=True, binary=False, norm="l2", dtype=np.dtype(np.float32))
         return TextClassifier(row, SoftmaxClassifier(weights, bias))
 
+    @contextlib.contextmanager
+    def fitting(self, key: str) -> Iterator[None]:
+        """Held while fitting the classifier of `key` and keeping it: one process at a time per key (an advisory
+        lock on a file beside the fits, released by the system if the process dies). Without a usable folder
+        or locks, nobody waits."""
+        if sys.platform == "win32":
+            yield
+            return
+        import fcntl
+
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            lock = open(self.folder / f".kb-{key[:32]}.lock", "a+b")  # noqa: SIM115 (closed below)
+        except OSError:
+            yield
+            return
+        with lock:
+            with contextlib.suppress(OSError):
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            yield
+
     def store(self, key: str, fitted: TextClassifier) -> None:
         """Keep `fitted` under `key` (written whole, then renamed: a reader never sees half a file), and
         remove all but the `KEEP` most recently used fits."""
@@ -122,6 +145,7 @@ class FitCache:
         kept = sorted(self.folder.glob("kb-*.npz"), key=_used_at, reverse=True)
         for old in kept[KEEP:]:
             old.unlink(missing_ok=True)
+            old.with_name(f".{old.stem}.lock").unlink(missing_ok=True)
 
 
 def _used_at(path: Path) -> float:

@@ -86,6 +86,15 @@ async def _init_connection(conn: asyncpg.Connection, *, own: set[int]) -> None:
         await conn.set_type_codec(kind, encoder=_json, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """What a connection goes back to the pool with: as it is. asyncpg's default reset sends `SELECT
+    pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every release: one more round trip and
+    server statement after each unit of work, however small. The store leaves nothing for it to undo:
+    units take transaction-scoped locks only (`migrate` unlocks its session lock itself), cursors live inside
+    transactions, LISTEN is on a connection of its own, and session settings are fixed at connect. An open
+    transaction is still rolled back by the pool (`Connection._reset`), whatever this does."""
+
+
 class PostgresStore:
     """Implements `bot.ports.Store`. Open with `async with PostgresStore.open(url) as store:`."""
 
@@ -132,6 +141,7 @@ class PostgresStore:
                 min_size=1,
                 max_size=pool_size,
                 init=functools.partial(_init_connection, own=own),
+                reset=_keep_session,
                 server_settings=settings,
                 timeout=10,
             )
