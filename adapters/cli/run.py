@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Sequence
@@ -247,12 +248,15 @@ def run(
             f"[{name}] agents_platform is 'console', but {other} is running: "
             f'set [{name}] agents_platform = "{other}" so agents see those tickets there'
         )
+    gc.disable()  # while starting: see `adapters.cli` (the platforms' libraries and the store's driver load now)
     try:
         asyncio.run(_run_platforms(settings, enabled))
     except (AdapterStartupError, OpsStartupError) as exc:
         raise _fail(str(exc), code=1) from None
     except KeyboardInterrupt:
         pass
+    finally:
+        gc.enable()
 
 
 async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
@@ -276,6 +280,8 @@ async def _run_platforms(settings: Settings, specs: list[AdapterSpec]) -> None:
         extensions = [*WEB_EXTENSIONS, lambda app: add_ops_routes(app, probe)]  # /healthz … on the dashboard too
         async with _webhooks(settings, db, desk.ctx.clock) as hooks, _web(settings, desk, extensions=extensions):
             background = [(hooks.worker, hooks.task)] if hooks is not None else []
+            gc.freeze()  # started: what start-up made lives as long as the process
+            gc.enable()
             await lifecycle.serve(
                 settings, desk, worker, _scheduler(settings, desk), running, probe=probe, background=background
             )
