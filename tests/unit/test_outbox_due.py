@@ -1,5 +1,6 @@
-"""The outbox's due query (schema 13) and its read of what was delivered lately (schema 17): the same heads as the old group-and-sort, read in id order off the
-pending rows' index and stopping at the limit (plans checked without `ANALYZE`, as the bot runs)."""
+"""The outbox's due query (schema 13): the same heads as the old group-and-sort, read in id order off the
+pending rows' index and stopping at the limit; and its read of what was delivered lately (schema 17) off the
+delivered rows' index (plans checked without `ANALYZE`, as the bot runs)."""
 
 from __future__ import annotations
 
