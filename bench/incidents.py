@@ -220,6 +220,7 @@ def main() -> None:
     parser.add_argument(
         "--noise-quantile", type=float, help="quantile of a report's similarity to the sample that is its noise level"
     )
+    parser.add_argument("--noise-sample", type=int, help="background reports a noise level is read from (tuning only)")
     parser.add_argument(
         "--surprise", type=float, help="how rare a window's count of look-alikes must be to be an outage (tuning only)"
     )
@@ -257,6 +258,8 @@ def main() -> None:
         grouping.SEMANTIC_WEIGHT = args.semantic_weight
     if args.noise_quantile is not None:
         grouping.NOISE_QUANTILE = args.noise_quantile
+    if args.noise_sample is not None:
+        grouping.NOISE_SAMPLE = args.noise_sample
     if args.surprise is not None:
         incident_detection.SURPRISE = args.surprise
     for key, value in (

@@ -1,5 +1,6 @@
 """The outbox's due query (schema 13): the same heads as the old group-and-sort, read in id order off the
-pending rows' index and stopping at the limit (plans checked without `ANALYZE`, as the bot runs)."""
+pending rows' index and stopping at the limit; and its read of what was delivered lately (schema 17) off the
+delivered rows' index (plans checked without `ANALYZE`, as the bot runs)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.store.sqlite.connection import to_db
-from bot.store.sqlite.outbox import due_sql
+from bot.store.sqlite.outbox import DELIVERED_IDS_SQL, due_sql
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -72,3 +73,22 @@ def test_due_reads_pending_rows_in_id_order_and_stops_at_the_limit(conn: sqlite3
     assert "USING INDEX ix_outbox_due (state=?)" in found, found
     # an older pending row of the same key is looked up by key, not by scanning the pending rows
     assert "ix_outbox_pending (state=? AND ordering_key=? AND id<?)" in found, found
+
+
+def test_delivered_ids_reads_the_delivered_rows_of_the_platform_since_the_moment_off_their_index(
+    conn: sqlite3.Connection,
+) -> None:
+    fill(conn, 400, seed=0)
+    conn.execute("UPDATE outbox SET delivered_at = created_at, delivered_id = 'p' || id WHERE state = 'delivered'")
+    since = NOW - timedelta(minutes=100)
+    expected = {
+        f"p{r[0]}"
+        for r in conn.execute(
+            "SELECT id FROM outbox WHERE state = 'delivered' AND platform = 'discord' AND created_at >= ?",
+            (to_db(since),),
+        )
+    }
+    assert 0 < len(expected) < 100
+    assert {r[0] for r in conn.execute(DELIVERED_IDS_SQL, ("discord", to_db(since)))} == expected
+    plan = "\n".join(str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + DELIVERED_IDS_SQL, ("discord", "x")))
+    assert "USING INDEX ix_outbox_delivered (platform=? AND delivered_at>?)" in plan, plan

@@ -446,5 +446,11 @@ $$;
 CREATE INDEX ix_tickets_tags ON tickets USING gin (tags);
 """
 
-MIGRATIONS: dict[int, str] = {BASELINE: _V14, 15: _V15, 16: _V16}
+_V17 = """
+-- the posts delivered lately on a platform (`delivered_ids`, read when a post's outcome is unknown) come off an
+-- index of the delivered rows instead of every row the outbox ever held
+CREATE INDEX ix_outbox_delivered ON outbox (platform, delivered_at) WHERE state = 'delivered';
+"""
+
+MIGRATIONS: dict[int, str] = {BASELINE: _V14, 15: _V15, 16: _V16, 17: _V17}
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -37,6 +37,10 @@ def row_from_db(r: sqlite3.Row) -> OutboxRow:
     )
 
 
+#: the ids of the posts a platform was sent since a moment (`ix_outbox_delivered`, schema 17)
+DELIVERED_IDS_SQL = "SELECT delivered_id FROM outbox WHERE state='delivered' AND platform=? AND delivered_at >= ?"
+
+
 def due_sql(now: datetime, *, platforms: Sequence[str], limit: int) -> tuple[str, list[Any]]:
     """The statement `due` runs (bench/queries.py times it): pending rows in id order (`ix_outbox_due`), each
     kept when it is due and no older pending row of its key (of these platforms) exists — a head — so the
@@ -148,9 +152,5 @@ class SqliteOutbox:
         return cur.rowcount == 1  # the trigger `outbox_delivery_logged` marks the message log
 
     async def delivered_ids(self, platform: str, since: datetime) -> set[str]:
-        rows = fetch_all(
-            self.conn,
-            "SELECT delivered_id FROM outbox WHERE state='delivered' AND platform=? AND delivered_at >= ?",
-            (platform, to_db(since)),
-        )
+        rows = fetch_all(self.conn, DELIVERED_IDS_SQL, (platform, to_db(since)))
         return {str(r[0]) for r in rows if r[0] is not None}
