@@ -21,7 +21,7 @@ from bot.services.desk import Desk
 from bot.storage import open_store
 from tests.conftest import ALICE, BOB, CAROL, make_settings
 from tests.fakes.clock import FakeClock
-from tests.fakes.patience import HANG
+from tests.fakes.patience import HANG, until
 from tests.fakes.platform import RecordingPlatform
 
 SLA = {
@@ -211,9 +211,19 @@ async def test_the_run_loop_fires_on_its_own_and_stops_cleanly(
             await bot.worker.drain()
             fired.set()
 
+        ticks = 0
+        tick = bot.scheduler.tick
+
+        async def counted() -> list[str]:
+            nonlocal ticks
+            done = await tick()
+            ticks += 1
+            return done
+
+        bot.scheduler.tick = counted  # type: ignore[method-assign]
         task = asyncio.create_task(bot.scheduler.run(after_tick=after_tick))
-        await asyncio.sleep(0.05)
-        assert seen == []
+        await until(lambda: ticks >= 2, "the loop to tick twice")  # on its own: at start, then after one poll
+        assert seen == []  # nothing was due yet
         clock.advance(minutes=16)
         await asyncio.wait_for(fired.wait(), HANG)  # the next poll sees the breach: nothing wakes it sooner
         task.cancel()
