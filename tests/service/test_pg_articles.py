@@ -11,6 +11,7 @@ from bot.domain.ticket import Priority
 from bot.ports import Store, UnitOfWork
 from bot.records import ArticleStats, Version
 from kb.article import Article
+from tests.contention import until_waiting
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 RESET = Article(id="reset-password", title="Reset your password", aliases=("forgot password",), tags=("account",))
@@ -139,17 +140,22 @@ async def test_feedback_counts_and_suggestions(db: Store) -> None:
 
 
 async def test_units_saving_one_article_at_once_take_turns(db: Store) -> None:
+    first = [True]
+
     async def save(body: str) -> int | None:
         async with db.transaction() as uow:
             version = await uow.articles.save_article(
                 RESET.model_copy(update={"body": body}), actor="t:dana", at=NOW, change=body
             )
-            await asyncio.sleep(0.05)
+            if first[0]:  # the first of three to save: the other two wait for it
+                first[0] = False
+                await until_waiting(db, 2)
             return version
 
     # the same new article three times at once: one inserts it, the others find nothing to change
     assert sorted(await asyncio.gather(save("a"), save("a"), save("a")), key=str) == [1, None, None]
     # three different edits at once: each follows the one before, in whatever order they took their turns
+    first[0] = True
     assert sorted(await asyncio.gather(save("b"), save("c"), save("d"))) == [2, 3, 4]  # type: ignore[type-var]
     async with db.reading() as uow:
         assert [v.version for v in await uow.articles.versions(RESET.id)] == [1, 2, 3, 4]

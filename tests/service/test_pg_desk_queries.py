@@ -13,6 +13,7 @@ from bot.domain.refs import MessageRef, ThreadRef, UserRef
 from bot.domain.ticket import Priority, Status
 from bot.outbound import Destination, DestinationKind, Message
 from bot.ports import Store
+from tests.contention import until_waiting
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 BOB = UserRef(platform="test", id="bob", name="Bob")
@@ -148,7 +149,7 @@ async def test_two_edits_of_one_macro_each_write_a_version(db: Store) -> None:
             )
             started.set()
             if wait:
-                await asyncio.sleep(0.2)
+                await until_waiting(db, 1)  # the other edit is held up behind this one
             return version
 
     async def second() -> int | None:
@@ -227,7 +228,7 @@ async def _take_turns(db: Store) -> list[str | None]:
             seen.append(await uow.routing.pointer("support"))
             first_read.set()
             if hold:
-                await asyncio.sleep(0.3)
+                await until_waiting(db, 1)  # the second unit is held up behind this one
             await uow.routing.move_pointer("support", member, T0)
 
     async def second() -> None:
@@ -384,7 +385,7 @@ async def test_two_units_changing_one_incident_take_turns(db: Store) -> None:
             assert current is not None
             first_read.set()
             if hold:
-                await asyncio.sleep(0.3)
+                await until_waiting(db, 1)  # the second unit is held up behind this one
             await uow.incidents.save_incident(current.model_copy(update={"title": current.title + suffix}))
 
     async def second() -> None:

@@ -10,6 +10,7 @@ from bot.domain.sla import Due, Level, ResolutionClock, Target
 from bot.domain.ticket import Priority
 from bot.ports import Store, UnitOfWork
 from bot.records import StoredClock, Survey
+from tests.contention import until_waiting
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 ALICE = UserRef(platform="t", id="alice", name="Alice")
@@ -79,9 +80,9 @@ async def test_units_racing_to_ask_and_to_alert_do_it_once(db: Store) -> None:
     async def ask_and_alert() -> tuple[bool, bool]:
         async with db.transaction() as uow:
             asked = await uow.csat.ask(number, NOW)
-            await asyncio.sleep(0.02)
+            if asked:  # the one that asked: the other two wait for it
+                await until_waiting(db, 2)
             fired = await uow.sla.record_alert(number, Target.RESOLUTION, Level.WARNING, NOW, NOW, False)
-            await asyncio.sleep(0.02)
             return asked, fired
 
     results = await asyncio.gather(*(ask_and_alert() for _ in range(3)))

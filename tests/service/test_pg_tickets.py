@@ -12,6 +12,7 @@ from bot.ports import Store, UnitOfWork
 from bot.records import TicketQuery
 from bot.services.desk import Desk
 from tests.conftest import dm
+from tests.contention import until_waiting
 
 NOW = datetime(2026, 11, 29, 9, 0, 0, 123456, tzinfo=UTC)
 ALICE = UserRef(platform="t", id="alice", name="Alice")
@@ -217,18 +218,26 @@ async def test_two_units_changing_one_ticket_take_turns(db: Store) -> None:
     async with db.transaction() as uow:
         ticket = await open_one(uow)
 
+    racing = [4]
+
+    async def held_up_behind() -> None:
+        """The first unit to have read the ticket holds it until the other three wait for it."""
+        racing[0] -= 1
+        if racing[0] == 3:
+            await until_waiting(db, 3)
+
     async def tag(name: str) -> None:
         async with db.transaction() as uow:
             current = await uow.tickets.get_ticket(ticket.number)
             assert current is not None
-            await asyncio.sleep(0.05)
+            await held_up_behind()
             await uow.tickets.save_ticket(current.model_copy(update={"tags": (*current.tags, name)}))
 
     async def tag_by_thread(name: str) -> None:
         async with db.transaction() as uow:
             found = await uow.tickets.ticket_for_thread(ticket.origin)
             assert found is not None
-            await asyncio.sleep(0.05)
+            await held_up_behind()
             await uow.tickets.save_ticket(found[0].model_copy(update={"tags": (*found[0].tags, name)}))
 
     await asyncio.gather(tag("a"), tag_by_thread("b"), tag("c"), tag_by_thread("d"))
@@ -256,11 +265,15 @@ async def test_a_reading_unit_does_not_wait_for_a_unit_changing_the_ticket(db: S
 async def test_intakes_for_one_customer_at_once_cannot_both_pass_the_open_ticket_limit(db: Store) -> None:
     """What intake does (count, then open): with a limit of one, two units at once open one ticket."""
 
+    counted: list[str] = []
+
     async def intake(thread: str) -> Ticket | None:
         async with db.transaction() as uow:
             if await uow.tickets.count_active_for_customer(ALICE) >= 1:
                 return None
-            await asyncio.sleep(0.05)
+            counted.append(thread)
+            if len(counted) == 1:  # the first to count: the other two wait for it before they count
+                await until_waiting(db, 2)
             return await open_one(uow, thread=thread)
 
     opened = await asyncio.gather(intake("a"), intake("b"), intake("c"))
