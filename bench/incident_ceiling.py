@@ -28,7 +28,6 @@ cost precision, not recall). It is a ceiling for the recall `bench/incidents.py`
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
 import sys
 from collections.abc import Callable, Sequence
@@ -40,15 +39,12 @@ import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/kb.py is not the kb package
+# bench's own modules come after the packages some of them are named like (bench/kb.py is not the kb package)
+sys.path[:] = [*(p for p in sys.path if Path(p or ".").resolve() != HERE), str(HERE)]
+
+import incidents as streams  # noqa: E402  (the replay streams, built exactly as bench/incidents.py builds them)
 
 from kb import semantic  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("incident_streams", HERE / "incidents.py")
-assert _spec is not None and _spec.loader is not None
-streams = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = streams  # its dataclasses look their module up
-_spec.loader.exec_module(streams)  # the replay streams, built exactly as bench/incidents.py builds them
 
 FloatArray = npt.NDArray[np.float64]
 WINDOW_SECONDS = 15 * 60
