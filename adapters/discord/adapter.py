@@ -52,7 +52,7 @@ class DiscordAdapter:
         except ValueError as exc:
             raise AdapterStartupError(str(exc)) from None
         #: the people `[[teams]] members` name one by one (`discord:…`), named at start like the roles' people
-        self.team_people = [m for t in teams for m in TeamDirectory(teams).members(t, PLATFORM)]
+        self.team_people = TeamDirectory(teams).people(PLATFORM)
         self.discord = DiscordPlatform(queue_channel=config.queue_channel, guild_id=config.guild_id)
         self.platform: ChatPlatform = self.discord
         self.roles = GuildRoles(config.agent_roles, config.lead_roles, config.guild_id, config.admin_roles, held)

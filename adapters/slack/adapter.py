@@ -53,7 +53,7 @@ class SlackAdapter:
         except ValueError as exc:
             raise AdapterStartupError(str(exc)) from None
         #: the people `[[teams]] members` name one by one (`slack:U…`), named at start like the groups' people
-        self.team_people = [m for t in teams for m in TeamDirectory(teams).members(t, PLATFORM)]
+        self.team_people = TeamDirectory(teams).people(PLATFORM)
         self.client = client or make_client(secrets.bot_token, config.api_base_url)
         self.platform: ChatPlatform = SlackPlatform(self.client)
         self.people = Directory(self.client)

@@ -69,6 +69,10 @@ class TeamDirectory:
                 found.update(dict.fromkeys(source.members_of(group[1])))
         return list(found)
 
+    def people(self, platform: str) -> list[str]:
+        """User ids of every team's members on `platform` (`members`, team after team), each once."""
+        return list(dict.fromkeys(m for t in self.teams for m in self.members(t, platform)))
+
     def teams_of(self, person: UserRef) -> list[TeamConfig]:
         return [t for t in self.teams if person.id in self.members(t, person.platform)]
 
