@@ -246,6 +246,14 @@ class Store(Protocol):
         """Reads of what is committed; they never wait for a unit of work in progress."""
         ...
 
+    def exclusive(self, key: str) -> AbstractAsyncContextManager[bool]:
+        """Work one process of the desk does for all (building a scheduled digest, seconds of CPU that every
+        process would otherwise spend on a result only one of them posts): the block gets True when this
+        process holds `key` until the block ends, or False at once when another holder has it now. A holder
+        that dies lets go. It saves duplicate work only: what must happen once is still decided by the unit
+        of work that records it (`TimersRepository.job_done`)."""
+        ...
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` after every commit (wakes the delivery worker)."""
         ...

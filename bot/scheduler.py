@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 DIGEST = "digest"
 RETENTION = "retention"
 RETENTION_EVERY = timedelta(hours=1)
+#: How soon a tick looks again at a due digest another process is building: its post (a commit) wakes the
+#: scheduler sooner; this bounds how late the digest is when that process dies while building it.
+HELD_RETRY = 1.0
 
 
 def next_cron(expression: str, after: datetime, zone: ZoneInfo) -> datetime:
@@ -62,6 +65,7 @@ class Scheduler:
         self.message_days = message_days  # [retention]: purge texts of tickets closed this long ago
         self._wake = asyncio.Event()
         self._next_due: tuple[datetime | None] | None = None  # the next moment, when the last tick read it
+        self._held_elsewhere = False  # the last tick left a due digest to the process building it
         ctx.store.after_commit(self._wake.set)
 
     async def start(self) -> None:
@@ -85,6 +89,7 @@ class Scheduler:
     async def tick(self) -> list[str]:
         """Fire whatever is due now. Returns one line per thing done."""
         self._next_due = None
+        self._held_elsewhere = False
         async with self.ctx.store.reading() as uow:
             due = await uow.timers.next_due()
         now = self.ctx.clock.now()
@@ -119,6 +124,19 @@ class Scheduler:
         return f"retention: message texts of {len(purged)} closed ticket(s) erased" if purged else ""
 
     async def _digest(self, job: Job) -> str:
+        """Build and post a due digest, unless another process of the desk is building it now or has posted
+        it since the job was read: every process's scheduler finds it due at the same moment, and the build
+        (the chart with matplotlib, seconds of CPU) would otherwise run in each for one post."""
+        async with self.ctx.store.exclusive(job.name) as held:
+            if not held:
+                self._held_elsewhere = True
+                return ""
+            async with self.ctx.store.reading() as uow:
+                if job not in await uow.timers.due_jobs(self.ctx.clock.now()):
+                    return ""  # posted by the process that held it before this one
+            return await self._build_digest(job)
+
+    async def _build_digest(self, job: Job) -> str:
         now = self.ctx.clock.now()
         spec = job.spec
         late = now - job.due_at > self.late_after
@@ -158,4 +176,6 @@ class Scheduler:
             timeout = self.poll
             if next_at is not None:
                 timeout = min(self.poll, max(0.05, (next_at - self.ctx.clock.now()).total_seconds()))
+            if self._held_elsewhere:
+                timeout = min(self.poll, max(timeout, HELD_RETRY))
             await until_set(self._wake, timeout)

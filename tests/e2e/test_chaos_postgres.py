@@ -41,6 +41,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from tests.adapters.slack.test_cli import _free_port, api_in_thread
 from tests.e2e.test_crash_slack import SECRET, SlackSender, _start
+from tests.fakes.loop_thread import LoopThread
 from tests.fakes.patience import HANG, wait_until
 from tests.fakes.slack_api import FakeSlackApi, Posted
 from tests.pg import fresh_database, require_server
@@ -102,17 +103,33 @@ leads_channel = "CLEADS"
 """
 
 
+class _Sessions:
+    """An operator's psql sessions on the desk's database, kept open for the whole test on a loop thread of
+    their own. The test watches the database many times a second from several threads (`wait_until` every
+    20 ms, eight agents looking for their tickets); a connection per look made the server start a backend
+    process each time, CPU the desk's own processes were short of on a 2-core machine."""
+
+    def __init__(self, url: str) -> None:
+        async def open_pool() -> asyncpg.Pool:
+            return await asyncpg.create_pool(url, min_size=1, max_size=SENDERS)
+
+        self.thread = LoopThread()
+        self.pool = self.thread.run(open_pool())
+
+    def fetch(self, statement: str, *args: Any) -> list[asyncpg.Record]:
+        return list(self.thread.run(self.pool.fetch(statement, *args)))
+
+    def close(self) -> None:
+        self.thread.run(self.pool.close())
+        self.thread.close()
+
+
+_sessions: dict[str, _Sessions] = {}
+
+
 def _sql(url: str, statement: str, *args: Any) -> list[asyncpg.Record]:
-    """Rows read on a connection of their own, as an operator with psql would."""
-
-    async def fetch() -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(url)
-        try:
-            return list(await conn.fetch(statement, *args))
-        finally:
-            await conn.close()
-
-    return asyncio.run(fetch())
+    """Rows read on a session of their own, as an operator with psql would (the `database` fixture's)."""
+    return _sessions[url].fetch(statement, *args)
 
 
 @pytest.fixture
@@ -122,9 +139,11 @@ def database() -> Iterator[str]:
         runner.run(require_server())
         block = fresh_database()
         url = runner.run(block.__aenter__())
+        _sessions[url] = _Sessions(url)
         try:
             yield url
         finally:
+            _sessions.pop(url).close()
             runner.run(block.__aexit__(None, None, None))
 
 

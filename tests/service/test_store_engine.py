@@ -114,3 +114,15 @@ async def test_a_unit_cancelled_while_waiting_for_its_turn_does_not_hold_up_the_
         # commits it itself and so goes on before the holder is woken)
         assert sorted(done) == ["holder", "other"]
         assert not turn.locked() and not turn.waiting
+
+
+async def test_a_key_is_held_by_one_block_at_a_time_and_let_go_when_it_ends(tmp_path: Path) -> None:
+    async with open_store(tmp_path / "d.db") as db:
+        async with db.exclusive("digest:a") as held, db.exclusive("digest:a") as again, db.exclusive("b") as other:
+            assert (held, again, other) == (True, False, True)
+        with pytest.raises(RuntimeError):
+            async with db.exclusive("digest:a") as held:
+                assert held
+                raise RuntimeError("the build failed")
+        async with db.exclusive("digest:a") as held:
+            assert held  # let go after the block, however it ended

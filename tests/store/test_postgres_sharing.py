@@ -4,17 +4,21 @@ connections, as separate processes would have): each piece of shared work is don
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 
+import asyncpg
 import pytest
 
-from bot.bootstrap import open_knowledge_base
+from bot.bootstrap import build_desk, open_knowledge_base
 from bot.delivery import DeliveryWorker
 from bot.domain.refs import MessageRef
 from bot.outbound import Destination, DestinationKind, Message
 from bot.records import Job
+from bot.scheduler import Scheduler, digest_job_name
 from bot.store.postgres.engine import PostgresStore
 from bot.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from kb.article import Article
@@ -129,6 +133,74 @@ async def test_a_digest_due_in_two_processes_runs_once(schema: str) -> None:
         async with b.reading() as uow:
             (moved,) = await uow.timers.due_jobs(clock.now() + timedelta(days=2))
         assert moved == Job(job.name, job.kind, job.spec, clock.now() + timedelta(days=1), clock.now())
+
+
+async def test_a_key_is_held_by_one_process_of_a_desk_and_let_go_when_its_block_ends_or_it_dies(
+    schema: str,
+) -> None:
+    async with (
+        pg.fresh_schema() as neighbours,
+        pg.open_in(schema) as a,
+        pg.open_in(schema) as b,
+        pg.open_in(neighbours) as next_door,
+    ):
+        async with a.exclusive("digest:x") as held:
+            async with b.exclusive("digest:x") as taken, b.exclusive("digest:y") as other:
+                assert (held, taken, other) == (True, False, True)
+            async with next_door.exclusive("digest:x") as theirs:
+                assert theirs  # another desk in the same database: its own keys
+        async with b.exclusive("digest:x") as held:
+            assert held  # a's block ended
+        async with pg.open_in(schema) as doomed:
+            block = doomed.exclusive("digest:x")
+            assert await block.__aenter__()
+            async with b.exclusive("digest:x") as taken:
+                assert not taken
+            operator = await asyncpg.connect(pg.URL)  # SIGKILL: the server ends the dead process's sessions
+            try:
+                await operator.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                    doomed.claimant,
+                )
+            finally:
+                await operator.close()
+            await until(_free(b, "digest:x"), "the dead holder's key to be free")
+            with contextlib.suppress(Exception):  # its connection is gone
+                await block.__aexit__(None, None, None)
+
+
+def _free(store: PostgresStore, key: str) -> Callable[[], Awaitable[bool]]:
+    async def free() -> bool:
+        async with store.exclusive(key) as held:
+            return held
+
+    return free
+
+
+async def test_a_due_digest_is_built_by_the_process_holding_it_and_posted_once(schema: str, tmp_path: Path) -> None:
+    """Every process's scheduler finds the digest due at the same moment; one builds it (the chart: seconds of
+    CPU), the others pass, and none builds it again once it is posted."""
+    clock = FakeClock()  # Monday 09:00
+    settings = make_settings(digests={"schedules": [{"cron": "0 9 * * *", "platform": "test"}]})
+    charts = tmp_path / "charts"
+    # the process that builds it has one pooled connection: holding the key takes none of them
+    async with pg.open_in(schema) as a, PostgresStore.open(pg.URL, schema=schema, pool_size=1) as b:
+        one, two = (
+            Scheduler(build_desk(settings, s, clock=clock).ctx, settings.digests, charts_dir=charts) for s in (a, b)
+        )
+        await one.start()
+        await two.start()
+        clock.advance(days=1)  # Tuesday 09:00: due in both
+        async with a.exclusive(digest_job_name("test", "leads", "0 9 * * *")) as held:  # one is building it
+            assert held
+            assert await two.tick() == []
+            assert not charts.exists()  # nothing built
+        assert await two.tick() == ["digest to test:leads"]
+        assert await one.tick() == []
+        assert len(list(charts.iterdir())) == 1
+        async with a.reading() as uow:
+            posts = await uow.outbox.pending_count()
+        assert posts == 1
 
 
 async def test_an_article_saved_by_another_process_is_suggested_at_the_next_message(schema: str) -> None:

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: `pg_advisory_lock` key held while migrating, so two processes starting together don't both migrate
 MIGRATION_LOCK = 0x7D_0001
+#: the first half of `exclusive`'s two-key advisory locks (a key space apart from the one-key lock above)
+EXCLUSIVE_LOCKS = 0x7D_0002
 
 
 def masked(url: str) -> str:
@@ -165,12 +167,16 @@ class PostgresStore:
                     await store._listener.close()
             await pool.close()
 
-    async def _listen(self) -> None:
-        """One connection outside the pool waits for other processes' notifications."""
+    def _session_settings(self) -> dict[str, str]:
+        """A connection outside the pool: named and placed as the pooled ones are."""
         settings = {"application_name": self.claimant}
         if self.schema:
             settings["search_path"] = self.schema
-        self._listener = await asyncpg.connect(self.url, server_settings=settings)
+        return settings
+
+    async def _listen(self) -> None:
+        """One connection outside the pool waits for other processes' notifications."""
+        self._listener = await asyncpg.connect(self.url, server_settings=self._session_settings())
         desk = await self._listener.fetchval("SELECT current_schema()")
         await self._listener.add_listener(channel(desk), self._notified)
 
@@ -196,6 +202,24 @@ class PostgresStore:
         self.commits += 1
         for callback in self._after_commit:
             callback()
+
+    @asynccontextmanager
+    async def exclusive(self, key: str) -> AsyncIterator[bool]:
+        """An advisory try-lock on a connection of its own, closed when the block ends: the server lets go
+        then, or when the process dies (its session with it). Not a pooled connection: the block's work
+        needs the pool, which may be a single connection (`[store] pool_size = 1`). Keyed by the desk's
+        schema too, so desks sharing a database never hold each other's keys."""
+        try:
+            conn = await asyncpg.connect(self.url, server_settings=self._session_settings(), timeout=10)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreUnavailable(explain(self.url, exc)) from None
+        try:
+            held = await conn.fetchval(
+                "SELECT pg_try_advisory_lock($1, hashtext(current_schema() || ':' || $2))", EXCLUSIVE_LOCKS, key
+            )
+            yield bool(held)
+        finally:
+            await conn.close()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[PostgresUnitOfWork]:

@@ -121,6 +121,7 @@ class SqliteStore:
         self._batch_limit = batch_limit
         self._after_commit: list[Callable[[], None]] = []
         self.commits = 0  # transactions committed (the group-commit figure in bench/intake.py)
+        self._exclusive: set[str] = set()  # keys held (`exclusive`)
 
     @property
     def location(self) -> str:
@@ -194,6 +195,19 @@ class SqliteStore:
         batch.units += 1
         self._end_turn(batch)
         await asyncio.shield(batch.committed)
+
+    @asynccontextmanager
+    async def exclusive(self, key: str) -> AsyncIterator[bool]:
+        """Held in this process: a SQLite desk has one process at work (the writer lease, `bot.writer_lease`),
+        so any other holder is in this one."""
+        if key in self._exclusive:
+            yield False
+            return
+        self._exclusive.add(key)
+        try:
+            yield True
+        finally:
+            self._exclusive.discard(key)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqliteUnitOfWork]:
