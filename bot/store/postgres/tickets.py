@@ -16,40 +16,11 @@ import asyncpg
 from bot.domain.refs import MessageRef, ThreadRef, UserRef
 from bot.domain.ticket import Priority, Status, Ticket
 from bot.records import Event, LoggedMessage, TicketQuery
+from bot.store import rows
 
 
 def ticket_from_row(row: asyncpg.Record) -> Ticket:
-    platform = row["customer_platform"]
-    card = (
-        MessageRef(platform=platform, channel=row["card_channel"], id=row["card_message"])
-        if row["card_message"]
-        else None
-    )
-    assignee = (  # before schema 15 (and in rows written by hand) the platform was the customer's
-        UserRef(platform=row["assignee_platform"] or platform, id=row["assignee_id"], name=row["assignee_name"] or "")
-        if row["assignee_id"]
-        else None
-    )
-    return Ticket(
-        number=row["number"],
-        subject=row["subject"],
-        description=row["description"],
-        customer=UserRef(platform=platform, id=row["customer_id"], name=row["customer_name"]),
-        origin=ThreadRef(platform=platform, channel=row["origin_channel"], thread=row["origin_thread"] or ""),
-        priority=Priority(row["priority"]),
-        category=row["category"],
-        tags=tuple(row["tags"]),
-        status=Status(row["status"]),
-        assignee=assignee,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        first_response_at=row["first_response_at"],
-        resolved_at=row["resolved_at"],
-        closed_at=row["closed_at"],
-        resolution_summary=row["resolution_summary"],
-        card=card,
-        resolved_by_kb=row["resolved_by_kb"],
-    )
+    return rows.ticket_from_row(row, tags=row["tags"])
 
 
 #: the class of the transaction-scoped advisory locks a writing unit takes on a customer (key: the customer)

@@ -11,41 +11,12 @@ from typing import Any
 from bot.domain.refs import MessageRef, ThreadRef, UserRef
 from bot.domain.ticket import Priority, Status, Ticket
 from bot.records import Event, LoggedMessage, TicketQuery
-from bot.store.sqlite.connection import fetch_all, fetch_one, from_db, opt_from_db, to_db
+from bot.store.rows import ticket_from_row
+from bot.store.sqlite.connection import fetch_all, fetch_one, from_db, to_db
 
 
 def _ticket(row: sqlite3.Row) -> Ticket:
-    platform = row["customer_platform"]
-    card = (
-        MessageRef(platform=platform, channel=row["card_channel"], id=row["card_message"])
-        if row["card_message"]
-        else None
-    )
-    assignee = (  # before schema 15 (and in rows written by hand) the platform was the customer's
-        UserRef(platform=row["assignee_platform"] or platform, id=row["assignee_id"], name=row["assignee_name"] or "")
-        if row["assignee_id"]
-        else None
-    )
-    return Ticket(
-        number=row["number"],
-        subject=row["subject"],
-        description=row["description"],
-        customer=UserRef(platform=platform, id=row["customer_id"], name=row["customer_name"]),
-        origin=ThreadRef(platform=platform, channel=row["origin_channel"], thread=row["origin_thread"] or ""),
-        priority=Priority(row["priority"]),
-        category=row["category"],
-        tags=tuple(json.loads(row["tags"])),
-        status=Status(row["status"]),
-        assignee=assignee,
-        created_at=from_db(row["created_at"]),
-        updated_at=from_db(row["updated_at"]),
-        first_response_at=opt_from_db(row["first_response_at"]),
-        resolved_at=opt_from_db(row["resolved_at"]),
-        closed_at=opt_from_db(row["closed_at"]),
-        resolution_summary=row["resolution_summary"],
-        card=card,
-        resolved_by_kb=row["resolved_by_kb"],
-    )
+    return ticket_from_row(row, tags=json.loads(row["tags"]), moment=from_db)
 
 
 def _opt(moment: datetime | None) -> str | None:

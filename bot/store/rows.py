@@ -1,0 +1,65 @@
+"""A ticket row as the domain reads it: the one mapping both engines share.
+
+The engines store the same columns and differ only in how a value comes back — SQLite gives moments as ISO
+text and tags as JSON text, PostgreSQL gives `timestamptz` and `text[]` — so each passes its row with those
+two readings (`moment`, `tags`); nothing here knows a driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.domain.refs import MessageRef, ThreadRef, UserRef
+from bot.domain.ticket import Priority, Status, Ticket
+
+
+class Row(Protocol):
+    """A row read by column name: `sqlite3.Row`, `asyncpg.Record`."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def ticket_from_row(row: Row, *, tags: Iterable[str], moment: Callable[[Any], datetime] = _as_is) -> Ticket:
+    """The `Ticket` of a `tickets` row; `moment` reads a non-null time column, `tags` are the row's tags."""
+    platform = row["customer_platform"]
+    card = (
+        MessageRef(platform=platform, channel=row["card_channel"], id=row["card_message"])
+        if row["card_message"]
+        else None
+    )
+    assignee = (  # before schema 15 (and in rows written by hand) the platform was the customer's
+        UserRef(platform=row["assignee_platform"] or platform, id=row["assignee_id"], name=row["assignee_name"] or "")
+        if row["assignee_id"]
+        else None
+    )
+
+    def maybe(column: str) -> datetime | None:
+        value = row[column]
+        return moment(value) if value is not None else None
+
+    return Ticket(
+        number=row["number"],
+        subject=row["subject"],
+        description=row["description"],
+        customer=UserRef(platform=platform, id=row["customer_id"], name=row["customer_name"]),
+        origin=ThreadRef(platform=platform, channel=row["origin_channel"], thread=row["origin_thread"] or ""),
+        priority=Priority(row["priority"]),
+        category=row["category"],
+        tags=tuple(tags),
+        status=Status(row["status"]),
+        assignee=assignee,
+        created_at=moment(row["created_at"]),
+        updated_at=moment(row["updated_at"]),
+        first_response_at=maybe("first_response_at"),
+        resolved_at=maybe("resolved_at"),
+        closed_at=maybe("closed_at"),
+        resolution_summary=row["resolution_summary"],
+        card=card,
+        resolved_by_kb=row["resolved_by_kb"],
+    )
