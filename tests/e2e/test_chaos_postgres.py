@@ -2,7 +2,7 @@
 one of them killed with SIGKILL every 3 s (the one serving longest, never the last one serving) and started
 again, while 2,000 customers write in (delivered the way Slack delivers events: sent again until a 200, each
 resend to the next process), agents reply with `/ticket reply`, and the scheduler posts SLA alerts (urgent
-tickets breach a 20 s first-response target) and a digest every minute.
+tickets breach a 5 s first-response target) and a digest every minute.
 
 What people see on the fake Slack afterwards: one ticket per message; one acknowledgement in each customer's
 thread and one queue card per ticket; the agents' replies in their customer's thread once each and in the
@@ -84,7 +84,7 @@ leads = ["slack:{LEAD}"]
 [sla]
 warn_at = 0.5
 [sla.targets]
-urgent = {{ first_response = "20s", resolution = "1d" }}
+urgent = {{ first_response = "5s", resolution = "1d" }}
 [digests]
 timezone = "UTC"
 charts_dir = "{charts}"
