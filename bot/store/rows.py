@@ -1,18 +1,21 @@
-"""A ticket row as the domain reads it: the one mapping both engines share.
+"""Rows as the domain reads them: the mappings both engines share.
 
 The engines store the same columns and differ only in how a value comes back — SQLite gives moments as ISO
-text and tags as JSON text, PostgreSQL gives `timestamptz` and `text[]` — so each passes its row with those
-two readings (`moment`, `tags`); nothing here knows a driver.
+text and JSON columns as text, PostgreSQL gives `timestamptz`, `text[]` and decoded `jsonb` — so each passes
+its row with those readings (`moment`, and the decoded values); nothing here knows a driver.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
 from bot.domain.refs import MessageRef, ThreadRef, UserRef
 from bot.domain.ticket import Priority, Status, Ticket
+from bot.outbound import Destination, Message
+from bot.records import Delivery
 
 
 class Row(Protocol):
@@ -62,4 +65,28 @@ def ticket_from_row(row: Row, *, tags: Iterable[str], moment: Callable[[Any], da
         resolution_summary=row["resolution_summary"],
         card=card,
         resolved_by_kb=row["resolved_by_kb"],
+    )
+
+
+def delivery_from_row(
+    row: Row, *, payload: Message, destination: Destination, moment: Callable[[Any], datetime] = _as_is
+) -> Delivery:
+    """The `Delivery` of a webhook's outbox row (`payload` and `destination` decoded by the engine): its event
+    type and id read off the body it sends."""
+    body = payload.text
+    head = json.loads(body)
+    return Delivery(
+        id=row["id"],
+        endpoint=destination.channel,
+        event_type=str(head.get("type", "")),
+        event_id=str(head.get("id", "")),
+        ticket=row["ticket"],
+        state=row["state"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        answer=row["delivered_id"],
+        created_at=moment(row["created_at"]),
+        delivered_at=moment(row["delivered_at"]) if row["delivered_at"] is not None else None,
+        next_attempt_at=moment(row["next_attempt_at"]),
+        body=body,
     )

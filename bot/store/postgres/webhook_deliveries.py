@@ -6,7 +6,6 @@ models validate directly (SQLite's twin parses JSON text).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import asyncpg
@@ -14,27 +13,14 @@ import asyncpg
 from bot.outbound import Destination, Message
 from bot.records import Delivery, OutboxRow
 from bot.store.postgres.outbox import PgOutbox, row_from_db
+from bot.store.rows import delivery_from_row
 
 PLATFORM = "webhook"
 
 
 def _delivery(r: asyncpg.Record) -> Delivery:
-    body = Message.model_validate(r["payload"]).text
-    head = json.loads(body)
-    return Delivery(
-        id=r["id"],
-        endpoint=Destination.model_validate(r["destination"]).channel,
-        event_type=str(head.get("type", "")),
-        event_id=str(head.get("id", "")),
-        ticket=r["ticket"],
-        state=r["state"],
-        attempts=r["attempts"],
-        last_error=r["last_error"],
-        answer=r["delivered_id"],
-        created_at=r["created_at"],
-        delivered_at=r["delivered_at"],
-        next_attempt_at=r["next_attempt_at"],
-        body=body,
+    return delivery_from_row(
+        r, payload=Message.model_validate(r["payload"]), destination=Destination.model_validate(r["destination"])
     )
 
 

@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import datetime
 
 from bot.outbound import Destination, Message
 from bot.records import Delivery, OutboxRow
-from bot.store.sqlite.connection import fetch_all, fetch_one, from_db, opt_from_db
+from bot.store.rows import delivery_from_row
+from bot.store.sqlite.connection import fetch_all, fetch_one, from_db
 from bot.store.sqlite.outbox import SqliteOutbox, row_from_db
 
 PLATFORM = "webhook"
 
 
 def _delivery(r: sqlite3.Row) -> Delivery:
-    body = Message.model_validate_json(r["payload"]).text
-    head = json.loads(body)
-    return Delivery(
-        id=r["id"],
-        endpoint=Destination.model_validate_json(r["destination"]).channel,
-        event_type=str(head.get("type", "")),
-        event_id=str(head.get("id", "")),
-        ticket=r["ticket"],
-        state=r["state"],
-        attempts=r["attempts"],
-        last_error=r["last_error"],
-        answer=r["delivered_id"],
-        created_at=from_db(r["created_at"]),
-        delivered_at=opt_from_db(r["delivered_at"]),
-        next_attempt_at=from_db(r["next_attempt_at"]),
-        body=body,
+    return delivery_from_row(
+        r,
+        payload=Message.model_validate_json(r["payload"]),
+        destination=Destination.model_validate_json(r["destination"]),
+        moment=from_db,
     )
 
 
