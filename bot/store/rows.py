@@ -28,6 +28,11 @@ def _as_is(value: Any) -> Any:
     return value
 
 
+def _maybe(value: Any, moment: Callable[[Any], datetime]) -> datetime | None:
+    """A nullable time column read with `moment`."""
+    return moment(value) if value is not None else None
+
+
 def ticket_from_row(row: Row, *, tags: Iterable[str], moment: Callable[[Any], datetime] = _as_is) -> Ticket:
     """The `Ticket` of a `tickets` row; `moment` reads a non-null time column, `tags` are the row's tags."""
     platform = row["customer_platform"]
@@ -42,10 +47,6 @@ def ticket_from_row(row: Row, *, tags: Iterable[str], moment: Callable[[Any], da
         else None
     )
 
-    def maybe(column: str) -> datetime | None:
-        value = row[column]
-        return moment(value) if value is not None else None
-
     return Ticket(
         number=row["number"],
         subject=row["subject"],
@@ -59,9 +60,9 @@ def ticket_from_row(row: Row, *, tags: Iterable[str], moment: Callable[[Any], da
         assignee=assignee,
         created_at=moment(row["created_at"]),
         updated_at=moment(row["updated_at"]),
-        first_response_at=maybe("first_response_at"),
-        resolved_at=maybe("resolved_at"),
-        closed_at=maybe("closed_at"),
+        first_response_at=_maybe(row["first_response_at"], moment),
+        resolved_at=_maybe(row["resolved_at"], moment),
+        closed_at=_maybe(row["closed_at"], moment),
         resolution_summary=row["resolution_summary"],
         card=card,
         resolved_by_kb=row["resolved_by_kb"],
@@ -86,7 +87,7 @@ def delivery_from_row(
         last_error=row["last_error"],
         answer=row["delivered_id"],
         created_at=moment(row["created_at"]),
-        delivered_at=moment(row["delivered_at"]) if row["delivered_at"] is not None else None,
+        delivered_at=_maybe(row["delivered_at"], moment),
         next_attempt_at=moment(row["next_attempt_at"]),
         body=body,
     )
