@@ -33,7 +33,7 @@ BUNDLED_KB = Path(kb_package.__file__).resolve().parent / "sample"
 def kb_folder(settings: Settings) -> Path:
     folder = settings.resolve(settings.kb.path) if settings.kb.path else BUNDLED_KB
     if not folder.is_dir():
-        raise ConfigError(f"[kb] path: {folder} is not a folder of articles")
+        raise ConfigError(f"[kb] path: {folder.absolute()} is not a folder of articles")
     return folder
 
 

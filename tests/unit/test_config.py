@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from adapters.cli import ADAPTERS
+from bot.bootstrap import kb_folder
 from bot.config import ConfigError, load_settings
 from bot.domain.ticket import Priority
 
@@ -19,6 +20,18 @@ def test_example_config_is_valid_and_resolves_paths_next_to_itself() -> None:
     assert settings.intake.classify("Everything is down!!") == (Priority.URGENT, "incident")
     assert settings.intake.classify("I need a refund") == (Priority.NORMAL, "billing")
     assert settings.intake.classify("hello") == (Priority.NORMAL, "general")
+
+
+def test_a_missing_kb_folder_is_named_where_it_was_looked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config copied elsewhere keeps `path = "kb/sample"`, which is read next to the copy: the error says where."""
+    (tmp_path / "desk").mkdir()
+    copied = tmp_path / "desk" / "threaddesk.toml"
+    copied.write_text('[kb]\npath = "kb/sample"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(Path("desk/threaddesk.toml"), ADAPTERS)
+    with pytest.raises(ConfigError) as error:
+        kb_folder(settings)
+    assert str(error.value) == f"[kb] path: {tmp_path / 'desk' / 'kb' / 'sample'} is not a folder of articles"
 
 
 def test_db_override_wins(tmp_path: Path) -> None:
