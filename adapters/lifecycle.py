@@ -2,7 +2,8 @@
 
 On SIGTERM (or Ctrl-C) the shutdown is graceful, in this order: /readyz turns 503 ("shutdown"); every
 adapter stops taking new events (Slack HTTP answers 503 so Slack retries the event later, Socket Mode
-disconnects) and finishes the ones it took; the units of work in flight finish; the delivery worker
+disconnects) and finishes the ones it took; the units of work in flight finish, and so does a scheduler
+tick in progress (a digest being built), after which the scheduler fires nothing new; the delivery worker
 sends what it can within `[ops] drain_seconds`; then everything closes (Discord's gateway cleanly) and
 the process exits 0. Posts left in the outbox are sent by the next start. Delivery workers running beside
 the chat one (`background`: webhooks) are stopped with it, within the same budget.
@@ -66,7 +67,8 @@ async def serve(
         worker_task = asyncio.create_task(worker.run(), name="delivery")
         tasks.append(worker_task)
         probe.worker_alive = lambda: not worker_task.done()
-        tasks.append(asyncio.create_task(scheduler.run(), name="scheduler"))
+        scheduler_task = asyncio.create_task(scheduler.run(), name="scheduler")
+        tasks.append(scheduler_task)
         recovered = await desk.handle_waiting()  # what a crash left in the inbox, before anything new
         if recovered:
             log.warning("handled %d message(s) received before the last stop but not handled then", recovered)
@@ -86,7 +88,7 @@ async def serve(
                 if task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
             return
-        await _drain(settings, desk, [(worker, worker_task), *background], probe, adapters)
+        await _drain(settings, desk, [(worker, worker_task), *background], probe, adapters, (scheduler, scheduler_task))
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
@@ -105,6 +107,7 @@ async def _drain(
     workers: Sequence[tuple[DeliveryWorker, asyncio.Task[None]]],
     probe: Probe,
     adapters: list[tuple[str, RunningAdapter]],
+    scheduling: tuple[Scheduler, asyncio.Task[None]],
 ) -> None:
     loop = asyncio.get_running_loop()
     budget = settings.ops.drain_seconds
@@ -112,12 +115,16 @@ async def _drain(
     log.warning("shutting down: no new events; finishing work in flight and flushing the outbox (%gs)", budget)
     probe.shutting_down = True
     desk.gate.draining = True
+    scheduler, scheduler_task = scheduling
+    scheduler.stop()  # fires nothing new; a tick in progress finishes first, so the flush below sends its posts
     try:
         async with asyncio.timeout_at(deadline):
             await asyncio.gather(*(adapter.stop_intake() for _, adapter in adapters))
             await desk.gate.idle()
+            await asyncio.wait([scheduler_task])
     except TimeoutError:
-        log.error("shutdown: %d unit(s) of work still running after %gs; stopping anyway", desk.gate.in_flight, budget)
+        log.error("shutdown: %s still running after %gs; stopping anyway", _in_flight(desk, scheduler_task), budget)
+        scheduler_task.cancel()  # what it had not committed stays due: the next start fires it
     left = max(0.0, deadline - loop.time())
     for worker, _ in workers:
         worker.stop(left)  # chat posts and webhooks flush side by side, within the same budget
@@ -137,3 +144,11 @@ async def _drain(
         log.warning("shutdown: %d post(s) left in the outbox; the next start sends them", left)
     else:
         log.warning("shutdown: outbox flushed; stopped cleanly")
+
+
+def _in_flight(desk: Desk, scheduler_task: asyncio.Task[None]) -> str:
+    """What a drain that ran out of time was still waiting for, as the log line names it."""
+    running = [f"{desk.gate.in_flight} unit(s) of work"] if desk.gate.in_flight else []
+    if not scheduler_task.done():
+        running.append("the scheduler's timers and digests")
+    return " and ".join(running) or "nothing"

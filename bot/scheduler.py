@@ -4,7 +4,7 @@ One `tick()` fires the per-ticket timers that are due (SLA alerts, auto-close, r
 scheduled jobs (digests, cron expressions per target channel in the `[digests]` timezone). A job's next
 moment is stored; after running it moves to the next cron moment *after now*, so a job missed while the
 process was down runs once, late (and says so), never once per missed moment. `run()` ticks forever,
-sleeping until the next stored moment (at most `poll` seconds, and woken by every commit).
+sleeping until the next stored moment (at most `poll` seconds, and woken by every commit), until `stop()`.
 """
 
 from __future__ import annotations
@@ -66,7 +66,14 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._next_due: tuple[datetime | None] | None = None  # the next moment, when the last tick read it
         self._held_elsewhere = False  # the last tick left a due digest to the process building it
+        self._stopping = False
         ctx.store.after_commit(self._wake.set)
+
+    def stop(self) -> None:
+        """Make `run` return once the tick in progress, if any, has finished. On shutdown nothing new is fired,
+        and what the last tick enqueued (a digest built meanwhile) is flushed with the rest of the outbox."""
+        self._stopping = True
+        self._wake.set()
 
     async def start(self) -> None:
         """Create the configured digest jobs (existing ones keep their stored moment); drop removed ones."""
@@ -158,9 +165,9 @@ class Scheduler:
         return f"digest to {spec['platform']}:{spec['channel']}{' (late)' if late else ''}"
 
     async def run(self, after_tick: Callable[[list[str]], Awaitable[None]] | None = None) -> None:
-        """Tick forever. `after_tick` sees what each tick did (the console delivers and shows it)."""
+        """Tick until `stop()`. `after_tick` sees what each tick did (the console delivers and shows it)."""
         await self.start()
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 done = await self.tick()
@@ -168,6 +175,8 @@ class Scheduler:
                     await after_tick(done)
             except Exception:
                 log.exception("scheduler tick failed; trying again shortly")
+            if self._stopping:
+                return
             if self._next_due is not None:  # read by a tick that found nothing due
                 next_at = self._next_due[0]
             else:
