@@ -94,12 +94,24 @@ async def test_5xx_backs_off_exponentially_then_gives_up_visibly(
 
 
 async def test_refused_post_does_not_block_the_thread(
-    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform
+    desk: Desk, worker: DeliveryWorker, platform: RecordingPlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await desk.receive(dm(ALICE, "Delete my account", message_id="root"))
     await desk.run(BOB, "/ticket reply 1 Done, it is deleted")
-    platform.fail_next(DeliveryRefused("channel_not_found"))
+    # the first post into Alice's thread is refused: by where it goes, not by call order (the queue card is
+    # sent at the same time, and which of the two reaches the platform first is up to the machine)
+    refused: list[str] = []
+    post = platform.post_message
+
+    async def refuse_the_first_in_alices_thread(channel: str, message: Message, **where: Any) -> MessageRef:
+        if channel == "dm-alice" and not refused:
+            refused.append(message.text)
+            raise DeliveryRefused("channel_not_found")
+        return await post(channel, message, **where)
+
+    monkeypatch.setattr(platform, "post_message", refuse_the_first_in_alices_thread)
     await worker.drain()
+    assert refused and refused[0].startswith("Thanks, Alice — we've opened ticket #1")
     assert platform.texts("dm-alice", "root") == ["Bob: Done, it is deleted"]
 
 
