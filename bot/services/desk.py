@@ -160,6 +160,8 @@ class Desk:
             waiting = await uow.inbound.waiting()
         handled = 0
         for item in waiting:
+            if self.gate.draining:
+                break  # shutting down: the drain waits for work in flight, not for more; the next start has these
             if self.ctx.clock.now() - item.received_at < older_than:
                 break  # younger ones are being handled as they arrive
             msg = IncomingMessage.model_validate_json(item.payload)

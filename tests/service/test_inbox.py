@@ -97,3 +97,19 @@ async def test_a_message_handled_after_a_restart_greets_the_customer_by_name(
     assert ack.startswith("Thanks, Alice Liddell — we've opened ticket #1")
     shown = await desk.ticket(1)
     assert shown is not None and shown.customer.name == "Alice Liddell"
+
+
+async def test_waiting_messages_are_left_for_the_next_start_once_the_drain_has_begun(
+    db: Store, settings: Settings, clock: FakeClock
+) -> None:
+    desk = build_desk(settings, db, clock=clock)
+    assert await desk.accept(dm(ALICE, "The export to CSV is empty", message_id="ev-5"))
+    desk.gate.draining = True  # SIGTERM: the periodic retry must not start new work while the outbox is flushed
+    assert await desk.handle_waiting() == 0
+    async with db.reading() as uow:
+        assert await uow.tickets.list_tickets(TicketQuery()) == []
+    restarted = build_desk(settings, db, clock=clock)  # the next start
+    assert await restarted.handle_waiting() == 1
+    async with db.reading() as uow:
+        [ticket] = await uow.tickets.list_tickets(TicketQuery())
+    assert ticket.description == "The export to CSV is empty"
