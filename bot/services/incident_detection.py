@@ -10,10 +10,12 @@ read before it, `read_report`):
    traffic far more often than a late report of the outage, and `/incident link` adds one in a command.
 2. **Detect.** Otherwise, when this report and at least `min_reports - 1` others from different customers
    that belong to no incident arrived within `window` and are alike (`similarity`, or the same keyword
-   rule) — all like this report, or all like one of them that is like this report — and so many look-alikes
-   are not explained by how often the subject comes up anyway (`_usual`), the bot proposes an incident on
-   the queue channel, or creates it (`auto_create`), then also linking the window's other free reports that
-   read like the group (they arrived before it existed).
+   rule) — all like this report, or all like one of them that is like this report — the group is either more
+   of an open incident (it reads like one as a whole, though each report fell short of joining it alone: it
+   joins that one) or, when so many look-alikes are not explained by how often the subject comes up anyway
+   (`_usual`), a new outage: the bot proposes an incident on the queue channel, or creates it
+   (`auto_create`), then also linking the window's other free reports that read like the group (they arrived
+   before it existed).
 
 Similarity is `kb.grouping` (BM25 + rapidfuzz over the ticket texts, word rarity from recent traffic; fused
 with MiniLM sentence embeddings when `[incidents] semantic` is on).
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 from bot.domain.incident import Incident, IncidentUpdate
@@ -47,6 +50,11 @@ CANDIDATES = 100
 #: How rare a window's count of look-alikes must be, under its subject's usual rate, to be an outage (`_usual`):
 #: fixed on the training streams (BENCHMARKS.md, "Incident grouping").
 SURPRISE = 3e-5
+
+#: A group found while an incident is open joins it when its reports' mean fit reaches this share of
+#: `join_similarity` (a mean of several reports is steadier than the one score a report joins by alone). Fixed
+#: on the training streams (BENCHMARKS.md, "Incident grouping").
+GROUP_FIT = 0.5
 
 #: Reports are compared again and again while they are in the window: tokenise and stem each text once.
 prepare = lru_cache(maxsize=4096)(_prepare)
@@ -118,26 +126,58 @@ async def _join(ctx: DeskContext, uow: UnitOfWork, ticket: Ticket, report: Prepa
     best: tuple[float, Incident] | None = None
     for incident in await uow.incidents.list_incidents(open_only=True, platform=ticket.customer.platform):
         if rule is not None and await uow.incidents.rule_of(incident.id) == rule:
-            score = 100.0
+            score: float | None = 100.0
         else:
-            last = await uow.incidents.last_report_at(incident.id)
-            if last is not None and ticket.created_at - last > ctx.incidents.join_window_delta:
-                continue  # the outage stopped producing reports: similar tickets now are ordinary traffic
-            members = [prepare(text) for text in await uow.incidents.member_texts(incident.id)]
-            score = ctx.grouping.closeness(report, members or [prepare(incident.title)])
-            score -= ctx.grouping.noise(report)
-            negatives = [prepare(text) for text in await uow.incidents.negatives_for(incident.id)]
-            if negatives and max(ctx.grouping.lifts(report, negatives)) >= score:
-                continue  # an agent said a wording like this one is not this incident
-        if score >= ctx.incidents.join_similarity and (best is None or score > best[0]):
+            score = await _fit(ctx, uow, incident, [report], ticket.created_at)
+        if score is not None and score >= ctx.incidents.join_similarity and (best is None or score > best[0]):
             best = (score, incident)
     if best is None:
         return None
-    incident = best[1]
+    return await _link_into(ctx, uow, best[1], [ticket])
+
+
+async def _fit(
+    ctx: DeskContext, uow: UnitOfWork, incident: Incident, reports: list[Prepared], at: datetime
+) -> float | None:
+    """How much `reports` read like `incident`'s reports: each one's closeness to its earliest reports (so it
+    does not drift towards whatever joined it last) above that report's own noise level, averaged. None when
+    the incident has stopped drawing reports (its latest more than `join_window` before `at`: similar tickets
+    now are ordinary traffic), or when one of them reads even more like a wording an agent unlinked from it."""
+    last = await uow.incidents.last_report_at(incident.id)
+    if last is not None and at - last > ctx.incidents.join_window_delta:
+        return None
+    members = [prepare(text) for text in await uow.incidents.member_texts(incident.id)] or [prepare(incident.title)]
+    negatives = [prepare(text) for text in await uow.incidents.negatives_for(incident.id)]
+    scores = []
+    for report in reports:
+        score = ctx.grouping.closeness(report, members) - ctx.grouping.noise(report)
+        if negatives and max(ctx.grouping.lifts(report, negatives)) >= score:
+            return None  # an agent said a wording like this one is not this incident
+        scores.append(score)
+    return sum(scores) / len(scores)
+
+
+async def _link_into(ctx: DeskContext, uow: UnitOfWork, incident: Incident, tickets: list[Ticket]) -> Joined:
+    """Link `tickets` to `incident`; the last is being opened now, and its acknowledgement says it."""
     work = IncidentWork(ctx, uow, incident, bot_user(incident.platform))
-    await work.link(ticket, "auto", tell_customer=False)  # the acknowledgement says it
+    for ticket in tickets:
+        await work.link(ticket, "auto", tell_customer=ticket is not tickets[-1])
     await work.finish()
     return Joined(incident, await uow.incidents.latest_public_update(incident.id))
+
+
+async def _more_of_an_open_one(ctx: DeskContext, uow: UnitOfWork, group: list[Ticket]) -> Joined | None:
+    """The open incident a newly found group belongs to, if it reads like one as a whole (its reports' mean fit
+    at least `GROUP_FIT` × `join_similarity`). Its reports each fell short of `join_similarity` — some arrived
+    before the incident was detected and were never compared — but together they are more of that outage, not
+    a second incident of it (which would split its customers between two update logs)."""
+    reports = [prepare(t.description) for t in group]
+    best: tuple[float, Incident] | None = None
+    for incident in await uow.incidents.list_incidents(open_only=True, platform=group[-1].customer.platform):
+        fit = await _fit(ctx, uow, incident, reports, group[-1].created_at)
+        if fit is not None and fit >= GROUP_FIT * ctx.incidents.join_similarity and (best is None or fit > best[0]):
+            best = (fit, incident)
+    return None if best is None else await _link_into(ctx, uow, best[1], group)
 
 
 async def _detect(
@@ -215,14 +255,18 @@ async def _detect(
     kept = [i for i, r in enumerate(recent) if r.ticket in chosen]
     if len({recent[i].customer for i in kept}) + 1 < cfg.min_reports:
         return None
-    if rule is None and _usual(ctx, report, recent, len(kept)):
-        return None
     members: list[Ticket] = []
     for i in kept:
         found = await uow.tickets.get_ticket(recent[i].ticket)
         if found is not None:
             members.append(found)
     members.append(ticket)
+    if rule is None:
+        # an open incident's own reports make its subject look usual: ask whether the group is more of it first
+        if (merged := await _more_of_an_open_one(ctx, uow, members)) is not None:
+            return merged
+        if _usual(ctx, report, recent, len(kept)):
+            return None
     rules = {recent[i].rule for i in kept} | {rule}
     title = rule if rule is not None and rules == {rule} else _central_subject(ctx, members)
     if cfg.auto_create:

@@ -25,6 +25,7 @@ from tests.kb.report_texts import INTENTS, report
 DAVE = UserRef(platform="test", id="dave", name="Dave")
 FRAN = UserRef(platform="test", id="fran", name="Fran")
 GUS = UserRef(platform="test", id="gus", name="Gus")
+HAL, IVY, JO, KIM = (UserRef(platform="test", id=name.lower(), name=name) for name in ("Hal", "Ivy", "Jo", "Kim"))
 
 # the similarity thresholds are the product's tuned defaults' business (BENCHMARKS.md); these tests pin
 # their own so that a re-tuning does not change what they check
@@ -155,6 +156,44 @@ async def test_auto_create_links_at_the_third_report(
     assert platform.texts("leads")[-1].startswith("🔥 Incident INC-1 opened automatically")
     shown = (await desk.run(BOB, "/incident show 1")).text
     assert "Time to detect: 4m" in shown
+
+
+async def test_a_second_group_of_an_open_outage_joins_it_and_another_outage_opens_its_own(
+    db: Store, clock: FakeClock, worker: DeliveryWorker, platform: RecordingPlatform
+) -> None:
+    """Reports that each fall short of joining an open incident (here the join threshold is above what any of
+    them reaches alone) but together read like it are more of that outage: they join it rather than open a
+    second incident of it. A group of another outage still opens its own."""
+    desk = desk_for(db, clock, auto_create=True, join_similarity=40)
+    await report_outage(desk, clock)
+    more = {
+        FRAN: "can't log in, error 503 on the login page",
+        GUS: "login page: error 503, can't log in",
+        HAL: "getting error 503 on login, can't log in",
+    }
+    for user, text in more.items():
+        await desk.receive(dm(user, text, message_id=f"r-{user.id}"))
+        clock.advance(minutes=1)
+    await worker.drain()
+    card = incident_card(platform)
+    assert fields(card)["Linked tickets"] == "6"
+    title = card.current.title.split(" · ", 1)[1]
+    aware = f"We're aware of an ongoing issue: {title}. We'll update you here."
+    fran, gus, hal = (thread(platform, user, f"r-{user.id}") for user in more)
+    assert fran[-1] == aware and gus[-1] == aware  # joined after their acknowledgement
+    assert len(hal) == 1 and aware in hal[0]  # the newest: its acknowledgement says it
+
+    for user, text in (
+        (IVY, "card payment declined at checkout with code 402"),
+        (JO, "checkout declines my card payment, code 402"),
+        (KIM, "code 402: card payment declined at checkout"),
+    ):
+        await desk.receive(dm(user, text, message_id=f"r-{user.id}"))
+        clock.advance(minutes=1)
+    await worker.drain()
+    assert fields(card)["Linked tickets"] == "6"
+    listed = (await desk.run(BOB, "/incident list")).text
+    assert "INC-1" in listed and "INC-2" in listed and "402" in listed
 
 
 async def test_reports_from_one_customer_or_outside_the_window_do_not_make_an_incident(
