@@ -7,7 +7,6 @@ import asyncio
 import base64
 import os
 import signal
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -55,13 +54,11 @@ async def test_sigterm_sends_the_webhooks_due_within_the_budget_and_keeps_the_re
         await desk.receive(dm(CAROL, "My invoice is missing", message_id="c1"))
         await until(lambda: len(receiver.requests) == 2, "ticket 2's first attempt")
         assert not receiver.accepted
-        stopped_at = time.monotonic()
         os.kill(os.getpid(), signal.SIGTERM)  # handled by the service loop, as in `threaddesk run`
         await serving
-        took = time.monotonic() - stopped_at
+        # waiting for the delivery due in an hour would have been cut off at the deadline (and its grace)
         assert hooks.task.done() and not hooks.task.cancelled(), "the worker finished its drain; it was not cut off"
 
-    assert took < DRAIN + lifecycle.SEND_GRACE_SECONDS
     [sent] = receiver.accepted  # the retry that fell due within the budget went out during the drain
     assert sent["data"]["ticket"]["number"] == 1
     async with db.reading() as uow:
