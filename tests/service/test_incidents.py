@@ -51,10 +51,15 @@ def thread(platform: RecordingPlatform, user: UserRef, root: str) -> list[str]:
     return platform.texts(f"dm-{user.id}", root)
 
 
-async def report_outage(desk: Desk, clock: FakeClock) -> None:
-    for user, text in OUTAGE.items():
+async def send_reports(desk: Desk, clock: FakeClock, reports: dict[UserRef, str], *, minutes: int = 2) -> None:
+    """Each customer writes their report (message id `r-<id>`), `minutes` apart."""
+    for user, text in reports.items():
         await desk.receive(dm(user, text, message_id=f"r-{user.id}"))
-        clock.advance(minutes=2)
+        clock.advance(minutes=minutes)
+
+
+async def report_outage(desk: Desk, clock: FakeClock) -> None:
+    await send_reports(desk, clock, OUTAGE)
 
 
 def proposal(platform: RecordingPlatform) -> Sent:
@@ -171,9 +176,7 @@ async def test_a_second_group_of_an_open_outage_joins_it_and_another_outage_open
         GUS: "login page: error 503, can't log in",
         HAL: "getting error 503 on login, can't log in",
     }
-    for user, text in more.items():
-        await desk.receive(dm(user, text, message_id=f"r-{user.id}"))
-        clock.advance(minutes=1)
+    await send_reports(desk, clock, more, minutes=1)
     await worker.drain()
     card = incident_card(platform)
     assert fields(card)["Linked tickets"] == "6"
@@ -183,13 +186,12 @@ async def test_a_second_group_of_an_open_outage_joins_it_and_another_outage_open
     assert fran[-1] == aware and gus[-1] == aware  # joined after their acknowledgement
     assert len(hal) == 1 and aware in hal[0]  # the newest: its acknowledgement says it
 
-    for user, text in (
-        (IVY, "card payment declined at checkout with code 402"),
-        (JO, "checkout declines my card payment, code 402"),
-        (KIM, "code 402: card payment declined at checkout"),
-    ):
-        await desk.receive(dm(user, text, message_id=f"r-{user.id}"))
-        clock.advance(minutes=1)
+    other = {
+        IVY: "card payment declined at checkout with code 402",
+        JO: "checkout declines my card payment, code 402",
+        KIM: "code 402: card payment declined at checkout",
+    }
+    await send_reports(desk, clock, other, minutes=1)
     await worker.drain()
     assert fields(card)["Linked tickets"] == "6"
     listed = (await desk.run(BOB, "/incident list")).text
@@ -316,13 +318,12 @@ async def test_a_keyword_rule_groups_reports_whatever_their_wording(
 ) -> None:
     rules = [{"match": r"\b(checkout|payment page)\b", "title": "Checkout outage"}]
     desk = desk_for(db, clock, rules=rules)
-    for user, text in (
-        (ALICE, "checkout spins forever"),
-        (CAROL, "the payment page is blank for me"),
-        (DAVE, "can't finish checkout, it says try again later"),
-    ):
-        await desk.receive(dm(user, text, message_id=f"r-{user.id}"))
-        clock.advance(minutes=1)
+    checkout = {
+        ALICE: "checkout spins forever",
+        CAROL: "the payment page is blank for me",
+        DAVE: "can't finish checkout, it says try again later",
+    }
+    await send_reports(desk, clock, checkout, minutes=1)
     await worker.drain()
     found = proposal(platform)
     assert found.message.buttons[0].command == "/incident new Checkout outage #1 #2 #3"
