@@ -26,6 +26,7 @@ burst's reports that had arrived when it was detected.
     python bench/incidents.py --split train --similarity 12,15,22 --join-similarity 10,12   # fix thresholds
     python bench/incidents.py --split train --semantic ...   # the same with MiniLM fused in (needs .[semantic])
     python bench/incidents.py --split val                 # report (the [incidents] defaults)
+    python bench/incidents.py --split train --semantic --oracle 4   # joining alone: bursts detected perfectly
     python bench/incidents.py --split val --write DIR     # also write the streams as JSON Lines, then
     threaddesk incidents replay DIR/clinc150-val-0.jsonl --json   # gives the same incidents
 """
@@ -175,12 +176,45 @@ def score(stream: Stream, result: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def run(streams: Sequence[Stream], thresholds: dict[str, Any]) -> tuple[dict[str, float], float, float]:
+def oracle_detection(stream: Stream, at: int) -> Callable[..., Any]:
+    """A stand-in for `incident_detection._detect` that knows the labels: a burst's incident opens at its
+    `at`-th report, with exactly its reports not linked yet, and background reports never make one. Joining,
+    the group check and everything after detection are the product's own; this measures them alone."""
+    burst_of = {r.text: stream.gold.get(r.id) for r in stream.reports}
+    seen: dict[int, list[int]] = defaultdict(list)
+
+    async def detect(ctx: Any, uow: Any, ticket: Any, report: Any, rule: Any) -> Any:
+        burst = burst_of.get(ticket.description)
+        if burst is None or len(seen[burst]) >= at:
+            return None
+        seen[burst].append(ticket.number)
+        if len(seen[burst]) < at:
+            return None
+        members = [
+            await uow.tickets.get_ticket(n) for n in seen[burst] if await uow.incidents.incident_of_ticket(n) is None
+        ]
+        incident = await incident_detection.open_incident(
+            ctx, uow, ticket.subject, members, source="auto", tell={ticket.number}
+        )
+        return incident_detection.Joined(incident, None)
+
+    return detect
+
+
+def run(
+    streams: Sequence[Stream], thresholds: dict[str, Any], *, oracle: int | None = None
+) -> tuple[dict[str, float], float, float]:
     settings = settings_from_dict({"incidents": thresholds}, {})
     rows = []
     cpu0, wall0 = time.process_time(), time.perf_counter()
+    detect = incident_detection._detect
     for stream in streams:
-        rows.append(score(stream, asyncio.run(replay(settings, stream.reports))))
+        if oracle is not None:
+            incident_detection._detect = oracle_detection(stream, oracle)
+        try:
+            rows.append(score(stream, asyncio.run(replay(settings, stream.reports))))
+        finally:
+            incident_detection._detect = detect
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     total = {k: statistics.fmean(r[k] for r in rows) for k in rows[0] if k != "delay"}
     total["delay"] = statistics.median(r["delay"] for r in rows)
@@ -226,6 +260,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--memo", action="store_true", help="encode each text once for all runs (sweeps; CPU then leaves encoding out)"
+    )
+    parser.add_argument(
+        "--oracle", type=int, metavar="K", help="detect each burst at its K-th report from the labels (diagnosis only)"
     )
     parser.add_argument("--write", type=Path, help="also write each stream as JSON Lines into this folder")
     args = parser.parse_args()
@@ -293,7 +330,7 @@ def main() -> None:
     for thresholds in grid:
         for name in args.datasets.split(","):
             chosen = [s for s in streams if s.name.startswith(name)]
-            total, cpu, _ = run(chosen, thresholds)
+            total, cpu, _ = run(chosen, thresholds, oracle=args.oracle)
             shown = settings_from_dict({"incidents": thresholds}, {}).incidents.resolved(False)
             print(
                 f"| {name} | {'on' if shown.semantic else 'off'} | {shown.min_reports} | {shown.window} | "
