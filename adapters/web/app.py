@@ -14,7 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from adapters.web import kb_pages, pages, reports, session, transcript
+from adapters.web import incident_pages, kb_pages, pages, reports, session, transcript
 from adapters.web.common import CHOICES, CONFIG, DESK, FLASH, TEMPLATES, ChoicesCache, environment
 from bot.services.desk import Desk
 from bot.web_config import WebConfig
@@ -66,6 +66,7 @@ def build_app(desk: Desk, config: WebConfig, extensions: Sequence[Extension] = (
     app.router.add_static(p + "/static/", STATIC, name="static")
     session.add_routes(app, p)
     pages.add_routes(app, p)
+    incident_pages.add_routes(app, p)
     reports.add_routes(app, p)
     kb_pages.add_routes(app, p)
     transcript.add_routes(app, p)

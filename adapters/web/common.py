@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,12 @@ CHOICES = web.AppKey("filter_choices", ChoicesCache)
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 
+def _since(moment: datetime, now: datetime) -> str:
+    """`5m ago`, or `just now`."""
+    age = humanize_duration(now - moment)
+    return age if age == "just now" else f"{age} ago"
+
+
 def _when(moment: datetime | None) -> str:
     return "—" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
@@ -69,6 +76,7 @@ def environment(prefix: str) -> jinja2.Environment:
     env.globals["prefix"] = prefix
     env.filters["when"] = _when
     env.filters["ago"] = lambda moment, now: humanize_duration(now - moment)
+    env.filters["since"] = _since
     env.filters["label"] = lambda value: str(value).replace("_", " ")
     return env
 
@@ -109,3 +117,34 @@ def pop_flash(request: web.Request) -> list[tuple[bool, str]]:
     viewer = request[VIEWER]
     store: dict[str, list[tuple[bool, str]]] = request.app[FLASH]
     return store.pop(viewer.session.token_hash, [])
+
+
+def number_in_path(request: web.Request) -> int:
+    """The `{number}` of a ticket's or an incident's address; 404 when it is not one."""
+    try:
+        return int(request.match_info["number"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+
+
+async def run_form(
+    request: web.Request, *, actions: Collection[str], compose: Callable[[str, str], str], example: str, back: str
+) -> web.StreamResponse:
+    """Run a page's form as the chat command it stands for, as the signed-in person: `compose(action, text)`
+    for one of `actions`, or the command box's text as typed. The answer is flashed on `back`."""
+    viewer: Viewer = request[VIEWER]
+    form = await request.post()
+    action = str(form.get("action", ""))
+    text = str(form.get("text", "")).strip()
+    if action == "command":
+        command = text
+    elif action in actions:
+        command = compose(action, text)
+    else:
+        return notice(request, "Unknown action", f"“{action[:40]}” is not something this page can do.", 400)
+    if not command:
+        flash(request, False, f"Type a command first, e.g. {example}")
+    else:
+        reply = await desk_of(request).run(viewer.user, command)
+        flash(request, reply.ok, reply.text)
+    raise web.HTTPSeeOther(back)

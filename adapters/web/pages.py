@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiMapping
 
-from adapters.web.common import CHOICES, VIEWER, Viewer, desk_of, flash, notice, prefix_of, render
+from adapters.web.common import CHOICES, VIEWER, Viewer, desk_of, notice, number_in_path, prefix_of, render, run_form
 from adapters.web.session import requires
 from bot.domain.roles import Role
 from bot.domain.ticket import Priority, Status
@@ -113,17 +113,10 @@ async def queue_rows(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _number(request: web.Request) -> int:
-    try:
-        return int(request.match_info["number"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-
-
 @requires(Role.AGENT)
 async def ticket(request: web.Request) -> web.StreamResponse:
     desk = desk_of(request)
-    number = _number(request)
+    number = number_in_path(request)
     story = await dashboard.ticket_story(desk.ctx, number)
     if story is None:
         return notice(request, "No such ticket", f"There is no ticket #{number}.", 404)
@@ -145,24 +138,14 @@ def compose(action: str, number: int, text: str) -> str:
 
 @requires(Role.AGENT)
 async def ticket_action(request: web.Request) -> web.StreamResponse:
-    desk = desk_of(request)
-    viewer: Viewer = request[VIEWER]
-    number = _number(request)
-    form = await request.post()
-    action = str(form.get("action", ""))
-    text = str(form.get("text", "")).strip()
-    if action == "command":  # the command box: run as typed
-        command = text
-    elif action in ACTIONS:
-        command = compose(action, number, text)
-    else:
-        return notice(request, "Unknown action", f"“{action[:40]}” is not something this page can do.", 400)
-    if not command:
-        flash(request, False, "Type a command first, e.g. /ticket note 12 Waiting for the vendor.")
-    else:
-        reply = await desk.run(viewer.user, command)
-        flash(request, reply.ok, reply.text)
-    raise web.HTTPSeeOther(f"{prefix_of(request)}/tickets/{number}")
+    number = number_in_path(request)
+    return await run_form(
+        request,
+        actions=ACTIONS,
+        compose=lambda action, text: compose(action, number, text),
+        example=f"/ticket note {number} Waiting for the vendor.",
+        back=f"{prefix_of(request)}/tickets/{number}",
+    )
 
 
 def add_routes(app: web.Application, prefix: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.errors import CommandError, DeskError
@@ -19,6 +20,7 @@ from bot.domain.text import clean_text, shorten
 from bot.domain.ticket import Ticket, humanize_duration
 from bot.outbound import Field, Message
 from bot.ports import UnitOfWork
+from bot.records import LoggedUpdate
 from bot.services import incident_notify, notify
 from bot.services.desk_context import DeskContext
 from bot.services.incident_work import IncidentWork
@@ -260,18 +262,32 @@ async def dismiss(ctx: DeskContext, req: Request) -> Reply:
     )
 
 
+@dataclass(frozen=True)
+class IncidentRow:
+    """An incident as a list shows it."""
+
+    incident: Incident
+    linked: int
+
+
+async def incident_rows(ctx: DeskContext, *, everything: bool) -> list[IncidentRow]:
+    """Open incidents (with `everything`, resolved ones too), newest first, with their linked-ticket counts:
+    what `/incident list` and the dashboard's incidents page show."""
+    async with ctx.store.reading() as uow:
+        found = await uow.incidents.list_incidents(open_only=not everything)
+        return [IncidentRow(i, len(await uow.incidents.linked_tickets(i.id))) for i in found]
+
+
 async def list_(ctx: DeskContext, req: Request) -> Reply:
     everything = req.command.text.strip().lower() == "all"
     if req.command.text.strip() and not everything:
         raise CommandError("`/incident list` shows open incidents; `/incident list all` includes resolved ones.")
     now = ctx.clock.now()
-    async with ctx.store.reading() as uow:
-        found = await uow.incidents.list_incidents(open_only=not everything)
-        counts = {i.id: len(await uow.incidents.linked_tickets(i.id)) for i in found}
-    if not found:
+    rows = await incident_rows(ctx, everything=everything)
+    if not rows:
         return Reply.done("No open incidents." if not everything else "No incidents yet.")
     lines = ["Incidents:" if everything else "Open incidents:"]
-    lines += [_line(i, counts[i.id], now) for i in found]
+    lines += [_line(row.incident, row.linked, now) for row in rows]
     return Reply.done("\n".join(lines))
 
 
@@ -283,18 +299,34 @@ def _line(i: Incident, linked: int, now: datetime) -> str:
     )
 
 
-async def show(ctx: DeskContext, req: Request) -> Reply:
-    number, rest = _id_and_rest(req)
-    if rest:
-        raise CommandError(f"`/incident show {number}` takes no more words.")
-    now = ctx.clock.now()
+@dataclass(frozen=True)
+class IncidentStory:
+    """One incident whole, for agents: what `/incident show` and the dashboard's incident page show."""
+
+    incident: Incident
+    linked: list[Ticket]
+    log: list[LoggedUpdate]  # public updates and internal notes, oldest first
+    negatives: int  # unlinked wordings kept as negative examples
+
+
+async def incident_story(ctx: DeskContext, number: int) -> IncidentStory:
     async with ctx.store.reading() as uow:
         inc = await uow.incidents.get_incident(number)
         if inc is None:
             raise UnknownIncident(number)
         linked = [t for n in await uow.incidents.linked_tickets(number) if (t := await uow.tickets.get_ticket(n))]
         log = await uow.incidents.updates_for(number, public_only=False)
-        unlearned = len(await uow.incidents.negatives_for(number))
+        negatives = len(await uow.incidents.negatives_for(number))
+    return IncidentStory(inc, linked, log, negatives)
+
+
+async def show(ctx: DeskContext, req: Request) -> Reply:
+    number, rest = _id_and_rest(req)
+    if rest:
+        raise CommandError(f"`/incident show {number}` takes no more words.")
+    now = ctx.clock.now()
+    story = await incident_story(ctx, number)
+    inc, linked = story.incident, story.linked
     fields = [
         Field(name="Status", value=inc.status.value),
         Field(name="Owner", value=inc.owner.display if inc.owner else "unassigned"),
@@ -314,14 +346,14 @@ async def show(ctx: DeskContext, req: Request) -> Reply:
         f"  {t.ref} · {t.status.label} · {t.customer.display} · {shorten(notify.relay(t.subject), 60)}" for t in linked
     ]
     lines.append("Updates:")
-    for entry in log:
+    for entry in story.log:
         u = entry.update
         mark = " [internal]" if entry.visibility == "internal" else ""
         lines.append(
             f"  {u.at:%m-%d %H:%M} {u.author.display} ({u.status.value}){mark}: {shorten(notify.relay(u.text), 200)}"
         )
-    if unlearned:
-        lines.append(f"Unlinked wordings kept as negative examples: {unlearned}")
+    if story.negatives:
+        lines.append(f"Unlinked wordings kept as negative examples: {story.negatives}")
     return Reply(
         message=Message(text="\n".join(lines), title=f"{inc.ref} · {notify.relay(inc.title)}", fields=tuple(fields))
     )

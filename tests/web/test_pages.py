@@ -300,3 +300,55 @@ async def test_ticket_page_names_the_incident_it_is_part_of(browser: Browser, wo
     assert "Fix deployed &lt;b&gt;shortly&lt;/b&gt;" in text  # customer-facing text, escaped
     unlinked = await (await browser.client.get("/tickets/3")).text()
     assert 'id="incident"' not in unlinked
+
+
+async def test_incidents_list_and_page_run_the_incident_commands(
+    browser: Browser, worker: DeliveryWorker, platform: RecordingPlatform
+) -> None:
+    await _tickets(browser.desk, worker)
+    assert (await browser.desk.run(BOB, "/incident new Login <b>failures</b> #1 #2")).ok
+    await browser.desk.run(BOB, "/incident update 1 Looking into it")
+    await worker.drain()
+    await browser.sign_in(BOB)
+    listed = await (await browser.client.get("/incidents")).text()
+    row = re.search(r'<tr data-incident="1">(.*?)</tr>', listed, re.S)
+    assert row, "the open incident is listed"
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", row.group(1), re.S)]
+    assert cells == ["INC-1", "Login &lt;b&gt;failures&lt;/b&gt;", "investigating", "2", "Bob", "just now"]
+
+    page = await (await browser.client.get("/incidents/1")).text()
+    assert re.findall(r'<li data-ticket="(\d+)">', page) == ["1", "2"]
+    assert "Looking into it" in page
+    csrf = await browser.csrf("/incidents/1")
+
+    async def act(action: str, text: str = "") -> str:
+        response = await browser.client.post("/incidents/1", data={"csrf": csrf, "action": action, "text": text})
+        assert response.status == 200 and str(response.url).endswith("/incidents/1")  # after the redirect
+        return await response.text()
+
+    html = await act("update", "Rolling back the deploy.")
+    assert "Update on INC-1 sent to 2 customer thread(s)." in html
+    await worker.drain()
+    update = "Update on Login <b>failures</b> (investigating): Rolling back the deploy."
+    assert platform.texts("dm-alice", "a1").count(update) == 1 and platform.texts("dm-carol", "c1").count(update) == 1
+    assert "identified" in await act("status", "identified")
+    html = await act("unlink", "#2")
+    assert "Unlinked #2 from INC-1." in html and re.findall(r'<li data-ticket="(\d+)">', html) == ["1"]
+    html = await act("link", "#3")
+    assert re.findall(r'<li data-ticket="(\d+)">', html) == ["1", "3"]
+    html = await act("status", "sideways")
+    assert "is not an incident status" in html and 'class="flash error"' in html
+    html = await act("resolve", "Rolled back; logins work again.")
+    assert "INC-1 resolved; 2 linked ticket(s) resolved" in html
+    assert 'id="incident-status">resolved<' in html and "Resolve all" not in html
+    await worker.drain()
+    assert "is resolved by Bob: Rolled back; logins work again." in platform.texts("dm-alice", "a1")[-1]
+
+    assert "No open incidents." in await (await browser.client.get("/incidents")).text()
+    assert 'data-incident="1"' in await (await browser.client.get("/incidents?all=1")).text()
+    missing = await browser.client.get("/incidents/99")
+    assert missing.status == 404 and "There is no incident INC-99." in await missing.text()
+    unknown = await browser.client.post("/incidents/1", data={"csrf": csrf, "action": "delete"})
+    assert unknown.status == 400
+    forged = await browser.client.post("/incidents/1", data={"action": "update", "text": "forged"})
+    assert forged.status == 403
