@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,23 +128,25 @@ def number_in_path(request: web.Request) -> int:
 
 
 async def run_form(
-    request: web.Request, *, actions: Collection[str], compose: Callable[[str, str], str], example: str, back: str
+    request: web.Request, *, command: str, actions: Collection[str], example: str, back: str
 ) -> web.StreamResponse:
-    """Run a page's form as the chat command it stands for, as the signed-in person: `compose(action, text)`
-    for one of `actions`, or the command box's text as typed. The answer is flashed on `back`."""
+    """Run a page's form as the chat command it stands for, as the signed-in person: `<command> <action>
+    <number> <text>` (`/ticket claim 12`) for one of `actions`, or the command box's text as typed. The answer is
+    flashed on `back`."""
     viewer: Viewer = request[VIEWER]
+    number = number_in_path(request)
     form = await request.post()
     action = str(form.get("action", ""))
     text = str(form.get("text", "")).strip()
     if action == "command":
-        command = text
+        typed = text
     elif action in actions:
-        command = compose(action, text)
+        typed = f"{command} {action} {number} {text}".rstrip()
     else:
         return notice(request, "Unknown action", f"“{action[:40]}” is not something this page can do.", 400)
-    if not command:
+    if not typed:
         flash(request, False, f"Type a command first, e.g. {example}")
     else:
-        reply = await desk_of(request).run(viewer.user, command)
+        reply = await desk_of(request).run(viewer.user, typed)
         flash(request, reply.ok, reply.text)
     raise web.HTTPSeeOther(back)

@@ -44,18 +44,13 @@ async def incident(request: web.Request) -> web.StreamResponse:
     )
 
 
-def compose(action: str, number: int, text: str) -> str:
-    """The command an incident form stands for, as someone would type it in chat."""
-    return f"/incident {action} {number} {text}".rstrip()
-
-
 @requires(Role.AGENT)
 async def incident_action(request: web.Request) -> web.StreamResponse:
     number = number_in_path(request)
     return await run_form(
         request,
+        command="/incident",
         actions=ACTIONS,
-        compose=lambda action, text: compose(action, number, text),
         example=f"/incident update {number} We are rolling back.",
         back=f"{prefix_of(request)}/incidents/{number}",
     )

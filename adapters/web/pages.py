@@ -131,18 +131,13 @@ async def ticket(request: web.Request) -> web.StreamResponse:
     )
 
 
-def compose(action: str, number: int, text: str) -> str:
-    """The command a ticket form stands for, as someone would type it in chat."""
-    return f"/ticket {action} {number} {text}".rstrip()
-
-
 @requires(Role.AGENT)
 async def ticket_action(request: web.Request) -> web.StreamResponse:
     number = number_in_path(request)
     return await run_form(
         request,
+        command="/ticket",
         actions=ACTIONS,
-        compose=lambda action, text: compose(action, number, text),
         example=f"/ticket note {number} Waiting for the vendor.",
         back=f"{prefix_of(request)}/tickets/{number}",
     )
