@@ -2,7 +2,8 @@
 
 A lead asks the console for `/dashboard`, opens the link, filters the queue, opens a ticket and replies;
 the reply reaches the customer's thread in the console; a ticket written in chat appears on the open
-queue page without a reload. Screenshots of each page go to tests/artifacts/ (git-ignored).
+queue page without a reload; an incident opened in chat is updated from its page, and the update reaches the
+customers' threads. Screenshots of each page go to tests/artifacts/ (git-ignored).
 
 Chromium is Debian's (`apt-get install chromium`); Playwright's own browser download is never used. Without
 it the test is skipped with one line — except under CI=true, where a missing browser fails the run.
@@ -166,7 +167,23 @@ async def test_a_lead_signs_in_from_the_console_and_works_a_ticket_in_a_real_bro
             assert "The export button does nothing" in await page.inner_text("#queue-rows")
             await page.screenshot(path=str(ARTIFACTS / "05-queue-live.png"), full_page=True)
 
-            for name, path in (("06-reports", "/reports"), ("07-kb", "/kb"), ("08-transcript", "/transcripts/1")):
+            # an incident from chat, updated from its page: the update reaches both customers' threads
+            made = await console.type("/as dana", "/go top", "/incident new Login failures #1 #3")
+            assert "Opened INC-1" in made, made
+            await page.click("header nav >> text=Incidents")
+            await page.wait_for_url(re.compile(r"/incidents$"))
+            await page.click("#incidents a[href$='/incidents/1'] >> nth=0")
+            await page.wait_for_url(re.compile(r"/incidents/1$"))
+            assert await page.locator("#linked li[data-ticket]").count() == 2
+            await page.fill("#update-text", "We found the cause and are rolling back.")
+            await page.click("#send-update")
+            await page.wait_for_selector(".flash.ok")
+            assert "Update on INC-1 sent to 2 customer thread(s)." in await page.inner_text(".flash.ok")
+            await page.screenshot(path=str(ARTIFACTS / "06-incident.png"), full_page=True)
+            seen = await console.type("/as alice", "/go #1", "/read")
+            assert "Update on Login failures (investigating): We found the cause and are rolling back." in seen
+
+            for name, path in (("07-reports", "/reports"), ("08-kb", "/kb"), ("09-transcript", "/transcripts/1")):
                 await page.goto(link.split("/signin/")[0] + path)
                 await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
             assert not [e for e in errors if "Content Security Policy" in e], errors
