@@ -4,7 +4,8 @@ One `tick()` fires the per-ticket timers that are due (SLA alerts, auto-close, r
 scheduled jobs (digests, cron expressions per target channel in the `[digests]` timezone). A job's next
 moment is stored; after running it moves to the next cron moment *after now*, so a job missed while the
 process was down runs once, late (and says so), never once per missed moment. `run()` ticks forever,
-sleeping until the next stored moment (at most `poll` seconds, and woken by every commit), until `stop()`.
+sleeping until the next stored moment (at most `poll` seconds, and woken by commits: at most once per
+`COALESCE`), until `stop()`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ RETENTION_EVERY = timedelta(hours=1)
 #: How soon a tick looks again at a due digest another process is building: its post (a commit) wakes the
 #: scheduler sooner; this bounds how late the digest is when that process dies while building it.
 HELD_RETRY = 1.0
+#: The shortest gap between two ticks. Every commit of the desk (each of its processes' own, and every post
+#: another process queues) wakes the scheduler, and each tick is a query or more: in a burst of intake that is
+#: hundreds of ticks a second, a tenth of a busy process's CPU and its database's. What a tick does (an SLA
+#: alert, a hand-out, a digest) is not urgent to a fraction of a second, so a burst of commits costs one tick
+#: per gap.
+COALESCE = 0.2
 
 
 def next_cron(expression: str, after: datetime, zone: ZoneInfo) -> datetime:
@@ -67,12 +74,14 @@ class Scheduler:
         self._next_due: tuple[datetime | None] | None = None  # the next moment, when the last tick read it
         self._held_elsewhere = False  # the last tick left a due digest to the process building it
         self._stopping = False
+        self._stopped = asyncio.Event()
         ctx.store.after_commit(self._wake.set)
 
     def stop(self) -> None:
         """Make `run` return once the tick in progress, if any, has finished. On shutdown nothing new is fired,
         and what the last tick enqueued (a digest built meanwhile) is flushed with the rest of the outbox."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
 
     async def start(self) -> None:
@@ -167,8 +176,15 @@ class Scheduler:
     async def run(self, after_tick: Callable[[list[str]], Awaitable[None]] | None = None) -> None:
         """Tick until `stop()`. `after_tick` sees what each tick did (the console delivers and shows it)."""
         await self.start()
+        loop = asyncio.get_running_loop()
+        last = -COALESCE
         while not self._stopping:
+            if (gap := last + COALESCE - loop.time()) > 0:
+                await until_set(self._stopped, gap)  # commits meanwhile are all seen by the next tick
+                if self._stopping:
+                    return
             self._wake.clear()
+            last = loop.time()
             try:
                 done = await self.tick()
                 if done and after_tick is not None:

@@ -16,7 +16,7 @@ from bot.bootstrap import build_desk
 from bot.delivery import DeliveryWorker
 from bot.domain.inbound import Place
 from bot.domain.refs import UserRef
-from bot.scheduler import Scheduler
+from bot.scheduler import COALESCE, Scheduler
 from bot.services.desk import Desk
 from bot.storage import open_store
 from tests.conftest import ALICE, BOB, CAROL, make_settings
@@ -231,6 +231,33 @@ async def test_the_run_loop_fires_on_its_own_and_stops_cleanly(
             await task
     assert seen == ["#1 first_response breach"]
     assert len(alerts(platform)) == 1
+
+
+async def test_a_burst_of_commits_costs_one_tick_per_gap_and_stop_ends_the_wait(
+    tmp_path: Path, clock: FakeClock, platform: RecordingPlatform
+) -> None:
+    async with running(tmp_path / "d.db", clock, platform) as bot:
+        ticks = 0
+        tick = bot.scheduler.tick
+
+        async def counted() -> list[str]:
+            nonlocal ticks
+            ticks += 1
+            return await tick()
+
+        bot.scheduler.tick = counted  # type: ignore[method-assign]
+        task = asyncio.create_task(bot.scheduler.run())
+        await until(lambda: ticks >= 1, "the first tick")
+        loop = asyncio.get_running_loop()
+        began, before = loop.time(), ticks
+        for n in range(30):  # each opens a ticket: several commits, each of which wakes the scheduler
+            who = UserRef(platform="test", id=f"u{n}", name=f"Customer {n}")
+            assert (await bot.desk.run(who, f"/ticket new Question {n}", _dm(who))).ok
+        await until(lambda: ticks > before, "a tick after the burst")
+        elapsed = loop.time() - began
+        assert ticks - before <= elapsed / COALESCE + 2, f"{ticks - before} ticks in {elapsed:.2f}s"
+        bot.scheduler.stop()  # in the gap after that tick: the wait ends and the loop returns
+        await asyncio.wait_for(task, HANG)
 
 
 async def test_sla_switched_off_drops_armed_alerts(
