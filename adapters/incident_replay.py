@@ -6,8 +6,9 @@ Output: `{"incidents": [{"id", "title", "members": [report ids…], "detected_at
 
 Each run is a fresh in-memory store on a clock that jumps to each report's `at`, with the configured
 `[incidents]` thresholds and `auto_create` on (a replay has nobody to press "Create incident"). Every
-report opens its own ticket (no per-customer limit: the stream's customers are synthetic) and no knowledge
-base is consulted, so what is measured is grouping alone.
+report opens its own ticket (no per-customer limit: the stream's customers are synthetic) and nothing is
+suggested, so what is measured is grouping alone. The configured knowledge base is loaded only when
+`[incidents] kb_topics` and `semantic` are on: then its articles tell the reports' subjects apart (`kb.topics`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.bootstrap import build_desk
+from bot.bootstrap import build_desk, open_knowledge_base
 from bot.config import PlatformChannels, Settings
 from bot.domain.inbound import IncomingMessage
 from bot.domain.refs import UserRef
@@ -98,8 +99,11 @@ async def replay(settings: Settings, reports: Sequence[Report]) -> dict[str, Any
         return {"incidents": [], "unlinked": []}
     clock = ReplayClock(reports[0].at)
     by_ticket: dict[int, str] = {}
+    settings = replay_settings(settings)
     async with open_store(":memory:") as db:
-        desk = build_desk(replay_settings(settings), db, clock=clock)
+        incidents = settings.incidents.resolved(settings.kb.semantic)
+        kb = await open_knowledge_base(settings, db, clock) if incidents.semantic and incidents.kb_topics else None
+        desk = build_desk(settings, db, kb=kb, clock=clock)
         for report in reports:
             clock.current = report.at
             customer = UserRef(platform=PLATFORM, id=report.customer, name=report.customer)

@@ -27,6 +27,7 @@ burst's reports that had arrived when it was detected.
     python bench/incidents.py --split train --semantic ...   # the same with MiniLM fused in (needs .[semantic])
     python bench/incidents.py --split val                 # report (the [incidents] defaults)
     python bench/incidents.py --split train --semantic --oracle 4   # joining alone: bursts detected perfectly
+    python bench/incidents.py --split val --semantic --kb 5   # the desk's KB tells subjects apart (kb_topics)
     python bench/incidents.py --split val --write DIR     # also write the streams as JSON Lines, then
     threaddesk incidents replay DIR/clinc150-val-0.jsonl --json   # gives the same incidents
 """
@@ -39,9 +40,11 @@ import csv
 import itertools
 import json
 import random
+import re
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -59,6 +62,8 @@ from bot.bootstrap import incident_embedder  # noqa: E402
 from bot.config import settings_from_dict  # noqa: E402
 from bot.services import incident_detection  # noqa: E402
 from kb import grouping, semantic  # noqa: E402
+from kb.datasets import articles_from_examples  # noqa: E402
+from kb.writer import write_directory  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = next((p for p in (REPO.parent / "shared" / "data", REPO.parents[1] / "shared" / "data") if p.is_dir()), REPO)
@@ -93,6 +98,20 @@ def banking_split(split: str) -> dict[str, list[str]]:
         random.Random(f"0:{intent}").shuffle(shuffled)  # the dev carve-out (seed 0, 10 per intent)
         out[intent] = shuffled[:10] if split == "val" else shuffled[10:]
     return out
+
+
+def desk_kb(name: str, k: int) -> tuple[Path, set[str]]:
+    """A desk's knowledge base as EVALUATION.md builds one (an article per intent, `k` of its `train`
+    utterances as aliases, seed 0), written as Markdown into a temporary folder; and those utterances."""
+    pool = clinc_split("train") if name == "clinc150" else banking_split("train")
+    examples = [(text, intent) for intent, texts in pool.items() for text in texts]
+    articles = [
+        article.model_copy(update={"id": re.sub(r"[^\w.-]", "", article.id)})  # "reverted_card_payment?"
+        for article in articles_from_examples(examples, sorted(pool), k=k, seed=0)
+    ]
+    folder = Path(tempfile.mkdtemp(prefix=f"threaddesk-bench-kb-{name}-"))
+    write_directory(folder, articles)
+    return folder, {alias for article in articles for alias in article.aliases}
 
 
 def build_stream(name: str, pool: dict[str, list[str]], seed: int, *, bursts: int, gap: float, shared: bool) -> Stream:
@@ -202,9 +221,9 @@ def oracle_detection(stream: Stream, at: int) -> Callable[..., Any]:
 
 
 def run(
-    streams: Sequence[Stream], thresholds: dict[str, Any], *, oracle: int | None = None
+    streams: Sequence[Stream], thresholds: dict[str, Any], *, oracle: int | None = None, kb: Path | None = None
 ) -> tuple[dict[str, float], float, float]:
-    settings = settings_from_dict({"incidents": thresholds}, {})
+    settings = settings_from_dict({"incidents": thresholds, **({"kb": {"path": str(kb)}} if kb else {})}, {})
     rows = []
     cpu0, wall0 = time.process_time(), time.perf_counter()
     detect = incident_detection._detect
@@ -264,12 +283,24 @@ def main() -> None:
     parser.add_argument(
         "--oracle", type=int, metavar="K", help="detect each burst at its K-th report from the labels (diagnosis only)"
     )
+    parser.add_argument(
+        "--kb",
+        metavar="K|sample",
+        help="[incidents] kb_topics on, with the desk's KB: one article per intent, K `train` utterances as "
+        "aliases (EVALUATION.md; those utterances leave the streams), or the bundled sample KB (unrelated)",
+    )
     parser.add_argument("--write", type=Path, help="also write each stream as JSON Lines into this folder")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     streams: list[Stream] = []
+    kb_dirs: dict[str, Path] = {}
     for name in args.datasets.split(","):
         pool = clinc_split(args.split) if name == "clinc150" else banking_split(args.split)
+        if args.kb == "sample":
+            kb_dirs[name] = REPO / "kb" / "sample"
+        elif args.kb:
+            kb_dirs[name], aliases = desk_kb(name, int(args.kb))
+            pool = {intent: [t for t in texts if t not in aliases] for intent, texts in pool.items()}
         for seed in seeds:
             streams.append(
                 build_stream(
@@ -290,7 +321,7 @@ def main() -> None:
                     }
                     handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             (args.write / f"{stream.name}.gold.json").write_text(json.dumps(stream.gold), encoding="utf-8")
-    base: dict[str, Any] = {"semantic": args.semantic}
+    base: dict[str, Any] = {"semantic": args.semantic, "kb_topics": bool(args.kb)}
     if args.semantic_weight is not None:
         grouping.SEMANTIC_WEIGHT = args.semantic_weight
     if args.noise_quantile is not None:
@@ -323,18 +354,18 @@ def main() -> None:
     if args.semantic:  # the model loads once, before the clock starts
         incident_embedder(settings_from_dict({"incidents": base}, {}))
     print(
-        "| dataset | semantic | min reports | window | similarity | join | join window | precision | recall | "
-        "bursts detected | median reports to detect | background linked / stream | CPU ms per report |"
+        "| dataset | semantic | KB aliases | min reports | window | similarity | join | join window | precision | "
+        "recall | bursts detected | median reports to detect | background linked / stream | CPU ms per report |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for thresholds in grid:
         for name in args.datasets.split(","):
             chosen = [s for s in streams if s.name.startswith(name)]
-            total, cpu, _ = run(chosen, thresholds, oracle=args.oracle)
+            total, cpu, _ = run(chosen, thresholds, oracle=args.oracle, kb=kb_dirs.get(name))
             shown = settings_from_dict({"incidents": thresholds}, {}).incidents.resolved(False)
             print(
-                f"| {name} | {'on' if shown.semantic else 'off'} | {shown.min_reports} | {shown.window} | "
-                f"{shown.similarity:g} | {shown.join_similarity:g} | {shown.join_window} | "
+                f"| {name} | {'on' if shown.semantic else 'off'} | {args.kb or '-'} | {shown.min_reports} | "
+                f"{shown.window} | {shown.similarity:g} | {shown.join_similarity:g} | {shown.join_window} | "
                 f"{total['precision']:.3f} | "
                 f"{total['recall']:.3f} | {total['detected']:.2f} | {total['delay']:g} | "
                 f"{total['linked_background']:.1f} | {1000 * cpu / sum(len(s.reports) for s in chosen):.2f} |",

@@ -54,6 +54,11 @@ class IncidentsConfig(_Strict):
     semantic: bool | None = Field(
         default=None, description="fuse MiniLM sentence embeddings into similarity (unset: as `[kb] semantic`)"
     )
+    kb_topics: bool = Field(
+        default=False,
+        description="with `semantic`: reports the knowledge base recognises as the same articles read alike "
+        "(for a KB that covers what customers write about; `kb.topics`)",
+    )
     rules: tuple[OutageRule, ...] = ()
 
     @field_validator("window", "join_window")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from kb.progress import NO_PROGRESS, Progress
     from kb.semantic import SEMANTIC_MIN_SCORE, SemanticUnavailable, load_embedder
     from kb.text import normalize
+    from kb.topics import KbTopics
     from kb.writer import write_directory
 
 _SOURCES: dict[str, str] = {
@@ -54,6 +55,7 @@ _SOURCES: dict[str, str] = {
     "SemanticUnavailable": "kb.semantic",
     "load_embedder": "kb.semantic",
     "normalize": "kb.text",
+    "KbTopics": "kb.topics",
     "write_directory": "kb.writer",
 }
 
@@ -70,6 +72,7 @@ __all__ = [
     "EvalConfig",
     "EvalResult",
     "FitCache",
+    "KbTopics",
     "Matcher",
     "Prepared",
     "Progress",

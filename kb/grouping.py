@@ -783,8 +783,11 @@ class ReportSimilarity:
             for report in self._recent:
                 self._vocabulary.count(report, 1)
         rarity = _Rarity(self._df, (p.bag.length for p in self._recent), len(self._recent))
-        step = max(1, len(self._recent) // NOISE_SAMPLE)
-        sample = list(self._recent)[::step][:NOISE_SAMPLE]
+        # noise is likeness to ordinary traffic: the stand-in wordings only until there are reports enough
+        reports = [p for p, real in zip(self._recent, self._reports, strict=True) if real]
+        pool = reports if len(reports) >= NOISE_SAMPLE else list(self._recent)
+        step = max(1, len(pool) // NOISE_SAMPLE)
+        sample = pool[::step][:NOISE_SAMPLE]
         if len(sample) >= NOISE_SAMPLE or len(sample) > 2 * len(self._sample):
             self._sample = sample  # kept steady once full, so noise levels stay comparable
             if len(self._levels) > 50_000:

@@ -85,6 +85,7 @@ class DeskContext:
     #: report-to-report similarity for incident detection, with its background of recent reports
     grouping: ReportSimilarity = field(default_factory=ReportSimilarity)
     grouping_ready: bool = False  # its background was loaded from the store
+    grouping_topics: tuple[str, ...] | None = None  # the articles whose subjects it tells apart (`kb.topics`)
     grouping_embedder: Embedder | None = None  # fused into `grouping` when `[incidents] semantic` is on
     #: lifts between recent reports (ticket numbers, lower first) that reach `incidents.similarity`, kept for
     #: detection; lost on restart. Only those are kept (a pair not found is not alike), but the store is

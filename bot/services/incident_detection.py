@@ -40,6 +40,7 @@ from bot.services.desk_context import DeskContext
 from bot.services.incident_work import IncidentWork
 from kb.grouping import BACKGROUND_SIZE, Prepared, ReportSimilarity
 from kb.grouping import prepare as _prepare
+from kb.topics import KbTopics
 
 TITLE_CHARS = 60
 #: Reports compared with each new one: the latest of the window. An outage's reports are dense, so its
@@ -108,18 +109,38 @@ async def on_new_ticket(ctx: DeskContext, uow: UnitOfWork, ticket: Ticket, found
 
 
 async def _ensure_background(ctx: DeskContext, uow: UnitOfWork) -> None:
-    """After a start, word rarity comes from the reports stored before it."""
+    """After a start, word rarity comes from the reports stored before it; and when the knowledge base's
+    articles change, so do the subjects its classifier tells apart (`kb.topics`): the similarity is built again."""
+    if ctx.grouping_ready and _topics(ctx) == ctx.grouping_topics:
+        return
+    reports = await uow.incidents.recent_report_texts(BACKGROUND_SIZE)
     if not ctx.grouping_ready:
-        reports = await uow.incidents.recent_report_texts(BACKGROUND_SIZE)
-        # a young desk has few reports to learn word rarity from: the knowledge base's wordings stand in
         await ctx.kb.refresh(uow)
-        wordings = [text for article in ctx.kb.articles for text in (article.title, *article.aliases)]
-        ctx.grouping = ReportSimilarity(
-            background=reports,
-            wordings=wordings[: max(0, BACKGROUND_SIZE - len(reports))],
-            embedder=ctx.grouping_embedder,
-        )
-        ctx.grouping_ready = True
+    # a young desk has few reports to learn word rarity from: the knowledge base's wordings stand in
+    wordings = [text for article in ctx.kb.articles for text in (article.title, *article.aliases)]
+    embedder = ctx.grouping_embedder
+    topics = _topics(ctx)
+    if topics is not None and embedder is not None:
+        embedder = KbTopics(ctx.kb.matcher, embedder)
+    ctx.grouping = ReportSimilarity(
+        background=reports, wordings=wordings[: max(0, BACKGROUND_SIZE - len(reports))], embedder=embedder
+    )
+    ctx.pair_lifts.clear()  # lifts of the similarity before
+    ctx.grouping_ready, ctx.grouping_topics = True, topics
+
+
+def reads_articles(ctx: DeskContext) -> bool:
+    """Whether detection tells reports' subjects apart by the knowledge base's articles: `[incidents] kb_topics`,
+    with `semantic` (`kb.topics`)."""
+    return ctx.incidents.enabled and ctx.incidents.kb_topics and ctx.grouping_embedder is not None
+
+
+def _topics(ctx: DeskContext) -> tuple[str, ...] | None:
+    """The articles whose subjects grouping tells apart: None when it does not read them (`reads_articles`) or the
+    knowledge base has no classifier (none yet, or too large to fit one)."""
+    if not reads_articles(ctx) or ctx.kb.matcher.text_classifier is None:
+        return None
+    return tuple(article.id for article in ctx.kb.articles)
 
 
 async def _join(ctx: DeskContext, uow: UnitOfWork, ticket: Ticket, report: Prepared, rule: str | None) -> Joined | None:

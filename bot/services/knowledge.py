@@ -65,6 +65,11 @@ class KnowledgeLibrary:
     def articles(self) -> Sequence[Article]:
         return self._matcher.articles
 
+    @property
+    def matcher(self) -> Matcher:
+        """The index serving now (immutable: a reload or a learned alias replaces it)."""
+        return self._matcher
+
     def suggest(self, text: str, limit: int = 3) -> list[Suggestion]:
         return self._matcher.suggest(text, limit)
 

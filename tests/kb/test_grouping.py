@@ -178,3 +178,17 @@ def test_look_alikes_counts_earlier_reports_of_the_subject_not_stand_in_wordings
     assert stand_in.look_alikes(new, 10, leave_out=set()) == (0, len(others))
     left = set(everyday[:10])
     assert reports.look_alikes(new, 10, leave_out=left)[1] == len(background) - len(left)
+
+
+def test_noise_is_measured_against_the_desks_own_reports_once_it_has_enough() -> None:
+    """A young desk's stand-in wordings (its KB's) are its noise sample until it has a sample's worth of reports:
+    they are what its customers are expected to write, not what they wrote."""
+    rng = random.Random(8)
+    wordings = [report(rng, "export_empty") for _ in range(40)]
+    traffic_so_far = [report(rng) for _ in range(grouping.NOISE_SAMPLE + 20)]
+    young = grouping.ReportSimilarity(background=traffic_so_far[:30], wordings=wordings)
+    stand_ins = {grouping.prepare(w).text for w in wordings}
+    assert {d.text for d in young._sample} >= stand_ins
+    grown = grouping.ReportSimilarity(background=traffic_so_far, wordings=wordings)
+    assert len(grown._sample) == grouping.NOISE_SAMPLE
+    assert {d.text for d in grown._sample} <= {grouping.prepare(t).text for t in traffic_so_far}

@@ -23,6 +23,7 @@ PUBLIC = [
     "EvalConfig",
     "EvalResult",
     "FitCache",
+    "KbTopics",
     "Matcher",
     "NO_PROGRESS",
     "Prepared",

@@ -3,27 +3,31 @@ burst worded with no content word in common grouped by the real model only where
 
 from __future__ import annotations
 
+import random
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from bot import bootstrap
-from bot.bootstrap import build_desk
+from bot.bootstrap import build_desk, open_knowledge_base
 from bot.config import ConfigError
 from bot.delivery import DeliveryWorker
 from bot.domain.refs import UserRef
 from bot.incidents_config import SEMANTIC_THRESHOLDS, IncidentsConfig
 from bot.ports import Store
-from bot.services.knowledge import KnowledgeLibrary
+from bot.services.knowledge import KnowledgeLibrary, import_articles
+from kb.article import Article
 from kb.grouping import NOISE_SAMPLE
 from kb.semantic import available
-from tests.conftest import ALICE, CAROL, dm, make_settings
+from kb.writer import write_directory
+from tests.conftest import ALICE, CAROL, dm, make_settings, shared_matcher
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform
-from tests.kb.report_texts import traffic
+from tests.kb.report_texts import INTENTS, report, traffic
 from tests.kb.test_grouping_semantic import FakeEmbedder
-from tests.service.test_incidents import DAVE, FRAN, GUS
+from tests.service.test_incidents import DAVE, FRAN, GUS, fields, send_reports, thread
 
 
 @pytest.fixture(autouse=True)
@@ -106,3 +110,80 @@ async def test_minilm_groups_reports_that_share_no_word(
         assert "3 similar reports from 3 customers" in found and "Gus" not in found and "Fran" not in found
     else:
         assert proposals == []
+
+
+def fill(wording: str) -> str:
+    return wording.format(
+        account="account", when="today", app="app", card="card", money="money", doc="invoice", place="paris"
+    )
+
+
+#: The desk's knowledge base: an article per subject of its traffic (tests/kb/report_texts.py), its wordings as
+#: aliases; and four reports of one of those subjects (an empty export), each in its own words
+DESK_KB = [
+    Article(id=intent.replace("_", "-"), title=intent.replace("_", " "), aliases=tuple(fill(t) for t in wordings))
+    for intent, wordings in INTENTS.items()
+    if intent != "small_talk"
+]
+EMPTY_EXPORT = {
+    ALICE: "the csv export is empty again",
+    CAROL: "export produced an empty file",
+    DAVE: "export gives me a blank csv",
+    FRAN: "my export is blank",
+}
+
+
+@pytest.mark.parametrize("kb_topics", [True, False])
+async def test_the_knowledge_bases_articles_tell_an_outage_from_the_days_look_alikes(
+    db: Store,
+    clock: FakeClock,
+    worker: DeliveryWorker,
+    platform: RecordingPlatform,
+    tmp_path: Path,
+    kb_topics: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Four customers find their exports empty and say so in their own words. Beside a day of the desk's everyday
+    reports, their sentences alone are not alike enough; the knowledge base recognises each as its "export empty"
+    article and the day's reports as other articles, so with `kb_topics` they are one outage."""
+    write_directory(tmp_path / "kb", DESK_KB)
+    settings = make_settings(
+        incidents={"auto_create": True, "semantic": True, "kb_topics": kb_topics, "similarity": SIMILARITY},
+        kb={"path": str(tmp_path / "kb"), "suggestions": 0},
+    )
+    monkeypatch.setattr(bootstrap, "_shared_embedder", FakeEmbedder)
+    knowledge = await open_knowledge_base(settings, db, clock, build=shared_matcher)
+    desk = build_desk(settings, db, kb=knowledge, clock=clock)
+    rng, others = random.Random(5), sorted(set(INTENTS) - {"export_empty"})
+    for n in range(150):  # a day of the desk's other subjects: exports never failed before
+        text = report(rng, rng.choice(others))
+        await desk.receive(dm(UserRef(platform="test", id=f"c{n}", name="C"), text, message_id=f"bg{n}"))
+        clock.advance(minutes=5)
+    await send_reports(desk, clock, EMPTY_EXPORT)
+    await worker.drain()
+    cards = [p for p in platform.in_channel("queue") if (p.current.title or "").startswith("🔥 INC-")]
+    if not kb_topics:
+        assert cards == []
+        return
+    [card] = cards
+    assert fields(card)["Linked tickets"] == "4"
+    assert "We're aware of an ongoing issue: " in thread(platform, FRAN, "r-fran")[0]
+
+
+async def test_an_article_written_while_the_desk_runs_is_a_subject_from_the_next_report(
+    db: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_directory(tmp_path / "kb", DESK_KB)
+    settings = make_settings(
+        incidents={"semantic": True, "kb_topics": True}, kb={"path": str(tmp_path / "kb"), "suggestions": 0}
+    )
+    monkeypatch.setattr(bootstrap, "_shared_embedder", FakeEmbedder)
+    knowledge = await open_knowledge_base(settings, db, clock, build=shared_matcher)
+    desk = build_desk(settings, db, kb=knowledge, clock=clock)
+    await desk.receive(dm(ALICE, "the csv export is empty"))
+    assert desk.ctx.grouping_topics is not None and "status-page" not in desk.ctx.grouping_topics
+    status = Article(id="status-page", title="Status page", aliases=("is there an outage right now",))
+    await import_articles(db, [status], actor="test:bob", at=clock.now(), source="test")
+    clock.advance(minutes=1)
+    await desk.receive(dm(CAROL, "is the app down for everyone"))
+    assert "status-page" in desk.ctx.grouping_topics

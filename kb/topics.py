@@ -1,0 +1,60 @@
+"""A report's subject in its desk's own terms: the knowledge base's articles, for incident grouping.
+
+A desk's articles name the subjects its customers write about, and the KB's classifier (`kb.classifier`) gives
+every text a probability per article. Two reports that the classifier gives the same likely articles are about
+the same subject even when they share no word and their sentence vectors are apart ("the recipient can't see the
+money" / "why hasn't my transfer arrived"): on a card desk, where every report is about cards and payments,
+that is what tells one outage's reports from its neighbours' (BENCHMARKS.md, "Incident grouping").
+
+`KbTopics` is an embedder (`kb.matcher.Embedder`) that joins a sentence embedder's unit vector `s` to the unit
+vector of the article probabilities `t`: `[√(1 − share)·s, √share·t]`. The dot product of two such vectors is
+`share` × the topics' cosine + (1 − `share`) × the sentences' cosine, so `kb.grouping` fuses it as it fuses any
+embedder. Only a text the knowledge base recognises (the matcher would suggest an article for it) gets a topic:
+any other is `[s, 0]`, so reports of subjects the KB does not cover — a new outage, more often than not — are
+compared by their sentences alone, and a KB that covers little of the traffic cannot make their reports alike
+(every text has *some* likeliest article; most of them are not about it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from kb.matcher import Embedder, FloatArray, Matcher
+from kb.text import normalize
+
+TOPIC_SHARE = 0.3
+"""The topics' share of the embedding cosine between two recognised texts (fixed on the training streams)."""
+
+
+def _unit(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.where(norms > 0, norms, 1.0)
+
+
+class KbTopics:
+    """Texts as their sentence vectors joined to their likely articles in `matcher`'s knowledge base."""
+
+    def __init__(self, matcher: Matcher, sentences: Embedder, share: float = TOPIC_SHARE) -> None:
+        self._matcher = matcher
+        self._sentences = sentences
+        self._share = share
+
+    def encode(self, texts: Sequence[str]) -> FloatArray:
+        sentences = _unit(np.asarray(self._sentences.encode(texts), dtype=np.float64))
+        classifier = self._matcher.text_classifier
+        articles = len(self._matcher)
+        topics = np.zeros((len(texts), articles))
+        recognised = np.zeros(len(texts), dtype=bool)
+        if classifier is not None:
+            for i, text in enumerate(texts):
+                if self._matcher.suggest(text, 1):
+                    topics[i] = classifier.probabilities(normalize(text))
+                    recognised[i] = True
+        weight = np.where(recognised, math.sqrt(1 - self._share), 1.0)[:, None]
+        joined = np.hstack([weight * sentences, math.sqrt(self._share) * _unit(topics)])
+        found: FloatArray = joined.astype(np.float32)
+        return found
