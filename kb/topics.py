@@ -11,8 +11,9 @@ vector of the article probabilities `t`: `[√(1 − share)·s, √share·t]`. T
 `share` × the topics' cosine + (1 − `share`) × the sentences' cosine, so `kb.grouping` fuses it as it fuses any
 embedder. Only a text the knowledge base recognises (the matcher would suggest an article for it) gets a topic:
 any other is `[s, 0]`, so reports of subjects the KB does not cover — a new outage, more often than not — are
-compared by their sentences alone, and a KB that covers little of the traffic cannot make their reports alike
-(every text has *some* likeliest article; most of them are not about it).
+compared by their sentences alone: every text has *some* likeliest article, which says nothing about a text the KB
+does not recognise. That does not make an unrelated KB harmless (it recognises some reports as the wrong
+articles), so `[incidents] kb_topics` is off unless a desk's articles cover what its customers write about.
 """
 
 from __future__ import annotations
