@@ -27,7 +27,9 @@ burst's reports that had arrived when it was detected.
     python bench/incidents.py --split train --semantic ...   # the same with MiniLM fused in (needs .[semantic])
     python bench/incidents.py --split val                 # report (the [incidents] defaults)
     python bench/incidents.py --split train --semantic --oracle 4   # joining alone: bursts detected perfectly
-    python bench/incidents.py --split val --semantic --kb 5   # the desk's KB tells subjects apart (kb_topics)
+    python bench/incidents.py --split val --semantic --kb 20  # the desk's KB tells subjects apart (kb_topics)
+    python bench/incidents.py --split val --semantic --kb 20 --write DIR   # also DIR/banking77-kb and a config:
+    threaddesk incidents replay DIR/banking77-val-0.jsonl --config DIR/banking77.toml --json
     python bench/incidents.py --split val --write DIR     # also write the streams as JSON Lines, then
     threaddesk incidents replay DIR/clinc150-val-0.jsonl --json   # gives the same incidents
 """
@@ -42,6 +44,7 @@ import json
 import random
 import re
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -321,6 +324,12 @@ def main() -> None:
                     }
                     handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             (args.write / f"{stream.name}.gold.json").write_text(json.dumps(stream.gold), encoding="utf-8")
+        for name, folder in kb_dirs.items():  # the desk's KB and a config that reads it, for the CLI
+            shutil.copytree(folder, args.write / f"{name}-kb", dirs_exist_ok=True)
+            (args.write / f"{name}.toml").write_text(
+                f'[kb]\npath = "{name}-kb"\n\n[incidents]\nsemantic = {str(args.semantic).lower()}\nkb_topics = true\n',
+                encoding="utf-8",
+            )
     base: dict[str, Any] = {"semantic": args.semantic, "kb_topics": bool(args.kb)}
     if args.semantic_weight is not None:
         grouping.SEMANTIC_WEIGHT = args.semantic_weight
