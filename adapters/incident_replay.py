@@ -101,8 +101,8 @@ async def replay(settings: Settings, reports: Sequence[Report]) -> dict[str, Any
     by_ticket: dict[int, str] = {}
     settings = replay_settings(settings)
     async with open_store(":memory:") as db:
-        incidents = settings.incidents.resolved(settings.kb.semantic)
-        kb = await open_knowledge_base(settings, db, clock) if incidents.semantic and incidents.kb_topics else None
+        reads_articles = settings.incidents.resolved(settings.kb.semantic).reads_articles
+        kb = await open_knowledge_base(settings, db, clock) if reads_articles else None
         desk = build_desk(settings, db, kb=kb, clock=clock)
         for report in reports:
             clock.current = report.at

@@ -77,6 +77,12 @@ class IncidentsConfig(_Strict):
         return self.model_copy(update=update)
 
     @property
+    def reads_articles(self) -> bool:
+        """Whether detection tells reports' subjects apart by the knowledge base's articles (`kb_topics`, with
+        `semantic`; on a `resolved` config)."""
+        return self.enabled and self.kb_topics and bool(self.semantic)
+
+    @property
     def window_delta(self) -> timedelta:
         return parse_duration(self.window)
 

@@ -129,16 +129,10 @@ async def _ensure_background(ctx: DeskContext, uow: UnitOfWork) -> None:
     ctx.grouping_ready, ctx.grouping_topics = True, topics
 
 
-def reads_articles(ctx: DeskContext) -> bool:
-    """Whether detection tells reports' subjects apart by the knowledge base's articles: `[incidents] kb_topics`,
-    with `semantic` (`kb.topics`)."""
-    return ctx.incidents.enabled and ctx.incidents.kb_topics and ctx.grouping_embedder is not None
-
-
 def _topics(ctx: DeskContext) -> tuple[str, ...] | None:
     """The articles whose subjects grouping tells apart: None when it does not read them (`reads_articles`) or the
     knowledge base has no classifier (none yet, or too large to fit one)."""
-    if not reads_articles(ctx) or ctx.kb.matcher.text_classifier is None:
+    if not ctx.incidents.reads_articles or ctx.grouping_embedder is None or ctx.kb.matcher.text_classifier is None:
         return None
     return tuple(article.id for article in ctx.kb.articles)
 

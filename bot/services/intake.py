@@ -130,7 +130,7 @@ async def draft_ticket(ctx: DeskContext, body: str) -> Draft:
     macros' periodic checks for changes, on a reading unit."""
     priority, category = ctx.intake.classify(body)
     suggestions: list[Suggestion] = []
-    if ctx.suggestions or incident_detection.reads_articles(ctx):
+    if ctx.suggestions or ctx.incidents.reads_articles:
         await ctx.kb.refresh_before_unit(ctx.store)
     if ctx.suggestions:
         with telemetry.timed(telemetry.KB_SUGGEST_SECONDS):
