@@ -57,6 +57,12 @@ SURPRISE = 3e-5
 #: on the training streams (BENCHMARKS.md, "Incident grouping").
 GROUP_FIT = 0.5
 
+#: With `kb_topics`, a report the knowledge base recognises as the article an incident's reports are (most of
+#: them) fits it as well as `join_similarity` asks, once its lift over its noise level reaches this: the same
+#: subject in the desk's own terms, and closer to the outage than to ordinary traffic. Fixed on the training
+#: streams (BENCHMARKS.md, "Incident grouping").
+SUBJECT_LIFT = 0.0
+
 #: Reports are compared again and again while they are in the window: tokenise and stem each text once.
 prepare = lru_cache(maxsize=4096)(_prepare)
 
@@ -120,8 +126,9 @@ async def _ensure_background(ctx: DeskContext, uow: UnitOfWork) -> None:
     wordings = [text for article in ctx.kb.articles for text in (article.title, *article.aliases)]
     embedder = ctx.grouping_embedder
     topics = _topics(ctx)
+    ctx.report_articles = None
     if topics is not None and embedder is not None:
-        embedder = KbTopics(ctx.kb.matcher, embedder)
+        embedder = ctx.report_articles = KbTopics(ctx.kb.matcher, embedder)
     ctx.grouping = ReportSimilarity(
         background=reports, wordings=wordings[: max(0, BACKGROUND_SIZE - len(reports))], embedder=embedder
     )
@@ -163,13 +170,29 @@ async def _fit(
         return None
     members = [prepare(text) for text in await uow.incidents.member_texts(incident.id)] or [prepare(incident.title)]
     negatives = [prepare(text) for text in await uow.incidents.negatives_for(incident.id)]
+    subject = _subject(ctx, members)
     scores = []
     for report in reports:
         score = ctx.grouping.closeness(report, members) - ctx.grouping.noise(report)
         if negatives and max(ctx.grouping.lifts(report, negatives)) >= score:
             return None  # an agent said a wording like this one is not this incident
+        if _of_subject(ctx, report, subject, score):
+            score = max(score, ctx.incidents.join_similarity)
         scores.append(score)
     return sum(scores) / len(scores)
+
+
+def _subject(ctx: DeskContext, reports: list[Prepared]) -> str | None:
+    """The article the knowledge base recognises most of `reports` as, when grouping reads articles."""
+    return None if ctx.report_articles is None else ctx.report_articles.common_article([r.text for r in reports])
+
+
+def _of_subject(ctx: DeskContext, report: Prepared, subject: str | None, lift: float) -> bool:
+    """Whether `report`, with this lift over its noise level, is more of a group whose subject is `subject`:
+    recognised as that article, and at least `SUBJECT_LIFT` closer to the group than to ordinary traffic."""
+    if subject is None or ctx.report_articles is None or lift < SUBJECT_LIFT:
+        return False
+    return ctx.report_articles.article(report.text) == subject
 
 
 async def _link_into(ctx: DeskContext, uow: UnitOfWork, incident: Incident, tickets: list[Ticket]) -> Joined:
@@ -287,13 +310,16 @@ async def _detect(
     if cfg.auto_create:
         # reports of the window that were not alike enough to the newest one but read like the group
         anchors = [prepare(t.description) for t in members]
+        subject = _subject(ctx, anchors)
         chosen = {t.number for t in members}
         for other in recent:
             if other.ticket in chosen:
                 continue
             candidate = prepare(other.text)
             lift = ctx.grouping.closeness(candidate, anchors) - ctx.grouping.noise(candidate)
-            if lift >= cfg.join_similarity and (late := await uow.tickets.get_ticket(other.ticket)) is not None:
+            if lift < cfg.join_similarity and not _of_subject(ctx, candidate, subject, lift):
+                continue
+            if (late := await uow.tickets.get_ticket(other.ticket)) is not None:
                 members.insert(-1, late)
         incident = await open_incident(ctx, uow, title, members, source="auto", rule=rule, tell={ticket.number})
         return Joined(incident, None)

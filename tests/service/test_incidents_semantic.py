@@ -17,6 +17,7 @@ from bot.delivery import DeliveryWorker
 from bot.domain.refs import UserRef
 from bot.incidents_config import SEMANTIC_THRESHOLDS, IncidentsConfig
 from bot.ports import Store
+from bot.services import incident_detection
 from bot.services.knowledge import KnowledgeLibrary, import_articles
 from kb.article import Article
 from kb.grouping import NOISE_SAMPLE
@@ -131,6 +132,7 @@ EMPTY_EXPORT = {
     DAVE: "export gives me a blank csv",
     FRAN: "my export is blank",
 }
+LATE_REPORT = "no rows when exporting"  # the same subject, sharing little with their wording (a fit of ~13 < 16)
 
 
 @pytest.mark.parametrize("kb_topics", [True, False])
@@ -187,3 +189,44 @@ async def test_an_article_written_while_the_desk_runs_is_a_subject_from_the_next
     clock.advance(minutes=1)
     await desk.receive(dm(CAROL, "is the app down for everyone"))
     assert "status-page" in desk.ctx.grouping_topics
+
+
+@pytest.mark.parametrize("by_subject", [True, False])
+async def test_a_report_the_knowledge_base_files_under_the_outages_article_joins_it(
+    db: Store,
+    clock: FakeClock,
+    worker: DeliveryWorker,
+    platform: RecordingPlatform,
+    tmp_path: Path,
+    by_subject: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once the empty exports are an incident, a fifth customer's report shares too little with their wording to
+    join by its similarity alone; the knowledge base recognises it as the "export empty" article, which is what
+    the incident's reports are, so it joins (and would not without that rule)."""
+    write_directory(tmp_path / "kb", DESK_KB)
+    settings = make_settings(
+        incidents={"auto_create": True, "semantic": True, "kb_topics": True, "similarity": SIMILARITY},
+        kb={"path": str(tmp_path / "kb"), "suggestions": 0},
+    )
+    monkeypatch.setattr(bootstrap, "_shared_embedder", FakeEmbedder)
+    if not by_subject:
+        monkeypatch.setattr(incident_detection, "SUBJECT_LIFT", float("inf"))
+    knowledge = await open_knowledge_base(settings, db, clock, build=shared_matcher)
+    desk = build_desk(settings, db, kb=knowledge, clock=clock)
+    rng, others = random.Random(5), sorted(set(INTENTS) - {"export_empty"})
+    for n in range(150):
+        text = report(rng, rng.choice(others))
+        await desk.receive(dm(UserRef(platform="test", id=f"c{n}", name="C"), text, message_id=f"bg{n}"))
+        clock.advance(minutes=5)
+    await send_reports(desk, clock, EMPTY_EXPORT)
+    await send_reports(desk, clock, {GUS: LATE_REPORT})
+    await worker.drain()
+    [card] = [p for p in platform.in_channel("queue") if (p.current.title or "").startswith("🔥 INC-")]
+    acknowledgement = thread(platform, GUS, "r-gus")[0]
+    if by_subject:
+        assert fields(card)["Linked tickets"] == "5"
+        assert "We're aware of an ongoing issue: " in acknowledgement
+    else:
+        assert fields(card)["Linked tickets"] == "4"
+        assert "aware of an ongoing issue" not in acknowledgement
