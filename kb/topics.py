@@ -19,7 +19,7 @@ articles), so `[incidents] kb_topics` is off unless a desk's articles cover what
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,8 +31,10 @@ from kb.text import normalize
 TOPIC_SHARE = 0.3
 """The topics' share of the embedding cosine between two recognised texts (fixed on the training streams)."""
 
-ARTICLE_CACHE = 4_096
-"""Texts whose recognised article is remembered: a report is asked about again while it is in the window."""
+ARTICLE_CACHE = 8_192
+"""Texts whose recognised article is remembered, the most recently asked: a report is asked about again while it
+is in the window, and the background's (`kb.grouping.BACKGROUND_SIZE`) whenever a group's subject is weighed
+against its usual rate."""
 
 
 def _unit(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -47,16 +49,18 @@ class KbTopics:
         self._matcher = matcher
         self._sentences = sentences
         self._share = share
-        self._articles: dict[str, str | None] = {}
+        self._articles: OrderedDict[str, str | None] = OrderedDict()
 
     def article(self, text: str) -> str | None:
         """The article the knowledge base recognises `text` as (the matcher's first suggestion), if any."""
-        if text not in self._articles:
-            if len(self._articles) >= ARTICLE_CACHE:
-                self._articles.clear()
-            found = self._matcher.suggest(text, 1)
-            self._articles[text] = found[0].article.id if found else None
-        return self._articles[text]
+        if text in self._articles:
+            self._articles.move_to_end(text)
+            return self._articles[text]
+        found = self._matcher.suggest(text, 1)
+        article = self._articles[text] = found[0].article.id if found else None
+        if len(self._articles) > ARTICLE_CACHE:
+            self._articles.popitem(last=False)
+        return article
 
     def common_article(self, texts: Sequence[str]) -> str | None:
         """The article at least half of `texts` are recognised as, and more of them than any other: what a group

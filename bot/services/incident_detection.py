@@ -289,6 +289,12 @@ async def _detect(
         ]
         if len({by_ticket[n].customer for n in around}) > len({by_ticket[n].customer for n in best}):
             best = around
+    # or the window's reports the knowledge base recognises as the same article as the new one
+    article, same = _same_article(ctx, report, recent)
+    if len({by_ticket[n].customer for n in same}) > len({by_ticket[n].customer for n in best}):
+        best = same
+    else:
+        article = None
     chosen = set(best)
     kept = [i for i, r in enumerate(recent) if r.ticket in chosen]
     if len({recent[i].customer for i in kept}) + 1 < cfg.min_reports:
@@ -303,7 +309,7 @@ async def _detect(
         # an open incident's own reports make its subject look usual: ask whether the group is more of it first
         if (merged := await _more_of_an_open_one(ctx, uow, members)) is not None:
             return merged
-        if _usual(ctx, report, recent, len(kept)):
+        if _usual(ctx, report, article, recent, len(kept)):
             return None
     rules = {recent[i].rule for i in kept} | {rule}
     title = rule if rule is not None and rules == {rule} else _central_subject(ctx, members)
@@ -332,16 +338,32 @@ async def _detect(
     return None
 
 
-def _usual(ctx: DeskContext, report: Prepared, window: list[IncidentReport], found: int) -> bool:
+def _same_article(ctx: DeskContext, report: Prepared, window: list[IncidentReport]) -> tuple[str | None, list[int]]:
+    """The article the knowledge base recognises `report` as (when grouping reads articles), and the window's
+    reports it recognises as that article too."""
+    topics = ctx.report_articles
+    article = None if topics is None else topics.article(report.text)
+    if topics is None or article is None:
+        return None, []
+    return article, [r.ticket for r in window if topics.article(prepare(r.text).text) == article]
+
+
+def _usual(ctx: DeskContext, report: Prepared, article: str | None, window: list[IncidentReport], found: int) -> bool:
     """Whether `found` look-alikes of `report` among the window's other reports are within what its subject's
     usual rate explains — a busy everyday subject, not an outage. The rate is read off the background: of its
-    reports outside the window, the share alike with this one (at `similarity`), taken at the low end of what
-    that count says (`_at_least`: a desk that has seen a subject once or twice, or little traffic at all, has
-    not learnt that it is common). Under that rate the window's count would be Poisson; the group stands only
-    when a count as high is rarer than `SURPRISE`. On a card desk four "virtual card" questions in a quarter
-    hour are an ordinary morning; four reports of a login error nobody wrote about all week are not."""
+    reports outside the window, the share alike with this one (at `similarity`; or, for a group of reports
+    recognised as one `article`, the share recognised as it), taken at the low end of what that count says
+    (`_at_least`: a desk that has seen a subject once or twice, or little traffic at all, has not learnt that it
+    is common). Under that rate the window's count would be Poisson; the group stands only when a count as high
+    is rarer than `SURPRISE`. On a card desk four "virtual card" questions in a quarter hour are an ordinary
+    morning; four reports of a login error nobody wrote about all week are not."""
     leave_out = {prepare(r.text).text for r in window} | {report.text}
-    alike, compared = ctx.grouping.look_alikes(report, ctx.incidents.similarity, leave_out=leave_out)
+    if article is None or ctx.report_articles is None:
+        alike, compared = ctx.grouping.look_alikes(report, ctx.incidents.similarity, leave_out=leave_out)
+    else:
+        background = ctx.grouping.background(leave_out=leave_out)
+        alike = sum(1 for p in background if ctx.report_articles.article(p.text) == article)
+        compared = len(background)
     if not alike:
         return False
     expected = _at_least(alike) * (len(window) + 1) / compared
