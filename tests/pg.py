@@ -3,7 +3,8 @@
 Each test gets a schema of its own, so tests — and xdist workers — never see each other's rows; a test of
 real `threaddesk run` processes (which take a URL, not a schema) gets a database of its own. The service
 suite's desks (`fresh_store`) come from schemas migrated once per worker and emptied back to their migrated
-state between tests (see `_Spare`); tests of migrating and sharing a schema get a brand-new one (`fresh_schema`).
+state between tests (see `_Spare`), and so do tests of processes sharing one (`migrated_schema`); tests of
+migrating a schema get a brand-new one (`fresh_schema`).
 Without a server the PostgreSQL half of the store tests is skipped with one line at the end of the run; under
 CI (`CI=true`) a missing server fails them instead.
 """
@@ -108,7 +109,16 @@ def open_in(schema: str, **options: Any) -> AbstractAsyncContextManager[Postgres
 
 @asynccontextmanager
 async def fresh_store() -> AsyncIterator[Store]:
-    """A migrated, empty desk in a schema of its own (a name no test used before), for as long as the block lasts.
+    """A migrated, empty desk in a schema of its own (a name no test used before), for as long as the block lasts
+    (the schema: `migrated_schema`)."""
+    async with migrated_schema() as schema, open_in(schema) as store:
+        yield store
+
+
+@asynccontextmanager
+async def migrated_schema() -> AsyncIterator[str]:
+    """The name of a migrated, empty desk schema no test used before, for as long as the block lasts: for tests
+    that open it in several stores (processes of one desk) and are not about migrating it.
 
     Creating and migrating a schema takes the server ~0.5 s and dropping it ~0.3 s (TRUNCATE is slower still:
     it creates every table's files anew), more than most service tests take. So the schema is one this process
@@ -121,8 +131,7 @@ async def fresh_store() -> AsyncIterator[Store]:
     if spare is None:
         spare = await _Spare.create()
     try:
-        async with open_in(spare.schema) as store:
-            yield store
+        yield spare.schema
     finally:
         _spares.append(spare)
 
