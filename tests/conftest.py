@@ -204,6 +204,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     asyncio.run(pg.drop_spares())  # the schemas this process (an xdist worker) kept for `db` on PostgreSQL
+    pg.finish_drops()  # the databases it is dropping (`pg.fresh_database`)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
