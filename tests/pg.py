@@ -3,14 +3,17 @@
 Each test gets a schema of its own, so tests — and xdist workers — never see each other's rows; a test of
 real `threaddesk run` processes (which take a URL, not a schema) gets a database of its own. The service
 suite's desks (`fresh_store`) come from schemas migrated once per worker and emptied back to their migrated
-state between tests (see `_Spare`); tests of migrating and sharing a schema get a brand-new one (`fresh_schema`).
+state between tests (see `_Spare`), and so do tests of processes sharing one (`migrated_schema`); tests of
+migrating a schema get a brand-new one (`fresh_schema`).
 Without a server the PostgreSQL half of the store tests is skipped with one line at the end of the run; under
 CI (`CI=true`) a missing server fails them instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -67,7 +70,11 @@ async def fresh_schema() -> AsyncIterator[str]:
 @asynccontextmanager
 async def fresh_database() -> AsyncIterator[str]:
     """The URL of a new, empty database on the test server (for processes that take a URL, not a schema),
-    dropped when the block ends — with `FORCE`, so connections a killed process left behind do not keep it."""
+    dropped after the block ends — with `FORCE`, so connections a killed process left behind do not keep it.
+
+    `DROP DATABASE` makes the server write out every changed page first (a checkpoint: 3–15 s of disk after the
+    chaos test in a full run), so it runs on a thread of its own while this worker goes on with the next tests;
+    the session's end waits for it (`finish_drops`)."""
     name = f"td_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(URL)
     try:
@@ -77,11 +84,36 @@ async def fresh_database() -> AsyncIterator[str]:
     try:
         yield urlunsplit(urlsplit(URL)._replace(path=f"/{name}"))
     finally:
+        dropping = threading.Thread(target=_drop_database, args=(name,), name=f"drop {name}")
+        dropping.start()
+        _dropping.append(dropping)
+
+
+def _drop_database(name: str) -> None:
+    async def drop() -> None:
         conn = await asyncpg.connect(URL)
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
+
+    try:
+        asyncio.run(drop())
+    except BaseException as exc:
+        _drop_failures.append(f"DROP DATABASE {name}: {type(exc).__name__}: {exc}")
+        raise
+
+
+_dropping: list[threading.Thread] = []
+_drop_failures: list[str] = []
+
+
+def finish_drops() -> None:
+    """Wait for the databases `fresh_database` is dropping (at the end of the test session); a failed drop fails
+    the run."""
+    while _dropping:
+        _dropping.pop().join()
+    assert not _drop_failures, _drop_failures
 
 
 async def query(schema: str, statement: str) -> Any:
@@ -108,7 +140,16 @@ def open_in(schema: str, **options: Any) -> AbstractAsyncContextManager[Postgres
 
 @asynccontextmanager
 async def fresh_store() -> AsyncIterator[Store]:
-    """A migrated, empty desk in a schema of its own (a name no test used before), for as long as the block lasts.
+    """A migrated, empty desk in a schema of its own (a name no test used before), for as long as the block lasts
+    (the schema: `migrated_schema`)."""
+    async with migrated_schema() as schema, open_in(schema) as store:
+        yield store
+
+
+@asynccontextmanager
+async def migrated_schema() -> AsyncIterator[str]:
+    """The name of a migrated, empty desk schema no test used before, for as long as the block lasts: for tests
+    that open it in several stores (processes of one desk) and are not about migrating it.
 
     Creating and migrating a schema takes the server ~0.5 s and dropping it ~0.3 s (TRUNCATE is slower still:
     it creates every table's files anew), more than most service tests take. So the schema is one this process
@@ -121,8 +162,7 @@ async def fresh_store() -> AsyncIterator[Store]:
     if spare is None:
         spare = await _Spare.create()
     try:
-        async with open_in(spare.schema) as store:
-            yield store
+        yield spare.schema
     finally:
         _spares.append(spare)
 

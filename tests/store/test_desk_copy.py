@@ -43,7 +43,7 @@ async def _view(db: Store) -> tuple[object, ...]:
 
 async def test_a_desk_goes_to_postgresql_and_back_unchanged(seeded_sqlite: Store, tmp_path: Path) -> None:
     await pg.require_server()
-    async with pg.fresh_schema() as schema, pg.open_in(schema) as middle:
+    async with pg.migrated_schema() as schema, pg.open_in(schema) as middle:
         there = await copy_desk(seeded_sqlite, middle)
         assert [c.table for c in there] == list(TABLES) and all(c.source == c.target for c in there)
         assert {c.table: c.target for c in there}["tickets"] == 3

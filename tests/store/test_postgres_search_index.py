@@ -47,7 +47,7 @@ async def _plan(schema: str, sql: str, args: list[object]) -> str:
 
 async def test_ilike_search_and_the_tag_filter_can_read_their_indexes() -> None:
     await pg.require_server()
-    async with pg.fresh_schema() as schema, pg.open_in(schema):
+    async with pg.migrated_schema() as schema, pg.open_in(schema):
         await _fill(schema, 50)
         # the count (no order to keep: the page may walk the rank index instead when its filter is common)
         for f in (QueueFilter(text="ubject 1"), QueueFilter(text="50%_x\\"), QueueFilter(text="ÉCHEC du")):

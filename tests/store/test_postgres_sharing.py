@@ -31,6 +31,14 @@ from tests.fakes.platform import RecordingPlatform
 
 @pytest.fixture
 async def schema() -> AsyncIterator[str]:
+    """A migrated desk's schema (migrating is what `test_two_processes_starting_together_migrate_once` is about)."""
+    await pg.require_server()
+    async with pg.migrated_schema() as name:
+        yield name
+
+
+@pytest.fixture
+async def new_schema() -> AsyncIterator[str]:
     await pg.require_server()
     async with pg.fresh_schema() as name:
         yield name
@@ -40,8 +48,8 @@ def _to(channel: str) -> Destination:
     return Destination(kind=DestinationKind.CHANNEL, platform="test", channel=channel)
 
 
-async def test_two_processes_starting_together_migrate_once(schema: str) -> None:
-    async with pg.open_in(schema) as one, pg.open_in(schema, migrate=False) as two:
+async def test_two_processes_starting_together_migrate_once(new_schema: str) -> None:
+    async with pg.open_in(new_schema) as one, pg.open_in(new_schema, migrate=False) as two:
         results = await asyncio.gather(one.migrate(), two.migrate())
         assert sorted(results, key=len) == [[], []]  # opening `one` migrated already
         assert await two.schema_version() == SCHEMA_VERSION
@@ -139,7 +147,7 @@ async def test_a_key_is_held_by_one_process_of_a_desk_and_let_go_when_its_block_
     schema: str,
 ) -> None:
     async with (
-        pg.fresh_schema() as neighbours,
+        pg.migrated_schema() as neighbours,
         pg.open_in(schema) as a,
         pg.open_in(schema) as b,
         pg.open_in(neighbours) as next_door,
@@ -232,7 +240,7 @@ async def test_a_change_is_announced_to_the_desks_other_processes_only(schema: s
             await uow.articles.bump_revision()
 
     async with (
-        pg.fresh_schema() as neighbours,
+        pg.migrated_schema() as neighbours,
         pg.open_in(schema) as a,
         pg.open_in(schema) as b,
         pg.open_in(neighbours) as c,
