@@ -281,6 +281,11 @@ def main() -> None:
         "--surprise", type=float, help="how rare a window's count of look-alikes must be to be an outage (tuning only)"
     )
     parser.add_argument(
+        "--subject-lift",
+        type=float,
+        help="lift from which a report the KB recognises as an incident's article joins it (kb_topics; tuning only)",
+    )
+    parser.add_argument(
         "--memo", action="store_true", help="encode each text once for all runs (sweeps; CPU then leaves encoding out)"
     )
     parser.add_argument(
@@ -339,6 +344,8 @@ def main() -> None:
         grouping.NOISE_SAMPLE = args.noise_sample
     if args.surprise is not None:
         incident_detection.SURPRISE = args.surprise
+    if args.subject_lift is not None:
+        incident_detection.SUBJECT_LIFT = args.subject_lift
     for key, value in (
         ("min_reports", args.min_reports),
         ("join_window", args.join_window),

@@ -851,10 +851,15 @@ class ReportSimilarity:
         """`max(lifts(report, others)) >= threshold`, stopping at the first pair that reaches it."""
         return self.compare(report, others).any_lift_above(slice(None), threshold)
 
+    def background(self, *, leave_out: Collection[str] = ()) -> list[Prepared]:
+        """The background's reports, oldest first: not the stand-in wordings, and none whose text is in
+        `leave_out`."""
+        return [p for p, real in zip(self._recent, self._reports, strict=True) if real and p.text not in leave_out]
+
     def look_alikes(self, report: Prepared, threshold: float, *, leave_out: Collection[str]) -> tuple[int, int]:
-        """How usual `report`'s subject is: of the background's reports (not the stand-in wordings; none whose
-        text is in `leave_out`), how many have a lift of at least `threshold` with it — and how many there were."""
-        reports = [p for p, real in zip(self._recent, self._reports, strict=True) if real and p.text not in leave_out]
+        """How usual `report`'s subject is: of the background's reports (`background`), how many have a lift of
+        at least `threshold` with it — and how many there were."""
+        reports = self.background(leave_out=leave_out)
         if not reports:
             return 0, 0
         return sum(value >= threshold for value in self.lifts_above(report, reports, threshold)), len(reports)

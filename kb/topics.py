@@ -19,6 +19,7 @@ articles), so `[incidents] kb_topics` is off unless a desk's articles cover what
 from __future__ import annotations
 
 import math
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,6 +30,11 @@ from kb.text import normalize
 
 TOPIC_SHARE = 0.3
 """The topics' share of the embedding cosine between two recognised texts (fixed on the training streams)."""
+
+ARTICLE_CACHE = 8_192
+"""Texts whose recognised article is remembered, the most recently asked: a report is asked about again while it
+is in the window, and the background's (`kb.grouping.BACKGROUND_SIZE`) whenever a group's subject is weighed
+against its usual rate."""
 
 
 def _unit(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -43,6 +49,28 @@ class KbTopics:
         self._matcher = matcher
         self._sentences = sentences
         self._share = share
+        self._articles: OrderedDict[str, str | None] = OrderedDict()
+
+    def article(self, text: str) -> str | None:
+        """The article the knowledge base recognises `text` as (the matcher's first suggestion), if any."""
+        if text in self._articles:
+            self._articles.move_to_end(text)
+            return self._articles[text]
+        found = self._matcher.suggest(text, 1)
+        article = self._articles[text] = found[0].article.id if found else None
+        if len(self._articles) > ARTICLE_CACHE:
+            self._articles.popitem(last=False)
+        return article
+
+    def common_article(self, texts: Sequence[str]) -> str | None:
+        """The article at least half of `texts` are recognised as, and more of them than any other: what a group
+        of reports is about, in the knowledge base's terms (None when no article is)."""
+        counts = Counter(self.article(text) for text in texts)
+        counts.pop(None, None)
+        ranked = counts.most_common(2)
+        if not ranked or 2 * ranked[0][1] < len(texts) or (len(ranked) == 2 and ranked[1][1] == ranked[0][1]):
+            return None
+        return ranked[0][0]
 
     def encode(self, texts: Sequence[str]) -> FloatArray:
         sentences = _unit(np.asarray(self._sentences.encode(texts), dtype=np.float64))
@@ -52,7 +80,7 @@ class KbTopics:
         recognised = np.zeros(len(texts), dtype=bool)
         if classifier is not None:
             for i, text in enumerate(texts):
-                if self._matcher.suggest(text, 1):
+                if self.article(text) is not None:
                     topics[i] = classifier.probabilities(normalize(text))
                     recognised[i] = True
         weight = np.where(recognised, math.sqrt(1 - self._share), 1.0)[:, None]

@@ -21,6 +21,7 @@ from bot.transcripts.config import TranscriptsConfig
 from bot.webhooks.config import WebhookConfig
 from kb.grouping import ReportSimilarity
 from kb.matcher import Embedder
+from kb.topics import KbTopics
 
 
 class RoleDirectory:
@@ -86,6 +87,7 @@ class DeskContext:
     grouping: ReportSimilarity = field(default_factory=ReportSimilarity)
     grouping_ready: bool = False  # its background was loaded from the store
     grouping_topics: tuple[str, ...] | None = None  # the articles whose subjects it tells apart (`kb.topics`)
+    report_articles: KbTopics | None = None  # what the knowledge base recognises reports as, then
     grouping_embedder: Embedder | None = None  # fused into `grouping` when `[incidents] semantic` is on
     #: lifts between recent reports (ticket numbers, lower first) that reach `incidents.similarity`, kept for
     #: detection; lost on restart. Only those are kept (a pair not found is not alike), but the store is

@@ -57,6 +57,12 @@ SURPRISE = 3e-5
 #: on the training streams (BENCHMARKS.md, "Incident grouping").
 GROUP_FIT = 0.5
 
+#: With `kb_topics`, a report the knowledge base recognises as the article an incident's reports are (most of
+#: them) fits it as well as `join_similarity` asks, once its lift over its noise level reaches this: the same
+#: subject in the desk's own terms, and closer to the outage than to ordinary traffic. Fixed on the training
+#: streams (BENCHMARKS.md, "Incident grouping").
+SUBJECT_LIFT = 0.0
+
 #: Reports are compared again and again while they are in the window: tokenise and stem each text once.
 prepare = lru_cache(maxsize=4096)(_prepare)
 
@@ -120,8 +126,9 @@ async def _ensure_background(ctx: DeskContext, uow: UnitOfWork) -> None:
     wordings = [text for article in ctx.kb.articles for text in (article.title, *article.aliases)]
     embedder = ctx.grouping_embedder
     topics = _topics(ctx)
+    ctx.report_articles = None
     if topics is not None and embedder is not None:
-        embedder = KbTopics(ctx.kb.matcher, embedder)
+        embedder = ctx.report_articles = KbTopics(ctx.kb.matcher, embedder)
     ctx.grouping = ReportSimilarity(
         background=reports, wordings=wordings[: max(0, BACKGROUND_SIZE - len(reports))], embedder=embedder
     )
@@ -163,13 +170,29 @@ async def _fit(
         return None
     members = [prepare(text) for text in await uow.incidents.member_texts(incident.id)] or [prepare(incident.title)]
     negatives = [prepare(text) for text in await uow.incidents.negatives_for(incident.id)]
+    subject = _subject(ctx, members)
     scores = []
     for report in reports:
         score = ctx.grouping.closeness(report, members) - ctx.grouping.noise(report)
         if negatives and max(ctx.grouping.lifts(report, negatives)) >= score:
             return None  # an agent said a wording like this one is not this incident
+        if _of_subject(ctx, report, subject, score):
+            score = max(score, ctx.incidents.join_similarity)
         scores.append(score)
     return sum(scores) / len(scores)
+
+
+def _subject(ctx: DeskContext, reports: list[Prepared]) -> str | None:
+    """The article the knowledge base recognises most of `reports` as, when grouping reads articles."""
+    return None if ctx.report_articles is None else ctx.report_articles.common_article([r.text for r in reports])
+
+
+def _of_subject(ctx: DeskContext, report: Prepared, subject: str | None, lift: float) -> bool:
+    """Whether `report`, with this lift over its noise level, is more of a group whose subject is `subject`:
+    recognised as that article, and at least `SUBJECT_LIFT` closer to the group than to ordinary traffic."""
+    if subject is None or ctx.report_articles is None or lift < SUBJECT_LIFT:
+        return False
+    return ctx.report_articles.article(report.text) == subject
 
 
 async def _link_into(ctx: DeskContext, uow: UnitOfWork, incident: Incident, tickets: list[Ticket]) -> Joined:
@@ -266,6 +289,12 @@ async def _detect(
         ]
         if len({by_ticket[n].customer for n in around}) > len({by_ticket[n].customer for n in best}):
             best = around
+    # or the window's reports the knowledge base recognises as the same article as the new one
+    article, same = _same_article(ctx, report, recent)
+    if len({by_ticket[n].customer for n in same}) > len({by_ticket[n].customer for n in best}):
+        best = same
+    else:
+        article = None
     chosen = set(best)
     kept = [i for i, r in enumerate(recent) if r.ticket in chosen]
     if len({recent[i].customer for i in kept}) + 1 < cfg.min_reports:
@@ -280,20 +309,23 @@ async def _detect(
         # an open incident's own reports make its subject look usual: ask whether the group is more of it first
         if (merged := await _more_of_an_open_one(ctx, uow, members)) is not None:
             return merged
-        if _usual(ctx, report, recent, len(kept)):
+        if _usual(ctx, report, article, recent, len(kept)):
             return None
     rules = {recent[i].rule for i in kept} | {rule}
     title = rule if rule is not None and rules == {rule} else _central_subject(ctx, members)
     if cfg.auto_create:
         # reports of the window that were not alike enough to the newest one but read like the group
         anchors = [prepare(t.description) for t in members]
+        subject = _subject(ctx, anchors)
         chosen = {t.number for t in members}
         for other in recent:
             if other.ticket in chosen:
                 continue
             candidate = prepare(other.text)
             lift = ctx.grouping.closeness(candidate, anchors) - ctx.grouping.noise(candidate)
-            if lift >= cfg.join_similarity and (late := await uow.tickets.get_ticket(other.ticket)) is not None:
+            if lift < cfg.join_similarity and not _of_subject(ctx, candidate, subject, lift):
+                continue
+            if (late := await uow.tickets.get_ticket(other.ticket)) is not None:
                 members.insert(-1, late)
         incident = await open_incident(ctx, uow, title, members, source="auto", rule=rule, tell={ticket.number})
         return Joined(incident, None)
@@ -306,16 +338,32 @@ async def _detect(
     return None
 
 
-def _usual(ctx: DeskContext, report: Prepared, window: list[IncidentReport], found: int) -> bool:
+def _same_article(ctx: DeskContext, report: Prepared, window: list[IncidentReport]) -> tuple[str | None, list[int]]:
+    """The article the knowledge base recognises `report` as (when grouping reads articles), and the window's
+    reports it recognises as that article too."""
+    topics = ctx.report_articles
+    article = None if topics is None else topics.article(report.text)
+    if topics is None or article is None:
+        return None, []
+    return article, [r.ticket for r in window if topics.article(prepare(r.text).text) == article]
+
+
+def _usual(ctx: DeskContext, report: Prepared, article: str | None, window: list[IncidentReport], found: int) -> bool:
     """Whether `found` look-alikes of `report` among the window's other reports are within what its subject's
     usual rate explains — a busy everyday subject, not an outage. The rate is read off the background: of its
-    reports outside the window, the share alike with this one (at `similarity`), taken at the low end of what
-    that count says (`_at_least`: a desk that has seen a subject once or twice, or little traffic at all, has
-    not learnt that it is common). Under that rate the window's count would be Poisson; the group stands only
-    when a count as high is rarer than `SURPRISE`. On a card desk four "virtual card" questions in a quarter
-    hour are an ordinary morning; four reports of a login error nobody wrote about all week are not."""
+    reports outside the window, the share alike with this one (at `similarity`; or, for a group of reports
+    recognised as one `article`, the share recognised as it), taken at the low end of what that count says
+    (`_at_least`: a desk that has seen a subject once or twice, or little traffic at all, has not learnt that it
+    is common). Under that rate the window's count would be Poisson; the group stands only when a count as high
+    is rarer than `SURPRISE`. On a card desk four "virtual card" questions in a quarter hour are an ordinary
+    morning; four reports of a login error nobody wrote about all week are not."""
     leave_out = {prepare(r.text).text for r in window} | {report.text}
-    alike, compared = ctx.grouping.look_alikes(report, ctx.incidents.similarity, leave_out=leave_out)
+    if article is None or ctx.report_articles is None:
+        alike, compared = ctx.grouping.look_alikes(report, ctx.incidents.similarity, leave_out=leave_out)
+    else:
+        background = ctx.grouping.background(leave_out=leave_out)
+        alike = sum(1 for p in background if ctx.report_articles.article(p.text) == article)
+        compared = len(background)
     if not alike:
         return False
     expected = _at_least(alike) * (len(window) + 1) / compared

@@ -53,3 +53,14 @@ def test_without_articles_every_text_is_its_sentence_alone() -> None:
     texts = ["the export came out empty", "csv has no rows"]
     found = KbTopics(Matcher(()), sentences).encode(texts).astype(np.float64)
     assert found == pytest.approx(unit(sentences.encode(texts).astype(np.float64)), abs=1e-6)
+
+
+def test_a_groups_article_is_the_one_at_least_half_of_it_is_recognised_as_and_more_than_any_other() -> None:
+    topics = KbTopics(Matcher(ARTICLES), FakeEmbedder())
+    export, refund, unknown = "the export came out empty", "where is my refund", "the weather in paris tomorrow"
+    assert (topics.article(export), topics.article(refund), topics.article(unknown)) == ("export", "refund", None)
+    assert topics.common_article([export, "csv has no rows", unknown]) == "export"
+    assert topics.common_article([export, unknown]) == "export"
+    assert topics.common_article([export, refund]) is None  # a tie says nothing
+    assert topics.common_article([export, refund, unknown]) is None  # under half
+    assert topics.common_article([unknown]) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,8 @@ from bot.delivery import DeliveryWorker
 from bot.domain.refs import UserRef
 from bot.incidents_config import SEMANTIC_THRESHOLDS, IncidentsConfig
 from bot.ports import Store
+from bot.services import incident_detection
+from bot.services.desk import Desk
 from bot.services.knowledge import KnowledgeLibrary, import_articles
 from kb.article import Article
 from kb.grouping import NOISE_SAMPLE
@@ -24,7 +26,7 @@ from kb.semantic import available
 from kb.writer import write_directory
 from tests.conftest import ALICE, CAROL, dm, make_settings, shared_matcher
 from tests.fakes.clock import FakeClock
-from tests.fakes.platform import RecordingPlatform
+from tests.fakes.platform import RecordingPlatform, Sent
 from tests.kb.report_texts import INTENTS, report, traffic
 from tests.kb.test_grouping_semantic import FakeEmbedder
 from tests.service.test_incidents import DAVE, FRAN, GUS, fields, send_reports, thread
@@ -131,6 +133,38 @@ EMPTY_EXPORT = {
     DAVE: "export gives me a blank csv",
     FRAN: "my export is blank",
 }
+EVERYDAY = sorted(set(INTENTS) - {"export_empty", "small_talk"})  # the desk's usual subjects
+LATE_REPORT = "no rows when exporting"  # the same subject, sharing little with their wording (a fit of ~13 < 16)
+
+
+async def desk_after_a_day(
+    db: Store,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    incidents: dict[str, object],
+    everyday: Sequence[str] = EVERYDAY,
+) -> Desk:
+    """A desk whose knowledge base is `DESK_KB` (auto-create on, the fake sentence model), after a day of
+    reports of its `everyday` subjects, one every five minutes."""
+    write_directory(tmp_path / "kb", DESK_KB)
+    settings = make_settings(
+        incidents={"auto_create": True, "semantic": True, **incidents},
+        kb={"path": str(tmp_path / "kb"), "suggestions": 0},
+    )
+    monkeypatch.setattr(bootstrap, "_shared_embedder", FakeEmbedder)
+    knowledge = await open_knowledge_base(settings, db, clock, build=shared_matcher)
+    desk = build_desk(settings, db, kb=knowledge, clock=clock)
+    rng = random.Random(5)
+    for n in range(150):
+        text = report(rng, rng.choice(everyday))
+        await desk.receive(dm(UserRef(platform="test", id=f"c{n}", name="C"), text, message_id=f"bg{n}"))
+        clock.advance(minutes=5)
+    return desk
+
+
+def incident_cards(platform: RecordingPlatform) -> list[Sent]:
+    return [p for p in platform.in_channel("queue") if (p.current.title or "").startswith("🔥 INC-")]
 
 
 @pytest.mark.parametrize("kb_topics", [True, False])
@@ -146,28 +180,63 @@ async def test_the_knowledge_bases_articles_tell_an_outage_from_the_days_look_al
     """Four customers find their exports empty and say so in their own words. Beside a day of the desk's everyday
     reports, their sentences alone are not alike enough; the knowledge base recognises each as its "export empty"
     article and the day's reports as other articles, so with `kb_topics` they are one outage."""
-    write_directory(tmp_path / "kb", DESK_KB)
-    settings = make_settings(
-        incidents={"auto_create": True, "semantic": True, "kb_topics": kb_topics, "similarity": SIMILARITY},
-        kb={"path": str(tmp_path / "kb"), "suggestions": 0},
-    )
-    monkeypatch.setattr(bootstrap, "_shared_embedder", FakeEmbedder)
-    knowledge = await open_knowledge_base(settings, db, clock, build=shared_matcher)
-    desk = build_desk(settings, db, kb=knowledge, clock=clock)
-    rng, others = random.Random(5), sorted(set(INTENTS) - {"export_empty"})
-    for n in range(150):  # a day of the desk's other subjects: exports never failed before
-        text = report(rng, rng.choice(others))
-        await desk.receive(dm(UserRef(platform="test", id=f"c{n}", name="C"), text, message_id=f"bg{n}"))
-        clock.advance(minutes=5)
+    incidents = {"kb_topics": kb_topics, "similarity": SIMILARITY}
+    desk = await desk_after_a_day(db, clock, tmp_path, monkeypatch, incidents)
     await send_reports(desk, clock, EMPTY_EXPORT)
     await worker.drain()
-    cards = [p for p in platform.in_channel("queue") if (p.current.title or "").startswith("🔥 INC-")]
+    cards = incident_cards(platform)
     if not kb_topics:
         assert cards == []
         return
     [card] = cards
     assert fields(card)["Linked tickets"] == "4"
     assert "We're aware of an ongoing issue: " in thread(platform, FRAN, "r-fran")[0]
+
+
+#: a similarity no two of the empty-export reports reach: only their article makes them a group
+APART = 60
+
+
+@pytest.mark.parametrize("kb_topics", [True, False])
+async def test_reports_the_knowledge_base_recognises_as_one_rare_article_are_an_outage(
+    db: Store,
+    clock: FakeClock,
+    worker: DeliveryWorker,
+    platform: RecordingPlatform,
+    tmp_path: Path,
+    kb_topics: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No two of the four reports are alike enough, but the knowledge base recognises all four as its "export
+    empty" article, which nobody wrote about all day: with `kb_topics` that is an outage, found at the 4th."""
+    desk = await desk_after_a_day(db, clock, tmp_path, monkeypatch, {"kb_topics": kb_topics, "similarity": APART})
+    await send_reports(desk, clock, EMPTY_EXPORT)
+    await worker.drain()
+    cards = incident_cards(platform)
+    if not kb_topics:
+        assert cards == []
+        return
+    [card] = cards
+    assert fields(card)["Linked tickets"] == "4"
+    assert "We're aware of an ongoing issue: " in thread(platform, FRAN, "r-fran")[0]
+
+
+async def test_reports_of_an_everyday_article_are_not_an_outage(
+    db: Store,
+    clock: FakeClock,
+    worker: DeliveryWorker,
+    platform: RecordingPlatform,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same four reports on a desk where empty exports come up every hour or so: four in a quarter hour is
+    within that subject's usual rate, so no incident."""
+    everyday = [*EVERYDAY, "export_empty"]
+    incidents = {"kb_topics": True, "similarity": APART}
+    desk = await desk_after_a_day(db, clock, tmp_path, monkeypatch, incidents, everyday)
+    await send_reports(desk, clock, EMPTY_EXPORT)
+    await worker.drain()
+    assert incident_cards(platform) == []
 
 
 async def test_an_article_written_while_the_desk_runs_is_a_subject_from_the_next_report(
@@ -187,3 +256,33 @@ async def test_an_article_written_while_the_desk_runs_is_a_subject_from_the_next
     clock.advance(minutes=1)
     await desk.receive(dm(CAROL, "is the app down for everyone"))
     assert "status-page" in desk.ctx.grouping_topics
+
+
+@pytest.mark.parametrize("by_subject", [True, False])
+async def test_a_report_the_knowledge_base_files_under_the_outages_article_joins_it(
+    db: Store,
+    clock: FakeClock,
+    worker: DeliveryWorker,
+    platform: RecordingPlatform,
+    tmp_path: Path,
+    by_subject: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once the empty exports are an incident, a fifth customer's report shares too little with their wording to
+    join by its similarity alone; the knowledge base recognises it as the "export empty" article, which is what
+    the incident's reports are, so it joins (and would not without that rule)."""
+    if not by_subject:
+        monkeypatch.setattr(incident_detection, "SUBJECT_LIFT", float("inf"))
+    incidents = {"kb_topics": True, "similarity": SIMILARITY}
+    desk = await desk_after_a_day(db, clock, tmp_path, monkeypatch, incidents)
+    await send_reports(desk, clock, EMPTY_EXPORT)
+    await send_reports(desk, clock, {GUS: LATE_REPORT})
+    await worker.drain()
+    [card] = incident_cards(platform)
+    acknowledgement = thread(platform, GUS, "r-gus")[0]
+    if by_subject:
+        assert fields(card)["Linked tickets"] == "5"
+        assert "We're aware of an ongoing issue: " in acknowledgement
+    else:
+        assert fields(card)["Linked tickets"] == "4"
+        assert "aware of an ongoing issue" not in acknowledgement
