@@ -24,6 +24,7 @@ with MiniLM sentence embeddings when `[incidents] semantic` is on).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -182,6 +183,21 @@ async def _fit(
     return sum(scores) / len(scores)
 
 
+def reads_like(ctx: DeskContext, group: Sequence[Ticket]) -> Callable[[str], bool]:
+    """A test of whether a report reads like `group` as a whole, though not alike enough to any one of its
+    reports: its closeness to them above its noise level reaches `join_similarity`, or it is of their subject
+    (`_of_subject`). For the reports a new incident takes along."""
+    anchors = [prepare(t.description) for t in group]
+    subject = _subject(ctx, anchors)
+
+    def test(text: str) -> bool:
+        report = prepare(text)
+        lift = ctx.grouping.closeness(report, anchors) - ctx.grouping.noise(report)
+        return lift >= ctx.incidents.join_similarity or _of_subject(ctx, report, subject, lift)
+
+    return test
+
+
 def _subject(ctx: DeskContext, reports: list[Prepared]) -> str | None:
     """The article the knowledge base recognises most of `reports` as, when grouping reads articles."""
     return None if ctx.report_articles is None else ctx.report_articles.common_article([r.text for r in reports])
@@ -244,8 +260,11 @@ async def _detect(
     # one pass bounds the new report against both lists; only the side of the threshold matters below, and
     # bounds settle most pairs without their exact lift
     compared = ctx.grouping.compare(report, [prepare(r.text) for r in (*pending, *(recent if enough else ()))])
-    # a proposal is waiting for an agent: a report like its reports goes with it, not into a new one
-    if pending and compared.any_lift_above(slice(0, len(pending)), cfg.similarity):
+    # a proposal is waiting for an agent: a report like its reports (or of one's article) goes with it, not into
+    # a new one
+    if pending and (
+        compared.any_lift_above(slice(0, len(pending)), cfg.similarity) or _same_article(ctx, report, pending)[1]
+    ):
         await uow.incidents.set_report_state([ticket.number], "proposed")
         return None
     if not enough:
@@ -315,15 +334,10 @@ async def _detect(
     title = rule if rule is not None and rules == {rule} else _central_subject(ctx, members)
     if cfg.auto_create:
         # reports of the window that were not alike enough to the newest one but read like the group
-        anchors = [prepare(t.description) for t in members]
-        subject = _subject(ctx, anchors)
+        like_them = reads_like(ctx, members)
         chosen = {t.number for t in members}
         for other in recent:
-            if other.ticket in chosen:
-                continue
-            candidate = prepare(other.text)
-            lift = ctx.grouping.closeness(candidate, anchors) - ctx.grouping.noise(candidate)
-            if lift < cfg.join_similarity and not _of_subject(ctx, candidate, subject, lift):
+            if other.ticket in chosen or not like_them(other.text):
                 continue
             if (late := await uow.tickets.get_ticket(other.ticket)) is not None:
                 members.insert(-1, late)

@@ -23,11 +23,11 @@ from bot.ports import UnitOfWork
 from bot.records import LoggedUpdate
 from bot.services import incident_notify, notify
 from bot.services.desk_context import DeskContext
+from bot.services.incident_detection import reads_like
 from bot.services.incident_work import IncidentWork
 from bot.services.replies import Reply
 from bot.services.request import Request
 from bot.services.ticket_work import TicketWork
-from kb.grouping import prepare
 
 _TICKET = re.compile(r"#(\d{1,9})")
 _BARE_TICKET = re.compile(r"#?(\d{1,9})")
@@ -127,16 +127,14 @@ async def new(ctx: DeskContext, req: Request) -> Reply:
 
 
 async def _waiting_like(ctx: DeskContext, uow: UnitOfWork, members: list[Ticket]) -> list[Ticket]:
-    anchors = [prepare(t.description) for t in members]
+    like_them = reads_like(ctx, members)
     chosen = {t.number for t in members}
     since = min(t.created_at for t in members)
     found: list[Ticket] = []
     for report in await uow.incidents.free_reports(members[0].customer.platform, since, exclude=0, state="proposed"):
-        if report.ticket in chosen:
+        if report.ticket in chosen or not like_them(report.text):
             continue
-        text = prepare(report.text)
-        lift = ctx.grouping.closeness(text, anchors) - ctx.grouping.noise(text)
-        if lift >= ctx.incidents.join_similarity and (ticket := await uow.tickets.get_ticket(report.ticket)):
+        if ticket := await uow.tickets.get_ticket(report.ticket):
             found.append(ticket)
     return found
 

@@ -24,7 +24,7 @@ from kb.article import Article
 from kb.grouping import NOISE_SAMPLE
 from kb.semantic import available
 from kb.writer import write_directory
-from tests.conftest import ALICE, CAROL, dm, make_settings, shared_matcher
+from tests.conftest import ALICE, BOB, CAROL, dm, make_settings, shared_matcher
 from tests.fakes.clock import FakeClock
 from tests.fakes.platform import RecordingPlatform, Sent
 from tests.kb.report_texts import INTENTS, report, traffic
@@ -286,3 +286,27 @@ async def test_a_report_the_knowledge_base_files_under_the_outages_article_joins
     else:
         assert fields(card)["Linked tickets"] == "4"
         assert "aware of an ongoing issue" not in acknowledgement
+
+
+async def test_a_report_of_a_waiting_proposals_article_goes_with_it(
+    db: Store,
+    clock: FakeClock,
+    worker: DeliveryWorker,
+    platform: RecordingPlatform,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With auto-create off, the four empty exports are proposed. A fifth customer's report, alike with none of
+    them but recognised as their article, waits with the proposal (no second one), and Create incident links
+    it too: its customer hears of the incident like the others."""
+    incidents = {"kb_topics": True, "similarity": APART, "auto_create": False}
+    desk = await desk_after_a_day(db, clock, tmp_path, monkeypatch, incidents)
+    await send_reports(desk, clock, EMPTY_EXPORT)
+    await send_reports(desk, clock, {GUS: LATE_REPORT})
+    await worker.drain()
+    [found] = [p for p in platform.in_channel("queue") if p.text.startswith("🔎 Possible incident")]
+    assert (await desk.run(BOB, found.message.buttons[0].command)).ok
+    await worker.drain()
+    [card] = incident_cards(platform)
+    assert fields(card)["Linked tickets"] == "5"
+    assert thread(platform, GUS, "r-gus")[-1].startswith("We're aware of an ongoing issue: ")
