@@ -14,6 +14,9 @@ any other is `[s, 0]`, so reports of subjects the KB does not cover — a new ou
 compared by their sentences alone: every text has *some* likeliest article, which says nothing about a text the KB
 does not recognise. That does not make an unrelated KB harmless (it recognises some reports as the wrong
 articles), so `[incidents] kb_topics` is off unless a desk's articles cover what its customers write about.
+
+`KbTopics` also says which article a text is recognised as (`article`) and what a group of texts is about
+(`common_article`): incident detection groups and joins reports by their article as well.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ class DeskContext:
     grouping: ReportSimilarity = field(default_factory=ReportSimilarity)
     grouping_ready: bool = False  # its background was loaded from the store
     grouping_topics: tuple[str, ...] | None = None  # the articles whose subjects it tells apart (`kb.topics`)
-    report_articles: KbTopics | None = None  # what the knowledge base recognises reports as, then
+    report_articles: KbTopics | None = None  # the articles reports are recognised as, with `kb_topics`
     grouping_embedder: Embedder | None = None  # fused into `grouping` when `[incidents] semantic` is on
     #: lifts between recent reports (ticket numbers, lower first) that reach `incidents.similarity`, kept for
     #: detection; lost on restart. Only those are kept (a pair not found is not alike), but the store is

@@ -19,6 +19,10 @@ read before it, `read_report`):
 
 Similarity is `kb.grouping` (BM25 + rapidfuzz over the ticket texts, word rarity from recent traffic; fused
 with MiniLM sentence embeddings when `[incidents] semantic` is on).
+
+With `[incidents] kb_topics`, the article the knowledge base recognises a report as (`kb.topics`) is a subject
+too: reports recognised as one article are a group for step 2 (weighed against that article's usual rate), and a
+report recognised as the article most of an incident's reports are joins it once it is above its noise level.
 """
 
 from __future__ import annotations
